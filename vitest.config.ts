@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'bench/**/*.test.ts'],
+    // TF.js keeps a global engine per process: run files in separate forks so that backends,
+    // registered variables and tensor counts never leak between test files.
+    pool: 'forks',
+    testTimeout: 60_000,
+  },
+});
