@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+
+/** The backends every numerical test runs on in Node. */
+export const TEST_BACKENDS = ['cpu', 'wasm'] as const;
+export type TestBackend = (typeof TEST_BACKENDS)[number];
+
+/** Switches the global TF.js engine to `name` and waits until it is ready. */
+export async function useBackend(name: TestBackend): Promise<void> {
+  if (!(await tf.setBackend(name))) {
+    throw new Error(`TF.js backend '${name}' failed to initialize`);
+  }
+  await tf.ready();
+}
