@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { type MuonOptions, type ResolvedMuonOptions, muonTransformation, resolveMuonOptions } from '../optimizers/muon.js';
+import type { GradientTransformation } from '../transforms/gradientTransformation.js';
+import { SingleRateOptimizer } from './SingleRateOptimizer.js';
+
+/**
+ * Muon (MomentUm Orthogonalized by Newton–Schulz, Keller Jordan 2024) as a `tf.Optimizer`, for
+ * the hidden matrices and conv kernels of a network only: every variable it receives must have
+ * rank ≥ 2 (kernels are seen as `[fanIn, fanOut]` matrices). Use {@link muonWithAdamW} to train a
+ * whole model. State: `<variable>/momentum`.
+ */
+export class MuonOptimizer extends SingleRateOptimizer {
+  static className = 'MuonOptimizer';
+  /** The options in force, defaults filled in (the learning rate is {@link learningRate}). */
+  readonly options: ResolvedMuonOptions;
+  readonly #orthogonalize: Orthogonalizer | undefined;
+
+  constructor(options: MuonOptions = {}) {
+    const resolved = resolveMuonOptions(options, MuonOptimizer.className);
+    super(resolved.learningRate);
+    this.options = resolved;
+    this.#orthogonalize = options.orthogonalize;
+  }
+
+  protected override createTransformation(): GradientTransformation {
+    return muonTransformation(this.options, this.currentLearningRate, this.#orthogonalize);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.options, coefficients: this.options.coefficients as tf.serialization.ConfigDictValue, learningRate: this.learningRate };
+  }
+}
+
+tf.serialization.registerClass(MuonOptimizer);
+
+/**
+ * Creates a Muon optimizer for matrices and conv kernels.
+ * @example
+ * const opt = muon({ learningRate: 0.02 });
+ * opt.minimize(() => loss(), false, [hiddenKernel]);
+ */
+export function muon(options: MuonOptions = {}): MuonOptimizer {
+  return new MuonOptimizer(options);
+}

@@ -1,0 +1,56 @@
+/**
+ * muon-tfjs: the Muon optimizer (momentum orthogonalized by Newton–Schulz), AdamW and Lion for
+ * TensorFlow.js. Layers, arrows pointing down: math → transforms → optimizers → adapter.
+ */
+
+// Pure tensor math.
+export {
+  COEFFICIENT_PRESETS,
+  DEFAULT_COEFFICIENTS,
+  DEFAULT_NS_STEPS,
+  composedPolynomial,
+  resolveCoefficients,
+  type CoefficientPreset,
+  type CoefficientSchedule,
+  type CoefficientSpec,
+  type Quintic,
+} from './math/coefficients.js';
+export { DEFAULT_NS_EPS, newtonSchulz, type NewtonSchulzOptions } from './math/newtonSchulz.js';
+export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
+export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
+export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
+export { polarFactor, singularValues, type Float64Matrix } from './math/polarFactor.js';
+
+// Transformations (optax-style init/update pairs) for building new optimizers.
+export type { GradientTransformation, Live, SlotMap, StateMap, TensorMap, TransformResult } from './transforms/gradientTransformation.js';
+export { chain } from './transforms/chain.js';
+export { partition } from './transforms/partition.js';
+export { MUON_MOMENTUM_SLOT, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
+export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
+export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
+export { scaleByShape } from './transforms/scaleByShape.js';
+export { addDecayedWeights } from './transforms/addDecayedWeights.js';
+export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
+
+// Optimizers as compositions, their options and defaults, and the routing policy.
+export { MUON_DEFAULTS, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
+export { ADAMW_DEFAULTS, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
+export { LION_DEFAULTS, lionTransformation, type LionOptions, type ResolvedLionOptions } from './optimizers/lion.js';
+export { defaultRoute, routeVariable, type Route, type RouteDecision, type RoutingPolicy, type RoutingRule, type VariableDescription } from './optimizers/routing.js';
+
+// The TF.js adapter: tf.Optimizer subclasses, registered for serialization.
+export { TransformOptimizer } from './adapter/TransformOptimizer.js';
+export { MuonOptimizer, muon } from './adapter/MuonOptimizer.js';
+export { AdamWOptimizer, adamw } from './adapter/AdamWOptimizer.js';
+export { LionOptimizer, lion } from './adapter/LionOptimizer.js';
+export {
+  HYBRID_ADAMW_DEFAULTS,
+  MuonWithAdamWOptimizer,
+  describeModelVariables,
+  muonWithAdamW,
+  type LayersModelLike,
+  type MuonWithAdamWConfig,
+  type MuonWithAdamWOptions,
+  type RoutingRow,
+  type SavedRoute,
+} from './adapter/MuonWithAdamWOptimizer.js';

@@ -1,0 +1,48 @@
+import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
+import { chain } from '../transforms/chain.js';
+import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
+import { scaleByAdam } from '../transforms/scaleByAdam.js';
+import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
+import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+
+/** Options of AdamW; every field has a default in {@link ADAMW_DEFAULTS}. */
+export interface AdamWOptions {
+  /** Default 1e-3. */
+  readonly learningRate?: number;
+  /** EMA rate of the first moment, in [0, 1). Default 0.9. */
+  readonly beta1?: number;
+  /** EMA rate of the second moment, in [0, 1). Default 0.999. */
+  readonly beta2?: number;
+  /** Added to √v̂ in the denominator. Default 1e-8. */
+  readonly epsilon?: number;
+  /** Decoupled weight decay, p ← p·(1 − lr·wd). Default 0.01 (torch.optim.AdamW). */
+  readonly weightDecay?: number;
+}
+
+export type ResolvedAdamWOptions = Required<AdamWOptions>;
+
+/** AdamW's defaults, those of torch.optim.AdamW. */
+export const ADAMW_DEFAULTS = {
+  learningRate: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  weightDecay: 0.01,
+} as const satisfies ResolvedAdamWOptions;
+
+/** Fills in defaults (from `defaults`) and checks every option by name. */
+export function resolveAdamWOptions(options: AdamWOptions = {}, owner = 'adamw', defaults: ResolvedAdamWOptions = ADAMW_DEFAULTS): ResolvedAdamWOptions {
+  rejectUnknownOptions(options, Object.keys(ADAMW_DEFAULTS), owner);
+  const resolved = { ...defaults, ...options };
+  checkPositive(resolved.learningRate, 'learningRate', owner);
+  checkUnitInterval(resolved.beta1, 'beta1', owner);
+  checkUnitInterval(resolved.beta2, 'beta2', owner);
+  checkNonNegative(resolved.epsilon, 'epsilon', owner);
+  checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
+  return resolved;
+}
+
+/** AdamW (Loshchilov & Hutter, arXiv 1711.05101): p ← p − lr·(m̂/(√v̂ + ε) + wd·p). */
+export function adamwTransformation(options: ResolvedAdamWOptions, learningRate: Live<number>): GradientTransformation {
+  return chain(scaleByAdam(options), addDecayedWeights(options.weightDecay), scaleByLearningRate(learningRate));
+}

@@ -1,0 +1,44 @@
+import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
+import { chain } from '../transforms/chain.js';
+import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
+import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
+import { scaleByLion } from '../transforms/scaleByLion.js';
+import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+
+/** Options of Lion; every field has a default in {@link LION_DEFAULTS}. */
+export interface LionOptions {
+  /** Default 1e-4 (use 3–10× less than AdamW's, per the Lion README). */
+  readonly learningRate?: number;
+  /** Interpolation rate of the update direction, in [0, 1). Default 0.9. */
+  readonly beta1?: number;
+  /** EMA rate of the momentum, in [0, 1). Default 0.99. */
+  readonly beta2?: number;
+  /** Decoupled weight decay (use 3–10× more than AdamW's). Default 0. */
+  readonly weightDecay?: number;
+}
+
+export type ResolvedLionOptions = Required<LionOptions>;
+
+/** Lion's defaults, those of the reference implementation (google/automl `lion_pytorch.py`). */
+export const LION_DEFAULTS = {
+  learningRate: 1e-4,
+  beta1: 0.9,
+  beta2: 0.99,
+  weightDecay: 0,
+} as const satisfies ResolvedLionOptions;
+
+/** Fills in defaults and checks every option by name. */
+export function resolveLionOptions(options: LionOptions = {}, owner = 'lion'): ResolvedLionOptions {
+  rejectUnknownOptions(options, Object.keys(LION_DEFAULTS), owner);
+  const resolved = { ...LION_DEFAULTS, ...options };
+  checkPositive(resolved.learningRate, 'learningRate', owner);
+  checkUnitInterval(resolved.beta1, 'beta1', owner);
+  checkUnitInterval(resolved.beta2, 'beta2', owner);
+  checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
+  return resolved;
+}
+
+/** Lion: p ← p − lr·(sign(β₁m + (1−β₁)g) + wd·p); m ← β₂m + (1−β₂)g. */
+export function lionTransformation(options: ResolvedLionOptions, learningRate: Live<number>): GradientTransformation {
+  return chain(scaleByLion(options), addDecayedWeights(options.weightDecay), scaleByLearningRate(learningRate));
+}

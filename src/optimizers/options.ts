@@ -1,0 +1,35 @@
+/**
+ * Validation shared by every optimizer's options: unknown names are refused (a typo such as
+ * `learnigRate` must not silently fall back to a default), and each numeric hyper-parameter is
+ * checked against its range, with the option and the value in the message.
+ */
+
+/** Throws if `given` has a key outside `known`, naming it and listing the valid ones. */
+export function rejectUnknownOptions(given: object, known: readonly string[], owner: string): void {
+  for (const key of Object.keys(given)) {
+    if (!known.includes(key)) {
+      throw new Error(`${owner}: unknown option '${key}'; valid options are ${known.join(', ')}`);
+    }
+  }
+}
+
+/** Throws unless `value` is a finite number > 0. */
+export function checkPositive(value: number, name: string, owner: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new Error(`${owner}: ${name} must be a finite number > 0, got ${String(value)}`);
+  }
+}
+
+/** Throws unless `value` is a finite number ≥ 0. */
+export function checkNonNegative(value: number, name: string, owner: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new Error(`${owner}: ${name} must be a finite number ≥ 0, got ${String(value)}`);
+  }
+}
+
+/** Throws unless 0 ≤ value < 1 (momentum and EMA rates: 1 would freeze the average forever). */
+export function checkUnitInterval(value: number, name: string, owner: string): void {
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+    throw new Error(`${owner}: ${name} must be in [0, 1), got ${String(value)}`);
+  }
+}

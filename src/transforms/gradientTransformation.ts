@@ -1,0 +1,70 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** Tensors keyed by variable name (the name of the `tf.Variable` they belong to). */
+export type TensorMap = Readonly<Record<string, tf.Tensor>>;
+
+/** The state one transformation keeps for one parameter, keyed by slot name (e.g. `momentum`). */
+export type SlotMap = Readonly<Record<string, tf.Tensor>>;
+
+/** Per-parameter state keyed by variable name. */
+export type StateMap = Readonly<Record<string, SlotMap>>;
+
+/** What {@link GradientTransformation.update} returns. */
+export interface TransformResult {
+  /** For each parameter, the tensor to ADD to it (gradients enter, a signed step leaves). */
+  readonly updates: TensorMap;
+  /** For each parameter, the new values of the slots this transformation owns. */
+  readonly state: StateMap;
+}
+
+/**
+ * A gradient transformation in the sense of optax: a pure pair (init, update) over tensors keyed
+ * by variable name. Transformations never assign to variables and never keep tensors; the TF.js
+ * adapter owns the variables and commits all results at once, after every check has passed.
+ *
+ * Keying by name (never by position) keeps state attached to the right variable whatever the
+ * order in which gradients arrive, and lets a transformation see all parameters of a step at
+ * once (Muon orthogonalizes same-shape matrices together).
+ */
+export interface GradientTransformation {
+  /**
+   * The zero state of one parameter: slot name → tensor. Throws, naming the variable, if this
+   * transformation cannot handle such a parameter (e.g. Muon given a vector).
+   */
+  init(name: string, param: tf.Tensor): SlotMap;
+  /**
+   * Maps this step's gradients to updates.
+   * @param grads gradients of the parameters updated this step
+   * @param state for each of those parameters, all of its slots (possibly more than this
+   *   transformation's own, when chained)
+   * @param params current values of those parameters
+   * @param step 1-based index of this update (for bias corrections)
+   */
+  update(grads: TensorMap, state: StateMap, params: TensorMap, step: number): TransformResult;
+}
+
+/** A hyper-parameter that may change between steps (e.g. a scheduled learning rate). */
+export type Live<T> = T | (() => T);
+
+/** Reads a {@link Live} value. */
+export function read<T>(value: Live<T>): T {
+  return typeof value === 'function' ? (value as () => T)() : value;
+}
+
+/** Reads one tensor of a map, failing loudly (not with `undefined`) if the name is missing. */
+export function entry<T>(map: Readonly<Record<string, T>>, name: string, what: string): T {
+  const value = map[name];
+  if (value === undefined) {
+    throw new Error(`Internal error: no ${what} for variable '${name}'`);
+  }
+  return value;
+}
+
+/** Builds a per-name map by applying `f` to every name of `grads`. */
+export function mapNames<T>(grads: TensorMap, f: (name: string, grad: tf.Tensor) => T): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [name, grad] of Object.entries(grads)) {
+    out[name] = f(name, grad);
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { fromMatrix, toMatrix } from '../math/matrixView.js';
+import type { NewtonSchulzOptions } from '../math/newtonSchulz.js';
+import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { type GradientTransformation, entry, mapNames } from './gradientTransformation.js';
+
+/** Options of {@link scaleByMuon}. */
+export interface ScaleByMuonOptions {
+  /** β of the momentum EMA. */
+  readonly momentum: number;
+  /** Feed (1−β)·g + β·m to Newton–Schulz instead of m. */
+  readonly nesterov: boolean;
+  /** Schedule, steps and eps of the orthogonalization. */
+  readonly newtonSchulz: NewtonSchulzOptions;
+  /** The kernel that orthogonalizes all matrices of a step together. */
+  readonly orthogonalize: Orthogonalizer;
+}
+
+/** The slot holding Muon's momentum buffer, same shape as its parameter. */
+export const MUON_MOMENTUM_SLOT = 'momentum';
+
+/**
+ * Muon's core (KellerJordan/Muon `muon_update`): an EMA of the gradient, m ← βm + (1−β)g, then the
+ * nearest semi-orthogonal matrix of the Nesterov look-ahead (1−β)g + βm (or of m), computed by
+ * Newton–Schulz on the `[fanIn, fanOut]` matrix view of each kernel.
+ *
+ * The EMA form (torch.optim.Muon, KJ) differs from classical momentum m ← βm + g only by the factor
+ * (1−β), which the Frobenius normalization inside Newton–Schulz removes; only eps sees it.
+ *
+ * State: `momentum`, float32, the parameter's shape. Parameters of rank < 2 are refused.
+ */
+export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation {
+  const { momentum: beta, nesterov, newtonSchulz, orthogonalize } = options;
+  return {
+    init(name, param) {
+      if (param.rank < 2) {
+        throw new Error(
+          `Muon orthogonalizes matrices, but variable '${name}' has shape [${param.shape.join(', ')}] (rank ${param.rank}). ` +
+            'Biases, norm gains and other vectors belong to AdamW: use muonWithAdamW(), which routes them there.',
+        );
+      }
+      return { [MUON_MOMENTUM_SLOT]: tf.zerosLike(param) };
+    },
+    update(grads, state) {
+      const momenta = mapNames(grads, (name, g) => {
+        const m = entry(entry(state, name, 'state'), MUON_MOMENTUM_SLOT, 'momentum');
+        return tf.add(tf.mul(m, beta), tf.mul(g, 1 - beta));
+      });
+      const names = Object.keys(grads);
+      const inputs = names.map((name) => {
+        const m = entry(momenta, name, 'momentum');
+        const direction = nesterov ? tf.add(tf.mul(entry(grads, name, 'gradient'), 1 - beta), tf.mul(m, beta)) : m;
+        return toMatrix(direction);
+      });
+      const outputs = orthogonalize(inputs, newtonSchulz);
+      const updates: Record<string, tf.Tensor> = {};
+      names.forEach((name, i) => {
+        updates[name] = fromMatrix(outputs[i] as tf.Tensor2D, entry(grads, name, 'gradient').shape);
+      });
+      return { updates, state: mapNames(grads, (name) => ({ [MUON_MOMENTUM_SLOT]: entry(momenta, name, 'momentum') })) };
+    },
+  };
+}
