@@ -1,0 +1,285 @@
+// Newton–Schulz orthogonalization over the system BLAS (OpenBLAS), for muon-tfjs in Node.
+//
+// One call orthogonalizes every matrix of an optimizer step. Each matrix is row-major float32,
+// `rows × cols`; the iteration runs on the smaller Gram side (XXᵀ when rows ≤ cols, XᵀX when
+// rows > cols) through BLAS transpose flags, so tall matrices are never copied into a transpose.
+//
+// Two algorithms compute the same map X ↦ p_k(…p_1(X)) (p_t(X) = a_t X + b_t (XXᵀ)X + c_t (XXᵀ)²X):
+//  - plain:  per iteration A = XXᵀ (ssyrk), A² (ssyrk), X ← (a I + b A + c A²) X (sgemm).
+//  - Gram:   R = XXᵀ once, then only m×m work: Z = aI + bR + cR², Q ← QZ, R ← Z R Z, with a
+//            restart (X ← QX, R ← XXᵀ, Q ← I) after the iterations listed in `restartAfter`, and
+//            one final multiply X ← QX (Zhang, Amsel, Chen, Dao 2026, Dao-AILab/gram-newton-schulz).
+// The symmetric products XXᵀ and R² = RRᵀ use ssyrk (half the flops of sgemm). `mode` picks the
+// algorithm; `auto` picks the one with fewer flops for the shape (Gram wins for aspect ratio ≳ 2).
+#include <napi.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+enum Mode { kAuto = 0, kPlain = 1, kGram = 2 };
+
+struct Quintic {
+  double a, b, c;
+};
+
+// Scratch buffers reused across calls: an optimizer step allocates nothing here after the first.
+struct Workspace {
+  std::vector<float> x, x2, r, r2, z, q, t;
+  static void grow(std::vector<float>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  }
+};
+
+Workspace& workspace() {
+  static Workspace ws;
+  return ws;
+}
+
+// ssyrk writes only the upper triangle; mirror it so that sgemm can read the full matrix.
+void mirrorUpper(float* a, int n) {
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) a[static_cast<size_t>(j) * n + i] = a[static_cast<size_t>(i) * n + j];
+  }
+}
+
+// C = X Xᵀ (wide) or Xᵀ X (tall), full symmetric m×m, m = min(rows, cols).
+void gram(const float* x, int rows, int cols, bool tall, float* c) {
+  const int m = tall ? cols : rows;
+  const int k = tall ? rows : cols;
+  cblas_ssyrk(CblasRowMajor, CblasUpper, tall ? CblasTrans : CblasNoTrans, m, k, 1.0f, x, cols, 0.0f, c, m);
+  mirrorUpper(c, m);
+}
+
+// out = Q X (wide: Q is rows×rows) or X Q (tall: Q is cols×cols); out is rows×cols.
+void applyLeft(const float* q, const float* x, int rows, int cols, bool tall, float* out) {
+  if (tall) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, cols, 1.0f, x, cols, q, cols, 0.0f, out, cols);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, rows, 1.0f, q, rows, x, cols, 0.0f, out, cols);
+  }
+}
+
+void square(const float* a, const float* b, int m, float* out) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, a, m, b, m, 0.0f, out, m);
+}
+
+// z = a I + b r + c r2 (all m×m).
+void polynomial(const Quintic& p, const float* r, const float* r2, int m, float* z) {
+  const float b = static_cast<float>(p.b);
+  const float c = static_cast<float>(p.c);
+  const size_t n = static_cast<size_t>(m) * m;
+  for (size_t i = 0; i < n; ++i) z[i] = b * r[i] + c * r2[i];
+  const float a = static_cast<float>(p.a);
+  for (int i = 0; i < m; ++i) z[static_cast<size_t>(i) * m + i] += a;
+}
+
+// Flop counts (a multiply-add = 2 flops) of the two algorithms, syrk counted at half a gemm.
+double plainFlops(double m, double n, size_t steps) {
+  return static_cast<double>(steps) * (m * m * n + m * m * m + 2 * m * m * n);
+}
+
+double gramFlops(double m, double n, size_t steps, const std::vector<int>& restarts) {
+  double flops = m * m * n + 2 * m * m * n;  // R = XXᵀ, final QX
+  bool qIdentity = true;
+  for (size_t t = 0; t < steps; ++t) {
+    flops += m * m * m;              // R²
+    if (!qIdentity) flops += 2 * m * m * m;  // Q·Z
+    qIdentity = false;
+    if (t + 1 == steps) break;
+    if (std::find(restarts.begin(), restarts.end(), static_cast<int>(t + 1)) != restarts.end()) {
+      flops += 3 * m * m * n;  // X ← QX, R ← XXᵀ
+      qIdentity = true;
+    } else {
+      flops += 4 * m * m * m;  // R ← Z (R Z)
+    }
+  }
+  return flops;
+}
+
+// Orthogonalizes one matrix `in` (rows × cols) into `out`.
+void orthogonalize(const float* in, float* out, int rows, int cols, const std::vector<Quintic>& schedule,
+                   double normalizationScale, double eps, const std::vector<int>& restarts, Mode mode) {
+  const bool tall = rows > cols;
+  const int m = tall ? cols : rows;
+  const int n = tall ? rows : cols;
+  const size_t size = static_cast<size_t>(rows) * cols;
+  const size_t gramSize = static_cast<size_t>(m) * m;
+  Workspace& ws = workspace();
+  Workspace::grow(ws.x, size);
+  Workspace::grow(ws.r, gramSize);
+  Workspace::grow(ws.r2, gramSize);
+  Workspace::grow(ws.z, gramSize);
+
+  double sumSquares = 0;
+  for (size_t i = 0; i < size; ++i) sumSquares += static_cast<double>(in[i]) * in[i];
+  const float inv = static_cast<float>(1.0 / (normalizationScale * std::sqrt(sumSquares) + eps));
+  float* x = ws.x.data();
+  for (size_t i = 0; i < size; ++i) x[i] = in[i] * inv;
+  float* r = ws.r.data();
+  float* r2 = ws.r2.data();
+  float* z = ws.z.data();
+  const size_t steps = schedule.size();
+
+  bool useGram = mode == kGram;
+  if (mode == kAuto) useGram = gramFlops(m, n, steps, restarts) < plainFlops(m, n, steps);
+
+  if (!useGram) {
+    Workspace::grow(ws.x2, size);
+    float* y = ws.x2.data();
+    for (size_t t = 0; t < steps; ++t) {
+      gram(x, rows, cols, tall, r);                                                          // A = XXᵀ
+      cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, m, 1.0f, r, m, 0.0f, r2, m);  // A² = AAᵀ
+      mirrorUpper(r2, m);
+      polynomial(schedule[t], r, r2, m, z);
+      applyLeft(z, x, rows, cols, tall, t + 1 == steps ? out : y);  // X ← (aI + bA + cA²) X
+      std::swap(x, y);
+    }
+    return;
+  }
+
+  Workspace::grow(ws.q, gramSize);
+  Workspace::grow(ws.t, gramSize);
+  Workspace::grow(ws.x2, size);
+  float* q = ws.q.data();
+  float* tmp = ws.t.data();
+  float* y = ws.x2.data();
+  gram(x, rows, cols, tall, r);
+  bool qIdentity = true;
+  for (size_t t = 0; t < steps; ++t) {
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, m, 1.0f, r, m, 0.0f, r2, m);  // R² = RRᵀ
+    mirrorUpper(r2, m);
+    polynomial(schedule[t], r, r2, m, z);
+    if (qIdentity) {
+      std::memcpy(q, z, gramSize * sizeof(float));
+    } else {
+      square(q, z, m, tmp);  // Q ← QZ
+      std::swap(q, tmp);
+    }
+    qIdentity = false;
+    if (t + 1 == steps) break;
+    if (std::find(restarts.begin(), restarts.end(), static_cast<int>(t + 1)) != restarts.end()) {
+      applyLeft(q, x, rows, cols, tall, y);  // X ← QX
+      std::swap(x, y);
+      gram(x, rows, cols, tall, r);  // R ← XXᵀ
+      qIdentity = true;
+    } else {
+      square(r, z, m, tmp);  // RZ
+      square(z, tmp, m, r);  // R ← Z (R Z)
+    }
+  }
+  if (qIdentity) {
+    std::memcpy(out, x, size * sizeof(float));
+  } else {
+    applyLeft(q, x, rows, cols, tall, out);
+  }
+}
+
+template <typename T>
+std::vector<T> readNumbers(const Napi::Value& value, const char* what) {
+  if (!value.IsTypedArray()) throw Napi::TypeError::New(value.Env(), std::string(what) + " must be a typed array");
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  std::vector<T> result(array.ElementLength());
+  if (array.TypedArrayType() == napi_float64_array) {
+    Napi::Float64Array f = value.As<Napi::Float64Array>();
+    for (size_t i = 0; i < result.size(); ++i) result[i] = static_cast<T>(f[i]);
+  } else if (array.TypedArrayType() == napi_int32_array) {
+    Napi::Int32Array f = value.As<Napi::Int32Array>();
+    for (size_t i = 0; i < result.size(); ++i) result[i] = static_cast<T>(f[i]);
+  } else {
+    throw Napi::TypeError::New(value.Env(), std::string(what) + " must be a Float64Array or Int32Array");
+  }
+  return result;
+}
+
+// orthogonalize(inputs: Float32Array[], shapes: Int32Array [r0, c0, r1, c1, …],
+//               coefficients: Float64Array [a0, b0, c0, a1, …], normalizationScale: number,
+//               eps: number, restartAfter: Int32Array, mode: 0 auto | 1 plain | 2 gram) → Float32Array[]
+Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 7 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || !info[6].IsNumber()) {
+    throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, mode)");
+  }
+  Napi::Array inputs = info[0].As<Napi::Array>();
+  const std::vector<int> shapes = readNumbers<int>(info[1], "shapes");
+  const std::vector<double> coefficients = readNumbers<double>(info[2], "coefficients");
+  const double normalizationScale = info[3].As<Napi::Number>().DoubleValue();
+  const double eps = info[4].As<Napi::Number>().DoubleValue();
+  const std::vector<int> restarts = readNumbers<int>(info[5], "restartAfter");
+  const int mode = info[6].As<Napi::Number>().Int32Value();
+  if (mode < kAuto || mode > kGram) throw Napi::RangeError::New(env, "mode must be 0, 1 or 2");
+  if (coefficients.empty() || coefficients.size() % 3 != 0) {
+    throw Napi::RangeError::New(env, "coefficients must hold one (a, b, c) triple per iteration");
+  }
+  std::vector<Quintic> schedule;
+  for (size_t i = 0; i < coefficients.size(); i += 3) {
+    schedule.push_back({coefficients[i], coefficients[i + 1], coefficients[i + 2]});
+  }
+  const uint32_t count = inputs.Length();
+  if (shapes.size() != 2 * static_cast<size_t>(count)) throw Napi::RangeError::New(env, "shapes must hold two numbers per input");
+  Napi::Array outputs = Napi::Array::New(env, count);
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value value = inputs.Get(i);
+    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw Napi::TypeError::New(env, "inputs[" + std::to_string(i) + "] must be a Float32Array");
+    }
+    Napi::Float32Array input = value.As<Napi::Float32Array>();
+    const int rows = shapes[2 * i];
+    const int cols = shapes[2 * i + 1];
+    if (rows < 1 || cols < 1 || static_cast<size_t>(rows) * cols != input.ElementLength()) {
+      throw Napi::RangeError::New(env, "inputs[" + std::to_string(i) + "] does not hold rows × cols numbers");
+    }
+    Napi::Float32Array output = Napi::Float32Array::New(env, input.ElementLength());
+    orthogonalize(input.Data(), output.Data(), rows, cols, schedule, normalizationScale, eps, restarts, static_cast<Mode>(mode));
+    outputs.Set(i, output);
+  }
+  return outputs;
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("blas", Napi::String::New(env, openblas_get_config()));
+  result.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
+  return result;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "setThreads(count)");
+  openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// Plain row-major C = A·B, exposed for the benchmark's matmul throughput line.
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) throw Napi::TypeError::New(env, "matmul(a, b, m, k, n)");
+  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  Napi::Float32Array b = info[1].As<Napi::Float32Array>();
+  const int m = info[2].As<Napi::Number>().Int32Value();
+  const int k = info[3].As<Napi::Number>().Int32Value();
+  const int n = info[4].As<Napi::Number>().Int32Value();
+  if (a.ElementLength() != static_cast<size_t>(m) * k || b.ElementLength() != static_cast<size_t>(k) * n) {
+    throw Napi::RangeError::New(env, "matmul: sizes do not match m, k, n");
+  }
+  Napi::Float32Array c = Napi::Float32Array::New(env, static_cast<size_t>(m) * n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.Data(), k, b.Data(), n, 0.0f, c.Data(), n);
+  return c;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("orthogonalize", Napi::Function::New(env, Orthogonalize));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("matmul", Napi::Function::New(env, Matmul));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(muon_native, Init)

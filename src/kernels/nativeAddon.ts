@@ -1,0 +1,75 @@
+/**
+ * Lazy loader of the optional native kernel (`native/`, an N-API addon over OpenBLAS).
+ *
+ * Browser-safe by construction: nothing here imports a Node module statically. In Node the addon is
+ * loaded through `process.getBuiltinModule('node:module').createRequire`; anywhere else (browser,
+ * workers without `process`) {@link loadNativeAddon} reports it absent and callers fall back to the
+ * TF.js kernels.
+ */
+
+/** What the compiled addon exports (see native/src/muon_native.cc). */
+export interface NativeAddon {
+  /**
+   * Orthogonalizes each row-major matrix: `shapes` holds [rows, cols] per input, `coefficients`
+   * (a, b, c) per iteration; `mode` 0 = auto, 1 = plain, 2 = Gram. Returns new arrays.
+   */
+  orthogonalize(
+    inputs: readonly Float32Array[],
+    shapes: Int32Array,
+    coefficients: Float64Array,
+    normalizationScale: number,
+    eps: number,
+    restartAfter: Int32Array,
+    mode: number,
+  ): Float32Array[];
+  /** The BLAS build string and its thread count. */
+  info(): { blas: string; threads: number };
+  /** Sets the BLAS thread count. */
+  setThreads(count: number): void;
+  /** Row-major C = A·B (m×k times k×n), for throughput measurements. */
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array;
+}
+
+/** The outcome of looking for the addon: the module, or why there is none. */
+export type NativeAddonStatus = { readonly available: true; readonly addon: NativeAddon; readonly path: string } | { readonly available: false; readonly reason: string };
+
+let cached: NativeAddonStatus | undefined;
+
+interface NodeProcessLike {
+  readonly env: Record<string, string | undefined>;
+  getBuiltinModule?(id: string): unknown;
+}
+
+/**
+ * Finds and loads the native addon once per process. Looks at `MUON_TFJS_NATIVE_PATH`, else
+ * `native/build/Release/muon_native.node` relative to this module (the same two levels up from
+ * `src/kernels/` and from `dist/kernels/`). `MUON_TFJS_DISABLE_NATIVE=1` forces the fallback.
+ */
+export function loadNativeAddon(): NativeAddonStatus {
+  cached ??= locate();
+  return cached;
+}
+
+function locate(): NativeAddonStatus {
+  const proc = (globalThis as { process?: NodeProcessLike }).process;
+  if (proc?.getBuiltinModule === undefined) {
+    return { available: false, reason: 'not running in Node ≥ 20.16 (no process.getBuiltinModule)' };
+  }
+  if (proc.env.MUON_TFJS_DISABLE_NATIVE === '1') {
+    return { available: false, reason: 'disabled by MUON_TFJS_DISABLE_NATIVE=1' };
+  }
+  const moduleApi = proc.getBuiltinModule('node:module') as { createRequire(from: string | URL): (id: string) => unknown };
+  const fsApi = proc.getBuiltinModule('node:fs') as { existsSync(path: string | URL): boolean };
+  const urlApi = proc.getBuiltinModule('node:url') as { fileURLToPath(url: URL): string };
+  const override = proc.env.MUON_TFJS_NATIVE_PATH;
+  const path = override !== undefined && override !== '' ? override : urlApi.fileURLToPath(new URL('../../native/build/Release/muon_native.node', import.meta.url));
+  if (!fsApi.existsSync(path)) {
+    return { available: false, reason: `native addon not built (${path} is missing; run npm run build:native)` };
+  }
+  try {
+    const addon = moduleApi.createRequire(import.meta.url)(path) as NativeAddon;
+    return { available: true, addon, path };
+  } catch (error) {
+    return { available: false, reason: `native addon at ${path} failed to load: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { useBackend } from '../testing/backends.js';
+import { describeOrthogonalizerContract } from '../testing/orthogonalizerContract.js';
+import { describeFastestOrthogonalizer, fastestOrthogonalizer } from './fastestOrthogonalizer.js';
+import { loadNativeAddon } from './nativeAddon.js';
+import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
+
+/**
+ * The native kernel is optional: without a compiler or OpenBLAS, `npm ci` skips its build and these
+ * tests are skipped (with the reason printed). CI builds it and sets MUON_TFJS_REQUIRE_NATIVE=1, so
+ * there an absent addon is a failure, not a skip.
+ *
+ * Tolerances: as in gramNewtonSchulz.test.ts. OpenBLAS sums in fp32 (the TF.js cpu backend sums in
+ * float64), so the plain iteration measures ≤ 3.2e-6 and the Gram iteration ≤ 2.2e-5 here.
+ */
+const status = loadNativeAddon();
+const required = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.MUON_TFJS_REQUIRE_NATIVE === '1';
+
+describe('native addon availability', () => {
+  it(status.available ? 'is built and loads' : `is absent (${status.reason}): native tests skipped`, async () => {
+    await useBackend('cpu');
+    if (required) expect(status.available, status.available ? '' : status.reason).toBe(true);
+    if (status.available) {
+      expect(status.addon.info().blas).toMatch(/OpenBLAS/);
+      expect(describeFastestOrthogonalizer().kernel).toBe('native');
+    } else {
+      expect(describeFastestOrthogonalizer().kernel).toBe('tfjs');
+      expect(() => nativeOrthogonalizer()).toThrow(/native kernel unavailable/);
+    }
+  });
+});
+
+if (status.available) {
+  describeOrthogonalizerContract('nativeOrthogonalizer() (auto)', () => nativeOrthogonalizer(), 1e-4);
+  describeOrthogonalizerContract('nativeOrthogonalizer({algorithm: gram})', () => nativeOrthogonalizer({ algorithm: 'gram' }), 1e-4);
+  describeOrthogonalizerContract('nativeOrthogonalizer({algorithm: plain})', () => nativeOrthogonalizer({ algorithm: 'plain' }), 1e-5);
+  describeOrthogonalizerContract('fastestOrthogonalizer() with the addon', () => fastestOrthogonalizer(), 1e-4);
+}

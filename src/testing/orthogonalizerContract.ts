@@ -1,0 +1,131 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Matrix } from 'ml-matrix';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type CoefficientPreset, composedPolynomial, resolveCoefficients } from '../math/coefficients.js';
+import { newtonSchulz } from '../math/newtonSchulz.js';
+import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { polarFactor } from '../math/polarFactor.js';
+import { TEST_BACKENDS, useBackend } from './backends.js';
+import { matrixWithSingularValues, maxAbsDiff, relativeFrobenius } from './float64.js';
+
+const PRESETS = ['jordan', 'cesista5', 'you6', 'polarExpress5', 'polarExpress8'] as const satisfies readonly CoefficientPreset[];
+
+/** Singular values spread geometrically from `lower` to 1, then scaled to unit Frobenius norm. */
+function spectrum(count: number, lower: number): number[] {
+  const raw = Array.from({ length: count }, (_, i) => lower ** (1 - i / (count - 1)));
+  const norm = Math.hypot(...raw);
+  return raw.map((s) => s / norm);
+}
+
+/** ‖XXᵀ − I‖_F (XᵀX for tall X) in float64, the orthogonality error the benchmarks report. */
+export function orthogonalityError(values: ArrayLike<number>, rows: number, cols: number): number {
+  const x = new Matrix(rows, cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) x.set(i, j, values[i * cols + j] as number);
+  const gram = rows <= cols ? x.mmul(x.transpose()) : x.transpose().mmul(x);
+  return gram.sub(Matrix.eye(gram.rows)).norm('frobenius');
+}
+
+/**
+ * The contract every {@link Orthogonalizer} meets, run on the `cpu` and `wasm` backends: it computes
+ * the map of `newtonSchulz` (same coefficients) within `tolerance` (relative Frobenius error against
+ * the float64 U·p(S)·Vᵀ), is no less orthogonal than the plain iteration beyond round-off, keeps the
+ * order and shapes of its inputs, maps zero to zero, and leaks no tensors.
+ */
+export function describeOrthogonalizerContract(name: string, make: () => Orthogonalizer, tolerance: number): void {
+  describe.each(TEST_BACKENDS)(`${name} on %s`, (backend) => {
+    let orthogonalize: Orthogonalizer;
+    beforeAll(async () => {
+      await useBackend(backend);
+      orthogonalize = make();
+    });
+
+    it.each([
+      [48, 96],
+      [96, 48],
+      [64, 64],
+      [40, 200],
+    ] as const)('maps singular values through the composed polynomial (%i×%i, every preset)', (m, n) => {
+      const s = spectrum(Math.min(m, n), 1e-2).map((x) => 3 * x);
+      const { g, u, v } = matrixWithSingularValues(m, n, s, 11);
+      const input = tf.tensor2d(g.to2DArray());
+      const frobenius = Math.hypot(...s);
+      for (const preset of PRESETS) {
+        const schedule = resolveCoefficients(preset);
+        const expected = u.mmul(Matrix.diag(s.map((x) => composedPolynomial(schedule, x / frobenius)))).mmul(v.transpose());
+        const [output] = orthogonalize([input], { coefficients: preset });
+        expect(output?.shape).toEqual([m, n]);
+        expect(relativeFrobenius((output as tf.Tensor2D).dataSync(), expected.to1DArray()), preset).toBeLessThan(tolerance);
+        output?.dispose();
+      }
+      input.dispose();
+    });
+
+    it('agrees with newtonSchulz and is as orthogonal as it, up to round-off, on Gaussian matrices', () => {
+      for (const [m, n, preset] of [
+        [64, 160, 'jordan'],
+        [160, 64, 'polarExpress5'],
+        [64, 160, 'polarExpress8'],
+        [72, 72, 'cesista5'],
+      ] as const) {
+        const g = tf.randomNormal([m, n], 0, 1, 'float32', m * n) as tf.Tensor2D;
+        const plain = newtonSchulz(g, { coefficients: preset });
+        const [output] = orthogonalize([g], { coefficients: preset });
+        const got = (output as tf.Tensor2D).dataSync();
+        expect(relativeFrobenius(got, plain.dataSync()), `${m}×${n} ${preset}`).toBeLessThan(tolerance);
+        // The same polynomial gives the same ‖XXᵀ − I‖ (0.3·√k for jordan, ~1e-5 for polarExpress8):
+        // any excess must stay at round-off level, 1e-4 relative to ‖I‖_F = √min(m, n).
+        const excess = orthogonalityError(got, m, n) - orthogonalityError(plain.dataSync(), m, n);
+        expect(excess, `${m}×${n} ${preset}`).toBeLessThan(1e-4 * Math.sqrt(Math.min(m, n)));
+        tf.dispose([g, plain, output as tf.Tensor2D]);
+      }
+    });
+
+    it('returns the polar factor UVᵀ with the convergent polarExpress8 schedule', () => {
+      const g = tf.randomNormal([64, 160], 0, 1, 'float32', 5) as tf.Tensor2D;
+      const [output] = orthogonalize([g], { coefficients: 'polarExpress8' });
+      expect(relativeFrobenius((output as tf.Tensor2D).dataSync(), polarFactor(g).data)).toBeLessThan(tolerance);
+      tf.dispose([g, output as tf.Tensor2D]);
+    });
+
+    it('handles a whole step in one call: mixed shapes, repeats, order kept', () => {
+      const shapes = [
+        [24, 40],
+        [40, 24],
+        [24, 40],
+        [16, 16],
+        [24, 40],
+      ] as const;
+      const inputs = shapes.map(([m, n], i) => tf.randomNormal([m, n], 0, 1, 'float32', 100 + i) as tf.Tensor2D);
+      const outputs = orthogonalize(inputs, { coefficients: 'cesista5' });
+      expect(outputs.map((o) => o.shape)).toEqual(shapes.map((s) => [...s]));
+      inputs.forEach((g, i) => {
+        const [alone] = orthogonalize([g], { coefficients: 'cesista5' });
+        // Batched and single runs may sum in another order: equal up to fp32 round-off.
+        expect(maxAbsDiff((outputs[i] as tf.Tensor2D).dataSync(), (alone as tf.Tensor2D).dataSync())).toBeLessThan(1e-5);
+        alone?.dispose();
+      });
+      tf.dispose([...inputs, ...outputs]);
+    });
+
+    it('maps a zero matrix to zero, without NaN', () => {
+      const zero = tf.zeros([8, 20]) as tf.Tensor2D;
+      const [output] = orthogonalize([zero], {});
+      expect(Array.from((output as tf.Tensor2D).dataSync()).every((x) => x === 0)).toBe(true);
+      tf.dispose([zero, output as tf.Tensor2D]);
+    });
+
+    it('returns only its outputs: no other tensor is left behind', () => {
+      const inputs = [tf.randomNormal([16, 48]), tf.randomNormal([16, 48]), tf.randomNormal([48, 16])] as tf.Tensor2D[];
+      const before = tf.memory().numTensors;
+      const outputs = orthogonalize(inputs, {});
+      expect(tf.memory().numTensors).toBe(before + outputs.length);
+      tf.dispose([...inputs, ...outputs]);
+    });
+
+    it('rejects a bad dtype or eps with the value at fault', () => {
+      const ints = tf.zeros([4, 4], 'int32') as tf.Tensor2D;
+      expect(() => orthogonalize([ints], {})).toThrow(/int32/);
+      expect(() => orthogonalize([tf.zeros([4, 4]) as tf.Tensor2D], { eps: -1 })).toThrow(/eps must be .* got -1/);
+    });
+  });
+}
