@@ -132,9 +132,13 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     this.#restored = restored;
   }
 
-  /** Every optimizer of this package is rebuilt from its config by its options constructor. */
+  /**
+   * Every optimizer of this package is rebuilt from its config by its options constructor.
+   * tfjs-layers adds a `customObjects` entry to the config it deserializes: not an option.
+   */
   static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
-    return new cls(config);
+    const { customObjects: _customObjects, ...options } = config;
+    return new cls(options);
   }
 
   override dispose(): void {
