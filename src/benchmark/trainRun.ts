@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initializeWeights } from './initializeWeights.js';
+import type { OptimizerSpec } from './optimizers.js';
+import { createRandom, deriveSeed } from './random.js';
+import type { Evaluation, Task } from './task.js';
+
+/** What one training run measured. */
+export interface RunRecord {
+  seed: number;
+  learningRate: number;
+  /** Training loss of every step (the batch's mean cross-entropy, before the update). */
+  losses: number[];
+  /** Wall-clock seconds since the start of training at the end of every step. */
+  times: number[];
+  /** Seconds spent in `optimizer.applyGradients` (the optimizer step), summed over steps. */
+  optimizerSeconds: number;
+  /** Seconds spent in training steps (batch, forward, backward, optimizer), summed. */
+  trainSeconds: number;
+  /** True when the loss became NaN/Inf; training stopped there. */
+  diverged: boolean;
+  evaluation: Evaluation;
+}
+
+/** Options of {@link trainRun}. */
+export interface TrainRunOptions {
+  task: Task;
+  optimizer: OptimizerSpec;
+  learningRate: number;
+  auxLearningRate: number;
+  seed: number;
+  /** Stop after this many steps (epochs × steps per epoch for a full run). */
+  steps: number;
+  /** Split evaluated at the end. */
+  evaluateOn: 'validation' | 'test';
+  onStep?: (step: number, loss: number) => void;
+}
+
+/**
+ * Trains one freshly initialized model with one optimizer and returns per-step losses and
+ * times. The initial weights depend only on the seed (the same for every optimizer), the batch
+ * order only on the seed, so two runs with the same seed and backend give the same numbers.
+ *
+ * The loop is the one `model.fit` runs, written out so that the optimizer step can be timed
+ * on its own: loss and gradients by `tf.variableGrads`, then `optimizer.applyGradients`.
+ * On wasm every kernel runs synchronously, so the timings measure the work, not its queueing.
+ */
+export function trainRun(options: TrainRunOptions): RunRecord {
+  const { task, optimizer: spec, learningRate, seed, steps } = options;
+  const model = task.buildModel();
+  initializeWeights(model, deriveSeed(seed, 'init'));
+  const optimizer = spec.create(learningRate, { model, auxLearningRate: options.auxLearningRate });
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const order = createRandom(deriveSeed(seed, 'batches'));
+  const losses: number[] = [];
+  const times: number[] = [];
+  let optimizerSeconds = 0;
+  let trainSeconds = 0;
+  let diverged = false;
+  const start = performance.now();
+  try {
+    training: while (losses.length < steps) {
+      for (const batch of task.epochBatches(order)) {
+        const t0 = performance.now();
+        const { value, grads } = tf.variableGrads(() => task.loss(model, batch), variables);
+        const loss = value.dataSync()[0] as number;
+        value.dispose();
+        tf.dispose([batch.x, batch.y]);
+        if (!Number.isFinite(loss)) {
+          tf.dispose(grads);
+          diverged = true;
+          break training;
+        }
+        const t1 = performance.now();
+        optimizer.applyGradients(grads);
+        const t2 = performance.now();
+        tf.dispose(grads);
+        optimizerSeconds += (t2 - t1) / 1000;
+        trainSeconds += (t2 - t0) / 1000;
+        losses.push(loss);
+        times.push((t2 - start) / 1000);
+        options.onStep?.(losses.length, loss);
+        if (losses.length >= steps) break training;
+      }
+    }
+    const evaluation = diverged ? { loss: Number.POSITIVE_INFINITY, accuracy: 0 } : task.evaluate(model, options.evaluateOn);
+    return { seed, learningRate, losses, times, optimizerSeconds, trainSeconds, diverged, evaluation };
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
