@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'bench/**/*.test.ts', 'examples/**/*.test.ts'],
     // TF.js keeps a global engine per process: run files in separate forks so that backends,
     // registered variables and tensor counts never leak between test files.
     pool: 'forks',
