@@ -29,6 +29,10 @@ describe('Gram Newton–Schulz cost model', () => {
     expect(gramNewtonSchulzFlops(1, 4, 5, [3])).toBe(60);
     // Restarting after 2 costs the same: 16 + 6 + 4 + 16 + 6 + 8 + 4 = 60.
     expect(gramNewtonSchulzFlops(1, 4, 5, [2])).toBe(60);
+    // With syrk for XXᵀ, A² and R² (the native kernel): plain 5·(4 + 1 + 8) = 65; Gram
+    // 4 + 8 + (1 + 4) + (1 + 2 + 4) + (1 + 2 + 8 + 4) + (1 + 4) + (1 + 2) = 47.
+    expect(plainNewtonSchulzFlops(1, 4, 5, true)).toBe(65);
+    expect(gramNewtonSchulzFlops(1, 4, 5, [3], true)).toBe(47);
   });
 
   it('picks Gram for rectangular and plain for square matrices under auto', () => {

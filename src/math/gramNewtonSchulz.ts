@@ -40,26 +40,30 @@ export function defaultGramRestarts(steps: number): number[] {
 
 /**
  * Flops (multiply-add = 2) of `steps` plain iterations on an m×n matrix, m ≤ n, with general matmuls:
- * XXᵀ (2m²n), A² (2m³), BX (2m²n) per iteration.
+ * XXᵀ (2m²n), A² (2m³), BX (2m²n) per iteration. With `symmetric`, the symmetric products XXᵀ and
+ * A² = AAᵀ cost half (BLAS syrk computes one triangle), as in the native kernel.
  */
-export function plainNewtonSchulzFlops(m: number, n: number, steps: number): number {
-  return steps * (4 * m * m * n + 2 * m * m * m);
+export function plainNewtonSchulzFlops(m: number, n: number, steps: number, symmetric = false): number {
+  const half = symmetric ? 0.5 : 1;
+  return steps * (2 * half * m * m * n + 2 * half * m * m * m + 2 * m * m * n);
 }
 
 /**
  * Flops of the Gram iteration with general matmuls: R = XXᵀ and the final QX (2m²n each), per
  * iteration R² (2m³), QZ (2m³, not on the first iteration or after a restart) and R ← Z(RZ) (4m³,
- * not on the last iteration), and per restart X ← QX and R ← XXᵀ (4m²n).
+ * not on the last iteration), and per restart X ← QX and R ← XXᵀ (4m²n). With `symmetric`, XXᵀ and
+ * R² = RRᵀ cost half (syrk), as in the native kernel.
  */
-export function gramNewtonSchulzFlops(m: number, n: number, steps: number, restartAfter: readonly number[] = defaultGramRestarts(steps)): number {
-  let flops = 4 * m * m * n;
+export function gramNewtonSchulzFlops(m: number, n: number, steps: number, restartAfter: readonly number[] = defaultGramRestarts(steps), symmetric = false): number {
+  const half = symmetric ? 0.5 : 1;
+  let flops = 2 * half * m * m * n + 2 * m * m * n;
   let qIdentity = true;
   for (let t = 1; t <= steps; t++) {
-    flops += 2 * m * m * m + (qIdentity ? 0 : 2 * m * m * m);
+    flops += 2 * half * m * m * m + (qIdentity ? 0 : 2 * m * m * m);
     qIdentity = false;
     if (t === steps) break;
     if (restartAfter.includes(t)) {
-      flops += 4 * m * m * n;
+      flops += 2 * m * m * n + 2 * half * m * m * n;
       qIdentity = true;
     } else {
       flops += 4 * m * m * m;

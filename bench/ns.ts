@@ -1,0 +1,150 @@
+/**
+ * `npm run bench:ns`: Newton–Schulz per matrix shape and kernel, on this machine.
+ *
+ *   npm run bench:ns [-- --shapes 768x768,768x3072 --runs 5 --coefficients jordan --skip-wasm]
+ *
+ * For each shape and kernel: median wall time over `--runs` runs after one warm-up, the throughput of
+ * the flops the kernel executes (syrk counted at half a gemm) and its fraction of the 157 GFLOP/s
+ * peak, the plain-iteration-equivalent throughput (plain flops / time: how fast the *answer* comes),
+ * ‖XXᵀ − I‖_F/√min(m,n) in float64, the relative Frobenius distance to the plain TF.js iteration's
+ * output, and (for min side ≤ 256) to the float64 polar factor UVᵀ. Inputs are seeded Gaussians;
+ * tensors live on the wasm backend (the Node default), so the native kernel's times include
+ * copying in and out of the wasm heap. Results go to bench-results/ns-<time>.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { loadNativeAddon } from '../src/kernels/nativeAddon.js';
+import { nativeOrthogonalizer } from '../src/kernels/nativeOrthogonalizer.js';
+import { type CoefficientPreset, resolveCoefficients } from '../src/math/coefficients.js';
+import { defaultGramRestarts, gramNewtonSchulzFlops, gramOrthogonalizer, plainNewtonSchulzFlops, usesGramIteration } from '../src/math/gramNewtonSchulz.js';
+import { type Orthogonalizer, newtonSchulzEach } from '../src/math/orthogonalizer.js';
+import { polarFactor } from '../src/math/polarFactor.js';
+import { relativeFrobenius } from '../src/testing/float64.js';
+import { PEAK_GFLOPS, argument, machineInfo, median, printMachine } from './machine.js';
+
+/** PyTorch + OpenBLAS, 2 threads, 5-step fp32 NS on this machine (issue 4), in ms. */
+const PYTORCH_MS: Record<string, number> = { '768x768': 112, '768x3072': 302, '1024x4096': 780 };
+
+interface Kernel {
+  readonly name: string;
+  readonly orthogonalize: Orthogonalizer;
+  /** Flops it executes on an m×n matrix (m ≤ n) with `steps` iterations. */
+  flops(m: number, n: number, steps: number): number;
+}
+
+/** ‖XXᵀ − I‖_F / √k in float64 for X of `rows × cols`, k = min(rows, cols) (XᵀX when tall). */
+function orthogonalityError(values: Float32Array, rows: number, cols: number): number {
+  const tall = rows > cols;
+  const k = tall ? cols : rows;
+  const len = tall ? rows : cols;
+  const vectors = new Float64Array(k * len); // rows of X (wide) or columns of X (tall), contiguous
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const v = values[i * cols + j] as number;
+      if (tall) vectors[j * len + i] = v;
+      else vectors[i * len + j] = v;
+    }
+  }
+  let sum = 0;
+  for (let i = 0; i < k; i++) {
+    for (let j = i; j < k; j++) {
+      let dot = 0;
+      for (let t = 0; t < len; t++) dot += (vectors[i * len + t] as number) * (vectors[j * len + t] as number);
+      const d = dot - (i === j ? 1 : 0);
+      sum += (i === j ? 1 : 2) * d * d;
+    }
+  }
+  return Math.sqrt(sum / k);
+}
+
+function time(orthogonalize: Orthogonalizer, g: tf.Tensor2D, options: { coefficients: CoefficientPreset }, runs: number): number[] {
+  tf.dispose(orthogonalize([g], options)); // warm-up
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const start = performance.now();
+    const outputs = orthogonalize([g], options);
+    times.push(performance.now() - start);
+    tf.dispose(outputs);
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const coefficients = (argument('coefficients') ?? 'jordan') as CoefficientPreset;
+  const runs = Number(argument('runs') ?? 5);
+  const shapes = (argument('shapes') ?? '256x1024,768x768,768x2304,768x3072,3072x768,1024x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  const steps = resolveCoefficients(coefficients).iterations.length;
+  const machine = machineInfo();
+  printMachine(machine);
+  console.log(`Newton–Schulz, ${coefficients} × ${steps} steps, fp32, median of ${runs} runs after a warm-up; tensors on tfjs-backend-${tf.getBackend()} (1 thread)`);
+
+  const kernels: Kernel[] = [];
+  if (!process.argv.includes('--skip-wasm')) {
+    kernels.push({ name: 'wasm plain (newtonSchulz)', orthogonalize: newtonSchulzEach, flops: (m, n, s) => plainNewtonSchulzFlops(m, n, s) });
+    kernels.push({
+      name: 'wasm gram (gramOrthogonalizer)',
+      orthogonalize: gramOrthogonalizer(),
+      flops: (m, n, s) => (usesGramIteration(m, n, s, 'auto', defaultGramRestarts(s)) ? gramNewtonSchulzFlops(m, n, s) : plainNewtonSchulzFlops(m, n, s)),
+    });
+  }
+  const nativePlain = loadNativeAddon().available ? nativeOrthogonalizer({ algorithm: 'plain' }) : undefined;
+  if (nativePlain !== undefined) {
+    kernels.push({ name: 'native plain (sgemm+ssyrk)', orthogonalize: nativePlain, flops: (m, n, s) => plainNewtonSchulzFlops(m, n, s, true) });
+    kernels.push({
+      name: 'native auto (nativeOrthogonalizer)',
+      orthogonalize: nativeOrthogonalizer(),
+      flops: (m, n, s) => Math.min(plainNewtonSchulzFlops(m, n, s, true), gramNewtonSchulzFlops(m, n, s, defaultGramRestarts(s), true)),
+    });
+  }
+
+  console.log(`Δ vs plain: relative Frobenius distance to the plain iteration ${nativePlain === undefined ? 'on wasm' : 'through OpenBLAS'}\n`);
+  const rows: Record<string, string | number | null>[] = [];
+  const header = ['shape', 'kernel', 'ms', 'GFLOP/s', '% peak', 'plain-eq GFLOP/s', '‖XXᵀ−I‖/√k', 'Δ vs plain', 'Δ vs UVᵀ', 'vs PyTorch'];
+  console.log(header.join(' | '));
+  for (const [r, c] of shapes) {
+    const g = tf.randomNormal([r, c], 0, 1, 'float32', r + c) as tf.Tensor2D;
+    const m = Math.min(r, c);
+    const n = Math.max(r, c);
+    const plainFlops = plainNewtonSchulzFlops(m, n, steps);
+    // Δ column reference: the plain iteration through OpenBLAS when built (within 2e-6 of the
+    // float64-accumulating cpu backend on 768×3072, measured), else the wasm one (XNNPACK sums
+    // less accurately: 1e-3 from the cpu backend on 768×3072).
+    const [reference] = (nativePlain ?? newtonSchulzEach)([g], { coefficients });
+    const referenceValues = (reference as tf.Tensor2D).dataSync();
+    const polar = m <= 256 ? polarFactor(g).data : undefined;
+    for (const kernel of kernels) {
+      const ms = median(time(kernel.orthogonalize, g, { coefficients }, runs));
+      const [output] = kernel.orthogonalize([g], { coefficients });
+      const values = (output as tf.Tensor2D).dataSync<'float32'>();
+      output?.dispose();
+      const gflops = kernel.flops(m, n, steps) / ms / 1e6;
+      const key = `${r}x${c}`;
+      const row = {
+        shape: key,
+        kernel: kernel.name,
+        ms: Number(ms.toFixed(1)),
+        gflops: Number(gflops.toFixed(1)),
+        peakFraction: Number((gflops / PEAK_GFLOPS).toFixed(3)),
+        plainEquivalentGflops: Number((plainFlops / ms / 1e6).toFixed(1)),
+        orthogonalityError: Number(orthogonalityError(values, r, c).toPrecision(4)),
+        relativeToPlain: Number(relativeFrobenius(values, referenceValues).toPrecision(2)),
+        relativeToPolar: polar === undefined ? null : Number(relativeFrobenius(values, polar).toPrecision(4)),
+        pytorchRatio: PYTORCH_MS[key] === undefined ? null : Number((ms / (PYTORCH_MS[key] as number)).toFixed(2)),
+      };
+      rows.push(row);
+      console.log(
+        [row.shape, row.kernel, row.ms, row.gflops, `${(100 * row.peakFraction).toFixed(1)}%`, row.plainEquivalentGflops, row.orthogonalityError, row.relativeToPlain, row.relativeToPolar ?? '—', row.pytorchRatio === null ? '—' : `${row.pytorchRatio}×`].join(' | '),
+      );
+    }
+    tf.dispose([g, reference as tf.Tensor2D]);
+  }
+  mkdirSync('bench-results', { recursive: true });
+  const file = `bench-results/ns-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify({ benchmark: 'ns', coefficients, deltaReference: nativePlain === undefined ? 'wasm plain' : 'native plain', steps, runs, backend: tf.getBackend(), machine, peakGflops: PEAK_GFLOPS, pytorchMs: PYTORCH_MS, rows }, null, 2));
+  console.log(`\nwritten: ${file}`);
+}
+
+await main();
