@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { adamw, lion, muonWithAdamW } from '../index.js';
 
 /** The optimizers the benchmark compares. */
 export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion'] as const;
@@ -24,35 +25,50 @@ export interface OptimizerSpec {
   create(learningRate: number, context: OptimizerContext): tf.Optimizer;
 }
 
-// PLACEHOLDER until src/index.ts exports muon/adamw/lion/muonWithAdamW: replaced before shipping.
+const ADAMW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 } as const;
+const MUON = { momentum: 0.95, nesterov: true, nsSteps: 5, weightDecay: 0.01 } as const;
+const LION = { beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } as const;
+const SGD = { momentum: 0.9 } as const;
+
+/**
+ * The four compared optimizers. Grids bracket each method's usual values (4 points, ×3 apart or
+ * so); weight decays follow each method's reference (AdamW 0.01 as in PyTorch, Muon 0.01 as in
+ * KellerJordan/Muon's README example, Lion 10× AdamW's as its paper advises). The Muon hybrid's
+ * AdamW group uses the same betas, eps and decay as the AdamW baseline, and AdamW's chosen lr.
+ */
 const SPECS: Record<OptimizerKind, OptimizerSpec> = {
   muon: {
     kind: 'muon',
     label: 'Muon (+AdamW)',
-    grid: [0.01, 0.02, 0.05],
-    hyperParameters: { momentum: 0.95, nesterov: true, nsSteps: 5, weightDecay: 0 },
-    create: (lr) => tf.train.adam(lr / 20),
+    grid: [0.005, 0.01, 0.02, 0.05],
+    hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
+    // The cast: muonWithAdamW's LayersModelLike wants `shape: number[]`, a LayerVariable's shape is
+    // `(number | null)[]` in tfjs-layers' types (always numbers once built).
+    create: (learningRate, { model, auxLearningRate }) => muonWithAdamW(model as unknown as Parameters<typeof muonWithAdamW>[0], {
+      muon: { learningRate, ...MUON },
+      adamw: { learningRate: auxLearningRate, ...ADAMW },
+    }),
   },
   adamw: {
     kind: 'adamw',
     label: 'AdamW',
-    grid: [3e-4, 1e-3, 3e-3],
-    hyperParameters: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 },
-    create: (lr) => tf.train.adam(lr, 0.9, 0.999, 1e-8),
+    grid: [3e-4, 1e-3, 3e-3, 1e-2],
+    hyperParameters: { ...ADAMW },
+    create: (learningRate) => adamw({ learningRate, ...ADAMW }),
   },
   sgd: {
     kind: 'sgd',
     label: 'SGD momentum',
-    grid: [0.03, 0.1, 0.3],
-    hyperParameters: { momentum: 0.9 },
-    create: (lr) => tf.train.momentum(lr, 0.9),
+    grid: [0.01, 0.03, 0.1, 0.3],
+    hyperParameters: { ...SGD, implementation: 'tf.train.momentum' },
+    create: (learningRate) => tf.train.momentum(learningRate, SGD.momentum),
   },
   lion: {
     kind: 'lion',
     label: 'Lion',
-    grid: [3e-5, 1e-4, 3e-4],
-    hyperParameters: { beta1: 0.9, beta2: 0.99, weightDecay: 0 },
-    create: (lr) => tf.train.adam(lr * 3),
+    grid: [3e-5, 1e-4, 3e-4, 1e-3],
+    hyperParameters: { ...LION },
+    create: (learningRate) => lion({ learningRate, ...LION }),
   },
 };
 

@@ -25,14 +25,25 @@ export interface TaskScale {
   textStepsPerEpoch: number;
   /** Held-out windows for text evaluation. */
   textEvaluationWindows: number;
-  /** Transformer sizes. */
+  /** Transformer sizes and batch. */
   transformer: typeof TRANSFORMER_DEFAULT;
+  textBatchSize: number;
 }
 
+/** The default (about 5 minutes) run: text epochs of 30 steps of 16 windows. */
 export const DEFAULT_SCALE: TaskScale = {
-  textStepsPerEpoch: 100,
+  textStepsPerEpoch: 30,
   textEvaluationWindows: 512,
   transformer: TRANSFORMER_DEFAULT,
+  textBatchSize: 16,
+};
+
+/** The `--full` run: text epochs of 100 steps of 32 windows. */
+export const FULL_SCALE: TaskScale = {
+  textStepsPerEpoch: 100,
+  textEvaluationWindows: 2048,
+  transformer: TRANSFORMER_DEFAULT,
+  textBatchSize: 32,
 };
 
 /** Paths of data sets, for tests that point a loader at a missing folder. */
@@ -90,7 +101,7 @@ export function createTask(id: TaskId, scale: TaskScale = DEFAULT_SCALE, roots: 
         modelSummary: `decoder-only, ${t.layers} blocks, width ${t.width}, ${t.heads} heads, context ${t.sequenceLength}`,
         corpus,
         sequenceLength: t.sequenceLength,
-        batchSize: 32,
+        batchSize: scale.textBatchSize,
         stepsPerEpoch: scale.textStepsPerEpoch,
         evaluationWindows: scale.textEvaluationWindows,
         buildModel: () => buildTransformer({ ...t, vocabSize: corpus.vocab.length }),
