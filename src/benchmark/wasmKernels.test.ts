@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setupBackend } from './backend.js';
+
+/** Runs f on a backend and returns plain arrays (tensors disposed). */
+async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(f);
+  const values = out.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(out);
+  return values;
+}
+
+const close = (a: Float32Array, b: Float32Array, tol: number): number =>
+  a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - (b[i] as number)) / (1 + Math.abs(b[i] as number))), 0) <= tol ? 1 : 0;
+
+describe('wasm training kernels installed by the benchmark agree with the cpu backend', () => {
+  beforeAll(async () => {
+    await setupBackend('wasm');
+  });
+
+  it('matMul with transpose flags (the fast path) and its gradients', async () => {
+    const run = () => {
+      const a = tf.tensor2d(Array.from({ length: 12 }, (_, i) => Math.sin(i)), [3, 4]);
+      const b = tf.tensor2d(Array.from({ length: 20 }, (_, i) => Math.cos(i)), [5, 4]);
+      const c = tf.tensor2d(Array.from({ length: 15 }, (_, i) => Math.sin(2 * i)), [3, 5]);
+      const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, false, true))));
+      return [tf.matMul(a, b, false, true), tf.matMul(c, a, true, false), tf.matMul(tf.transpose(c), c, true, true), ...g([a, b])];
+    };
+    const [wasm, cpu] = [await on('wasm', run), await on('cpu', run)];
+    wasm.forEach((w, i) => expect(close(w, cpu[i] as Float32Array, 1e-5)).toBe(1));
+  });
+
+  it('conv2d filter and input gradients (same and valid padding)', async () => {
+    const run = () => {
+      const x = tf.tensor4d(Array.from({ length: 2 * 6 * 5 * 3 }, (_, i) => Math.sin(0.7 * i)), [2, 6, 5, 3]);
+      const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(0.3 * i)), [3, 3, 3, 4]);
+      const out: tf.Tensor[] = [];
+      for (const pad of ['same', 'valid'] as const) {
+        const g = tf.grads((a: tf.Tensor, k: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, k as tf.Tensor4D, 1, pad))));
+        out.push(...g([x, w]));
+      }
+      return out;
+    };
+    const [wasm, cpu] = [await on('wasm', run), await on('cpu', run)];
+    expect(wasm).toHaveLength(4);
+    wasm.forEach((w, i) => expect(close(w, cpu[i] as Float32Array, 1e-4)).toBe(1));
+  });
+});
