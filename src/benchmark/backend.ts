@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// tfjs-layers registers every op's gradient (tfjs-core's own deep import is not Node-ESM-loadable).
+import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { installWasmConvGradients } from './wasmConvGradients.js';
