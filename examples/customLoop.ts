@@ -9,7 +9,7 @@ export async function fitLinearMap(steps = 100): Promise<{ first: number; last: 
   const x = tf.randomNormal([256, 32], 0, 1, 'float32', 1);
   const y = tf.matMul(x, tf.randomNormal([32, 16], 0, 1, 'float32', 2));
   const w = tf.variable(tf.zeros([32, 16]), true, 'w');
-  const loss = () => tf.mean(tf.square(tf.sub(tf.matMul(x, w), y)));
+  const loss = (): tf.Scalar => tf.mean(tf.square(tf.sub(tf.matMul(x, w), y)));
 
   const optimizer = muon({ learningRate: 0.3, coefficients: 'polarExpress5' });
   let first = NaN;

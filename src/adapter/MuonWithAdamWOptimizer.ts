@@ -182,7 +182,8 @@ tf.serialization.registerClass(MuonWithAdamWOptimizer);
 export interface LayersModelLike {
   readonly layers: readonly {
     getClassName(): string;
-    readonly trainableWeights: readonly { readonly name: string; readonly shape: readonly number[] }[];
+    /** tfjs-layers types a weight's shape as `(number | null)[]`; built weights have no nulls. */
+    readonly trainableWeights: readonly { readonly name: string; readonly shape: readonly (number | null)[] }[];
   }[];
 }
 
@@ -194,7 +195,15 @@ export function describeModelVariables(model: LayersModelLike): VariableDescript
   const hasKernel = (layer: LayersModelLike['layers'][number]): boolean => layer.trainableWeights.some((w) => w.shape.length >= 2);
   const head = [...model.layers].reverse().find(hasKernel);
   return model.layers.flatMap((layer) =>
-    layer.trainableWeights.map((w) => ({ name: w.name, shape: w.shape, layerClass: layer.getClassName(), isOutputLayer: layer === head })),
+    layer.trainableWeights.map((w) => {
+      const shape = w.shape.map((d) => {
+        if (d === null) {
+          throw new Error(`Weight '${w.name}' has an undetermined shape [${w.shape.join(', ')}]; build the model first`);
+        }
+        return d;
+      });
+      return { name: w.name, shape, layerClass: layer.getClassName(), isOutputLayer: layer === head };
+    }),
   );
 }
 

@@ -37,7 +37,7 @@ describe.each(TEST_BACKENDS)('the tf.Optimizer contract on %s', (backend) => {
     const twinA = tf.variable(a.clone(), true, `${a.name}_twin`);
     const twinB = tf.variable(b.clone(), true, `${b.name}_twin`);
     const x = tf.randomNormal([5, 6], 0, 1, 'float32', 3);
-    const loss = (p: tf.Variable, q: tf.Variable) => () => tf.sum(tf.square(tf.matMul(tf.matMul(x, p), q)));
+    const loss = (p: tf.Variable, q: tf.Variable) => (): tf.Scalar => tf.sum(tf.square(tf.matMul(tf.matMul(x, p), q)));
     const viaMinimize = factories[kind]();
     const viaArray = factories[kind]();
     viaMinimize.minimize(loss(a, b), false, [a, b]);
@@ -63,7 +63,7 @@ describe.each(TEST_BACKENDS)('the tf.Optimizer contract on %s', (backend) => {
     const w = variable([8, 5], 4);
     const v = variable([5], 5);
     const x = tf.randomNormal([6, 8], 0, 1, 'float32', 6);
-    const loss = () => tf.sum(tf.square(tf.add(tf.matMul(x, w), v)));
+    const loss = (): tf.Scalar => tf.sum(tf.square(tf.add(tf.matMul(x, w), v)));
     const start = snapshot([w, v]);
     const make = () => muonWithAdamW([w, v], { muon: { learningRate: 0.05, weightDecay: 0.1 }, adamw: { learningRate: 0.01 } });
 
