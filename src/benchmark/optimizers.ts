@@ -42,9 +42,7 @@ const SPECS: Record<OptimizerKind, OptimizerSpec> = {
     label: 'Muon (+AdamW)',
     grid: [0.005, 0.01, 0.02, 0.05],
     hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
-    // The cast: muonWithAdamW's LayersModelLike wants `shape: number[]`, a LayerVariable's shape is
-    // `(number | null)[]` in tfjs-layers' types (always numbers once built).
-    create: (learningRate, { model, auxLearningRate }) => muonWithAdamW(model as unknown as Parameters<typeof muonWithAdamW>[0], {
+    create: (learningRate, { model, auxLearningRate }) => muonWithAdamW(model, {
       muon: { learningRate, ...MUON },
       adamw: { learningRate: auxLearningRate, ...ADAMW },
     }),
