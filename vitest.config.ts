@@ -7,5 +7,7 @@ export default defineConfig({
     // registered variables and tensor counts never leak between test files.
     pool: 'forks',
     testTimeout: 60_000,
+    // The benchmark harness runs a tiny end-to-end configuration in a beforeAll hook.
+    hookTimeout: 60_000,
   },
 });
