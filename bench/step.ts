@@ -1,17 +1,22 @@
 /**
- * `npm run bench:step`: one optimizer step over the GPT-2-small hidden-matrix set, 12 layers ×
+ * `npm run bench:step`: Muon's cost on the GPT-2-small hidden-matrix set, 12 layers ×
  * [768×2304 (qkv), 768×768 (attention out), 768×3072 (MLP in), 3072×768 (MLP out)] as TF.js
- * `[fanIn, fanOut]` kernels (85 M parameters), through the real `MuonOptimizer.applyGradients`
- * (momentum, Nesterov, orthogonalization, shape scale, update) with each orthogonalization kernel,
- * and the AdamW step on the same variables for comparison.
+ * `[fanIn, fanOut]` kernels (85 M parameters), per orthogonalization kernel:
  *
- *   npm run bench:step [-- --runs 3 --layers 12 --backend wasm --kernels native,wasm-gram,wasm-plain]
+ * 1. the orthogonalization of all 48 matrices in one call (what dominates PyTorch's 12.5 s Muon step
+ *    on this machine: 1.5 TFLOP of Newton–Schulz against 0.2–0.6 s for AdamW's whole step);
+ * 2. the whole `MuonOptimizer.applyGradients` (momentum, Nesterov, orthogonalization, shape scale,
+ *    update) on `--step-layers` layers, next to AdamW's step on the same variables. On the wasm
+ *    backend the default is 6 layers: the 12-layer step does not fit the 4 GiB wasm heap (the
+ *    step's temporaries peak at about 3.5× its live state: 2.2 GiB of heap for 6 layers, 3.3 for 9).
  *
- * Median wall time of `--runs` steps after one warm-up step (the wasm kernels take about a minute
- * per step, so they run `--wasm-runs` times, default 1, after warming up on one layer). The
- * reference is the issue's PyTorch figure on this machine: 12.5 s for the plain 5-step fp32 NS Muon
- * step (targets: native ≤ 0.75×, the browser-capable wasm path ≤ 2.5×). Results go to
- * bench-results/step-<time>.json.
+ *   npm run bench:step [-- --runs 3 --layers 12 --step-layers 6 --backend wasm --kernels native,wasm-gram,wasm-plain]
+ *
+ * Median wall time of `--runs` runs after one warm-up (the TF.js kernels take about a minute per
+ * 12-layer orthogonalization, so they run `--wasm-runs` times, default 1, after warming up on one
+ * layer). The reference is the issue's PyTorch figure on this machine, 12.5 s for the plain 5-step
+ * fp32 NS Muon step over 12 layers, scaled by layers/12 for fewer (targets: native ≤ 0.75×, the
+ * browser-capable TF.js path ≤ 2.5×). Results go to bench-results/step-<time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -65,6 +70,7 @@ async function main(): Promise<void> {
   await tf.setBackend(backend);
   await tf.ready();
   const layers = Number(argument('layers') ?? 12);
+  const stepLayers = Math.min(layers, Number(argument('step-layers') ?? (tf.getBackend() === 'wasm' ? 6 : layers)));
   const runs = Number(argument('runs') ?? 3);
   const wasmRuns = Number(argument('wasm-runs') ?? 1);
   const requested = (argument('kernels') ?? 'native,wasm-gram,wasm-plain').split(',');
@@ -84,37 +90,53 @@ async function main(): Promise<void> {
   if (requested.includes('wasm-plain')) kernels.push({ name: 'tfjs plain (newtonSchulzEach)', orthogonalize: newtonSchulzEach, slow: true });
 
   const rows: Record<string, string | number | null>[] = [];
-  const report = (name: string, times: number[], target: number | null): void => {
+  const report = (what: string, name: string, count: number, times: number[], target: number | null): void => {
     const seconds = median(times);
-    // The PyTorch figure covers 12 layers; scale it when fewer are asked for.
-    const ratio = seconds / ((PYTORCH_MUON_STEP_S * layers) / 12);
-    const row = { optimizer: name, runs: times.length, medianSeconds: Number(seconds.toFixed(3)), pytorchRatio: Number(ratio.toFixed(3)), target, met: target === null ? null : ratio <= target ? 'yes' : 'no' };
+    // The PyTorch figure covers 12 layers; scale it when fewer are measured.
+    const ratio = seconds / ((PYTORCH_MUON_STEP_S * count) / 12);
+    const row = { what, kernel: name, layers: count, runs: times.length, medianSeconds: Number(seconds.toFixed(3)), pytorchRatio: Number(ratio.toFixed(3)), target, met: target === null ? null : ratio <= target ? 'yes' : 'no' };
     rows.push(row);
-    console.log(`${name.padEnd(40)} ${seconds.toFixed(2).padStart(7)} s  (${times.map((t) => t.toFixed(2)).join(', ')})  ${ratio.toFixed(2)}× PyTorch${target === null ? '' : `, target ≤ ${target}×: ${row.met}`}`);
+    const label = `${what}, ${count} layers, ${name}`;
+    console.log(`${label.padEnd(72)} ${seconds.toFixed(2).padStart(7)} s  (${times.map((t) => t.toFixed(2)).join(', ')})  ${ratio.toFixed(2)}× PyTorch${target === null ? '' : `, target ≤ ${target}×: ${row.met}`}`);
   };
 
+  const matrices = Object.values(grads) as tf.Tensor2D[];
+  const firstLayer = matrices.slice(0, LAYER_SHAPES.length);
+  for (const kernel of kernels) {
+    const count = kernel.slow ? wasmRuns : runs;
+    tf.dispose(kernel.orthogonalize(kernel.slow ? firstLayer : matrices, {})); // warm-up
+    const times: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const start = performance.now();
+      const outputs = kernel.orthogonalize(matrices, {});
+      times.push((performance.now() - start) / 1000);
+      tf.dispose(outputs);
+    }
+    report('orthogonalize all matrices', kernel.name, layers, times, kernel.slow ? WASM_TARGET : NATIVE_TARGET);
+  }
+
+  const stepGrads = Object.fromEntries(Object.entries(grads).slice(0, stepLayers * LAYER_SHAPES.length));
   for (const kernel of kernels) {
     const optimizer = muon({ learningRate: 0.02, orthogonalize: kernel.orthogonalize });
     let times: number[];
     if (kernel.slow) {
-      // Warm up on one layer's variables (compiles nothing, but touches every kernel path once).
       const warm = muon({ learningRate: 0.02, orthogonalize: kernel.orthogonalize });
       warm.applyGradients(Object.fromEntries(Object.entries(grads).slice(0, LAYER_SHAPES.length)));
       warm.dispose();
-      times = timeSteps(optimizer, grads, 0, wasmRuns);
+      times = timeSteps(optimizer, stepGrads, 0, wasmRuns);
     } else {
-      times = timeSteps(optimizer, grads, 1, runs);
+      times = timeSteps(optimizer, stepGrads, 1, runs);
     }
-    report(`Muon, ${kernel.name}`, times, kernel.slow ? WASM_TARGET : NATIVE_TARGET);
+    report('Muon step (applyGradients)', kernel.name, stepLayers, times, kernel.slow ? WASM_TARGET : NATIVE_TARGET);
     optimizer.dispose();
   }
   const adam = adamw({ learningRate: 1e-3 });
-  report('AdamW (same variables)', timeSteps(adam, grads, 1, runs), null);
+  report('AdamW step (applyGradients)', 'same variables', stepLayers, timeSteps(adam, stepGrads, 1, runs), null);
   adam.dispose();
 
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/step-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ benchmark: 'step', layers, parameters, backend: tf.getBackend(), machine, pytorchMuonStepSeconds: PYTORCH_MUON_STEP_S, rows }, null, 2));
+  writeFileSync(file, JSON.stringify({ benchmark: 'step', layers, stepLayers, parameters, backend: tf.getBackend(), machine, pytorchMuonStepSeconds: PYTORCH_MUON_STEP_S, rows }, null, 2));
   console.log(`\nwritten: ${file}`);
 }
 

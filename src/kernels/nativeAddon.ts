@@ -35,6 +35,13 @@ export type NativeAddonStatus = { readonly available: true; readonly addon: Nati
 
 let cached: NativeAddonStatus | undefined;
 
+/**
+ * Where node-gyp puts the addon, relative to this module. Held in a variable on purpose: bundlers
+ * (webpack, Vite) treat `new URL('<literal>', import.meta.url)` as an asset to bundle, and a browser
+ * build must neither need nor ship the addon.
+ */
+const ADDON_RELATIVE_PATH: string = ['..', '..', 'native', 'build', 'Release', 'muon_native.node'].join('/');
+
 interface NodeProcessLike {
   readonly env: Record<string, string | undefined>;
   getBuiltinModule?(id: string): unknown;
@@ -62,7 +69,7 @@ function locate(): NativeAddonStatus {
   const fsApi = proc.getBuiltinModule('node:fs') as { existsSync(path: string | URL): boolean };
   const urlApi = proc.getBuiltinModule('node:url') as { fileURLToPath(url: URL): string };
   const override = proc.env.MUON_TFJS_NATIVE_PATH;
-  const path = override !== undefined && override !== '' ? override : urlApi.fileURLToPath(new URL('../../native/build/Release/muon_native.node', import.meta.url));
+  const path = override !== undefined && override !== '' ? override : urlApi.fileURLToPath(new URL(ADDON_RELATIVE_PATH, import.meta.url));
   if (!fsApi.existsSync(path)) {
     return { available: false, reason: `native addon not built (${path} is missing; run npm run build:native)` };
   }
