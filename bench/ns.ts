@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ns`: Newton–Schulz per matrix shape and kernel, on this machine.
  *
- *   npm run bench:ns [-- --shapes 768x768,768x3072 --runs 5 --coefficients jordan --skip-wasm]
+ *   npm run bench:ns [-- --shapes 768x768,768x3072 --runs 5 --coefficients jordan --skip-wasm --wasm-threads 2]
  *
  * For each shape and kernel: median wall time over `--runs` runs after one warm-up, the throughput of
  * the flops the kernel executes (syrk counted at half a gemm) and its fraction of the 157 GFLOP/s
@@ -9,12 +9,14 @@
  * ‖XXᵀ − I‖_F/√min(m,n) in float64, the relative Frobenius distance to the plain TF.js iteration's
  * output, and (for min side ≤ 256) to the float64 polar factor UVᵀ. Inputs are seeded Gaussians;
  * tensors live on the wasm backend (the Node default), so the native kernel's times include
- * copying in and out of the wasm heap. Results go to bench-results/ns-<time>.json.
+ * copying in and out of the wasm heap. `--wasm-threads 2` starts the wasm backend with two XNNPACK
+ * threads (enableWasmThreadsInNode). Results go to bench-results/ns-<time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadNativeAddon } from '../src/kernels/nativeAddon.js';
+import { enableWasmThreadsInNode } from '../src/kernels/wasmThreads.js';
 import { nativeOrthogonalizer } from '../src/kernels/nativeOrthogonalizer.js';
 import { type CoefficientPreset, resolveCoefficients } from '../src/math/coefficients.js';
 import { defaultGramRestarts, gramNewtonSchulzFlops, gramOrthogonalizer, plainNewtonSchulzFlops, usesGramIteration } from '../src/math/gramNewtonSchulz.js';
@@ -71,7 +73,8 @@ function time(orthogonalize: Orthogonalizer, g: tf.Tensor2D, options: { coeffici
 }
 
 async function main(): Promise<void> {
-  await tf.setBackend('wasm');
+  const wasmThreads = Number(argument('wasm-threads') ?? 1);
+  const threads = wasmThreads > 1 ? await enableWasmThreadsInNode({ threads: wasmThreads }) : (await tf.setBackend('wasm'), 1);
   await tf.ready();
   const coefficients = (argument('coefficients') ?? 'jordan') as CoefficientPreset;
   const runs = Number(argument('runs') ?? 5);
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
   const steps = resolveCoefficients(coefficients).iterations.length;
   const machine = machineInfo();
   printMachine(machine);
-  console.log(`Newton–Schulz, ${coefficients} × ${steps} steps, fp32, median of ${runs} runs after a warm-up; tensors on tfjs-backend-${tf.getBackend()} (1 thread)`);
+  console.log(`Newton–Schulz, ${coefficients} × ${steps} steps, fp32, median of ${runs} runs after a warm-up; tensors on tfjs-backend-${tf.getBackend()} (${threads} XNNPACK thread${threads > 1 ? 's' : ''})`);
 
   const kernels: Kernel[] = [];
   if (!process.argv.includes('--skip-wasm')) {
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
   }
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/ns-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ benchmark: 'ns', coefficients, deltaReference: nativePlain === undefined ? 'wasm plain' : 'native plain', steps, runs, backend: tf.getBackend(), machine, peakGflops: PEAK_GFLOPS, pytorchMs: PYTORCH_MS, rows }, null, 2));
+  writeFileSync(file, JSON.stringify({ benchmark: 'ns', wasmThreads: threads, coefficients, deltaReference: nativePlain === undefined ? 'wasm plain' : 'native plain', steps, runs, backend: tf.getBackend(), machine, peakGflops: PEAK_GFLOPS, pytorchMs: PYTORCH_MS, rows }, null, 2));
   console.log(`\nwritten: ${file}`);
 }
 

@@ -10,7 +10,7 @@
  *    backend the default is 6 layers: the 12-layer step does not fit the 4 GiB wasm heap (the
  *    step's temporaries peak at about 3.5× its live state: 2.2 GiB of heap for 6 layers, 3.3 for 9).
  *
- *   npm run bench:step [-- --runs 3 --layers 12 --step-layers 6 --backend wasm --kernels native,wasm-gram,wasm-plain]
+ *   npm run bench:step [-- --runs 3 --layers 12 --step-layers 6 --backend wasm --wasm-threads 2 --kernels native,wasm-gram,wasm-plain]
  *
  * Median wall time of `--runs` runs after one warm-up (the TF.js kernels take about a minute per
  * 12-layer orthogonalization, so they run `--wasm-runs` times, default 1, after warming up on one
@@ -26,6 +26,7 @@ import { adamw } from '../src/adapter/AdamWOptimizer.js';
 import { muon } from '../src/adapter/MuonOptimizer.js';
 import { describeFastestOrthogonalizer, fastestOrthogonalizer } from '../src/kernels/fastestOrthogonalizer.js';
 import { loadNativeAddon } from '../src/kernels/nativeAddon.js';
+import { enableWasmThreadsInNode } from '../src/kernels/wasmThreads.js';
 import { gramOrthogonalizer } from '../src/math/gramNewtonSchulz.js';
 import { type Orthogonalizer, newtonSchulzEach } from '../src/math/orthogonalizer.js';
 import { argument, machineInfo, median, printMachine } from './machine.js';
@@ -67,7 +68,8 @@ function timeSteps(optimizer: tf.Optimizer, grads: Record<string, tf.Tensor>, wa
 
 async function main(): Promise<void> {
   const backend = argument('backend') ?? 'wasm';
-  await tf.setBackend(backend);
+  const wasmThreads = Number(argument('wasm-threads') ?? 1);
+  const threads = backend === 'wasm' && wasmThreads > 1 ? await enableWasmThreadsInNode({ threads: wasmThreads }) : (await tf.setBackend(backend), 1);
   await tf.ready();
   const layers = Number(argument('layers') ?? 12);
   const stepLayers = Math.min(layers, Number(argument('step-layers') ?? (tf.getBackend() === 'wasm' ? 6 : layers)));
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
   printMachine(machine);
   const { variables, grads } = makeVariables(layers);
   const parameters = variables.reduce((sum, v) => sum + v.size, 0);
-  console.log(`GPT-2-small matrix set: ${layers} × [${LAYER_SHAPES.map(([a, b]) => `${a}×${b}`).join(', ')}], ${(parameters / 1e6).toFixed(1)} M parameters; backend ${tf.getBackend()}`);
+  console.log(`GPT-2-small matrix set: ${layers} × [${LAYER_SHAPES.map(([a, b]) => `${a}×${b}`).join(', ')}], ${(parameters / 1e6).toFixed(1)} M parameters; backend ${tf.getBackend()}${tf.getBackend() === 'wasm' ? ` (${threads} XNNPACK thread${threads > 1 ? 's' : ''})` : ''}`);
   console.log(`fastestOrthogonalizer() here: ${JSON.stringify(describeFastestOrthogonalizer())}\n`);
 
   const kernels: { name: string; orthogonalize: Orthogonalizer; slow: boolean }[] = [];
@@ -136,7 +138,7 @@ async function main(): Promise<void> {
 
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/step-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ benchmark: 'step', layers, stepLayers, parameters, backend: tf.getBackend(), machine, pytorchMuonStepSeconds: PYTORCH_MUON_STEP_S, rows }, null, 2));
+  writeFileSync(file, JSON.stringify({ benchmark: 'step', wasmThreads: threads, layers, stepLayers, parameters, backend: tf.getBackend(), machine, pytorchMuonStepSeconds: PYTORCH_MUON_STEP_S, rows }, null, 2));
   console.log(`\nwritten: ${file}`);
 }
 

@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { describe, expect, it } from 'vitest';
+import { maxAbsDiff } from '../testing/float64.js';
+import { enableWasmThreadsInNode } from './wasmThreads.js';
+
+// Runs in its own process (vitest forks per file): the wasm backend is initialized here, threaded.
+describe('enableWasmThreadsInNode', () => {
+  it('starts the threaded wasm backend with two XNNPACK threads and computes what the cpu backend does', async () => {
+    await expect(enableWasmThreadsInNode({ threads: 2 })).resolves.toBe(2);
+    expect(tf.getBackend()).toBe('wasm');
+    const a = tf.randomNormal([192, 256], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const b = tf.randomNormal([256, 160], 0, 1, 'float32', 2) as tf.Tensor2D;
+    const threaded = tf.matMul(a, b).dataSync().slice();
+    const [av, bv] = [a.dataSync().slice(), b.dataSync().slice()];
+    await tf.setBackend('cpu');
+    const reference = tf.matMul(tf.tensor2d(av, [192, 256]), tf.tensor2d(bv, [256, 160])).dataSync();
+    // Inner dimension 256 of unit normals: sums of order 16, fp32 round-off well under 1e-3.
+    expect(maxAbsDiff(threaded, reference)).toBeLessThan(1e-3);
+  });
+
+  it('refuses a bad thread count or a second initialization, naming the value', async () => {
+    await expect(enableWasmThreadsInNode({ threads: 0 })).rejects.toThrow(/got 0/);
+    await expect(enableWasmThreadsInNode({ threads: 2 })).rejects.toThrow(/already initialized/);
+  });
+});
