@@ -1,6 +1,7 @@
 import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS, resolveCoefficients } from '../math/coefficients.js';
 import { DEFAULT_NS_EPS } from '../math/newtonSchulz.js';
-import { type Orthogonalizer, newtonSchulzEach } from '../math/orthogonalizer.js';
+import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
+import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
@@ -28,7 +29,10 @@ export interface MuonOptions {
   readonly lrAdjust?: LrAdjust;
   /** eps of the Frobenius normalization before Newton–Schulz. Default 1e-7. */
   readonly eps?: number;
-  /** The orthogonalization kernel (not serialized). Default: plain Newton–Schulz per matrix. */
+  /**
+   * The orthogonalization kernel (not serialized). Default {@link fastestOrthogonalizer}: the
+   * native OpenBLAS kernel in Node when built, else Gram/plain Newton–Schulz in TF.js.
+   */
   readonly orthogonalize?: Orthogonalizer;
 }
 
@@ -85,7 +89,7 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
 export function muonTransformation(
   options: ResolvedMuonOptions,
   learningRate: Live<number>,
-  orthogonalize: Orthogonalizer = newtonSchulzEach,
+  orthogonalize: Orthogonalizer = fastestOrthogonalizer(),
 ): GradientTransformation {
   return chain(
     scaleByMuon({
