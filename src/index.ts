@@ -20,6 +20,19 @@ export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js'
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
 export { polarFactor, singularValues, type Float64Matrix } from './math/polarFactor.js';
+export {
+  gramNewtonSchulz,
+  gramOrthogonalizer,
+  type GramNewtonSchulzOptions,
+  type GramOrthogonalizerOptions,
+  type NewtonSchulzAlgorithm,
+} from './math/gramNewtonSchulz.js';
+
+// Orthogonalization kernels: the native OpenBLAS addon in Node (optional), wasm threads, the chooser.
+export { describeFastestOrthogonalizer, fastestOrthogonalizer, type OrthogonalizerChoice } from './kernels/fastestOrthogonalizer.js';
+export { nativeOrthogonalizer, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
+export { loadNativeAddon, type NativeAddonStatus } from './kernels/nativeAddon.js';
+export { enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
 // Transformations (optax-style init/update pairs) for building new optimizers.
 export type { GradientTransformation, Live, SlotMap, StateMap, TensorMap, TransformResult } from './transforms/gradientTransformation.js';
