@@ -1,5 +1,7 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
+import { maxAbsDiff } from '../testing/float64.js';
 import { describeOrthogonalizerContract } from '../testing/orthogonalizerContract.js';
 import { describeFastestOrthogonalizer, fastestOrthogonalizer } from './fastestOrthogonalizer.js';
 import { loadNativeAddon } from './nativeAddon.js';
@@ -36,3 +38,18 @@ if (status.available) {
   describeOrthogonalizerContract('nativeOrthogonalizer({algorithm: plain})', () => nativeOrthogonalizer({ algorithm: 'plain' }), 1e-5);
   describeOrthogonalizerContract('fastestOrthogonalizer() with the addon', () => fastestOrthogonalizer(), 1e-4);
 }
+
+describe.skipIf(!status.available)('nativeOrthogonalizer algorithm choice', () => {
+  it('runs the plain iteration under auto for a convergent schedule, the Gram one otherwise', async () => {
+    await useBackend('cpu');
+    const g = tf.randomNormal([48, 160], 0, 1, 'float32', 4) as tf.Tensor2D;
+    for (const [coefficients, expected] of [
+      ['polarExpress8', 'plain'],
+      ['jordan', 'gram'],
+    ] as const) {
+      const [auto] = nativeOrthogonalizer()([g], { coefficients });
+      const [chosen] = nativeOrthogonalizer({ algorithm: expected })([g], { coefficients });
+      expect(maxAbsDiff((auto as tf.Tensor2D).dataSync(), (chosen as tf.Tensor2D).dataSync()), coefficients).toBe(0);
+    }
+  });
+});

@@ -1,13 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveCoefficients } from '../math/coefficients.js';
-import { defaultGramRestarts, type NewtonSchulzAlgorithm } from '../math/gramNewtonSchulz.js';
+import { GRAM_MIN_SCHEDULE_DEVIATION, defaultGramRestarts, type NewtonSchulzAlgorithm, scheduleDeviation } from '../math/gramNewtonSchulz.js';
 import { DEFAULT_NS_EPS } from '../math/newtonSchulz.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { loadNativeAddon } from './nativeAddon.js';
 
 /** Options of {@link nativeOrthogonalizer}. */
 export interface NativeOrthogonalizerOptions {
-  /** `'auto'` (default) picks Gram or plain per shape by flop count, syrk counted at half a gemm. */
+  /**
+   * `'auto'` (default) picks Gram or plain per shape by flop count (syrk counted at half a gemm),
+   * and plain for convergent schedules (see `usesGramIteration`).
+   */
   readonly algorithm?: NewtonSchulzAlgorithm;
   /** 1-based iterations after which the Gram iteration restarts from X. Default: `defaultGramRestarts`. */
   readonly restartAfter?: readonly number[];
@@ -49,7 +52,9 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
     });
     const coefficients = Float64Array.from(schedule.iterations.flat());
     const restarts = Int32Array.from(fixedRestarts ?? defaultGramRestarts(schedule.iterations.length));
-    const outputs = addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, eps, restarts, mode);
+    // 'auto' in the addon weighs flops only; convergent schedules stay plain (see usesGramIteration).
+    const callMode = mode === MODES.auto && scheduleDeviation(schedule) < GRAM_MIN_SCHEDULE_DEVIATION ? MODES.plain : mode;
+    const outputs = addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, eps, restarts, callMode);
     return outputs.map((values, i) => tf.tensor2d(values, (matrices[i] as tf.Tensor2D).shape, 'float32'));
   };
 }

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
 import { maxAbsDiff } from '../testing/float64.js';
 import { describeOrthogonalizerContract } from '../testing/orthogonalizerContract.js';
-import { defaultGramRestarts, gramNewtonSchulz, gramNewtonSchulzFlops, gramOrthogonalizer, plainNewtonSchulzFlops, usesGramIteration } from './gramNewtonSchulz.js';
+import { resolveCoefficients } from './coefficients.js';
+import { defaultGramRestarts, gramNewtonSchulz, gramNewtonSchulzFlops, gramOrthogonalizer, plainNewtonSchulzFlops, scheduleDeviation, usesGramIteration } from './gramNewtonSchulz.js';
 
 /**
  * Tolerances (relative Frobenius error against the float64 map U·p(S)·Vᵀ and against
@@ -36,11 +37,21 @@ describe('Gram Newton–Schulz cost model', () => {
   });
 
   it('picks Gram for rectangular and plain for square matrices under auto', () => {
-    expect(usesGramIteration(768, 3072, 5, 'auto', [3])).toBe(true);
-    expect(usesGramIteration(768, 2304, 5, 'auto', [3])).toBe(true);
-    expect(usesGramIteration(768, 768, 5, 'auto', [3])).toBe(false);
-    expect(usesGramIteration(768, 768, 5, 'gram', [3])).toBe(true);
-    expect(usesGramIteration(768, 3072, 5, 'plain', [3])).toBe(false);
+    const jordan = resolveCoefficients('jordan');
+    expect(usesGramIteration(768, 3072, jordan, 'auto', [3])).toBe(true);
+    expect(usesGramIteration(768, 2304, jordan, 'auto', [3])).toBe(true);
+    expect(usesGramIteration(768, 768, jordan, 'auto', [3])).toBe(false);
+    expect(usesGramIteration(768, 768, jordan, 'gram', [3])).toBe(true);
+    expect(usesGramIteration(768, 3072, jordan, 'plain', [3])).toBe(false);
+  });
+
+  it('keeps convergent schedules on the plain iteration under auto, where round-off is the whole error', () => {
+    // Worst cases over σ ∈ [1e-2, 1] as in shared/reference/muon-anchors.md §b.6.
+    expect(scheduleDeviation(resolveCoefficients('jordan'))).toBeCloseTo(0.318, 2);
+    expect(scheduleDeviation(resolveCoefficients('you6'))).toBeCloseTo(0.0044, 3);
+    expect(scheduleDeviation(resolveCoefficients('polarExpress8'))).toBeLessThan(1e-12);
+    expect(usesGramIteration(768, 3072, resolveCoefficients('polarExpress8'), 'auto', [3, 6])).toBe(false);
+    expect(usesGramIteration(768, 3072, resolveCoefficients('polarExpress5'), 'auto', [3])).toBe(true);
   });
 
   it('restarts after every third iteration, never after the last', () => {
@@ -65,6 +76,17 @@ describe('gramNewtonSchulz on batches', () => {
       const apart = tf.stack(tf.unstack(batch).map((m) => gramNewtonSchulz(m as tf.Tensor2D, { coefficients: 'polarExpress5', algorithm: 'gram' })));
       expect(together.shape).toEqual([...shape]);
       expect(maxAbsDiff(together.dataSync(), apart.dataSync())).toBeLessThan(1e-6);
+    }
+  });
+
+  it('runs the plain iteration under auto for a convergent schedule, the Gram one otherwise', () => {
+    const g = tf.randomNormal([48, 160], 0, 1, 'float32', 4) as tf.Tensor2D;
+    for (const [coefficients, expected] of [
+      ['polarExpress8', 'plain'],
+      ['jordan', 'gram'],
+    ] as const) {
+      const auto = gramNewtonSchulz(g, { coefficients }).dataSync();
+      expect(maxAbsDiff(auto, gramNewtonSchulz(g, { coefficients, algorithm: expected }).dataSync()), coefficients).toBe(0);
     }
   });
 
