@@ -171,7 +171,8 @@ async function main(): Promise<void> {
         orthogonalityError: Number(orthogonalityError(values, r, c).toPrecision(4)),
         relativeToPlain: Number(relativeFrobenius(values, referenceValues).toPrecision(2)),
         relativeToPolar: polar === undefined ? null : Number(relativeFrobenius(values, polar).toPrecision(4)),
-        pytorchRatio: PYTORCH_MS[key] === undefined ? null : Number((ms / (PYTORCH_MS[key] as number)).toFixed(2)),
+        // The PyTorch figures are 5-step runs: only comparable with 5-step schedules.
+        pytorchRatio: PYTORCH_MS[key] === undefined || steps !== 5 ? null : Number((ms / (PYTORCH_MS[key] as number)).toFixed(2)),
       };
       rows.push(row);
       console.log(
