@@ -11,7 +11,7 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation {
   return {
     init: () => ({}),
     update: (updates, _state, params) => ({
-      updates: weightDecay === 0 ? updates : mapNames(updates, (name, u) => tf.add(u, tf.mul(entry(params, name, 'parameter'), weightDecay))),
+      updates: weightDecay === 0 ? updates : mapNames(updates, (name, u) => tf.tidy(() => tf.add(u, tf.mul(entry(params, name, 'parameter'), weightDecay)))),
       state: {},
     }),
   };

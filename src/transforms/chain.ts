@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, SlotMap, StateMap, TensorMap } from './gradientTransformation.js';
 
 /**
@@ -22,12 +23,21 @@ export function chain(...transformations: readonly GradientTransformation[]): Gr
     update(grads, state, params, step) {
       let updates: TensorMap = grads;
       const newState: Record<string, Record<string, SlotMap[string]>> = {};
+      const stateTensors = new Set<tf.Tensor>();
       for (const t of transformations) {
         const result = t.update(updates, state, params, step);
-        updates = result.updates;
         for (const [name, slots] of Object.entries(result.state)) {
           newState[name] = { ...newState[name], ...slots };
+          Object.values(slots).forEach((tensor) => stateTensors.add(tensor));
         }
+        // An intermediate update replaced by the next stage is dead: free it now rather than at the
+        // end of the step's tidy (it is neither a gradient, owned by the caller, nor new state).
+        for (const [name, previous] of Object.entries(updates)) {
+          if (previous !== result.updates[name] && previous !== grads[name] && !stateTensors.has(previous)) {
+            previous.dispose();
+          }
+        }
+        updates = result.updates;
       }
       return { updates, state: newState as StateMap };
     },

@@ -22,13 +22,13 @@ export function scaleByAdam({ beta1, beta2, epsilon }: ScaleByAdamOptions): Grad
       const next = mapNames(grads, (name, g) => {
         const slots = entry(state, name, 'state');
         return {
-          m: tf.add(tf.mul(entry(slots, 'm', 'first moment'), beta1), tf.mul(g, 1 - beta1)),
-          v: tf.add(tf.mul(entry(slots, 'v', 'second moment'), beta2), tf.mul(tf.square(g), 1 - beta2)),
+          m: tf.tidy(() => tf.add(tf.mul(entry(slots, 'm', 'first moment'), beta1), tf.mul(g, 1 - beta1))),
+          v: tf.tidy(() => tf.add(tf.mul(entry(slots, 'v', 'second moment'), beta2), tf.mul(tf.square(g), 1 - beta2))),
         };
       });
       const updates = mapNames(grads, (name) => {
         const { m, v } = entry(next, name, 'moments');
-        return tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon));
+        return tf.tidy(() => tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon)));
       });
       return { updates, state: next };
     },

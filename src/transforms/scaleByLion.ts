@@ -17,11 +17,11 @@ export function scaleByLion({ beta1, beta2 }: ScaleByLionOptions): GradientTrans
     update(grads, state) {
       const updates = mapNames(grads, (name, g) => {
         const m = entry(entry(state, name, 'state'), 'm', 'momentum');
-        return tf.sign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        return tf.tidy(() => tf.sign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1))));
       });
       const next = mapNames(grads, (name, g) => {
         const m = entry(entry(state, name, 'state'), 'm', 'momentum');
-        return { m: tf.add(tf.mul(m, beta2), tf.mul(g, 1 - beta2)) };
+        return { m: tf.tidy(() => tf.add(tf.mul(m, beta2), tf.mul(g, 1 - beta2))) };
       });
       return { updates, state: next };
     },

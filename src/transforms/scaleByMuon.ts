@@ -42,20 +42,25 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       return { [MUON_MOMENTUM_SLOT]: tf.zerosLike(param) };
     },
     update(grads, state) {
-      const momenta = mapNames(grads, (name, g) => {
-        const m = entry(entry(state, name, 'state'), MUON_MOMENTUM_SLOT, 'momentum');
-        return tf.add(tf.mul(m, beta), tf.mul(g, 1 - beta));
-      });
+      // Per-variable tidies and early disposal keep the step's peak memory near its live state:
+      // a Muon step over large matrices is bounded by the wasm heap (4 GiB), not by arithmetic.
       const names = Object.keys(grads);
+      const momenta: Record<string, tf.Tensor> = {};
       const inputs = names.map((name) => {
-        const m = entry(momenta, name, 'momentum');
-        const direction = nesterov ? tf.add(tf.mul(entry(grads, name, 'gradient'), 1 - beta), tf.mul(m, beta)) : m;
-        return toMatrix(direction);
+        const g = entry(grads, name, 'gradient');
+        const m = tf.tidy(() => tf.add(tf.mul(entry(entry(state, name, 'state'), MUON_MOMENTUM_SLOT, 'momentum'), beta), tf.mul(g, 1 - beta)));
+        momenta[name] = m;
+        return tf.tidy(() => toMatrix(nesterov ? tf.add(tf.mul(g, 1 - beta), tf.mul(m, beta)) : m));
       });
       const outputs = orthogonalize(inputs, newtonSchulz);
+      inputs.forEach((input) => {
+        if (!outputs.includes(input)) input.dispose();
+      });
       const updates: Record<string, tf.Tensor> = {};
       names.forEach((name, i) => {
-        updates[name] = fromMatrix(outputs[i] as tf.Tensor2D, entry(grads, name, 'gradient').shape);
+        const output = outputs[i] as tf.Tensor2D;
+        updates[name] = fromMatrix(output, entry(grads, name, 'gradient').shape);
+        output.dispose(); // the reshaped view keeps the data
       });
       return { updates, state: mapNames(grads, (name) => ({ [MUON_MOMENTUM_SLOT]: entry(momenta, name, 'momentum') })) };
     },
