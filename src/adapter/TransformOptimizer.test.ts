@@ -106,6 +106,18 @@ describe.each(TEST_BACKENDS)('the tf.Optimizer contract on %s', (backend) => {
     expect(await optimizer.getWeights()).toHaveLength(1);
   });
 
+  it('a bad first step after setWeights keeps the restored checkpoint intact', async () => {
+    const w = variable([4, 3], 14);
+    const trained = muon();
+    trained.applyGradients({ [w.name]: tf.onesLike(w) });
+    const checkpoint = (await trained.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+    const saved = checkpoint.map(({ name, tensor }) => [name, Array.from(tensor.dataSync())]);
+    const resumed = muon();
+    await resumed.setWeights(checkpoint);
+    expect(() => resumed.applyGradients({ [w.name]: tf.fill([4, 3], Number.NaN) })).toThrow(/Non-finite/);
+    expect(await stateSnapshot(resumed)).toEqual(saved);
+  });
+
   it('refuses gradients of the wrong shape or dtype and unknown variables, by name', () => {
     const a = variable([3, 4], 10);
     const optimizer = muon();

@@ -41,13 +41,9 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     for (const name of names) {
       params[name] = this.checkGradient(name, grads[name] as tf.Tensor);
     }
-    const created = this.createMissingSlots(params);
-    try {
-      checkFinite(grads);
-    } catch (error) {
-      this.discardSlots(created);
-      throw error;
-    }
+    checkFinite(grads);
+    // After every check: binding restored state to a variable consumes it from the checkpoint.
+    this.createMissingSlots(params);
 
     const step = this.iterations + 1;
     const results = tf.tidy(() => {
@@ -186,9 +182,8 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   /**
    * Creates the state of variables seen for the first time, from restored weights when a saved
    * name matches, else zeros. All-or-nothing: on error, nothing new is kept.
-   * @returns the names whose state was created now
    */
-  private createMissingSlots(params: Readonly<Record<string, tf.Variable>>): string[] {
+  private createMissingSlots(params: Readonly<Record<string, tf.Variable>>): void {
     const created: string[] = [];
     const consumed: string[] = [];
     try {
@@ -219,7 +214,6 @@ export abstract class TransformOptimizer extends tf.Optimizer {
       this.#restored.get(savedName)?.forEach((t) => t.dispose());
       this.#restored.delete(savedName);
     }
-    return created;
   }
 
   private discardSlots(names: readonly string[]): void {
