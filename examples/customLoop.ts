@@ -1,7 +1,8 @@
 // README example: plain Muon on a weight matrix in a custom training loop, with a schedule.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// Registers every op's gradient (as the @tensorflow/tfjs umbrella package does).
+import '@tensorflow/tfjs-layers';
 import { muon } from '../src/index.js';
 
 export async function fitLinearMap(steps = 100): Promise<{ first: number; last: number }> {

@@ -1,7 +1,6 @@
 // README example: Muon for the hidden layers, AdamW for the rest, through model.compile/model.fit.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { muonWithAdamW } from '../src/index.js';
 

@@ -34,6 +34,9 @@ export { nativeOrthogonalizer, type NativeOrthogonalizerOptions } from './kernel
 export { loadNativeAddon, type NativeAddonStatus } from './kernels/nativeAddon.js';
 export { enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
+// Backend fixes for training on tfjs-backend-wasm 4.22 (opt-in).
+export { installWasmTrainingKernels } from './backends/wasmTrainingKernels.js';
+
 // Transformations (optax-style init/update pairs) for building new optimizers.
 export type { GradientTransformation, Live, SlotMap, StateMap, TensorMap, TransformResult } from './transforms/gradientTransformation.js';
 export { chain } from './transforms/chain.js';

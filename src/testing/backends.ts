@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-// Gradients are registered by the `@tensorflow/tfjs` umbrella package; tests import core alone.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// Registers every op's gradient, as the `@tensorflow/tfjs` umbrella package does (tfjs-core's own
+// `dist/register_all_gradients.js` does not load under Node ESM).
+import '@tensorflow/tfjs-layers';
 
 /** The backends every numerical test runs on in Node. */
 export const TEST_BACKENDS = ['cpu', 'wasm'] as const;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setupBackend } from './backend.js';
+import { useBackend } from '../testing/backends.js';
+import { installWasmTrainingKernels } from './wasmTrainingKernels.js';
 
 /** Runs f on a backend and returns plain arrays (tensors disposed). */
 async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -14,9 +15,10 @@ async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float3
 const close = (a: Float32Array, b: Float32Array, tol: number): number =>
   a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - (b[i] as number)) / (1 + Math.abs(b[i] as number))), 0) <= tol ? 1 : 0;
 
-describe('wasm training kernels installed by the benchmark agree with the cpu backend', () => {
+describe('installWasmTrainingKernels: the replaced wasm kernels agree with the cpu backend', () => {
   beforeAll(async () => {
-    await setupBackend('wasm');
+    await useBackend('wasm');
+    installWasmTrainingKernels();
   });
 
   it('matMul with transpose flags (the fast path) and its gradients', async () => {
