@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type CoefficientSchedule, composedPolynomial, resolveCoefficients } from './coefficients.js';
-import { DEFAULT_NS_EPS, type NewtonSchulzOptions } from './newtonSchulz.js';
+import { type CoefficientSchedule, composedPolynomial } from './coefficients.js';
+import { type NewtonSchulzOptions, checkNewtonSchulzInput, newtonSchulz, swapLastTwo } from './newtonSchulz.js';
 import type { Orthogonalizer } from './orthogonalizer.js';
 
 /**
@@ -108,17 +108,7 @@ export function usesGramIteration(m: number, n: number, schedule: CoefficientSch
 }
 
 function checkOptions(g: tf.Tensor, options: GramNewtonSchulzOptions): { schedule: CoefficientSchedule; eps: number; restartAfter: readonly number[]; algorithm: NewtonSchulzAlgorithm } {
-  if (g.rank !== 2 && g.rank !== 3) {
-    throw new Error(`gramNewtonSchulz expects a matrix [m, n] or a batch [b, m, n]; got shape [${g.shape.join(', ')}]`);
-  }
-  if (g.dtype !== 'float32') {
-    throw new Error(`gramNewtonSchulz expects a float32 tensor; got dtype ${g.dtype}`);
-  }
-  const schedule = resolveCoefficients(options.coefficients, options.steps);
-  const eps = options.eps ?? DEFAULT_NS_EPS;
-  if (!(eps >= 0) || !Number.isFinite(eps)) {
-    throw new Error(`eps must be a finite number ≥ 0; got ${eps}`);
-  }
+  const { schedule, eps } = checkNewtonSchulzInput(g, options, 'gramNewtonSchulz');
   const restartAfter = options.restartAfter ?? defaultGramRestarts(schedule.iterations.length);
   if (!restartAfter.every((t) => Number.isInteger(t) && t >= 1)) {
     throw new Error(`restartAfter must list iteration numbers ≥ 1; got ${JSON.stringify(restartAfter)}`);
@@ -128,11 +118,6 @@ function checkOptions(g: tf.Tensor, options: GramNewtonSchulzOptions): { schedul
     throw new Error(`algorithm must be 'auto', 'plain' or 'gram'; got ${JSON.stringify(algorithm)}`);
   }
   return { schedule, eps, restartAfter, algorithm };
-}
-
-/** Swaps the last two axes of a 2-D or 3-D tensor with an explicit transpose (see newtonSchulz). */
-function swapLastTwo<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
-  return (x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [0, 2, 1])) as T;
 }
 
 /**
@@ -159,7 +144,9 @@ export function gramNewtonSchulz<T extends tf.Tensor2D | tf.Tensor3D>(g: T, opti
   const tall = rows > cols;
   const m = Math.min(rows, cols);
   const steps = schedule.iterations.length;
-  const gram = usesGramIteration(m, Math.max(rows, cols), schedule, algorithm, restartAfter);
+  if (!usesGramIteration(m, Math.max(rows, cols), schedule, algorithm, restartAfter)) {
+    return newtonSchulz(g, options);
+  }
   return tf.tidy(() => {
     // XXᵀ for wide X, XᵀX for tall X: always the min(rows, cols)² Gram matrix.
     const gramOf = (x: T): T => (tall ? tf.matMul(swapLastTwo(x), x) : tf.matMul(x, swapLastTwo(x))) as T;
@@ -168,14 +155,6 @@ export function gramNewtonSchulz<T extends tf.Tensor2D | tf.Tensor3D>(g: T, opti
     const norm = tf.sqrt(tf.sum(tf.square(g), [-2, -1], true));
     let x = tf.div(g, tf.add(tf.mul(norm, schedule.normalizationScale), eps)) as T;
     const identity = tf.eye(m);
-    if (!gram) {
-      for (const [a, b, c] of schedule.iterations) {
-        const r = gramOf(x);
-        const z = tf.add(tf.add(tf.mul(r, b), tf.mul(tf.matMul(r, r), c)), tf.mul(identity, a)) as T;
-        x = apply(z, x);
-      }
-      return x;
-    }
     let r = gramOf(x);
     let q: T | undefined;
     for (let t = 1; t <= steps; t++) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type CoefficientSpec, resolveCoefficients } from './coefficients.js';
+import { type CoefficientSchedule, type CoefficientSpec, resolveCoefficients } from './coefficients.js';
 
 /** Options of {@link newtonSchulz}. */
 export interface NewtonSchulzOptions {
@@ -14,9 +14,28 @@ export interface NewtonSchulzOptions {
 /** Default `eps` of the Frobenius normalization (KellerJordan/Muon, torch.optim.Muon). */
 export const DEFAULT_NS_EPS = 1e-7;
 
-/** Swaps the last two axes of a 2-D or 3-D tensor. */
-function swapLastTwo<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
+/** Swaps the last two axes of a 2-D or 3-D tensor with an explicit transpose (see below why). */
+export function swapLastTwo<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
   return (x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [0, 2, 1])) as T;
+}
+
+/**
+ * Checks what every Newton–Schulz kernel takes (a float32 matrix or batch, a valid schedule and
+ * eps), naming `caller` and the value at fault, and resolves the schedule.
+ */
+export function checkNewtonSchulzInput(g: tf.Tensor, options: NewtonSchulzOptions, caller: string): { schedule: CoefficientSchedule; eps: number } {
+  if (g.rank !== 2 && g.rank !== 3) {
+    throw new Error(`${caller} expects a matrix [m, n] or a batch [b, m, n]; got shape [${g.shape.join(', ')}]`);
+  }
+  if (g.dtype !== 'float32') {
+    throw new Error(`${caller} expects a float32 tensor; got dtype ${g.dtype}`);
+  }
+  const schedule = resolveCoefficients(options.coefficients, options.steps);
+  const eps = options.eps ?? DEFAULT_NS_EPS;
+  if (!(eps >= 0) || !Number.isFinite(eps)) {
+    throw new Error(`eps must be a finite number ≥ 0; got ${eps}`);
+  }
+  return { schedule, eps };
 }
 
 /**
@@ -36,17 +55,7 @@ function swapLastTwo<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
  * const o = newtonSchulz(tf.randomNormal([256, 1024]), { coefficients: 'polarExpress8' });
  */
 export function newtonSchulz<T extends tf.Tensor2D | tf.Tensor3D>(g: T, options: NewtonSchulzOptions = {}): T {
-  if (g.rank !== 2 && g.rank !== 3) {
-    throw new Error(`newtonSchulz expects a matrix [m, n] or a batch [b, m, n]; got shape [${g.shape.join(', ')}]`);
-  }
-  if (g.dtype !== 'float32') {
-    throw new Error(`newtonSchulz expects a float32 tensor; got dtype ${g.dtype}`);
-  }
-  const schedule = resolveCoefficients(options.coefficients, options.steps);
-  const eps = options.eps ?? DEFAULT_NS_EPS;
-  if (!(eps >= 0) || !Number.isFinite(eps)) {
-    throw new Error(`eps must be a finite number ≥ 0; got ${eps}`);
-  }
+  const { schedule, eps } = checkNewtonSchulzInput(g, options, 'newtonSchulz');
   const rows = g.shape[g.rank - 2] as number;
   const cols = g.shape[g.rank - 1] as number;
   const transposed = rows > cols;
