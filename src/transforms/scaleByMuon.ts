@@ -59,8 +59,9 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       const updates: Record<string, tf.Tensor> = {};
       names.forEach((name, i) => {
         const output = outputs[i] as tf.Tensor2D;
-        updates[name] = fromMatrix(output, entry(grads, name, 'gradient').shape);
-        output.dispose(); // the reshaped view keeps the data
+        const update = fromMatrix(output, entry(grads, name, 'gradient').shape);
+        if (update !== output) output.dispose(); // the reshaped view keeps the data
+        updates[name] = update;
       });
       return { updates, state: mapNames(grads, (name) => ({ [MUON_MOMENTUM_SLOT]: entry(momenta, name, 'momentum') })) };
     },
