@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /* global process, console -- a plain Node script, run before any TypeScript tooling */
 // Builds the optional native kernel (native/build/Release/muon_native.node) with node-gyp over the
-// system OpenBLAS. Run by `npm ci` / `npm install` through the root package's `prepare` script and
-// by `npm run build:native`.
+// system OpenBLAS. Run by the package's `install` script (so by `npm ci` here and by
+// `npm install muon-tfjs` in a user's project; npm ≥ 11 may ask the user to allow it) and by
+// `npm run build:native`.
 //
 // The addon is optional: without a C++ compiler or OpenBLAS headers the build is skipped with a
 // warning and muon-tfjs falls back to the wasm/TF.js kernels. Set MUON_TFJS_REQUIRE_NATIVE=1 (CI
