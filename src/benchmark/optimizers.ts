@@ -31,8 +31,9 @@ const LION = { beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } as const;
 const SGD = { momentum: 0.9 } as const;
 
 /**
- * The four compared optimizers. Grids bracket each method's usual values (4 points, ×3 apart or
- * so); weight decays follow each method's reference (AdamW 0.01 as in PyTorch, Muon 0.01 as in
+ * The four compared optimizers. Grids bracket each method's usual values (5 points, about ×3
+ * apart, one point above the usual range, since short tuning runs favour large rates);
+ * weight decays follow each method's reference (AdamW 0.01 as in PyTorch, Muon 0.01 as in
  * KellerJordan/Muon's README example, Lion 10× AdamW's as its paper advises). The Muon hybrid's
  * AdamW group uses the same betas, eps and decay as the AdamW baseline, and AdamW's chosen lr.
  */
@@ -40,7 +41,7 @@ const SPECS: Record<OptimizerKind, OptimizerSpec> = {
   muon: {
     kind: 'muon',
     label: 'Muon (+AdamW)',
-    grid: [0.005, 0.01, 0.02, 0.05],
+    grid: [0.01, 0.02, 0.05, 0.1, 0.2],
     hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
     create: (learningRate, { model, auxLearningRate }) => muonWithAdamW(model, {
       muon: { learningRate, ...MUON },
@@ -50,21 +51,21 @@ const SPECS: Record<OptimizerKind, OptimizerSpec> = {
   adamw: {
     kind: 'adamw',
     label: 'AdamW',
-    grid: [3e-4, 1e-3, 3e-3, 1e-2],
+    grid: [3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
     hyperParameters: { ...ADAMW },
     create: (learningRate) => adamw({ learningRate, ...ADAMW }),
   },
   sgd: {
     kind: 'sgd',
     label: 'SGD momentum',
-    grid: [0.01, 0.03, 0.1, 0.3],
+    grid: [0.01, 0.03, 0.1, 0.3, 1],
     hyperParameters: { ...SGD, implementation: 'tf.train.momentum' },
     create: (learningRate) => tf.train.momentum(learningRate, SGD.momentum),
   },
   lion: {
     kind: 'lion',
     label: 'Lion',
-    grid: [3e-5, 1e-4, 3e-4, 1e-3],
+    grid: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
     hyperParameters: { ...LION },
     create: (learningRate) => lion({ learningRate, ...LION }),
   },

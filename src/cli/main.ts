@@ -81,7 +81,7 @@ async function bench(argv: string[]): Promise<void> {
   const estimate = estimateSeconds(plan, Object.fromEntries(entries.map((e) => [e.task.id, e.task.stepsPerEpoch])));
   const say = (s: string): boolean => process.stderr.write(`${s}\n`);
   say(`muon-tfjs bench (${plan.mode}): models ${plan.models.join(', ')}; optimizers ${plan.optimizers.join(', ')}; seeds ${plan.seeds.join(', ')}.`);
-  say(`Backend ${backend}${simd === true ? ' (SIMD)' : ''}. Each optimizer first picks its lr from a 4-point grid on a held-out split.`);
+  say(`Backend ${backend}${simd === true ? ' (SIMD)' : ''}. Each optimizer first picks its lr from a 5-point grid on a held-out split.`);
   say(`Expected time: about ${Math.max(1, Math.round(estimate / 60))} min on a 2-core machine like the one the defaults were sized on` +
     `${plan.mode === 'default' && values.models === undefined && values.epochs === undefined && values.seeds === undefined ? ' (the default run is sized for about 5 minutes)' : ''}.`);
   const tty = process.stderr.isTTY;
