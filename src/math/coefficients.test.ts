@@ -32,12 +32,18 @@ describe('coefficient presets reproduce the published worst-case errors (muon-an
     expect(max).toBeLessThan(1.14);
   });
 
-  it('cesista5 at ℓ = 1e-2: error 0.032', () => {
-    expect(Math.abs(worstCase('cesista5', 1e-2).error - 0.032)).toBeLessThan(published);
+  it('jordan ×5 at ℓ = 1e-3: error 0.529', () => {
+    expect(Math.abs(worstCase('jordan', 1e-3).error - 0.529)).toBeLessThan(published);
   });
 
-  it('you6 at ℓ = 1e-2: error 0.0044', () => {
+  it('cesista5 at ℓ = 1e-2 and 1e-3: errors 0.032 and 0.525', () => {
+    expect(Math.abs(worstCase('cesista5', 1e-2).error - 0.032)).toBeLessThan(published);
+    expect(Math.abs(worstCase('cesista5', 1e-3).error - 0.525)).toBeLessThan(published);
+  });
+
+  it('you6 at ℓ = 1e-2 and 1e-3: errors 0.0044 and 0.134', () => {
     expect(Math.abs(worstCase('you6', 1e-2).error - 0.0044)).toBeLessThan(5e-5);
+    expect(Math.abs(worstCase('you6', 1e-3).error - 0.134)).toBeLessThan(published);
   });
 
   it('polarExpress5 (÷1.02) at ℓ = 1e-2 and 1e-3: errors 0.141 and 0.153', () => {
