@@ -98,6 +98,14 @@ describe.each(TEST_BACKENDS)('the tf.Optimizer contract on %s', (backend) => {
     expect(optimizer.iterations).toBe(1);
   });
 
+  it('with checkFinite off, a NaN gradient is not checked (and reaches the weights)', () => {
+    const a = variable([2, 2], 15);
+    const optimizer = adamw();
+    optimizer.checkFinite = false;
+    optimizer.applyGradients({ [a.name]: tf.fill([2, 2], Number.NaN) });
+    expect(Array.from(a.dataSync()).every(Number.isNaN)).toBe(true);
+  });
+
   it("a NaN gradient on a variable's first step leaves no state behind", async () => {
     const a = variable([3, 3], 9);
     const optimizer = adamw();

@@ -25,6 +25,13 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   /** State from `setWeights()` not yet bound to a live variable: saved variable name → slot → value. */
   #restored = new Map<string, Map<string, tf.Tensor>>();
 
+  /**
+   * Refuse a step whose gradients hold NaN or ±Inf (default true). The check reads one small tensor
+   * back per step: free on the cpu and wasm backends, a pipeline stall on WebGL/WebGPU, where a
+   * training loop that checks its loss itself may turn it off.
+   */
+  checkFinite = true;
+
   /** Builds the transformation this optimizer runs; called once, on first use. */
   protected abstract createTransformation(): GradientTransformation;
 
@@ -41,7 +48,9 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     for (const name of names) {
       params[name] = this.checkGradient(name, grads[name] as tf.Tensor);
     }
-    checkFinite(grads);
+    if (this.checkFinite) {
+      assertFinite(grads);
+    }
     // After every check: binding restored state to a variable consumes it from the checkpoint.
     this.createMissingSlots(params);
 
@@ -254,7 +263,7 @@ function toGradientMap(variableGradients: NamedTensorMap | NamedTensor[]): Recor
  * Throws, naming every offending variable, if a gradient holds NaN or ±Inf. One small read-back for
  * the whole step: the price of refusing to write NaN into the weights.
  */
-function checkFinite(grads: Readonly<Record<string, tf.Tensor>>): void {
+function assertFinite(grads: Readonly<Record<string, tf.Tensor>>): void {
   const names = Object.keys(grads);
   if (names.length === 0) {
     return;
