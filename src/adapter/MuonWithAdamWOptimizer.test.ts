@@ -100,6 +100,10 @@ describe.each(TEST_BACKENDS)('muonWithAdamW on a tfjs-layers model, %s', (backen
     // Near chance (ln 5 = 1.609) at the start; the classes are a function of the first token.
     expect(initial).toBeGreaterThan(1.4);
     expect(losses[losses.length - 1]).toBeLessThan(0.1 * initial);
+    // Once the state exists, more training allocates no lasting tensors.
+    const counted = tf.memory().numTensors;
+    await model.fit(xs, ys, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+    expect(tf.memory().numTensors).toBe(counted);
   });
 
   it('saves with includeOptimizer, reloads in the same process, and continues bit-identically', async () => {
