@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { adamw, lion, muonWithAdamW } from '../index.js';
+import { adamw, lion, muonWithAdamW, type Orthogonalizer } from '../index.js';
 
 /** The optimizers the benchmark compares. */
 export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion'] as const;
@@ -11,6 +11,11 @@ export interface OptimizerContext {
   model: tfl.LayersModel;
   /** Learning rate of the AdamW group inside the Muon hybrid (the lr chosen for AdamW). */
   auxLearningRate: number;
+  /**
+   * Muon's orthogonalization kernel; absent: Muon's default (`fastestOrthogonalizer()`). Set by
+   * `npm run bench:model-step` to time the TF.js kernel on the same optimizer.
+   */
+  orthogonalize?: Orthogonalizer;
 }
 
 /** One compared optimizer: how to build it, its lr grid and fixed hyper-parameters. */
@@ -43,8 +48,8 @@ const SPECS: Record<OptimizerKind, OptimizerSpec> = {
     label: 'Muon (+AdamW)',
     grid: [0.01, 0.02, 0.05, 0.1, 0.2],
     hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
-    create: (learningRate, { model, auxLearningRate }) => muonWithAdamW(model, {
-      muon: { learningRate, ...MUON },
+    create: (learningRate, { model, auxLearningRate, orthogonalize }) => muonWithAdamW(model, {
+      muon: { learningRate, ...MUON, ...(orthogonalize && { orthogonalize }) },
       adamw: { learningRate: auxLearningRate, ...ADAMW },
     }),
   },

@@ -1,0 +1,259 @@
+/**
+ * `npm run bench:model-step`: Muon's cost per training step on the three models of `npm run bench`
+ * (MLP 784-256-128-10 and ConvNet on MNIST, batch 128; the 2-block transformer on Moby Dick
+ * characters, batch 16), against AdamW's. It answers issue 4's last target, "Muon step ≤ 1.5×
+ * AdamW step on the benchmark models", which bench:step (GPT-2-sized matrices) cannot: these
+ * matrices are small (at most 784×256), so per-call overheads, not Newton–Schulz flops, may decide.
+ *
+ *   npm run bench:model-step [-- --models mlp,convnet,transformer --runs 30 --warmup 5]
+ *
+ * Everything is built as the benchmark builds it: the wasm backend by `setupBackend('wasm')`
+ * (1 XNNPACK thread, the training kernels installed), tasks by `createTask` (real MNIST and
+ * Moby Dick batches, so the transformer's vocabulary is the corpus's), weights by
+ * `initializeWeights`, optimizers by `optimizerSpec(kind).create` at the middle of each lr grid.
+ * Three optimizers per model: the Muon hybrid with its default kernel (`fastestOrthogonalizer()`,
+ * the native OpenBLAS addon when built), the same hybrid with the TF.js kernel forced
+ * (`gramOrthogonalizer()`, the browser's path), and AdamW.
+ *
+ * Each optimizer trains its own copy of the model on the same seeded batch stream, with the loop
+ * of `trainRun`: `tf.variableGrads` of the task loss (plus the loss read-back), then
+ * `optimizer.applyGradients(grads)`. Two times per step: the optimizer step (applyGradients alone,
+ * on that step's real gradients) and the training step (both parts; what trainRun sums into
+ * `trainSeconds`). The three optimizers take turns step by step, so a change in machine load
+ * hits all of them alike; the table gives the median of `--runs` steps after `--warmup` steps.
+ *
+ * Also printed per model: the Muon-routed matrices (`describeRouting()`), which Newton–Schulz
+ * algorithm each kernel runs on them (the native addon's 'auto' compares flops with syrk counted at
+ * half a gemm, the TF.js kernel's with general matmuls: `usesGramIteration`), and the NS flops per
+ * step, with the time they need at the machine's 157 GFLOP/s peak: a lower bound of Muon's extra cost.
+ * Results go to bench-results/model-step-<time>.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { MuonWithAdamWOptimizer, type RoutingRow } from '../src/adapter/MuonWithAdamWOptimizer.js';
+import { setupBackend } from '../src/benchmark/backend.js';
+import { initializeWeights } from '../src/benchmark/initializeWeights.js';
+import { type OptimizerKind, optimizerSpec } from '../src/benchmark/optimizers.js';
+import { createRandom, deriveSeed } from '../src/benchmark/random.js';
+import type { Batch, Task } from '../src/benchmark/task.js';
+import { DEFAULT_SCALE, DEFAULT_TASK_IDS, type TaskId, createTask } from '../src/benchmark/tasks.js';
+import { describeFastestOrthogonalizer } from '../src/kernels/fastestOrthogonalizer.js';
+import { resolveCoefficients } from '../src/math/coefficients.js';
+import { defaultGramRestarts, gramNewtonSchulzFlops, gramOrthogonalizer, plainNewtonSchulzFlops, usesGramIteration } from '../src/math/gramNewtonSchulz.js';
+import type { Orthogonalizer } from '../src/math/orthogonalizer.js';
+import { PEAK_GFLOPS, argument, machineInfo, median, printMachine } from './machine.js';
+
+/** Issue 4: "Muon step ≤ 1.5× AdamW step on the benchmark models". */
+const TARGET = 1.5;
+const SEED = 1;
+
+interface Variant {
+  readonly name: string;
+  readonly kind: OptimizerKind;
+  readonly orthogonalize?: Orthogonalizer;
+}
+
+const VARIANTS: readonly Variant[] = [
+  { name: 'Muon hybrid, default kernel', kind: 'muon' },
+  { name: 'Muon hybrid, TF.js kernel', kind: 'muon', orthogonalize: gramOrthogonalizer() },
+  { name: 'AdamW', kind: 'adamw' },
+];
+
+/** The middle point of an optimizer's learning-rate grid in the benchmark. */
+function middleLearningRate(kind: OptimizerKind): number {
+  const { grid } = optimizerSpec(kind);
+  return grid[Math.floor(grid.length / 2)] as number;
+}
+
+/** One optimizer training its own model on the task's seeded batch stream. */
+class Trainer {
+  readonly optimizer: tf.Optimizer;
+  readonly optimizerMs: number[] = [];
+  readonly trainMs: number[] = [];
+  readonly model: tfl.LayersModel;
+  private readonly variables: tf.Variable[];
+  private readonly random = createRandom(deriveSeed(SEED, 'batches'));
+  private batches: Iterator<Batch>;
+
+  constructor(private readonly task: Task, variant: Variant) {
+    this.model = task.buildModel();
+    initializeWeights(this.model, deriveSeed(SEED, 'init'));
+    const context = { model: this.model, auxLearningRate: middleLearningRate('adamw'), ...(variant.orthogonalize && { orthogonalize: variant.orthogonalize }) };
+    this.optimizer = optimizerSpec(variant.kind).create(middleLearningRate(variant.kind), context);
+    this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.batches = task.epochBatches(this.random)[Symbol.iterator]();
+  }
+
+  /** One training step as trainRun does it; records the times when `record`. */
+  step(record: boolean): void {
+    let next = this.batches.next();
+    if (next.done === true) {
+      this.batches = this.task.epochBatches(this.random)[Symbol.iterator]();
+      next = this.batches.next();
+    }
+    const batch = next.value as Batch;
+    const t0 = performance.now();
+    const { value, grads } = tf.variableGrads(() => this.task.loss(this.model, batch), this.variables);
+    const loss = value.dataSync()[0] as number;
+    value.dispose();
+    tf.dispose([batch.x, batch.y]);
+    if (!Number.isFinite(loss)) throw new Error(`${this.task.id}: the loss became ${loss}`);
+    const t1 = performance.now();
+    this.optimizer.applyGradients(grads);
+    const t2 = performance.now();
+    tf.dispose(grads);
+    if (record) {
+      this.optimizerMs.push(t2 - t1);
+      this.trainMs.push(t2 - t0);
+    }
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
+
+interface ShapeRow {
+  matrix: [number, number];
+  count: number;
+  native: 'gram' | 'plain';
+  nativeFlops: number;
+  tfjs: 'gram' | 'plain';
+  tfjsFlops: number;
+}
+
+/**
+ * The Muon matrices of a hybrid and the Newton–Schulz work on them per step: the algorithm and
+ * executed flops of the native kernel (syrk at half a gemm, its 'auto' rule) and of the TF.js one.
+ */
+function newtonSchulzWork(optimizer: MuonWithAdamWOptimizer): ShapeRow[] {
+  const { coefficients, nsSteps } = optimizer.muonOptions;
+  const schedule = resolveCoefficients(coefficients, nsSteps);
+  const steps = schedule.iterations.length;
+  const restarts = defaultGramRestarts(steps);
+  const rows = new Map<string, ShapeRow>();
+  for (const row of optimizer.describeRouting()) {
+    if (row.optimizer !== 'muon' || row.matrix === undefined) continue;
+    const [fanIn, fanOut] = row.matrix;
+    const key = `${fanIn}x${fanOut}`;
+    const known = rows.get(key);
+    if (known !== undefined) {
+      known.count++;
+      continue;
+    }
+    const m = Math.min(fanIn, fanOut);
+    const n = Math.max(fanIn, fanOut);
+    const nativeGram = gramNewtonSchulzFlops(m, n, steps, restarts, true) < plainNewtonSchulzFlops(m, n, steps, true);
+    const tfjsGram = usesGramIteration(m, n, schedule, 'auto', restarts);
+    rows.set(key, {
+      matrix: [fanIn, fanOut],
+      count: 1,
+      native: nativeGram ? 'gram' : 'plain',
+      nativeFlops: nativeGram ? gramNewtonSchulzFlops(m, n, steps, restarts, true) : plainNewtonSchulzFlops(m, n, steps, true),
+      tfjs: tfjsGram ? 'gram' : 'plain',
+      tfjsFlops: tfjsGram ? gramNewtonSchulzFlops(m, n, steps, restarts) : plainNewtonSchulzFlops(m, n, steps),
+    });
+  }
+  return [...rows.values()];
+}
+
+const mflop = (flops: number): string => (flops >= 1e8 ? (flops / 1e6).toFixed(0) : (flops / 1e6).toPrecision(3));
+const boundMs = (flops: number): number => flops / (PEAK_GFLOPS * 1e9) * 1e3;
+
+async function main(): Promise<void> {
+  const models = (argument('models') ?? DEFAULT_TASK_IDS.join(',')).split(',') as TaskId[];
+  for (const id of models) {
+    if (!DEFAULT_TASK_IDS.includes(id)) throw new Error(`--models takes ${DEFAULT_TASK_IDS.join(', ')}; got '${id}'`);
+  }
+  const runs = Number(argument('runs') ?? 30);
+  const warmup = Number(argument('warmup') ?? 5);
+  if (!(runs >= 1) || !(warmup >= 0)) throw new Error('--runs must be ≥ 1 and --warmup ≥ 0');
+  const { simd } = await setupBackend('wasm');
+  const machine = machineInfo();
+  printMachine(machine);
+  const load = loadavg().map((l) => Number(l.toFixed(2)));
+  console.log(`backend ${tf.getBackend()} (setupBackend: 1 XNNPACK thread, SIMD ${String(simd)}); fastestOrthogonalizer() here: ${JSON.stringify(describeFastestOrthogonalizer())}`);
+  console.log(`learning rates (middle of the grids): Muon ${middleLearningRate('muon')}, AdamW ${middleLearningRate('adamw')} (also the hybrid's AdamW group); median of ${runs} steps after ${warmup}; load average ${load.join(' ')}\n`);
+
+  const results: Record<string, unknown>[] = [];
+  const summary: string[] = [];
+  for (const id of models) {
+    const task = createTask(id, DEFAULT_SCALE);
+    const trainers = VARIANTS.map((variant) => new Trainer(task, variant));
+    const first = trainers[0] as Trainer;
+    const hybrid = first.optimizer;
+    if (!(hybrid instanceof MuonWithAdamWOptimizer)) throw new Error('expected the Muon hybrid');
+    const parameters = first.model.countParams();
+    const routing: RoutingRow[] = hybrid.describeRouting();
+    const muonParameters = routing.filter((r) => r.optimizer === 'muon').reduce((sum, r) => sum + r.shape.reduce((a, b) => a * b, 1), 0);
+    const work = newtonSchulzWork(hybrid);
+    const nativeFlops = work.reduce((sum, r) => sum + r.count * r.nativeFlops, 0);
+    const tfjsFlops = work.reduce((sum, r) => sum + r.count * r.tfjsFlops, 0);
+
+    console.log(`== ${task.title}: ${task.modelSummary}; batch ${task.batchSize} × ${task.data.unit}; ${parameters} parameters, ${muonParameters} of them Muon's`);
+    console.log(`Muon matrices [fanIn, fanOut] × count: Newton–Schulz (${hybrid.muonOptions.nsSteps} steps, '${String(hybrid.muonOptions.coefficients)}') per step`);
+    for (const r of work) {
+      console.log(`  ${`${r.matrix[0]}×${r.matrix[1]}`.padEnd(10)} × ${r.count}   native: ${r.native.padEnd(5)} ${mflop(r.nativeFlops).padStart(7)} MFLOP   TF.js: ${r.tfjs.padEnd(5)} ${mflop(r.tfjsFlops).padStart(7)} MFLOP`);
+    }
+    console.log(`  total per step: native ${mflop(nativeFlops)} MFLOP (≥ ${boundMs(nativeFlops).toFixed(2)} ms at ${PEAK_GFLOPS} GFLOP/s), TF.js ${mflop(tfjsFlops)} MFLOP (≥ ${boundMs(tfjsFlops).toFixed(2)} ms)`);
+
+    for (let s = 0; s < warmup + runs; s++) {
+      for (const trainer of trainers) trainer.step(s >= warmup);
+    }
+    const adam = trainers[VARIANTS.length - 1] as Trainer;
+    const adamOptimizer = median(adam.optimizerMs);
+    const adamTrain = median(adam.trainMs);
+    console.log(`${'optimizer'.padEnd(30)} ${'optimizer step'.padStart(15)} ${'training step'.padStart(15)} ${'opt. vs AdamW'.padStart(14)} ${'train vs AdamW'.padStart(15)}  target ≤ ${TARGET}× (opt. / train)`);
+    const rows = trainers.map((trainer, k) => {
+      const variant = VARIANTS[k] as Variant;
+      const optimizerMs = median(trainer.optimizerMs);
+      const trainMs = median(trainer.trainMs);
+      const isMuon = variant.kind === 'muon';
+      const optimizerRatio = optimizerMs / adamOptimizer;
+      const trainRatio = trainMs / adamTrain;
+      const met = (ratio: number): string => (ratio <= TARGET ? 'yes' : 'no');
+      console.log(`${variant.name.padEnd(30)} ${`${optimizerMs.toFixed(2)} ms`.padStart(15)} ${`${trainMs.toFixed(2)} ms`.padStart(15)} ${(isMuon ? `${optimizerRatio.toFixed(2)}×` : '—').padStart(14)} ${(isMuon ? `${trainRatio.toFixed(2)}×` : '—').padStart(15)}  ${isMuon ? `${met(optimizerRatio)} / ${met(trainRatio)}` : ''}`);
+      if (isMuon) summary.push(`${task.id.padEnd(12)} ${variant.name.padEnd(30)} optimizer step ${optimizerRatio.toFixed(2)}× (${met(optimizerRatio)}), training step ${trainRatio.toFixed(2)}× (${met(trainRatio)})`);
+      return {
+        optimizer: variant.name,
+        kind: variant.kind,
+        learningRate: middleLearningRate(variant.kind),
+        optimizerStepMs: Number(optimizerMs.toFixed(3)),
+        trainStepMs: Number(trainMs.toFixed(3)),
+        optimizerRatio: isMuon ? Number(optimizerRatio.toFixed(3)) : null,
+        trainRatio: isMuon ? Number(trainRatio.toFixed(3)) : null,
+        optimizerStepMetTarget: isMuon ? optimizerRatio <= TARGET : null,
+        trainStepMetTarget: isMuon ? trainRatio <= TARGET : null,
+        optimizerStepsMs: trainer.optimizerMs.map((t) => Number(t.toFixed(3))),
+        trainStepsMs: trainer.trainMs.map((t) => Number(t.toFixed(3))),
+      };
+    });
+    console.log('');
+    results.push({
+      model: task.id,
+      title: task.title,
+      modelSummary: task.modelSummary,
+      batchSize: task.batchSize,
+      example: task.data.unit,
+      parameters,
+      muonParameters,
+      muonMatrices: work,
+      newtonSchulzFlops: { native: nativeFlops, tfjs: tfjsFlops },
+      lowerBoundMsAtPeak: { native: Number(boundMs(nativeFlops).toFixed(3)), tfjs: Number(boundMs(tfjsFlops).toFixed(3)) },
+      rows,
+    });
+    for (const trainer of trainers) trainer.dispose();
+  }
+  console.log(`Target (issue 4): Muon step ≤ ${TARGET}× AdamW step`);
+  for (const line of summary) console.log(`  ${line}`);
+
+  mkdirSync('bench-results', { recursive: true });
+  const file = `bench-results/model-step-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify({ benchmark: 'model-step', backend: tf.getBackend(), simd, machine, loadAverage: load, runs, warmup, seed: SEED, target: TARGET, peakGflops: PEAK_GFLOPS, results }, null, 2));
+  console.log(`\nwritten: ${file}`);
+}
+
+await main();
