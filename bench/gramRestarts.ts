@@ -1,0 +1,90 @@
+/**
+ * `npm run bench:gram-restarts`: how much accuracy the Gram Newton–Schulz iteration keeps, by
+ * restart schedule, on the inputs where it is hardest: ill-conditioned and low-rank matrices, the
+ * usual shape of a momentum buffer.
+ *
+ *   npm run bench:gram-restarts [-- --shape 128x512 --coefficients jordan,polarExpress5 --kernel native|tfjs]
+ *
+ * For each spectrum (singular values known exactly: G = U·diag(s)·Vᵀ with random orthonormal U, V in
+ * float64) and preset, the relative Frobenius error of the fp32 result against the float64 map
+ * U·p(s/‖s‖)·Vᵀ, for the plain iteration and for the Gram iteration restarted after iteration 3
+ * (the default, `defaultGramRestarts`: after 3 and 6 for 8 steps), after 2 only (Dao-AILab's
+ * choice in fp16) and never. Deterministic (seeded); the
+ * native kernel runs on one BLAS thread, so its numbers repeat exactly. Results go to
+ * bench-results/gram-restarts-<time>.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { Matrix } from 'ml-matrix';
+import { loadNativeAddon } from '../src/kernels/nativeAddon.js';
+import { nativeOrthogonalizer } from '../src/kernels/nativeOrthogonalizer.js';
+import { COEFFICIENT_PRESETS, type CoefficientPreset, composedPolynomial, resolveCoefficients } from '../src/math/coefficients.js';
+import { defaultGramRestarts, gramOrthogonalizer } from '../src/math/gramNewtonSchulz.js';
+import type { Orthogonalizer } from '../src/math/orthogonalizer.js';
+import { matrixWithSingularValues, relativeFrobenius, seededNormal } from '../src/testing/float64.js';
+import { argument, machineInfo, printMachine } from './machine.js';
+
+/** Singular values, largest first, for a k-sided matrix. */
+const SPECTRA: Record<string, (k: number) => number[]> = {
+  'condition 1e3': (k) => Array.from({ length: k }, (_, i) => 1e-3 ** (i / (k - 1))),
+  'condition 1e6': (k) => Array.from({ length: k }, (_, i) => 1e-6 ** (i / (k - 1))),
+  'rank 8 + 1e-4 floor': (k) => Array.from({ length: k }, (_, i) => (i < 8 ? 1 - 0.05 * i : 1e-4 * (1 - i / k))),
+  'rank 32, zeros beyond': (k) => Array.from({ length: k }, (_, i) => (i < 32 ? 1e-3 ** (i / 31) : 0)),
+  'Gaussian-like': (k) => {
+    const normal = seededNormal(5);
+    return Array.from({ length: k }, () => Math.abs(normal())).sort((a, b) => b - a);
+  },
+};
+
+await tf.setBackend('cpu');
+const [rows, cols] = (argument('shape') ?? '128x512').split('x').map(Number) as [number, number];
+const presets = (argument('coefficients')?.split(',') ?? ['jordan', 'polarExpress5', 'cesista5', 'you6', 'polarExpress8']) as CoefficientPreset[];
+for (const preset of presets) {
+  if (!COEFFICIENT_PRESETS.includes(preset)) throw new Error(`unknown preset '${preset}'; expected one of ${COEFFICIENT_PRESETS.join(', ')}`);
+}
+const native = loadNativeAddon();
+const kernel = argument('kernel') ?? (native.available ? 'native' : 'tfjs');
+if (kernel === 'native') {
+  if (!native.available) throw new Error(`--kernel native: ${native.reason}`);
+  native.addon.setThreads(1); // one thread: the same summation order on every run
+}
+const make = (algorithm: 'plain' | 'gram', restartAfter?: readonly number[]): Orthogonalizer => {
+  const settings = { algorithm, ...(restartAfter === undefined ? {} : { restartAfter }) };
+  return kernel === 'native' ? nativeOrthogonalizer(settings) : gramOrthogonalizer({ ...settings, batchSameShapes: false });
+};
+printMachine(machineInfo());
+console.log(`${rows}×${cols}, kernel ${kernel} (${kernel === 'native' ? 'OpenBLAS, 1 thread' : 'TF.js cpu backend'}); relative Frobenius error against the float64 map U·p(s)·Vᵀ\n`);
+
+const variants = [
+  { label: 'plain', orthogonalize: make('plain') },
+  { label: 'Gram, default', orthogonalize: make('gram') },
+  { label: 'Gram, after 2', orthogonalize: make('gram', [2]) },
+  { label: 'Gram, never', orthogonalize: make('gram', []) },
+];
+const k = Math.min(rows, cols);
+const results: Record<string, string | number>[] = [];
+for (const [spectrum, values] of Object.entries(SPECTRA)) {
+  const s = values(k);
+  const { g, u, v } = matrixWithSingularValues(rows, cols, s, 7);
+  const input = tf.tensor2d(g.to2DArray());
+  if (results.length === 0) console.log(['spectrum'.padEnd(22), 'preset'.padEnd(14), ...variants.map((v) => v.label.padStart(14))].join(' '));
+  const norm = Math.hypot(...s);
+  for (const preset of presets) {
+    const schedule = resolveCoefficients(preset);
+    const expected = u.mmul(Matrix.diag(s.map((x) => composedPolynomial(schedule, x / norm)))).mmul(v.transpose()).to1DArray();
+    const errors = variants.map(({ orthogonalize }) => {
+      const [output] = orthogonalize([input], { coefficients: preset });
+      const error = relativeFrobenius((output as tf.Tensor2D).dataSync(), expected);
+      output?.dispose();
+      return error;
+    });
+    results.push({ spectrum, preset, defaultRestarts: JSON.stringify(defaultGramRestarts(schedule.iterations.length)), ...Object.fromEntries(variants.map((v, i) => [v.label, errors[i] as number])) });
+    console.log([spectrum.padEnd(22), preset.padEnd(14), ...errors.map((e) => e.toExponential(1).padStart(14))].join(' '));
+  }
+  input.dispose();
+}
+mkdirSync('bench-results', { recursive: true });
+const file = `bench-results/gram-restarts-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+writeFileSync(file, JSON.stringify({ benchmark: 'gram-restarts', rows, cols, kernel, machine: machineInfo(), results }, null, 2));
+console.log(`\nwritten: ${file}`);
