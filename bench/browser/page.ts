@@ -1,0 +1,159 @@
+/**
+ * The browser half of `npm run bench:browser`: bundled by bench/browser/run.ts with esbuild and
+ * loaded into headless Chromium, where it sets up tfjs-backend-wasm the way a web page would (no
+ * Node workarounds: threads come from the page being cross-origin isolated) and times the
+ * browser-capable orthogonalization on the GPT-2-small hidden-matrix set.
+ *
+ * The page defines `globalThis.muonBench(config)`; the runner calls it once per fresh browser
+ * context, because XNNPACK's thread count is fixed when the backend initializes.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { gramOrthogonalizer } from '../../src/math/gramNewtonSchulz.js';
+import { type Orthogonalizer, newtonSchulzEach } from '../../src/math/orthogonalizer.js';
+
+/** The orthogonalizers the page can time. */
+export type BrowserKernel = 'gram' | 'plain';
+
+/** What the runner asks of one page. */
+export interface PageConfig {
+  /** Passed to `setThreadsCount` before the backend starts; `null`: not called (tfjs's default). */
+  readonly threads: number | null;
+  /**
+   * If set, `navigator.hardwareConcurrency` reports this while the backend starts. tfjs-backend-wasm
+   * caps XNNPACK's threads at hardwareConcurrency / 2 (`num_cores` in its backend.cc), whatever
+   * `setThreadsCount` asks; a page can lift the cap this way, as enableWasmThreadsInNode does in Node.
+   */
+  readonly concurrencyOverride: number | null;
+  /** GPT-2-small layers to orthogonalize (4 matrices each); 0 measures matmul only. */
+  readonly layers: number;
+  /** Timed orthogonalizations of the whole set, after a one-layer warm-up. */
+  readonly runs: number;
+  /** Timed 1024×1024 matmuls, after one warm-up. */
+  readonly matmulRuns: number;
+  readonly kernels: readonly BrowserKernel[];
+}
+
+/** One kernel's timings on the matrix set. */
+export interface SetTiming {
+  readonly kernel: BrowserKernel;
+  readonly warmupSeconds: number;
+  /** ‖OOᵀ − I‖_F/√768 of the first 768×2304 output: a sanity check (about 0.3 for `jordan`). */
+  readonly orthogonalityError: number;
+  readonly seconds: number[];
+}
+
+/** What one page measured. */
+export interface PageResult {
+  readonly threadsRequested: number | null;
+  readonly concurrencyOverride: number | null;
+  readonly threadsObtained: number;
+  readonly crossOriginIsolated: boolean;
+  /** The browser's own value, read before any override. */
+  readonly hardwareConcurrency: number;
+  readonly userAgent: string;
+  readonly simd: boolean;
+  readonly multithreadSupport: boolean;
+  readonly matmulMs: number[];
+  readonly sets: SetTiming[];
+  /** The wasm heap after the last run (it can grow to 4 GiB, never shrinks). */
+  readonly heapBytes: number | null;
+}
+
+/** `[fanIn, fanOut]` kernels of one GPT-2-small block, as bench/step.ts lays them out. */
+const LAYER_SHAPES = [
+  [768, 2304],
+  [768, 768],
+  [768, 3072],
+  [3072, 768],
+] as const;
+
+const KERNELS: Record<BrowserKernel, Orthogonalizer> = {
+  gram: gramOrthogonalizer(),
+  plain: newtonSchulzEach,
+};
+
+/** Lets the console messages of the last phase reach the runner before the next long call. */
+const breathe = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+function seconds(start: number): number {
+  return (performance.now() - start) / 1000;
+}
+
+async function muonBench(config: PageConfig): Promise<PageResult> {
+  // Same-origin .wasm files, served by the runner (a prefix keeps the threaded build selectable;
+  // the deprecated setWasmPath would force the plain one).
+  setWasmPaths(`${location.origin}/wasm/`);
+  if (config.threads !== null) setThreadsCount(config.threads);
+  const [simd, multithreadSupport] = await Promise.all([tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')]);
+  const hardwareConcurrency = navigator.hardwareConcurrency;
+  const override = config.concurrencyOverride;
+  // The wasm module reads navigator.hardwareConcurrency once, while it starts (on this thread).
+  if (override !== null) Object.defineProperty(navigator, 'hardwareConcurrency', { configurable: true, get: () => override });
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm failed to initialize');
+    await tf.ready();
+  } finally {
+    if (override !== null) delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency; // back to Navigator.prototype's getter
+  }
+  const threadsObtained = getThreadsCount();
+  console.log(`backend wasm: ${threadsObtained} XNNPACK thread(s) (requested ${config.threads ?? 'default'}${override === null ? '' : `, hardwareConcurrency reported as ${override} during init`}), crossOriginIsolated ${crossOriginIsolated}, hardwareConcurrency ${navigator.hardwareConcurrency}`);
+
+  const a = tf.randomNormal([1024, 1024], 0, 1, 'float32', 1) as tf.Tensor2D;
+  const matmulMs: number[] = [];
+  for (let r = 0; r <= config.matmulRuns; r++) {
+    const start = performance.now();
+    tf.matMul(a, a).dispose(); // synchronous on wasm: the time includes the work
+    if (r > 0) matmulMs.push(performance.now() - start);
+  }
+  a.dispose();
+
+  const sets: SetTiming[] = [];
+  if (config.layers > 0) {
+    const matrices: tf.Tensor2D[] = [];
+    for (let l = 0; l < config.layers; l++) {
+      LAYER_SHAPES.forEach(([fanIn, fanOut], k) => matrices.push(tf.randomNormal([fanIn, fanOut], 0, 1, 'float32', 1000 * l + k) as tf.Tensor2D));
+    }
+    for (const kernel of config.kernels) {
+      const orthogonalize = KERNELS[kernel];
+      await breathe();
+      let start = performance.now();
+      const warm = orthogonalize(matrices.slice(0, LAYER_SHAPES.length), {}); // warm-up: one layer
+      const warmupSeconds = seconds(start);
+      const orthogonalityError = tf.tidy(() => {
+        const o = warm[0] as tf.Tensor2D;
+        const k = o.shape[0];
+        return (tf.norm(tf.sub(tf.matMul(o, o, false, true), tf.eye(k))).dataSync()[0] as number) / Math.sqrt(k);
+      });
+      tf.dispose(warm);
+      console.log(`${kernel}: warm-up on one layer ${warmupSeconds.toFixed(2)} s, ‖OOᵀ − I‖_F/√k ${orthogonalityError.toFixed(4)} on 768×2304`);
+      const times: number[] = [];
+      for (let r = 0; r < config.runs; r++) {
+        await breathe();
+        start = performance.now();
+        const outputs = orthogonalize(matrices, {});
+        times.push(seconds(start));
+        tf.dispose(outputs);
+        console.log(`${kernel}: ${matrices.length} matrices in ${(times.at(-1) as number).toFixed(2)} s`);
+      }
+      sets.push({ kernel, warmupSeconds, orthogonalityError, seconds: times });
+    }
+    tf.dispose(matrices);
+  }
+  const wasm = (tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory } }).wasm;
+  return {
+    threadsRequested: config.threads,
+    concurrencyOverride: override,
+    threadsObtained,
+    crossOriginIsolated,
+    hardwareConcurrency,
+    userAgent: navigator.userAgent,
+    simd: simd === true,
+    multithreadSupport: multithreadSupport === true,
+    matmulMs,
+    sets,
+    heapBytes: wasm?.wasmMemory?.buffer.byteLength ?? null,
+  };
+}
+
+(globalThis as unknown as { muonBench: typeof muonBench }).muonBench = muonBench;

@@ -1,0 +1,201 @@
+/**
+ * `npm run bench:browser`: the browser-capable orthogonalization (TF.js `gramOrthogonalizer()` on
+ * tfjs-backend-wasm) timed in a real browser, Debian's Chromium driven headless by playwright-core.
+ *
+ * In Node, tfjs-backend-wasm 4.22 runs one XNNPACK thread unless `enableWasmThreadsInNode` patches
+ * it; in a browser it starts its threaded build by itself when the page is cross-origin isolated.
+ * This runner checks what a page actually gets: it bundles bench/browser/page.ts with esbuild,
+ * serves it from 127.0.0.1 with COOP/COEP headers next to the package's .wasm files, and for each
+ * `--threads` entry opens a fresh browser context (the thread count is fixed when the backend
+ * starts) that calls `setThreadsCount(n)` (or nothing, for `default`) and reports the threads
+ * obtained, 1024³ matmul GFLOP/s and the time to orthogonalize the GPT-2-small hidden matrices,
+ * `--layers` × [768×2304, 768×768, 768×3072, 3072×768] (jordan, 5 steps), after a one-layer warm-up.
+ * Two quick probes come first: the isolated page without `setThreadsCount`, and the same page
+ * served without COOP/COEP. Last, for each `--override-threads` entry n (default 2; `none` skips),
+ * a page that calls `setThreadsCount(n)` and reports `navigator.hardwareConcurrency` as 2n while
+ * the backend starts: tfjs-backend-wasm caps XNNPACK at hardwareConcurrency / 2 threads whatever
+ * `setThreadsCount` asks, i.e. one thread on a 2-core machine, and this is how a page can lift it.
+ *
+ *   npm run bench:browser [-- --threads 1,2 --override-threads 2 --layers 12 --runs 1 --kernels gram,plain --matmul-runs 7 --chromium /usr/bin/chromium]
+ *
+ * The reference is the issue's PyTorch Muon step on this machine, 12.5 s for 12 layers, scaled by
+ * layers/12 as in bench/step.ts; the target for this path is ≤ 2.5×. Results go to
+ * bench-results/browser-<time>.json. Needs Chromium (Debian: `apt-get install -y chromium`); CI
+ * does not run it.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, version as esbuildVersion } from 'esbuild';
+import { type Browser, chromium } from 'playwright-core';
+import { argument, machineInfo, median, printMachine } from '../machine.js';
+import type { BrowserKernel, PageConfig, PageResult } from './page.js';
+
+const PYTORCH_MUON_STEP_S = 12.5;
+const WASM_TARGET = 2.5;
+const MATMUL_N = 1024;
+
+/** One page to open: how it is served and what it is asked. */
+interface Job {
+  readonly label: string;
+  readonly isolated: boolean;
+  readonly config: PageConfig;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [join(here, 'page.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser', // honours tfjs's "browser" field: no fs/os/worker_threads in the bundle
+    target: 'chrome120',
+    write: false,
+    logLevel: 'warning',
+  });
+  const file = result.outputFiles[0];
+  if (file === undefined) throw new Error('esbuild produced no output');
+  return file.text;
+}
+
+/**
+ * Serves the page on 127.0.0.1: `/isolated/` with Cross-Origin-Opener-Policy: same-origin and
+ * Cross-Origin-Embedder-Policy: require-corp (what makes SharedArrayBuffer, hence wasm threads,
+ * available), `/unisolated/` without them, the bundle and the tfjs-backend-wasm binaries.
+ */
+async function serve(bundle: string): Promise<{ origin: string; served: string[]; close(): Promise<void> }> {
+  const served: string[] = [];
+  const wasmDir = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  const html = '<!doctype html><meta charset="utf-8"><title>muon-tfjs browser bench</title><script type="module" src="/bench.js"></script>';
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+    const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+    const send = (type: string, body: string | Buffer, headers: Record<string, string> = {}): void => {
+      response.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store', 'Cross-Origin-Resource-Policy': 'same-origin', ...headers });
+      response.end(body);
+    };
+    if (path === '/isolated/') send('text/html', html, isolation);
+    else if (path === '/unisolated/') send('text/html', html);
+    else if (path === '/bench.js') send('text/javascript', bundle, isolation);
+    else if (/^\/wasm\/tfjs-backend-wasm[a-z-]*\.wasm$/.test(path) && existsSync(join(wasmDir, path.slice(6)))) {
+      served.push(path.slice(6));
+      send('application/wasm', readFileSync(join(wasmDir, path.slice(6))), isolation);
+    } else if (path === '/favicon.ico') {
+      response.writeHead(204);
+      response.end();
+    } else {
+      response.writeHead(404);
+      response.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { origin: `http://127.0.0.1:${port}`, served, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+async function runJob(browser: Browser, origin: string, job: Job): Promise<PageResult> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    page.on('console', (message) => console.log(`  [${job.label}] ${message.text()}`));
+    page.on('pageerror', (error) => console.error(`  [${job.label}] page error: ${error.message}`));
+    await page.goto(`${origin}/${job.isolated ? 'isolated' : 'unisolated'}/`);
+    await page.waitForFunction(() => 'muonBench' in globalThis);
+    // A string expression, not a function: tsx's transform could add helpers to a function's source.
+    return (await page.evaluate(`globalThis.muonBench(${JSON.stringify(job.config)})`)) as PageResult;
+  } finally {
+    await context.close();
+  }
+}
+
+function playwrightVersion(): string {
+  return (createRequire(import.meta.url)('playwright-core/package.json') as { version: string }).version;
+}
+
+function gflops(ms: number): number {
+  return (2 * MATMUL_N ** 3) / ms / 1e6;
+}
+
+async function main(): Promise<void> {
+  const executablePath = argument('chromium') ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    console.error(`Chromium not found at ${executablePath}. On Debian/Ubuntu install the apt package "chromium" (apt-get install -y chromium), or pass --chromium <path to a Chromium or Chrome binary>.`);
+    process.exit(1);
+  }
+  const layers = Number(argument('layers') ?? 12);
+  const runs = Number(argument('runs') ?? 1);
+  const matmulRuns = Number(argument('matmul-runs') ?? 7);
+  const kernelList = (argument('kernels') ?? 'gram').split(',');
+  const kernels = kernelList.filter((k): k is BrowserKernel => k === 'gram' || k === 'plain');
+  if (kernels.length !== kernelList.length) throw new Error(`--kernels takes gram and/or plain; got ${kernelList.join(',')}`);
+  const threadList = (argument('threads') ?? '1,2').split(',').map((t) => (t === 'default' ? null : Number(t)));
+  const overrideArgument = argument('override-threads') ?? '2';
+  const overrideList = overrideArgument === 'none' ? [] : overrideArgument.split(',').map(Number);
+  const probe = { layers: 0, runs: 0, matmulRuns, kernels };
+  const measure = { layers, runs, matmulRuns, kernels };
+  const jobs: Job[] = [];
+  if (!threadList.includes(null)) jobs.push({ label: 'isolated, default threads', isolated: true, config: { threads: null, concurrencyOverride: null, ...probe } });
+  jobs.push({ label: 'not isolated, default threads', isolated: false, config: { threads: null, concurrencyOverride: null, ...probe } });
+  for (const threads of threadList) jobs.push({ label: `isolated, setThreadsCount(${threads ?? '—'})`, isolated: true, config: { threads, concurrencyOverride: null, ...measure } });
+  for (const threads of overrideList) {
+    jobs.push({ label: `isolated, setThreadsCount(${threads}), hardwareConcurrency → ${2 * threads}`, isolated: true, config: { threads, concurrencyOverride: 2 * threads, ...measure } });
+  }
+
+  const machine = machineInfo();
+  printMachine(machine);
+  const bundle = await bundlePage();
+  const server = await serve(bundle);
+  const browser = await chromium.launch({ executablePath, headless: true });
+  const chromiumVersion = browser.version();
+  console.log(`Chromium ${chromiumVersion} (${executablePath}, headless, driven by playwright-core ${playwrightVersion()}); page bundle ${(bundle.length / 1e6).toFixed(1)} MB, esbuild ${esbuildVersion}`);
+  const reference = (PYTORCH_MUON_STEP_S * layers) / 12;
+  console.log(`GPT-2-small set: ${layers} × [768×2304, 768×768, 768×3072, 3072×768], kernels ${kernels.join(', ')}, ${runs} run(s); PyTorch reference ${reference.toFixed(2)} s\n`);
+
+  const rows: Record<string, string | number | boolean | null>[] = [];
+  const pages: (PageResult & { label: string; isolated: boolean; wasmFiles: string[] })[] = [];
+  try {
+    for (const job of jobs) {
+      console.log(`${job.label}:`);
+      server.served.length = 0;
+      const result = await runJob(browser, server.origin, job);
+      pages.push({ label: job.label, isolated: job.isolated, wasmFiles: [...server.served], ...result });
+      const base = {
+        page: job.label,
+        crossOriginIsolated: result.crossOriginIsolated,
+        wasmFile: server.served.join(', '),
+        threadsRequested: result.threadsRequested === null ? 'default' : result.threadsRequested,
+        threadsObtained: result.threadsObtained,
+        matmulGflops: Number(gflops(median(result.matmulMs)).toFixed(1)),
+      };
+      if (result.sets.length === 0) rows.push({ ...base, kernel: null, layers: 0, runs: 0, medianSeconds: null, pytorchRatio: null, met: null });
+      for (const set of result.sets) {
+        const seconds = median(set.seconds);
+        const ratio = seconds / reference;
+        rows.push({ ...base, kernel: set.kernel, layers, runs: set.seconds.length, medianSeconds: Number(seconds.toFixed(2)), orthogonalityError: Number(set.orthogonalityError.toFixed(4)), pytorchRatio: Number(ratio.toFixed(2)), met: ratio <= WASM_TARGET ? 'yes' : 'no' });
+      }
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+
+  console.log(`\n| page | crossOriginIsolated | wasm binary | threads requested | threads obtained | matmul ${MATMUL_N}³ GFLOP/s | kernel | ${layers}-layer set, s | vs PyTorch ${reference.toFixed(2)} s | ≤ ${WASM_TARGET}× |`);
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const row of rows) {
+    const cells = [row.page, row.crossOriginIsolated, row.wasmFile, row.threadsRequested, row.threadsObtained, row.matmulGflops, row.kernel ?? '—', row.medianSeconds ?? '—', row.pytorchRatio === null ? '—' : `${row.pytorchRatio}×`, row.met ?? '—'];
+    console.log(`| ${cells.join(' | ')} |`);
+  }
+  console.log(`navigator.hardwareConcurrency ${pages[0]?.hardwareConcurrency}; ${pages[0]?.userAgent}`);
+
+  mkdirSync('bench-results', { recursive: true });
+  const file = `bench-results/browser-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  const result = { benchmark: 'browser', chromium: chromiumVersion, executablePath, layers, runs, kernels, matmulN: MATMUL_N, machine, pytorchMuonStepSeconds: PYTORCH_MUON_STEP_S, target: WASM_TARGET, rows, pages };
+  writeFileSync(file, JSON.stringify(result, null, 2));
+  console.log(`\nwritten: ${file}`);
+}
+
+await main();
