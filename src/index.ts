@@ -32,7 +32,7 @@ export {
 export { describeFastestOrthogonalizer, fastestOrthogonalizer, type OrthogonalizerChoice } from './kernels/fastestOrthogonalizer.js';
 export { nativeOrthogonalizer, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
 export { loadNativeAddon, type NativeAddonStatus } from './kernels/nativeAddon.js';
-export { enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
+export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
 // Backend fixes for training on tfjs-backend-wasm 4.22 (opt-in).
 export { installWasmTrainingKernels } from './backends/wasmTrainingKernels.js';

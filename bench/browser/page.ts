@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { enableWasmThreadsInBrowser } from '../../src/kernels/wasmThreads.js';
 import { gramOrthogonalizer } from '../../src/math/gramNewtonSchulz.js';
 import { type Orthogonalizer, newtonSchulzEach } from '../../src/math/orthogonalizer.js';
 
@@ -20,11 +21,11 @@ export interface PageConfig {
   /** Passed to `setThreadsCount` before the backend starts; `null`: not called (tfjs's default). */
   readonly threads: number | null;
   /**
-   * If set, `navigator.hardwareConcurrency` reports this while the backend starts. tfjs-backend-wasm
-   * caps XNNPACK's threads at hardwareConcurrency / 2 (`num_cores` in its backend.cc), whatever
-   * `setThreadsCount` asks; a page can lift the cap this way, as enableWasmThreadsInNode does in Node.
+   * If set, the backend starts through the library's `enableWasmThreadsInBrowser({ threads })`
+   * (which lifts tfjs-backend-wasm's cap of hardwareConcurrency / 2 threads) instead of
+   * `tf.setBackend('wasm')`, and `threads` is ignored.
    */
-  readonly concurrencyOverride: number | null;
+  readonly libraryThreads: number | null;
   /** GPT-2-small layers to orthogonalize (4 matrices each); 0 measures matmul only. */
   readonly layers: number;
   /** Timed orthogonalizations of the whole set, after a one-layer warm-up. */
@@ -46,10 +47,11 @@ export interface SetTiming {
 /** What one page measured. */
 export interface PageResult {
   readonly threadsRequested: number | null;
-  readonly concurrencyOverride: number | null;
+  /** The `threads` given to enableWasmThreadsInBrowser, or null where the page used setThreadsCount. */
+  readonly libraryThreads: number | null;
   readonly threadsObtained: number;
   readonly crossOriginIsolated: boolean;
-  /** The browser's own value, read before any override. */
+  /** The browser's own value (enableWasmThreadsInBrowser changes it only while the backend starts). */
   readonly hardwareConcurrency: number;
   readonly userAgent: string;
   readonly simd: boolean;
@@ -84,20 +86,18 @@ async function muonBench(config: PageConfig): Promise<PageResult> {
   // Same-origin .wasm files, served by the runner (a prefix keeps the threaded build selectable;
   // the deprecated setWasmPath would force the plain one).
   setWasmPaths(`${location.origin}/wasm/`);
-  if (config.threads !== null) setThreadsCount(config.threads);
   const [simd, multithreadSupport] = await Promise.all([tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')]);
   const hardwareConcurrency = navigator.hardwareConcurrency;
-  const override = config.concurrencyOverride;
-  // The wasm module reads navigator.hardwareConcurrency once, while it starts (on this thread).
-  if (override !== null) Object.defineProperty(navigator, 'hardwareConcurrency', { configurable: true, get: () => override });
-  try {
+  if (config.libraryThreads !== null) {
+    await enableWasmThreadsInBrowser({ threads: config.libraryThreads });
+  } else {
+    if (config.threads !== null) setThreadsCount(config.threads);
     if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm failed to initialize');
-    await tf.ready();
-  } finally {
-    if (override !== null) delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency; // back to Navigator.prototype's getter
   }
+  await tf.ready();
   const threadsObtained = getThreadsCount();
-  console.log(`backend wasm: ${threadsObtained} XNNPACK thread(s) (requested ${config.threads ?? 'default'}${override === null ? '' : `, hardwareConcurrency reported as ${override} during init`}), crossOriginIsolated ${crossOriginIsolated}, hardwareConcurrency ${navigator.hardwareConcurrency}`);
+  const how = config.libraryThreads === null ? `setThreadsCount(${config.threads ?? '—'})` : `enableWasmThreadsInBrowser({ threads: ${config.libraryThreads} })`;
+  console.log(`backend wasm: ${threadsObtained} XNNPACK thread(s) via ${how}, crossOriginIsolated ${crossOriginIsolated}, hardwareConcurrency ${navigator.hardwareConcurrency}`);
 
   const a = tf.randomNormal([1024, 1024], 0, 1, 'float32', 1) as tf.Tensor2D;
   const matmulMs: number[] = [];
@@ -143,7 +143,7 @@ async function muonBench(config: PageConfig): Promise<PageResult> {
   const wasm = (tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory } }).wasm;
   return {
     threadsRequested: config.threads,
-    concurrencyOverride: override,
+    libraryThreads: config.libraryThreads,
     threadsObtained,
     crossOriginIsolated,
     hardwareConcurrency,

@@ -12,9 +12,9 @@
  * `--layers` × [768×2304, 768×768, 768×3072, 3072×768] (jordan, 5 steps), after a one-layer warm-up.
  * Two quick probes come first: the isolated page without `setThreadsCount`, and the same page
  * served without COOP/COEP. Last, for each `--override-threads` entry n (default 2; `none` skips),
- * a page that calls `setThreadsCount(n)` and reports `navigator.hardwareConcurrency` as 2n while
- * the backend starts: tfjs-backend-wasm caps XNNPACK at hardwareConcurrency / 2 threads whatever
- * `setThreadsCount` asks, i.e. one thread on a 2-core machine, and this is how a page can lift it.
+ * a page that starts the backend with the library's `enableWasmThreadsInBrowser({ threads: n })`:
+ * tfjs-backend-wasm caps XNNPACK at hardwareConcurrency / 2 threads whatever `setThreadsCount`
+ * asks, i.e. one thread on a 2-core machine, and that function lifts the cap.
  *
  *   npm run bench:browser [-- --threads 1,2 --override-threads 2 --layers 12 --runs 1 --kernels gram,plain --matmul-runs 7 --chromium /usr/bin/chromium]
  *
@@ -138,11 +138,11 @@ async function main(): Promise<void> {
   const probe = { layers: 0, runs: 0, matmulRuns, kernels };
   const measure = { layers, runs, matmulRuns, kernels };
   const jobs: Job[] = [];
-  if (!threadList.includes(null)) jobs.push({ label: 'isolated, default threads', isolated: true, config: { threads: null, concurrencyOverride: null, ...probe } });
-  jobs.push({ label: 'not isolated, default threads', isolated: false, config: { threads: null, concurrencyOverride: null, ...probe } });
-  for (const threads of threadList) jobs.push({ label: `isolated, setThreadsCount(${threads ?? '—'})`, isolated: true, config: { threads, concurrencyOverride: null, ...measure } });
+  if (!threadList.includes(null)) jobs.push({ label: 'isolated, default threads', isolated: true, config: { threads: null, libraryThreads: null, ...probe } });
+  jobs.push({ label: 'not isolated, default threads', isolated: false, config: { threads: null, libraryThreads: null, ...probe } });
+  for (const threads of threadList) jobs.push({ label: `isolated, setThreadsCount(${threads ?? '—'})`, isolated: true, config: { threads, libraryThreads: null, ...measure } });
   for (const threads of overrideList) {
-    jobs.push({ label: `isolated, setThreadsCount(${threads}), hardwareConcurrency → ${2 * threads}`, isolated: true, config: { threads, concurrencyOverride: 2 * threads, ...measure } });
+    jobs.push({ label: `isolated, enableWasmThreadsInBrowser({ threads: ${threads} })`, isolated: true, config: { threads: null, libraryThreads: threads, ...measure } });
   }
 
   const machine = machineInfo();
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
         page: job.label,
         crossOriginIsolated: result.crossOriginIsolated,
         wasmFile: server.served.join(', '),
-        threadsRequested: result.threadsRequested === null ? 'default' : result.threadsRequested,
+        threadsRequested: result.libraryThreads ?? result.threadsRequested ?? 'default',
         threadsObtained: result.threadsObtained,
         matmulGflops: Number(gflops(median(result.matmulMs)).toFixed(1)),
       };

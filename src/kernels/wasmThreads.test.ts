@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { maxAbsDiff } from '../testing/float64.js';
-import { enableWasmThreadsInNode } from './wasmThreads.js';
+import { enableWasmThreadsInBrowser, enableWasmThreadsInNode } from './wasmThreads.js';
 
 // Runs in its own process (vitest forks per file): the wasm backend is initialized here, threaded.
 describe('enableWasmThreadsInNode', () => {
@@ -23,5 +23,35 @@ describe('enableWasmThreadsInNode', () => {
   it('refuses a bad thread count or a second initialization, naming the value', async () => {
     await expect(enableWasmThreadsInNode({ threads: 0 })).rejects.toThrow(/got 0/);
     await expect(enableWasmThreadsInNode({ threads: 2 })).rejects.toThrow(/already initialized/);
+  });
+});
+
+// The success path needs a browser: `npm run bench:browser` runs it in Chromium (2 threads obtained
+// on a 2-core machine, against 1 with setThreadsCount(2)). Here: the refusals, which change nothing.
+describe('enableWasmThreadsInBrowser', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('refuses to run outside a browser', async () => {
+    vi.stubGlobal('navigator', undefined);
+    await expect(enableWasmThreadsInBrowser()).rejects.toThrow(/needs a browser.*enableWasmThreadsInNode/);
+  });
+
+  it('refuses a page that is not cross-origin isolated, naming the headers, and leaves navigator as it was', async () => {
+    const navigator = { hardwareConcurrency: 2 };
+    vi.stubGlobal('navigator', navigator);
+    vi.stubGlobal('crossOriginIsolated', false);
+    const backend = tf.getBackend();
+    await expect(enableWasmThreadsInBrowser({ threads: 2 })).rejects.toThrow(/Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
+    expect(navigator.hardwareConcurrency).toBe(2);
+    expect(Object.getOwnPropertyDescriptor(navigator, 'hardwareConcurrency')?.value).toBe(2);
+    expect(tf.getBackend()).toBe(backend);
+  });
+
+  it('refuses a bad thread count, naming the value', async () => {
+    vi.stubGlobal('navigator', { hardwareConcurrency: 2 });
+    vi.stubGlobal('crossOriginIsolated', true);
+    await expect(enableWasmThreadsInBrowser({ threads: 9 })).rejects.toThrow(/\[1, 8\].*got 9/);
   });
 });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Multi-threaded `tfjs-backend-wasm` in Node (opt-in; browsers need none of this).
+ * Multi-threaded `tfjs-backend-wasm` in Node (opt-in; in browsers see {@link enableWasmThreadsInBrowser}).
  *
  * tfjs-backend-wasm 4.22 ships a threaded SIMD build but never uses it in Node, for three reasons
  * measured here (tensorflow/tfjs#3830):
@@ -25,8 +25,29 @@ import * as tf from '@tensorflow/tfjs-core';
  * await enableWasmThreadsInNode({ threads: 2 }); // instead of tf.setBackend('wasm')
  */
 export interface WasmThreadsOptions {
-  /** XNNPACK threads. Default: the number of CPUs. */
+  /** XNNPACK threads. Default: the number of CPUs (Node) or `navigator.hardwareConcurrency` (browser). */
   readonly threads?: number;
+}
+
+function checkThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
+    throw new Error(`threads must be an integer in [1, 8] (XNNPACK's pool in tfjs-backend-wasm holds 8 workers); got ${threads}`);
+  }
+}
+
+function checkWasmNotStarted(caller: string): void {
+  if (tf.findBackendFactory('wasm') === null) {
+    throw new Error("the wasm backend is not registered: import '@tensorflow/tfjs-backend-wasm' first");
+  }
+  if (tf.findBackend('wasm') !== null) {
+    throw new Error(`the wasm backend is already initialized: call ${caller}() before tf.setBackend('wasm') or any tensor op`);
+  }
+}
+
+/** The XNNPACK thread count of the initialized wasm backend (1 where the build has no threads). */
+function wasmThreadsCount(): number {
+  const wasm = (tf.backend() as unknown as { wasm: WasmModuleInternals }).wasm;
+  return wasm.tfjs?.getThreadsCount?.() ?? 1;
 }
 
 interface NodeApis {
@@ -63,15 +84,8 @@ interface WasmModuleInternals {
 export async function enableWasmThreadsInNode(options: WasmThreadsOptions = {}): Promise<number> {
   const { os, fs, path, createRequire } = nodeApis();
   const threads = options.threads ?? os.cpus().length;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
-    throw new Error(`threads must be an integer in [1, 8] (XNNPACK's pool in tfjs-backend-wasm holds 8 workers); got ${threads}`);
-  }
-  if (tf.findBackendFactory('wasm') === null) {
-    throw new Error("the wasm backend is not registered: import '@tensorflow/tfjs-backend-wasm' first");
-  }
-  if (tf.findBackend('wasm') !== null) {
-    throw new Error("the wasm backend is already initialized: call enableWasmThreadsInNode() before tf.setBackend('wasm') or any tensor op");
-  }
+  checkThreads(threads);
+  checkWasmNotStarted('enableWasmThreadsInNode');
   const require = createRequire(import.meta.url);
   const packageDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   const mainScript = path.join(packageDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
@@ -100,5 +114,53 @@ export async function enableWasmThreadsInNode(options: WasmThreadsOptions = {}):
   if (!ok) throw new Error('tfjs-backend-wasm failed to initialize with threads (see the error logged above)');
   const wasm = (tf.backend() as unknown as { wasm: WasmModuleInternals }).wasm;
   for (const worker of [...(wasm.PThread?.unusedWorkers ?? []), ...(wasm.PThread?.runningWorkers ?? [])]) worker.unref();
-  return wasm.tfjs?.getThreadsCount?.() ?? 1;
+  return wasmThreadsCount();
+}
+
+/**
+ * Multi-threaded `tfjs-backend-wasm` in a browser page, with as many XNNPACK threads as asked.
+ *
+ * Browsers start the threaded build when the page is cross-origin isolated (served with
+ * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`), but
+ * tfjs-backend-wasm 4.22 caps the pool at `navigator.hardwareConcurrency / 2` (its backend.cc
+ * assumes two hyper-threads per core), and `setThreadsCount` cannot lift the cap: a 2-core machine
+ * without hyper-threading gets one thread. Measured in Chromium 156 on this project's 2-core
+ * machine (`npm run bench:browser`): 1 thread by default or with `setThreadsCount(2)`, 40.8 s for the
+ * GPT-2-small orthogonalization set; 2 threads this way, 23.8 s. The module reads the value once,
+ * while it starts, so this reports `2 × threads` for the duration of `tf.setBackend('wasm')` only
+ * and then restores the browser's own getter.
+ *
+ * Call it instead of `tf.setBackend('wasm')`, after importing `@tensorflow/tfjs-backend-wasm` (and
+ * `setWasmPaths` if the .wasm files are not served next to the bundle). Resolves to the thread
+ * count the backend reports. Throws, changing nothing, if the page is not cross-origin isolated.
+ *
+ * @example
+ * import '@tensorflow/tfjs-backend-wasm';
+ * await enableWasmThreadsInBrowser(); // one thread per logical core
+ */
+export async function enableWasmThreadsInBrowser(options: WasmThreadsOptions = {}): Promise<number> {
+  const scope = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+  const navigator = scope.navigator;
+  if (navigator === undefined || typeof navigator.hardwareConcurrency !== 'number') {
+    throw new Error('enableWasmThreadsInBrowser needs a browser (navigator.hardwareConcurrency); in Node use enableWasmThreadsInNode');
+  }
+  const threads = options.threads ?? navigator.hardwareConcurrency;
+  checkThreads(threads);
+  if (scope.crossOriginIsolated !== true) {
+    throw new Error(
+      'wasm threads need a cross-origin isolated page (crossOriginIsolated is false): serve it with the headers ' +
+        "'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp'",
+    );
+  }
+  checkWasmNotStarted('enableWasmThreadsInBrowser');
+  Object.defineProperty(navigator, 'hardwareConcurrency', { configurable: true, get: () => 2 * threads });
+  let ok = false;
+  try {
+    ok = await tf.setBackend('wasm');
+  } finally {
+    // The own property shadows Navigator.prototype's getter; deleting it brings the real value back.
+    delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
+  if (!ok) throw new Error('tfjs-backend-wasm failed to initialize (see the error logged above)');
+  return wasmThreadsCount();
 }
