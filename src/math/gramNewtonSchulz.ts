@@ -32,9 +32,9 @@ export interface GramNewtonSchulzOptions extends NewtonSchulzOptions {
  * kernel; the plain iteration's is 1–4e-6): restart after 2 → up to 1.2e-4, after 3 → up to
  * 1.6e-5, at the same flop count (both are 47m³ with syrk for n = 4m, against 65m³ plain).
  * Without any restart (22% fewer flops on wasm for 768×3072) the error on ill-conditioned inputs
- * (condition number 1e6, or rank 8 with exact zeros; 128×512, addon) is 1.5e-4 to 5e-2 across the
- * presets, 10–100× the plain iteration's; with restarts after 3 it stays within 2× of it. The
- * orthogonalizer contract test pins this on 64×256.
+ * (condition number 1e3 or 1e6, low rank; 128×512, addon) is 6.5e-5 to 5e-2 across the presets,
+ * 4.5–320× the plain iteration's; with restarts after 3 it stays within 2× of it
+ * (`npm run bench:gram-restarts`). The orthogonalizer contract test pins this on 64×256.
  */
 export function defaultGramRestarts(steps: number): number[] {
   const restarts: number[] = [];
