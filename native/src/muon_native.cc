@@ -348,8 +348,10 @@ std::vector<T> readNumbers(const Napi::Value& value, const char* what) {
 //               eps: number, restartAfter: Int32Array, mode: 0 auto | 1 plain | 2 gram) → Float32Array[]
 Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 7 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || !info[6].IsNumber()) {
-    throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, mode)");
+  const bool into = info.Length() == 8 && !info[7].IsUndefined();
+  if (info.Length() < 7 || info.Length() > 8 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || !info[6].IsNumber() ||
+      (into && !info[7].IsArray())) {
+    throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, mode[, outputs])");
   }
   Napi::Array inputs = info[0].As<Napi::Array>();
   const std::vector<int> shapes = readNumbers<int>(info[1], "shapes");
@@ -369,7 +371,10 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   const uint32_t count = inputs.Length();
   if (shapes.size() != 2 * static_cast<size_t>(count)) throw Napi::RangeError::New(env, "shapes must hold two numbers per input");
   // Everything JavaScript-facing happens here, on the main thread; workers see raw buffers only.
-  Napi::Array outputs = Napi::Array::New(env, count);
+  // With `outputs` the results go into the caller's arrays (e.g. views of tensors in the wasm heap),
+  // which must not overlap the inputs; otherwise into new ones.
+  Napi::Array outputs = into ? info[7].As<Napi::Array>() : Napi::Array::New(env, count);
+  if (into && outputs.Length() != count) throw Napi::RangeError::New(env, "outputs must hold one array per input");
   std::vector<Job> jobs;
   jobs.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
@@ -383,8 +388,18 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
     if (rows < 1 || cols < 1 || static_cast<size_t>(rows) * cols != input.ElementLength()) {
       throw Napi::RangeError::New(env, "inputs[" + std::to_string(i) + "] does not hold rows × cols numbers");
     }
-    Napi::Float32Array output = Napi::Float32Array::New(env, input.ElementLength());
-    outputs.Set(i, output);
+    Napi::Float32Array output;
+    if (into) {
+      Napi::Value given = outputs.Get(i);
+      if (!given.IsTypedArray() || given.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+          given.As<Napi::Float32Array>().ElementLength() != input.ElementLength()) {
+        throw Napi::TypeError::New(env, "outputs[" + std::to_string(i) + "] must be a Float32Array as long as inputs[" + std::to_string(i) + "]");
+      }
+      output = given.As<Napi::Float32Array>();
+    } else {
+      output = Napi::Float32Array::New(env, input.ElementLength());
+      outputs.Set(i, output);
+    }
     jobs.push_back({input.Data(), output.Data(), rows, cols, 0});
   }
   const Settings settings{schedule, normalizationScale, eps, restarts, static_cast<Mode>(mode)};
@@ -398,6 +413,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("blas", Napi::String::New(env, openblas_get_config()));
   result.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
+  // The interface version src/kernels/nativeAddon.ts expects (2: orthogonalize takes `outputs`).
+  result.Set("version", Napi::Number::New(env, 2));
   return result;
 }
 

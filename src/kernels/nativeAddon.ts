@@ -11,7 +11,9 @@
 export interface NativeAddon {
   /**
    * Orthogonalizes each row-major matrix: `shapes` holds [rows, cols] per input, `coefficients`
-   * (a, b, c) per iteration; `mode` 0 = auto, 1 = plain, 2 = Gram. Returns new arrays.
+   * (a, b, c) per iteration; `mode` 0 = auto, 1 = plain, 2 = Gram. Writes into `outputs` (one
+   * array per input, same length, not overlapping the inputs) when given, else into new arrays;
+   * returns the arrays written.
    */
   orthogonalize(
     inputs: readonly Float32Array[],
@@ -21,9 +23,10 @@ export interface NativeAddon {
     eps: number,
     restartAfter: Int32Array,
     mode: number,
+    outputs?: readonly Float32Array[],
   ): Float32Array[];
-  /** The BLAS build string and its thread count. */
-  info(): { blas: string; threads: number };
+  /** The BLAS build string, its thread count and the addon's interface version. */
+  info(): { blas: string; threads: number; version: number };
   /** Sets the BLAS thread count. */
   setThreads(count: number): void;
   /** Row-major C = A·B (m×k times k×n), for throughput measurements. */
@@ -34,6 +37,9 @@ export interface NativeAddon {
 export type NativeAddonStatus = { readonly available: true; readonly addon: NativeAddon; readonly path: string } | { readonly available: false; readonly reason: string };
 
 let cached: NativeAddonStatus | undefined;
+
+/** The interface version this module speaks (`info().version` of native/src/muon_native.cc). */
+const NATIVE_ADDON_VERSION = 2;
 
 /**
  * Where node-gyp puts the addon, relative to this module. Held in a variable on purpose: bundlers
@@ -75,6 +81,10 @@ function locate(): NativeAddonStatus {
   }
   try {
     const addon = moduleApi.createRequire(import.meta.url)(path) as NativeAddon;
+    const version = addon.info().version as number | undefined;
+    if (version !== NATIVE_ADDON_VERSION) {
+      return { available: false, reason: `native addon at ${path} is a stale build (interface ${String(version)}, expected ${NATIVE_ADDON_VERSION}; run npm run build:native)` };
+    }
     return { available: true, addon, path };
   } catch (error) {
     return { available: false, reason: `native addon at ${path} failed to load: ${error instanceof Error ? error.message : String(error)}` };

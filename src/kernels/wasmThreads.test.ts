@@ -3,6 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { maxAbsDiff } from '../testing/float64.js';
+import { loadNativeAddon } from './nativeAddon.js';
+import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 import { enableWasmThreadsInBrowser, enableWasmThreadsInNode } from './wasmThreads.js';
 
 // Runs in its own process (vitest forks per file): the wasm backend is initialized here, threaded.
@@ -18,6 +20,20 @@ describe('enableWasmThreadsInNode', () => {
     const reference = tf.matMul(tf.tensor2d(av, [192, 256]), tf.tensor2d(bv, [256, 160])).dataSync();
     // Inner dimension 256 of unit normals: sums of order 16, fp32 round-off well under 1e-3.
     expect(maxAbsDiff(threaded, reference)).toBeLessThan(1e-3);
+  });
+
+  it.skipIf(!loadNativeAddon().available)('lets the native kernel read and write tensors in the threaded (shared) wasm heap', async () => {
+    await tf.setBackend('wasm'); // started threaded by the first test
+    const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
+    expect(heap.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const inputs = [tf.randomNormal([64, 160], 0, 1, 'float32', 3), tf.randomNormal([96, 32], 0, 1, 'float32', 4)] as tf.Tensor2D[];
+    const values = inputs.map((g) => ({ data: g.dataSync().slice(), shape: g.shape }));
+    const inPlace = nativeOrthogonalizer()(inputs, {}).map((o) => o.dataSync().slice());
+    await tf.setBackend('cpu');
+    const copied = nativeOrthogonalizer()(values.map(({ data, shape }) => tf.tensor2d(data, shape)), {});
+    // The same numbers through the same native code: identical bits, whichever memory they sit in.
+    copied.forEach((o, i) => expect(maxAbsDiff(o.dataSync(), inPlace[i] as Float32Array)).toBe(0));
+    await tf.setBackend('wasm');
   });
 
   it('refuses a bad thread count or a second initialization, naming the value', async () => {
