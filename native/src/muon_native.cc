@@ -16,8 +16,11 @@
 // (measured here, sgemm m³: 110 GFLOP/s on 1 thread and 118 on 2 at m = 128, 153 and 262 at 768).
 // So the matrices of a call are orthogonalized largest first: a matrix costing more than its share
 // of the remaining work runs alone on all threads; the rest run concurrently, one matrix per
-// thread, with single-threaded BLAS (each thread has its own scratch). Every matrix goes through
-// the same arithmetic in either case up to BLAS's summation order.
+// thread, with single-threaded BLAS, on a persistent pool whose threads keep their own scratch.
+// Every matrix goes through the same arithmetic in either case up to BLAS's summation order.
+//
+// On the wasm backend the caller passes views of the wasm heap: inputs are read and outputs written
+// in place (`outputs` argument), so a step copies nothing between JavaScript and native memory.
 #include <napi.h>
 #include <cblas.h>
 
