@@ -29,23 +29,17 @@ import { loadNativeAddon } from '../src/kernels/nativeAddon.js';
 import { enableWasmThreadsInNode } from '../src/kernels/wasmThreads.js';
 import { gramOrthogonalizer } from '../src/math/gramNewtonSchulz.js';
 import { type Orthogonalizer, newtonSchulzEach } from '../src/math/orthogonalizer.js';
+import { GPT2_SMALL_LAYER_SHAPES, PYTORCH_MUON_STEP_S } from './gpt2Small.js';
 import { argument, machineInfo, median, printMachine } from './machine.js';
 
-const PYTORCH_MUON_STEP_S = 12.5;
 const NATIVE_TARGET = 0.75;
 const WASM_TARGET = 2.5;
-const LAYER_SHAPES = [
-  [768, 2304],
-  [768, 768],
-  [768, 3072],
-  [3072, 768],
-] as const;
 
 function makeVariables(layers: number): { variables: tf.Variable[]; grads: Record<string, tf.Tensor> } {
   const variables: tf.Variable[] = [];
   const grads: Record<string, tf.Tensor> = {};
   for (let l = 0; l < layers; l++) {
-    LAYER_SHAPES.forEach(([fanIn, fanOut], k) => {
+    GPT2_SMALL_LAYER_SHAPES.forEach(([fanIn, fanOut], k) => {
       const name = `h${l}/w${k}`;
       variables.push(tf.variable(tf.randomNormal([fanIn, fanOut], 0, 0.02, 'float32', 1000 * l + k), true, name));
       grads[name] = tf.randomNormal([fanIn, fanOut], 0, 1e-3, 'float32', 5000 + 1000 * l + k);
@@ -80,7 +74,7 @@ async function main(): Promise<void> {
   printMachine(machine);
   const { variables, grads } = makeVariables(layers);
   const parameters = variables.reduce((sum, v) => sum + v.size, 0);
-  console.log(`GPT-2-small matrix set: ${layers} × [${LAYER_SHAPES.map(([a, b]) => `${a}×${b}`).join(', ')}], ${(parameters / 1e6).toFixed(1)} M parameters; backend ${tf.getBackend()}${tf.getBackend() === 'wasm' ? ` (${threads} XNNPACK thread${threads > 1 ? 's' : ''})` : ''}`);
+  console.log(`GPT-2-small matrix set: ${layers} × [${GPT2_SMALL_LAYER_SHAPES.map(([a, b]) => `${a}×${b}`).join(', ')}], ${(parameters / 1e6).toFixed(1)} M parameters; backend ${tf.getBackend()}${tf.getBackend() === 'wasm' ? ` (${threads} XNNPACK thread${threads > 1 ? 's' : ''})` : ''}`);
   console.log(`fastestOrthogonalizer() here: ${JSON.stringify(describeFastestOrthogonalizer())}\n`);
 
   const kernels: { name: string; orthogonalize: Orthogonalizer; slow: boolean }[] = [];
@@ -103,7 +97,7 @@ async function main(): Promise<void> {
   };
 
   const matrices = Object.values(grads) as tf.Tensor2D[];
-  const firstLayer = matrices.slice(0, LAYER_SHAPES.length);
+  const firstLayer = matrices.slice(0, GPT2_SMALL_LAYER_SHAPES.length);
   for (const kernel of kernels) {
     const count = kernel.slow ? wasmRuns : runs;
     tf.dispose(kernel.orthogonalize(kernel.slow ? firstLayer : matrices, {})); // warm-up
@@ -117,13 +111,13 @@ async function main(): Promise<void> {
     report('orthogonalize all matrices', kernel.name, layers, times, kernel.slow ? WASM_TARGET : NATIVE_TARGET);
   }
 
-  const stepGrads = Object.fromEntries(Object.entries(grads).slice(0, stepLayers * LAYER_SHAPES.length));
+  const stepGrads = Object.fromEntries(Object.entries(grads).slice(0, stepLayers * GPT2_SMALL_LAYER_SHAPES.length));
   for (const kernel of kernels) {
     const optimizer = muon({ learningRate: 0.02, orthogonalize: kernel.orthogonalize });
     let times: number[];
     if (kernel.slow) {
       const warm = muon({ learningRate: 0.02, orthogonalize: kernel.orthogonalize });
-      warm.applyGradients(Object.fromEntries(Object.entries(grads).slice(0, LAYER_SHAPES.length)));
+      warm.applyGradients(Object.fromEntries(Object.entries(grads).slice(0, GPT2_SMALL_LAYER_SHAPES.length)));
       warm.dispose();
       times = timeSteps(optimizer, stepGrads, 0, wasmRuns);
     } else {

@@ -12,6 +12,7 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import { enableWasmThreadsInBrowser } from '../../src/kernels/wasmThreads.js';
 import { gramOrthogonalizer } from '../../src/math/gramNewtonSchulz.js';
 import { type Orthogonalizer, newtonSchulzEach } from '../../src/math/orthogonalizer.js';
+import { GPT2_SMALL_LAYER_SHAPES } from '../gpt2Small.js';
 
 /** The orthogonalizers the page can time. */
 export type BrowserKernel = 'gram' | 'plain';
@@ -62,13 +63,6 @@ export interface PageResult {
   readonly heapBytes: number | null;
 }
 
-/** `[fanIn, fanOut]` kernels of one GPT-2-small block, as bench/step.ts lays them out. */
-const LAYER_SHAPES = [
-  [768, 2304],
-  [768, 768],
-  [768, 3072],
-  [3072, 768],
-] as const;
 
 const KERNELS: Record<BrowserKernel, Orthogonalizer> = {
   gram: gramOrthogonalizer(),
@@ -112,13 +106,13 @@ async function muonBench(config: PageConfig): Promise<PageResult> {
   if (config.layers > 0) {
     const matrices: tf.Tensor2D[] = [];
     for (let l = 0; l < config.layers; l++) {
-      LAYER_SHAPES.forEach(([fanIn, fanOut], k) => matrices.push(tf.randomNormal([fanIn, fanOut], 0, 1, 'float32', 1000 * l + k) as tf.Tensor2D));
+      GPT2_SMALL_LAYER_SHAPES.forEach(([fanIn, fanOut], k) => matrices.push(tf.randomNormal([fanIn, fanOut], 0, 1, 'float32', 1000 * l + k) as tf.Tensor2D));
     }
     for (const kernel of config.kernels) {
       const orthogonalize = KERNELS[kernel];
       await breathe();
       let start = performance.now();
-      const warm = orthogonalize(matrices.slice(0, LAYER_SHAPES.length), {}); // warm-up: one layer
+      const warm = orthogonalize(matrices.slice(0, GPT2_SMALL_LAYER_SHAPES.length), {}); // warm-up: one layer
       const warmupSeconds = seconds(start);
       const orthogonalityError = tf.tidy(() => {
         const o = warm[0] as tf.Tensor2D;

@@ -33,8 +33,8 @@ import { build, version as esbuildVersion } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { argument, machineInfo, median, printMachine } from '../machine.js';
 import type { BrowserKernel, PageConfig, PageResult } from './page.js';
+import { PYTORCH_MUON_STEP_S } from '../gpt2Small.js';
 
-const PYTORCH_MUON_STEP_S = 12.5;
 const WASM_TARGET = 2.5;
 const MATMUL_N = 1024;
 
