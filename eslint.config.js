@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'native/build/', 'bench-results/', 'playground/dist/'] },
+  { ignores: ['**/dist/', '**/node_modules/', '**/native/build/', 'bench-results/', 'packages/playground/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

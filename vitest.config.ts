@@ -1,8 +1,20 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const library = (path: string): string => fileURLToPath(new URL(`./packages/muon-tfjs/src/${path}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Tests run the library's TypeScript sources, as users import the built package: through its
+    // public entry points `muon-tfjs` and `muon-tfjs/diagnostics` (the `muon-tfjs-source` condition
+    // of its exports map, which tsc and tsx use too).
+    alias: [
+      { find: /^muon-tfjs\/diagnostics$/, replacement: library('diagnostics.ts') },
+      { find: /^muon-tfjs$/, replacement: library('index.ts') },
+    ],
+  },
   test: {
-    include: ['src/**/*.test.ts', 'bench/**/*.test.ts', 'examples/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/perf/**/*.test.ts', 'packages/*/examples/**/*.test.ts'],
     // TF.js keeps a global engine per process: run files in separate forks so that backends,
     // registered variables and tensor counts never leak between test files.
     pool: 'forks',

@@ -4,9 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type CoefficientPreset, composedPolynomial, resolveCoefficients } from '../math/coefficients.js';
 import { newtonSchulz } from '../math/newtonSchulz.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { polarFactor } from '../math/polarFactor.js';
+import { polarFactor } from '../diagnostics/polarFactor.js';
 import { TEST_BACKENDS, useBackend } from './backends.js';
-import { matrixWithSingularValues, maxAbsDiff, relativeFrobenius } from './float64.js';
+import { matrixWithSingularValues, maxAbsDiff, relativeFrobenius } from '../diagnostics/float64Matrices.js';
 
 const PRESETS = ['jordan', 'cesista5', 'you6', 'polarExpress5', 'polarExpress8'] as const satisfies readonly CoefficientPreset[];
 

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 // Registers every op's gradient (as the @tensorflow/tfjs umbrella package does).
 import '@tensorflow/tfjs-layers';
-import { muon } from '../src/index.js';
+import { muon } from 'muon-tfjs';
 
 export async function fitLinearMap(steps = 100): Promise<{ first: number; last: number }> {
   await tf.setBackend('wasm');

@@ -16,23 +16,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { loadNativeAddon } from '../src/kernels/nativeAddon.js';
-import { enableWasmThreadsInNode } from '../src/kernels/wasmThreads.js';
-import { nativeOrthogonalizer } from '../src/kernels/nativeOrthogonalizer.js';
-import { type CoefficientPreset, resolveCoefficients } from '../src/math/coefficients.js';
-import {
-  GRAM_MIN_SCHEDULE_DEVIATION,
-  defaultGramRestarts,
-  gramNewtonSchulzFlops,
-  gramOrthogonalizer,
-  plainNewtonSchulzFlops,
-  scheduleDeviation,
-  usesGramIteration,
-} from '../src/math/gramNewtonSchulz.js';
-import { type Orthogonalizer, newtonSchulzEach } from '../src/math/orthogonalizer.js';
-import { polarFactor } from '../src/math/polarFactor.js';
-import { relativeFrobenius } from '../src/testing/float64.js';
 import { PEAK_GFLOPS, argument, machineInfo, median, printMachine } from './machine.js';
+import { type CoefficientPreset, defaultGramRestarts, enableWasmThreadsInNode, GRAM_MIN_SCHEDULE_DEVIATION, gramNewtonSchulzFlops, gramOrthogonalizer, loadNativeAddon, nativeOrthogonalizer, newtonSchulzEach, type Orthogonalizer, plainNewtonSchulzFlops, resolveCoefficients, scheduleDeviation, usesGramIteration } from 'muon-tfjs';
+import { polarFactor, relativeFrobenius } from 'muon-tfjs/diagnostics';
 
 /** PyTorch + OpenBLAS, 2 threads, 5-step fp32 NS on this machine (issue 4), in ms. */
 const PYTORCH_MS: Record<string, number> = { '768x768': 112, '768x3072': 302, '1024x4096': 780 };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
-import { maxAbsDiff } from '../testing/float64.js';
+import { maxAbsDiff } from '../diagnostics/float64Matrices.js';
 import { describeOrthogonalizerContract } from '../testing/orthogonalizerContract.js';
 import { describeFastestOrthogonalizer, fastestOrthogonalizer } from './fastestOrthogonalizer.js';
 import { loadNativeAddon } from './nativeAddon.js';

@@ -32,18 +32,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { MuonWithAdamWOptimizer, type RoutingRow } from '../src/adapter/MuonWithAdamWOptimizer.js';
 import { setupBackend } from '../src/benchmark/backend.js';
 import { initializeWeights } from '../src/benchmark/initializeWeights.js';
 import { type OptimizerKind, optimizerSpec } from '../src/benchmark/optimizers.js';
 import { createRandom, deriveSeed } from '../src/benchmark/random.js';
 import type { Batch, Task } from '../src/benchmark/task.js';
 import { DEFAULT_SCALE, DEFAULT_TASK_IDS, type TaskId, createTask } from '../src/benchmark/tasks.js';
-import { describeFastestOrthogonalizer } from '../src/kernels/fastestOrthogonalizer.js';
-import { resolveCoefficients } from '../src/math/coefficients.js';
-import { defaultGramRestarts, gramNewtonSchulzFlops, gramOrthogonalizer, plainNewtonSchulzFlops, usesGramIteration } from '../src/math/gramNewtonSchulz.js';
-import type { Orthogonalizer } from '../src/math/orthogonalizer.js';
 import { PEAK_GFLOPS, argument, machineInfo, median, printMachine } from './machine.js';
+import { defaultGramRestarts, describeFastestOrthogonalizer, gramNewtonSchulzFlops, gramOrthogonalizer, MuonWithAdamWOptimizer, type Orthogonalizer, plainNewtonSchulzFlops, resolveCoefficients, type RoutingRow, usesGramIteration } from 'muon-tfjs';
 
 /** Issue 4: "Muon step ≤ 1.5× AdamW step on the benchmark models". */
 const TARGET = 1.5;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { maxAbsDiff } from '../testing/float64.js';
+import { maxAbsDiff } from '../diagnostics/float64Matrices.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 import { enableWasmThreadsInBrowser, enableWasmThreadsInNode } from './wasmThreads.js';

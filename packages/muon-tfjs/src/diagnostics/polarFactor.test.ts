@@ -1,6 +1,6 @@
 import { Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { matrixWithSingularValues, maxAbsDiff, toFloat64Matrix } from '../testing/float64.js';
+import { matrixWithSingularValues, maxAbsDiff, toFloat64Matrix } from './float64Matrices.js';
 import { polarFactor, singularValues } from './polarFactor.js';
 
 describe('float64 polar factor and singular values', () => {

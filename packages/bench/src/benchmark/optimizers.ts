@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { adamw, lion, muonWithAdamW, type Orthogonalizer } from '../index.js';
+import { adamw, lion, muonWithAdamW, type Orthogonalizer } from 'muon-tfjs';
 
 /** The optimizers the benchmark compares. */
 export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion'] as const;

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Matrix } from 'ml-matrix';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { matrixWithSingularValues, maxAbsDiff, relativeFrobenius } from '../testing/float64.js';
+import { matrixWithSingularValues, maxAbsDiff, relativeFrobenius } from '../diagnostics/float64Matrices.js';
 import { type CoefficientPreset, composedPolynomial, resolveCoefficients } from './coefficients.js';
 import { newtonSchulz } from './newtonSchulz.js';
-import { polarFactor, singularValues } from './polarFactor.js';
+import { polarFactor, singularValues } from '../diagnostics/polarFactor.js';
 
 /**
  * fp32 tolerance against float64 references: the relative Frobenius error of the whole output.

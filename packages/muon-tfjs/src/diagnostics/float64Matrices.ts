@@ -1,5 +1,5 @@
 import { Matrix, QrDecomposition } from 'ml-matrix';
-import type { Float64Matrix } from '../math/polarFactor.js';
+import type { Float64Matrix } from './polarFactor.js';
 
 /** A small seeded PRNG (mulberry32) so float64 fixtures are reproducible without TF.js. */
 export function seededUniform(seed: number): () => number {

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { installWasmTrainingKernels } from '../backends/wasmTrainingKernels.js';
+import { installWasmTrainingKernels } from 'muon-tfjs';
 
 /** Backends the benchmark can run on in Node. */
 export const BENCH_BACKENDS = ['wasm', 'cpu'] as const;

@@ -19,10 +19,15 @@ export { DEFAULT_NS_EPS, newtonSchulz, type NewtonSchulzOptions } from './math/n
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
-export { polarFactor, singularValues, type Float64Matrix } from './math/polarFactor.js';
 export {
+  GRAM_MIN_SCHEDULE_DEVIATION,
+  defaultGramRestarts,
   gramNewtonSchulz,
+  gramNewtonSchulzFlops,
   gramOrthogonalizer,
+  plainNewtonSchulzFlops,
+  scheduleDeviation,
+  usesGramIteration,
   type GramNewtonSchulzOptions,
   type GramOrthogonalizerOptions,
   type NewtonSchulzAlgorithm,

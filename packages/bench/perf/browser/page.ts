@@ -9,10 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { enableWasmThreadsInBrowser } from '../../src/kernels/wasmThreads.js';
-import { gramOrthogonalizer } from '../../src/math/gramNewtonSchulz.js';
-import { type Orthogonalizer, newtonSchulzEach } from '../../src/math/orthogonalizer.js';
 import { GPT2_SMALL_LAYER_SHAPES } from '../gpt2Small.js';
+import { enableWasmThreadsInBrowser, gramOrthogonalizer, newtonSchulzEach, type Orthogonalizer } from 'muon-tfjs';
 
 /** The orthogonalizers the page can time. */
 export type BrowserKernel = 'gram' | 'plain';

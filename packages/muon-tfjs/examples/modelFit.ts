@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { muonWithAdamW } from '../src/index.js';
+import { muonWithAdamW } from 'muon-tfjs';
 
 export async function trainClassifier(epochs = 5): Promise<number[]> {
   await tf.setBackend('wasm'); // the fastest backend in Node (XNNPACK, SIMD)

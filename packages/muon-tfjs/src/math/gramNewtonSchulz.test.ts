@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
-import { maxAbsDiff } from '../testing/float64.js';
+import { maxAbsDiff } from '../diagnostics/float64Matrices.js';
 import { describeOrthogonalizerContract } from '../testing/orthogonalizerContract.js';
 import { resolveCoefficients } from './coefficients.js';
 import { defaultGramRestarts, gramNewtonSchulz, gramNewtonSchulzFlops, gramOrthogonalizer, plainNewtonSchulzFlops, scheduleDeviation, usesGramIteration } from './gramNewtonSchulz.js';

@@ -17,13 +17,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { Matrix } from 'ml-matrix';
-import { loadNativeAddon } from '../src/kernels/nativeAddon.js';
-import { nativeOrthogonalizer } from '../src/kernels/nativeOrthogonalizer.js';
-import { COEFFICIENT_PRESETS, type CoefficientPreset, composedPolynomial, resolveCoefficients } from '../src/math/coefficients.js';
-import { defaultGramRestarts, gramOrthogonalizer } from '../src/math/gramNewtonSchulz.js';
-import type { Orthogonalizer } from '../src/math/orthogonalizer.js';
-import { matrixWithSingularValues, relativeFrobenius, seededNormal } from '../src/testing/float64.js';
 import { argument, machineInfo, printMachine } from './machine.js';
+import { COEFFICIENT_PRESETS, type CoefficientPreset, composedPolynomial, defaultGramRestarts, gramOrthogonalizer, loadNativeAddon, nativeOrthogonalizer, type Orthogonalizer, resolveCoefficients } from 'muon-tfjs';
+import { matrixWithSingularValues, relativeFrobenius, seededNormal } from 'muon-tfjs/diagnostics';
 
 /** Singular values, largest first, for a k-sided matrix. */
 const SPECTRA: Record<string, (k: number) => number[]> = {

@@ -22,15 +22,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { adamw } from '../src/adapter/AdamWOptimizer.js';
-import { muon } from '../src/adapter/MuonOptimizer.js';
-import { describeFastestOrthogonalizer, fastestOrthogonalizer } from '../src/kernels/fastestOrthogonalizer.js';
-import { loadNativeAddon } from '../src/kernels/nativeAddon.js';
-import { enableWasmThreadsInNode } from '../src/kernels/wasmThreads.js';
-import { gramOrthogonalizer } from '../src/math/gramNewtonSchulz.js';
-import { type Orthogonalizer, newtonSchulzEach } from '../src/math/orthogonalizer.js';
 import { GPT2_SMALL_LAYER_SHAPES, PYTORCH_MUON_STEP_S } from './gpt2Small.js';
 import { argument, machineInfo, median, printMachine } from './machine.js';
+import { adamw, describeFastestOrthogonalizer, enableWasmThreadsInNode, fastestOrthogonalizer, gramOrthogonalizer, loadNativeAddon, muon, newtonSchulzEach, type Orthogonalizer } from 'muon-tfjs';
 
 const NATIVE_TARGET = 0.75;
 const WASM_TARGET = 2.5;

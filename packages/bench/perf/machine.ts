@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeAddon } from '../src/kernels/nativeAddon.js';
+import { loadNativeAddon } from 'muon-tfjs';
 
 /**
  * fp32 flops per cycle per core from the vector extensions: two FMA units of 16 (AVX-512), 8 (AVX2)

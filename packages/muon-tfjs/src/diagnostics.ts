@@ -1,0 +1,14 @@
+/**
+ * muon-tfjs/diagnostics: exact float64 references and test matrices, for checking what the
+ * optimizers compute. A separate entry point so that the main one does not load `ml-matrix`.
+ */
+export { polarFactor, singularValues, type Float64Matrix } from './diagnostics/polarFactor.js';
+export {
+  matrixWithSingularValues,
+  maxAbsDiff,
+  randomOrthonormal,
+  relativeFrobenius,
+  seededNormal,
+  seededUniform,
+  toFloat64Matrix,
+} from './diagnostics/float64Matrices.js';
