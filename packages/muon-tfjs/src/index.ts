@@ -43,10 +43,11 @@ export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOp
 export { installWasmTrainingKernels } from './backends/wasmTrainingKernels.js';
 
 // Transformations (optax-style init/update pairs) for building new optimizers.
-export type { GradientTransformation, Live, SlotMap, StateMap, TensorMap, TransformResult } from './transforms/gradientTransformation.js';
+export type { GradientTransformation, Live, SlotMap, StateMap, StepContext, TensorMap, TransformResult } from './transforms/gradientTransformation.js';
+export { SILENT_TAPS, observe, observedPoints, type Taps } from './transforms/taps.js';
 export { chain } from './transforms/chain.js';
 export { partition } from './transforms/partition.js';
-export { MUON_MOMENTUM_SLOT, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
+export { MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
 export { scaleByShape } from './transforms/scaleByShape.js';
@@ -54,10 +55,21 @@ export { addDecayedWeights } from './transforms/addDecayedWeights.js';
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
-export { MUON_DEFAULTS, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
-export { ADAMW_DEFAULTS, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
-export { LION_DEFAULTS, lionTransformation, type LionOptions, type ResolvedLionOptions } from './optimizers/lion.js';
-export { defaultRoute, routeVariable, type Route, type RouteDecision, type RoutingPolicy, type RoutingRule, type VariableDescription } from './optimizers/routing.js';
+export { MUON_DEFAULTS, MUON_KIND, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
+export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
+export { LION_DEFAULTS, LION_KIND, lionTransformation, type LionOptions, type ResolvedLionOptions } from './optimizers/lion.js';
+export {
+  checkRoutingPolicy,
+  defaultRoute,
+  routeVariable,
+  type Route,
+  type RouteDecision,
+  type RoutingPolicy,
+  type RoutingRule,
+  type VariableDescription,
+} from './optimizers/routing.js';
+export { elementwiseOptimizerKind, type OptimizerGroup, type OptimizerKind, type OptimizerServices } from './optimizers/optimizerKind.js';
+export { OPTIMIZER_KINDS, createGroup, type GroupSpec, type OptimizerKindName } from './optimizers/optimizerKinds.js';
 
 // The TF.js adapter: tf.Optimizer subclasses, registered for serialization.
 export { TransformOptimizer } from './adapter/TransformOptimizer.js';
@@ -65,13 +77,21 @@ export { MuonOptimizer, muon } from './adapter/MuonOptimizer.js';
 export { AdamWOptimizer, adamw } from './adapter/AdamWOptimizer.js';
 export { LionOptimizer, lion } from './adapter/LionOptimizer.js';
 export {
-  HYBRID_ADAMW_DEFAULTS,
-  MuonWithAdamWOptimizer,
-  describeModelVariables,
-  muonWithAdamW,
-  type LayersModelLike,
-  type MuonWithAdamWConfig,
-  type MuonWithAdamWOptions,
+  ADAPTER_SERVICES,
+  HybridOptimizer,
+  hybrid,
+  type HybridConfig,
+  type HybridOptions,
   type RoutingRow,
   type SavedRoute,
+} from './adapter/HybridOptimizer.js';
+export {
+  HYBRID_ADAMW_DEFAULTS,
+  MuonWithAdamWOptimizer,
+  muonWithAdamW,
+  type MuonWithAdamWConfig,
+  type MuonWithAdamWOptions,
 } from './adapter/MuonWithAdamWOptimizer.js';
+export { describeModelVariables, describeVariables, type LayersModelLike } from './adapter/describeVariables.js';
+export { type AfterStepContext, type AfterStepHook } from './adapter/afterStepHooks.js';
+export { type TapEvent, type TapListener, type TapOptions } from './adapter/tapRegistry.js';

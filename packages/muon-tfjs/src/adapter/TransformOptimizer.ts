@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor, NamedTensorMap } from '@tensorflow/tfjs-core/dist/tensor_types.js';
-import type { GradientTransformation, SlotMap } from '../transforms/gradientTransformation.js';
+import type { GradientTransformation, SlotMap, StepContext } from '../transforms/gradientTransformation.js';
+import { type AfterStepHook, AfterStepHooks } from './afterStepHooks.js';
+import { nonFiniteKeys } from './finiteness.js';
+import { StepInputs } from './stepInputs.js';
+import { type TapListener, type TapOptions, TapRegistry } from './tapRegistry.js';
 import { matchVariableName } from './variableNames.js';
 
 /** Separates a variable name from a slot name in the names of `getWeights()`: `dense/kernel/momentum`. */
@@ -17,6 +21,9 @@ const SLOT_SEPARATOR = '/';
  * - `getWeights()` returns `iter` then `<variable>/<slot>` for every slot; `setWeights()` restores
  *   them, matching each saved name to the live variable by exact name or, after a reload in the
  *   same process has renamed the variables (`kernel` → `kernel_1`), by base name.
+ * - Around the transformation: taps ({@link tap}) observe named points of a step, free when
+ *   unheard; extra per-step inputs ({@link provideStepInputs}) reach the transformations of the
+ *   next step; after-step hooks ({@link addAfterStepHook}) run once the weights are committed.
  */
 export abstract class TransformOptimizer extends tf.Optimizer {
   #transformation: GradientTransformation | undefined;
@@ -24,6 +31,9 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   readonly #slots = new Map<string, Map<string, tf.Variable>>();
   /** State from `setWeights()` not yet bound to a live variable: saved variable name → slot → value. */
   #restored = new Map<string, Map<string, tf.Tensor>>();
+  readonly #taps = new TapRegistry();
+  readonly #hooks = new AfterStepHooks();
+  readonly #inputs = new StepInputs();
 
   /**
    * Refuse a step whose gradients hold NaN or ±Inf (default true). The check reads one small tensor
@@ -48,19 +58,21 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     for (const name of names) {
       params[name] = this.checkGradient(name, grads[name] as tf.Tensor);
     }
-    if (this.checkFinite) {
-      assertFinite(grads);
+    const bad = this.checkFinite ? nonFiniteKeys(grads) : [];
+    if (bad.length > 0) {
+      throw new Error(`Non-finite (NaN or Inf) gradient for ${bad.map((n) => `'${n}'`).join(', ')}; no variable was updated`);
     }
     // After every check: binding restored state to a variable consumes it from the checkpoint.
     this.createMissingSlots(params);
 
     const step = this.iterations + 1;
+    const context: StepContext = { step, inputs: this.#inputs.current, taps: this.#taps.forStep(step) };
     const results = tf.tidy(() => {
       const state: Record<string, SlotMap> = {};
       for (const name of names) {
         state[name] = Object.fromEntries(this.slotsOf(name));
       }
-      const { updates, state: newState } = this.transformation.update(grads, state, params, step);
+      const { updates, state: newState } = this.transformation.update(grads, state, params, context);
       return names.map((name) => ({
         name,
         value: tf.add(params[name] as tf.Variable, updates[name] as tf.Tensor),
@@ -83,7 +95,49 @@ export abstract class TransformOptimizer extends tf.Optimizer {
         tensor.dispose();
       }
     }
+    this.#inputs.release();
     this.incrementIterations();
+    this.#hooks.run(step, params, this.checkFinite);
+  }
+
+  /**
+   * Listens to a tap point of the transformation (e.g. `MUON_TAPS.newtonSchulzInput`, or the
+   * `<label>/input` and `<label>/output` points of `observe`) on every step, or every `every`
+   * steps. A point nobody hears on a step costs nothing on that step. Returns the function that
+   * stops listening.
+   * @example
+   * const stop = optimizer.tap(MUON_TAPS.newtonSchulzOutput, ({ variable, value }) => log(variable, value.arraySync()), { every: 100 });
+   */
+  tap(point: string, listener: TapListener, options?: TapOptions): () => void {
+    return this.#taps.add(point, listener, options);
+  }
+
+  /**
+   * Runs `hook` after every step, once the step's weights are committed, with a staging area for
+   * its own changes (all-or-nothing; an error names the hook). Returns the function that removes it.
+   * @example
+   * optimizer.addAfterStepHook('maxNorm', ({ variables, assign }) => {
+   *   const w = variables['dense/kernel'];
+   *   if (w !== undefined) assign(w, tf.clipByValue(w, -1, 1));
+   * });
+   */
+  addAfterStepHook(name: string, hook: AfterStepHook): () => void {
+    return this.#hooks.add(name, hook);
+  }
+
+  /** Names of the after-step hooks, in the order they run. */
+  get afterStepHookNames(): string[] {
+    return this.#hooks.names;
+  }
+
+  /**
+   * Provides extra inputs of `kind` for the next step (e.g. `hessianDiagonal` every k steps for
+   * Sophia), as a map from variable name to a tensor of that variable's shape. They are copied and
+   * checked now, reach the transformations as `context.inputs[kind]` on the next step, and are
+   * released when that step commits.
+   */
+  provideStepInputs(kind: string, tensors: NamedTensorMap): void {
+    this.#inputs.provide(kind, tensors, this.checkFinite, this.getClassName());
   }
 
   /**
@@ -148,6 +202,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
 
   override dispose(): void {
     this.disposeState();
+    this.#inputs.release();
     super.dispose();
   }
 
@@ -257,22 +312,4 @@ function toGradientMap(variableGradients: NamedTensorMap | NamedTensor[]): Recor
     grads[name] = tensor;
   }
   return grads;
-}
-
-/**
- * Throws, naming every offending variable, if a gradient holds NaN or ±Inf. One small read-back for
- * the whole step: the price of refusing to write NaN into the weights.
- */
-function assertFinite(grads: Readonly<Record<string, tf.Tensor>>): void {
-  const names = Object.keys(grads);
-  if (names.length === 0) {
-    return;
-  }
-  const flags = tf.tidy(() => tf.stack(names.map((name) => tf.cast(tf.all(tf.isFinite(grads[name] as tf.Tensor)), 'int32'))));
-  const finite = flags.dataSync();
-  flags.dispose();
-  const bad = names.filter((_, i) => finite[i] !== 1);
-  if (bad.length > 0) {
-    throw new Error(`Non-finite (NaN or Inf) gradient for ${bad.map((n) => `'${n}'`).join(', ')}; no variable was updated`);
-  }
 }

@@ -3,6 +3,7 @@ import { chain } from '../transforms/chain.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByAdam } from '../transforms/scaleByAdam.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
+import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
 import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
 
 /** Options of AdamW; every field has a default in {@link ADAMW_DEFAULTS}. */
@@ -46,3 +47,6 @@ export function resolveAdamWOptions(options: AdamWOptions = {}, owner = 'adamw',
 export function adamwTransformation(options: ResolvedAdamWOptions, learningRate: Live<number>): GradientTransformation {
   return chain(scaleByAdam(options), addDecayedWeights(options.weightDecay), scaleByLearningRate(learningRate));
 }
+
+/** AdamW as a kind of hybrid group (`{ optimizer: 'adamw', options }`). */
+export const ADAMW_KIND: OptimizerKind<AdamWOptions> = elementwiseOptimizerKind('adamw', 'AdamW', resolveAdamWOptions, adamwTransformation);

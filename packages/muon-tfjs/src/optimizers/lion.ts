@@ -3,6 +3,7 @@ import { chain } from '../transforms/chain.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByLion } from '../transforms/scaleByLion.js';
+import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
 import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
 
 /** Options of Lion; every field has a default in {@link LION_DEFAULTS}. */
@@ -42,3 +43,6 @@ export function resolveLionOptions(options: LionOptions = {}, owner = 'lion'): R
 export function lionTransformation(options: ResolvedLionOptions, learningRate: Live<number>): GradientTransformation {
   return chain(scaleByLion(options), addDecayedWeights(options.weightDecay), scaleByLearningRate(learningRate));
 }
+
+/** Lion as a kind of hybrid group (`{ optimizer: 'lion', options }`). */
+export const LION_KIND: OptimizerKind<LionOptions> = elementwiseOptimizerKind('lion', 'Lion', resolveLionOptions, lionTransformation);

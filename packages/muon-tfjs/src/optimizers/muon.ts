@@ -2,13 +2,15 @@ import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS, resolveCo
 import { DEFAULT_NS_EPS } from '../math/newtonSchulz.js';
 import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
+import { matrixShape } from '../math/matrixView.js';
+import { LR_ADJUST_MODES, type LrAdjust, shapeScale } from '../math/shapeScale.js';
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
+import type { OptimizerKind } from './optimizerKind.js';
 import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
 
 /** Options of the Muon optimizer; every field has a default in {@link MUON_DEFAULTS}. */
@@ -103,3 +105,28 @@ export function muonTransformation(
     scaleByLearningRate(learningRate),
   );
 }
+
+/**
+ * Muon as a kind of hybrid group (`{ optimizer: 'muon', options }`). It refuses parameters of
+ * rank < 2 and reports each kernel's `[fanIn, fanOut]` matrix view and shape scale.
+ */
+export const MUON_KIND: OptimizerKind<MuonOptions> = {
+  name: 'muon',
+  title: 'Muon',
+  create(options, owner, services) {
+    const resolved = resolveMuonOptions(options, owner);
+    const orthogonalize = options?.orthogonalize;
+    return {
+      kind: 'muon',
+      title: 'Muon',
+      options: resolved,
+      refuse: (shape) =>
+        shape.length < 2 ? 'Muon needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)' : undefined,
+      describe(shape) {
+        const m = matrixShape(shape);
+        return { scale: shapeScale(m, resolved.lrAdjust), matrix: [m.fanIn, m.fanOut] };
+      },
+      transformation: (learningRate) => muonTransformation(resolved, learningRate, orthogonalize ?? services.defaultOrthogonalizer()),
+    };
+  },
+};

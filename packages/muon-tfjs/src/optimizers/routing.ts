@@ -1,6 +1,6 @@
 import { matrixShape } from '../math/matrixView.js';
 
-/** Where a variable goes in the hybrid optimizer. */
+/** The labels of the default routing policy: those of `muonWithAdamW`. */
 export type Route = 'muon' | 'adamw';
 
 /** What the router knows about a variable. Layer fields are present when it came from a model. */
@@ -14,21 +14,24 @@ export interface VariableDescription {
   readonly isOutputLayer?: boolean;
 }
 
-/** A user rule: variables whose name matches `pattern` (a RegExp, or a substring) go to `to`. */
-export interface RoutingRule {
+/** A user rule: variables whose name matches `pattern` (a RegExp, or a substring) get label `to`. */
+export interface RoutingRule<L extends string = string> {
   readonly pattern: RegExp | string;
-  readonly to: Route;
+  readonly to: L;
 }
 
-/** How the user adjusts routing; the label function has the last word, then the first matching rule. */
-export interface RoutingPolicy {
-  readonly overrides?: readonly RoutingRule[];
-  readonly label?: (variable: VariableDescription) => Route | undefined;
+/**
+ * How the user routes variables to the groups of a hybrid: the label function has the first word
+ * (undefined passes), then the first matching override, then {@link defaultRoute}.
+ */
+export interface RoutingPolicy<L extends string = string> {
+  readonly overrides?: readonly RoutingRule<L>[];
+  readonly label?: (variable: VariableDescription) => L | undefined;
 }
 
 /** A routing decision and the reason for it, as shown by `describeRouting()`. */
-export interface RouteDecision {
-  readonly route: Route;
+export interface RouteDecision<L extends string = string> {
+  readonly route: L;
   readonly reason: string;
 }
 
@@ -42,7 +45,7 @@ const DEPTHWISE_LAYERS = new Set(['DepthwiseConv2D']);
  * or a head from a hidden matrix (microsoft/dion README), so the layer class and position are used
  * when the variable came from a model, and an `embed` name otherwise.
  */
-export function defaultRoute(v: VariableDescription): RouteDecision {
+export function defaultRoute(v: VariableDescription): RouteDecision<Route> {
   if (v.shape.length < 2) {
     return { route: 'adamw', reason: `rank ${v.shape.length}: bias, gain or scalar` };
   }
@@ -66,21 +69,39 @@ function matches(pattern: RegExp | string, name: string): boolean {
   return typeof pattern === 'string' ? name.includes(pattern) : pattern.test(name);
 }
 
-/** Applies the user's policy, then the default. Refuses to send a vector to Muon. */
-export function routeVariable(v: VariableDescription, policy: RoutingPolicy = {}): RouteDecision {
+/** Checks a routing policy's form when an optimizer is built, naming `owner` and the field at fault. */
+export function checkRoutingPolicy(policy: RoutingPolicy, owner: string): void {
+  const { overrides, label } = policy;
+  if (label !== undefined && typeof label !== 'function') {
+    throw new Error(`${owner}: label must be a function (variable) => label | undefined, got ${typeof label}`);
+  }
+  if (overrides === undefined) return;
+  if (!Array.isArray(overrides)) {
+    throw new Error(`${owner}: overrides must be an array of { pattern, to }, got ${typeof overrides}`);
+  }
+  overrides.forEach((rule: unknown, i) => {
+    const { pattern, to } = (rule ?? {}) as Partial<RoutingRule>;
+    if (!(pattern instanceof RegExp) && typeof pattern !== 'string') {
+      throw new Error(`${owner}: overrides[${i}].pattern must be a RegExp or a string, got ${JSON.stringify(pattern)}`);
+    }
+    if (typeof to !== 'string' || to === '') {
+      throw new Error(`${owner}: overrides[${i}].to must be a group label, got ${JSON.stringify(to)}`);
+    }
+  });
+}
+
+/**
+ * Applies the user's policy, then the default. The label is not checked here against the groups
+ * that exist or what their optimizers accept: the hybrid does that, asking each optimizer.
+ */
+export function routeVariable<L extends string>(v: VariableDescription, policy: RoutingPolicy<L> = {}): RouteDecision<L | Route> {
   const labelled = policy.label?.(v);
+  if (labelled !== undefined) {
+    if (typeof labelled !== 'string' || labelled === '') {
+      throw new Error(`The label function returned ${JSON.stringify(labelled)} for '${v.name}'; expected a group label or undefined`);
+    }
+    return { route: labelled, reason: 'label function' };
+  }
   const rule = policy.overrides?.find((r) => matches(r.pattern, v.name));
-  const decision: RouteDecision =
-    labelled !== undefined
-      ? { route: labelled, reason: 'label function' }
-      : rule !== undefined
-        ? { route: rule.to, reason: `override ${String(rule.pattern)}` }
-        : defaultRoute(v);
-  if (decision.route !== 'muon' && decision.route !== 'adamw') {
-    throw new Error(`Routing of '${v.name}' returned '${String(decision.route)}'; expected 'muon' or 'adamw'`);
-  }
-  if (decision.route === 'muon' && v.shape.length < 2) {
-    throw new Error(`Routing sends '${v.name}' of shape [${v.shape.join(', ')}] to Muon (${decision.reason}), but Muon needs rank ≥ 2`);
-  }
-  return decision;
+  return rule !== undefined ? { route: rule.to, reason: `override ${String(rule.pattern)}` } : defaultRoute(v);
 }

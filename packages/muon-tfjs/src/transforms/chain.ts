@@ -20,12 +20,12 @@ export function chain(...transformations: readonly GradientTransformation[]): Gr
       }
       return slots;
     },
-    update(grads, state, params, step) {
+    update(grads, state, params, context) {
       let updates: TensorMap = grads;
       const newState: Record<string, Record<string, SlotMap[string]>> = {};
       const stateTensors = new Set<tf.Tensor>();
       for (const t of transformations) {
-        const result = t.update(updates, state, params, step);
+        const result = t.update(updates, state, params, context);
         for (const [name, slots] of Object.entries(result.state)) {
           newState[name] = { ...newState[name], ...slots };
           Object.values(slots).forEach((tensor) => stateTensors.add(tensor));

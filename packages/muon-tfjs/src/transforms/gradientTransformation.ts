@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Taps } from './taps.js';
 
 /** Tensors keyed by variable name (the name of the `tf.Variable` they belong to). */
 export type TensorMap = Readonly<Record<string, tf.Tensor>>;
@@ -15,6 +16,23 @@ export interface TransformResult {
   readonly updates: TensorMap;
   /** For each parameter, the new values of the slots this transformation owns. */
   readonly state: StateMap;
+}
+
+/**
+ * What one step offers a transformation besides gradients, state and parameters. The adapter
+ * builds it once per step; transformations pass it on unchanged (`chain`, `partition`).
+ */
+export interface StepContext {
+  /** 1-based index of this update (bias corrections). */
+  readonly step: number;
+  /**
+   * Extra per-step inputs, by kind and then variable name (e.g. `hessianDiagonal` for Sophia,
+   * provided every k steps through `TransformOptimizer.provideStepInputs`). A kind is absent on
+   * the steps it was not provided: a transformation that needs it keeps its last estimate.
+   */
+  readonly inputs: Readonly<Record<string, TensorMap>>;
+  /** Where a transformation reports intermediate values; emitting to an unheard point must cost nothing. */
+  readonly taps: Taps;
 }
 
 /**
@@ -38,9 +56,9 @@ export interface GradientTransformation {
    * @param state for each of those parameters, all of its slots (possibly more than this
    *   transformation's own, when chained)
    * @param params current values of those parameters
-   * @param step 1-based index of this update (for bias corrections)
+   * @param context the step index, extra per-step inputs and taps
    */
-  update(grads: TensorMap, state: StateMap, params: TensorMap, step: number): TransformResult;
+  update(grads: TensorMap, state: StateMap, params: TensorMap, context: StepContext): TransformResult;
 }
 
 /** A hyper-parameter that may change between steps (e.g. a scheduled learning rate). */

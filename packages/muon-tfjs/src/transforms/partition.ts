@@ -20,7 +20,7 @@ export function partition<L extends string>(
   };
   return {
     init: (name, param) => pick(name, param).init(name, param),
-    update(grads, state, params, step) {
+    update(grads, state, params, context) {
       const groups = new Map<GradientTransformation, Record<string, tf.Tensor>>();
       for (const [name, grad] of Object.entries(grads)) {
         const param = params[name];
@@ -35,7 +35,7 @@ export function partition<L extends string>(
       const updates: Record<string, tf.Tensor> = {};
       const newState: Record<string, StateMap[string]> = {};
       for (const [t, group] of groups) {
-        const result = t.update(group as TensorMap, state, params, step);
+        const result = t.update(group as TensorMap, state, params, context);
         Object.assign(updates, result.updates);
         Object.assign(newState, result.state);
       }

@@ -20,6 +20,19 @@ export interface ScaleByMuonOptions {
 export const MUON_MOMENTUM_SLOT = 'momentum';
 
 /**
+ * The tap points of {@link scaleByMuon}, each emitted per variable as the `[fanIn, fanOut]` matrix:
+ * - `momentum`: the new momentum M (what the spectral-scaling paper, arXiv 2606.04058, measures);
+ * - `newtonSchulzInput`: the matrix actually fed to Newton–Schulz (the Nesterov look-ahead
+ *   (1−β)g + βM when `nesterov`, else M), before the Frobenius normalization;
+ * - `newtonSchulzOutput`: what the kernel returned, ≈ the polar factor, before the shape scale.
+ */
+export const MUON_TAPS = Object.freeze({
+  momentum: 'muon/momentum',
+  newtonSchulzInput: 'muon/newtonSchulzInput',
+  newtonSchulzOutput: 'muon/newtonSchulzOutput',
+} as const);
+
+/**
  * Muon's core (KellerJordan/Muon `muon_update`): an EMA of the gradient, m ← βm + (1−β)g, then the
  * nearest semi-orthogonal matrix of the Nesterov look-ahead (1−β)g + βm (or of m), computed by
  * Newton–Schulz on the `[fanIn, fanOut]` matrix view of each kernel.
@@ -41,7 +54,7 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       }
       return { [MUON_MOMENTUM_SLOT]: tf.zerosLike(param) };
     },
-    update(grads, state) {
+    update(grads, state, _params, { taps }) {
       // Per-variable tidies and early disposal keep the step's peak memory near its live state:
       // a Muon step over large matrices is bounded by the wasm heap (4 GiB), not by arithmetic.
       const names = Object.keys(grads);
@@ -52,7 +65,16 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
         momenta[name] = m;
         return tf.tidy(() => toMatrix(nesterov ? tf.add(tf.mul(g, 1 - beta), tf.mul(m, beta)) : m));
       });
+      if (taps.heard(MUON_TAPS.momentum)) {
+        for (const name of names) {
+          const matrix = toMatrix(entry(momenta, name, 'momentum'));
+          taps.emit(MUON_TAPS.momentum, name, matrix);
+          matrix.dispose();
+        }
+      }
+      if (taps.heard(MUON_TAPS.newtonSchulzInput)) names.forEach((name, i) => taps.emit(MUON_TAPS.newtonSchulzInput, name, inputs[i] as tf.Tensor2D));
       const outputs = orthogonalize(inputs, newtonSchulz);
+      if (taps.heard(MUON_TAPS.newtonSchulzOutput)) names.forEach((name, i) => taps.emit(MUON_TAPS.newtonSchulzOutput, name, outputs[i] as tf.Tensor2D));
       inputs.forEach((input) => {
         if (!outputs.includes(input)) input.dispose();
       });

@@ -1,0 +1,274 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
+import type { OptimizerGroup, OptimizerServices } from '../optimizers/optimizerKind.js';
+import { type GroupSpec, createGroup } from '../optimizers/optimizerKinds.js';
+import { checkPositive } from '../optimizers/options.js';
+import { type RouteDecision, type RoutingPolicy, type VariableDescription, checkRoutingPolicy, routeVariable } from '../optimizers/routing.js';
+import type { GradientTransformation } from '../transforms/gradientTransformation.js';
+import { partition } from '../transforms/partition.js';
+import { type LayersModelLike, describeVariables } from './describeVariables.js';
+import { TransformOptimizer } from './TransformOptimizer.js';
+import { baseVariableName } from './variableNames.js';
+
+/** The kernels and other services the adapter hands to the optimizers it builds. */
+export const ADAPTER_SERVICES: OptimizerServices = Object.freeze({ defaultOrthogonalizer: fastestOrthogonalizer });
+
+/** Options of {@link hybrid}: the groups by label, and the routing policy. */
+export interface HybridOptions<L extends string = string> extends RoutingPolicy<L> {
+  /**
+   * The groups by label, each an optimizer with its options. Labels are open; the default policy
+   * ({@link defaultRoute}) hands out `muon` and `adamw`, so a hybrid without a group of either
+   * label needs a label function or overrides that cover every variable.
+   */
+  readonly groups: Readonly<Record<L, GroupSpec>>;
+}
+
+/** A saved routing decision: variable name and group label. */
+export interface SavedRoute {
+  readonly name: string;
+  readonly route: string;
+}
+
+/** The constructor's argument: the options plus what the router knows in advance. */
+export interface HybridConfig<L extends string = string> extends HybridOptions<L> {
+  /** Variables to route now, with their layer information when they came from a model. */
+  readonly variables?: readonly VariableDescription[];
+  /**
+   * Decisions restored from a saved config. They win over the policy for the same name and, after
+   * a reload has renamed the variables (`kernel` → `kernel_1`), for the one variable of that base
+   * name and the recorded shape.
+   */
+  readonly routes?: readonly (SavedRoute & { readonly shape?: readonly number[] })[];
+}
+
+/** One row of {@link HybridOptimizer.describeRouting}. */
+export interface RoutingRow {
+  readonly variable: string;
+  /** The group label. */
+  readonly label: string;
+  /** The group's optimizer kind: `muon`, `adamw`, `lion`. */
+  readonly optimizer: string;
+  readonly shape: readonly number[];
+  /** The `[fanIn, fanOut]` matrix Muon orthogonalizes; absent for element-wise optimizers. */
+  readonly matrix?: readonly [number, number];
+  /** The update scale s (Muon's shape scale; 1 for the others): the step is −lr·s·direction. */
+  readonly scale: number;
+  /** The step size this variable sees now: lr·s. */
+  readonly effectiveLearningRate: number;
+  readonly reason: string;
+}
+
+interface RoutedVariable {
+  readonly decision: RouteDecision;
+  /** Known once the variable has been described or seen in a step; may be saved with a route. */
+  readonly shape?: readonly number[];
+  /** Restored from a saved config and not yet bound to a live variable. */
+  readonly restored: boolean;
+}
+
+/**
+ * The general hybrid: any number of labelled groups, each trained by its own optimizer (Muon,
+ * AdamW, Lion) with its own options and learning rate; a label function and overrides route each
+ * variable, then the default policy. One `tf.Optimizer`, one checkpoint, serializable with
+ * `model.save(..., { includeOptimizer: true })`. What an optimizer cannot take (Muon: rank < 2)
+ * is refused when the variable is routed, in that optimizer's words.
+ */
+export class HybridOptimizer<L extends string = string> extends TransformOptimizer {
+  static className = 'HybridOptimizer';
+  readonly #groups = new Map<string, OptimizerGroup>();
+  readonly #learningRates = new Map<string, number>();
+  readonly #policy: RoutingPolicy<L>;
+  readonly #routes = new Map<string, RoutedVariable>();
+
+  constructor(config: HybridConfig<L>) {
+    super();
+    const owner = this.getClassName();
+    if (config === null || typeof config !== 'object') {
+      throw new Error(`${owner}: expected a config object, got ${String(config)}`);
+    }
+    const known = ['groups', 'overrides', 'label', 'variables', 'routes'];
+    for (const key of Object.keys(config)) {
+      if (!known.includes(key)) {
+        throw new Error(`${owner}: unknown option '${key}'; valid options are ${known.join(', ')}`);
+      }
+    }
+    const { groups } = config;
+    if (groups === null || typeof groups !== 'object' || Array.isArray(groups) || Object.keys(groups).length === 0) {
+      throw new Error(`${owner}: groups must map at least one label to { optimizer, options }, got ${JSON.stringify(groups)}`);
+    }
+    for (const [label, spec] of Object.entries<GroupSpec>(groups)) {
+      const group = createGroup(spec, `${owner}.${label}`, ADAPTER_SERVICES);
+      this.#groups.set(label, group);
+      this.#learningRates.set(label, group.options.learningRate);
+    }
+    checkRoutingPolicy(config, owner);
+    this.#policy = { ...(config.overrides && { overrides: config.overrides }), ...(config.label && { label: config.label }) };
+    for (const { name, route, shape } of config.routes ?? []) {
+      this.#routes.set(name, { decision: this.checkDecision(name, shape, { route, reason: 'restored from a saved config' }), ...(shape && { shape }), restored: true });
+    }
+    for (const variable of config.variables ?? []) {
+      const decision = this.checkDecision(variable.name, variable.shape, routeVariable(variable, this.#policy));
+      this.#routes.set(variable.name, { decision, shape: variable.shape, restored: false });
+    }
+  }
+
+  /** The group labels, in the order they were given. */
+  get labels(): string[] {
+    return [...this.#groups.keys()];
+  }
+
+  /** The resolved options of a group, every default filled in. */
+  groupOptions(label: L): Readonly<Record<string, unknown>> {
+    return this.group(label).options;
+  }
+
+  /** The current learning rate of a group. */
+  learningRateOf(label: L): number {
+    this.group(label);
+    return this.#learningRates.get(label) as number;
+  }
+
+  /** Sets a group's learning rate (read at every step: this is how schedules drive a hybrid). */
+  setLearningRate(label: L, value: number): void {
+    this.group(label);
+    checkPositive(value, `learningRate of group '${label}'`, this.getClassName());
+    this.#learningRates.set(label, value);
+  }
+
+  /**
+   * The hybrid has one learning rate per group: assigning a single one would be silently ignored
+   * by the groups, so it is refused. Use {@link setLearningRate}.
+   */
+  set learningRate(_value: number) {
+    throw new Error(`${this.getClassName()} has one learning rate per group (${this.labels.join(', ')}); use setLearningRate(label, value)`);
+  }
+
+  /** Where a variable goes: its recorded decision, else a restored one it stands for, else the policy's. */
+  routeOf(name: string, shape: readonly number[]): string {
+    const known = this.#routes.get(name);
+    if (known !== undefined && !known.restored) return known.decision.route;
+    const restored = known !== undefined && (known.shape === undefined || tf.util.arraysEqual([...known.shape], [...shape])) ? known : this.restoredRouteFor(name, shape);
+    const decision = this.checkDecision(name, shape, restored?.decision ?? routeVariable({ name, shape }, this.#policy));
+    this.#routes.set(name, { decision, shape, restored: false });
+    return decision.route;
+  }
+
+  /** The routing table: every variable known so far, its group and optimizer, why, and its step size. */
+  describeRouting(): RoutingRow[] {
+    const rows: RoutingRow[] = [];
+    for (const [variable, { decision, shape, restored }] of this.#routes) {
+      if (shape === undefined || restored) continue;
+      const label = decision.route;
+      const group = this.group(label);
+      const { scale, matrix } = group.describe(shape);
+      rows.push({
+        variable,
+        label,
+        optimizer: group.kind,
+        shape,
+        ...(matrix && { matrix }),
+        scale,
+        effectiveLearningRate: (this.#learningRates.get(label) as number) * scale,
+        reason: decision.reason,
+      });
+    }
+    return rows;
+  }
+
+  protected override createTransformation(): GradientTransformation {
+    const transformations: Record<string, GradientTransformation> = {};
+    for (const [label, group] of this.#groups) {
+      transformations[label] = group.transformation(() => this.#learningRates.get(label) as number);
+    }
+    return partition((name, param) => this.routeOf(name, param.shape), transformations);
+  }
+
+  /**
+   * The groups (options with the current learning rate) and every routing decision, each under a
+   * `name` key: tfjs-layers camel-cases every other string of a saved config, labels included.
+   */
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      groups: [...this.#groups].map(([label, group]) => ({
+        name: label,
+        optimizer: group.kind,
+        options: { ...group.options, learningRate: this.#learningRates.get(label) as number } as tf.serialization.ConfigDict,
+      })),
+      routes: this.savedRoutes().map(({ name, route, shape }) => ({ name, group: { name: route }, ...(shape && { shape: [...shape] }) })),
+    };
+  }
+
+  /** Rebuilds a hybrid from {@link getConfig}'s form. */
+  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+    const groups = Object.fromEntries(
+      ((config['groups'] ?? []) as { name: string; optimizer: string; options: object }[]).map(({ name, optimizer, options }) => [name, { optimizer, options }]),
+    );
+    const routes = ((config['routes'] ?? []) as { name: string; group: { name: string }; shape?: number[] }[]).map(({ name, group, shape }) => ({
+      name,
+      route: group.name,
+      ...(shape && { shape }),
+    }));
+    return new cls({ groups, routes });
+  }
+
+  /** Every decision with the shape it was made for, for the saved config. */
+  protected savedRoutes(): { name: string; route: string; shape?: readonly number[] }[] {
+    return [...this.#routes].map(([name, { decision, shape }]) => ({ name, route: decision.route, ...(shape && { shape }) }));
+  }
+
+  private group(label: string): OptimizerGroup {
+    const group = this.#groups.get(label);
+    if (group === undefined) {
+      throw new Error(`${this.getClassName()}: no group labelled '${label}'; the groups are ${this.labels.map((l) => `'${l}'`).join(', ')}`);
+    }
+    return group;
+  }
+
+  /** Refuses a decision naming a missing group, or a variable its group's optimizer cannot take. */
+  private checkDecision(name: string, shape: readonly number[] | undefined, decision: RouteDecision): RouteDecision {
+    const group = this.#groups.get(decision.route);
+    if (group === undefined) {
+      throw new Error(
+        `${this.getClassName()}: '${name}' is routed to '${decision.route}' (${decision.reason}), but there is no such group; the groups are ${this.labels.map((l) => `'${l}'`).join(', ')}`,
+      );
+    }
+    const refusal = shape === undefined ? undefined : group.refuse(shape);
+    if (refusal !== undefined) {
+      throw new Error(`Routing sends '${name}' of shape [${shape?.join(', ')}] to ${group.title} (group '${decision.route}', ${decision.reason}), but ${refusal}`);
+    }
+    return decision;
+  }
+
+  /**
+   * The restored decision a renamed variable stands for: the one restored, unbound entry with its
+   * base name and (when recorded) its shape. Never a decision made for another live variable.
+   */
+  private restoredRouteFor(name: string, shape: readonly number[]): RoutedVariable | undefined {
+    const base = baseVariableName(name);
+    const candidates = [...this.#routes].filter(([saved, r]) => r.restored && baseVariableName(saved) === base && (r.shape === undefined || tf.util.arraysEqual([...r.shape], [...shape])));
+    if (candidates.length !== 1) return undefined;
+    const [saved, routed] = candidates[0] as [string, RoutedVariable];
+    this.#routes.delete(saved);
+    return routed;
+  }
+}
+
+tf.serialization.registerClass(HybridOptimizer);
+
+/**
+ * Creates a general hybrid. Given a `tf.LayersModel` (built), the router sees each variable's
+ * layer class and whether it belongs to the output layer; given variables, names and shapes only.
+ * @example
+ * const optimizer = hybrid(model, {
+ *   groups: {
+ *     muon: { optimizer: 'muon', options: { learningRate: 0.02 } },
+ *     embedding: { optimizer: 'lion', options: { learningRate: 3e-4 } },
+ *     adamw: { optimizer: 'adamw', options: { learningRate: 3e-3 } },
+ *   },
+ *   label: (v) => (v.layerClass === 'Embedding' ? 'embedding' : undefined),
+ * });
+ * console.table(optimizer.describeRouting());
+ */
+export function hybrid<L extends string>(modelOrVariables: LayersModelLike | readonly tf.Variable[], options: HybridOptions<L>): HybridOptimizer<L> {
+  return new HybridOptimizer<L>({ ...options, variables: describeVariables(modelOrVariables, 'hybrid') });
+}

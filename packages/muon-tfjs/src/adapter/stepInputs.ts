@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorMap } from '../transforms/gradientTransformation.js';
+import { nonFiniteKeys } from './finiteness.js';
+
+/**
+ * Extra inputs for the next optimizer step, beyond gradients (e.g. Sophia's Hessian-diagonal
+ * estimate every k steps), by kind and then variable name. They are checked when provided (each
+ * names a registered variable and matches its shape, float32, finite when `checkFinite`), held as
+ * copies, handed to the transformation of the next step as `context.inputs[kind]`, and released
+ * once that step commits. A step that throws keeps them for the next attempt.
+ */
+export class StepInputs {
+  readonly #pending = new Map<string, Record<string, tf.Tensor>>();
+
+  /** Replaces the pending inputs of `kind` with copies of `tensors`, after checking every one. */
+  provide(kind: string, tensors: Readonly<Record<string, tf.Tensor>>, checkFinite: boolean, owner: string): void {
+    if (typeof kind !== 'string' || kind === '') {
+      throw new Error(`${owner}.provideStepInputs: the kind must be a non-empty string, got ${JSON.stringify(kind)}`);
+    }
+    if (tensors === null || typeof tensors !== 'object') {
+      throw new Error(`${owner}.provideStepInputs('${kind}'): expected a map from variable name to tensor, got ${String(tensors)}`);
+    }
+    for (const [name, tensor] of Object.entries(tensors)) {
+      const variable = tf.engine().registeredVariables[name];
+      if (variable === undefined) {
+        throw new Error(`${owner}.provideStepInputs('${kind}'): no variable named '${name}' is registered`);
+      }
+      if (!(tensor instanceof tf.Tensor) || tensor.isDisposed) {
+        throw new Error(`${owner}.provideStepInputs('${kind}'): the value for '${name}' is not a live tensor`);
+      }
+      if (!tf.util.arraysEqual(tensor.shape, variable.shape) || tensor.dtype !== 'float32') {
+        throw new Error(`${owner}.provideStepInputs('${kind}'): the value for '${name}' is ${tensor.dtype} [${tensor.shape.join(', ')}], but the variable needs float32 [${variable.shape.join(', ')}]`);
+      }
+    }
+    const bad = checkFinite ? nonFiniteKeys(tensors) : [];
+    if (bad.length > 0) {
+      throw new Error(`${owner}.provideStepInputs('${kind}'): non-finite (NaN or Inf) values for ${bad.map((n) => `'${n}'`).join(', ')}`);
+    }
+    this.release(kind);
+    this.#pending.set(kind, Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, tf.keep(t.clone())])));
+  }
+
+  /** The pending inputs, as the step context carries them. */
+  get current(): Readonly<Record<string, TensorMap>> {
+    return Object.fromEntries(this.#pending);
+  }
+
+  /** Frees the inputs of `kind`, or of every kind. */
+  release(kind?: string): void {
+    for (const [k, tensors] of this.#pending) {
+      if (kind !== undefined && k !== kind) continue;
+      Object.values(tensors).forEach((t) => t.dispose());
+      this.#pending.delete(k);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
+
+/** What the adapter supplies to the optimizers it builds (the kernels live above this layer). */
+export interface OptimizerServices {
+  /** The orthogonalization kernel Muon uses when its options name none. */
+  readonly defaultOrthogonalizer: () => Orthogonalizer;
+}
+
+/**
+ * One optimizer of a hybrid, its options resolved: everything the hybrid needs to route a
+ * variable to it, describe the route, build its transformation and save it.
+ */
+export interface OptimizerGroup {
+  /** The kind's name, as in a config: `muon`, `adamw`, `lion`. */
+  readonly kind: string;
+  /** Its name in messages and tables: `Muon`, `AdamW`, `Lion`. */
+  readonly title: string;
+  /** The resolved options, every default filled in; serializable (no functions, no tensors). */
+  readonly options: Readonly<Record<string, unknown>> & { readonly learningRate: number };
+  /**
+   * Why this optimizer cannot take a parameter of this shape (e.g. Muon and a vector), or
+   * undefined when it can. The router asks before routing, so refusals surface at construction.
+   */
+  refuse(shape: readonly number[]): string | undefined;
+  /** The update scale for a parameter of this shape (Muon's shape scale; 1 for the others) and, for Muon, the matrix it orthogonalizes. */
+  describe(shape: readonly number[]): { readonly scale: number; readonly matrix?: readonly [number, number] };
+  /** The transformation, reading its learning rate live (schedules set it between steps). */
+  transformation(learningRate: Live<number>): GradientTransformation;
+}
+
+/**
+ * A kind of optimizer a hybrid can use for a group of variables: it resolves and checks its own
+ * options (naming `owner` in errors) into an {@link OptimizerGroup}. New optimizers (NorMuon,
+ * Sophia) join the hybrid by defining one of these and adding it to `OPTIMIZER_KINDS`.
+ */
+export interface OptimizerKind<Options> {
+  readonly name: string;
+  readonly title: string;
+  create(options: Options | undefined, owner: string, services: OptimizerServices): OptimizerGroup;
+}
+
+/**
+ * The kind of an optimizer that takes parameters of any shape and scales nothing by shape
+ * (AdamW, Lion): only its options and its transformation differ.
+ */
+export function elementwiseOptimizerKind<Options, Resolved extends { readonly learningRate: number }>(
+  name: string,
+  title: string,
+  resolve: (options: Options | undefined, owner: string) => Resolved,
+  build: (resolved: Resolved, learningRate: Live<number>) => GradientTransformation,
+): OptimizerKind<Options> {
+  return {
+    name,
+    title,
+    create(options, owner) {
+      const resolved = resolve(options, owner);
+      return {
+        kind: name,
+        title,
+        options: resolved,
+        refuse: () => undefined,
+        describe: () => ({ scale: 1 }),
+        transformation: (learningRate) => build(resolved, learningRate),
+      };
+    },
+  };
+}
