@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitLinearMap } from './customLoop.js';
 import { trainClassifier } from './modelFit.js';
+import { trainThreeWayHybrid } from './threeWayHybrid.js';
 
 // The README's examples, run as they are printed there.
 describe('README examples', () => {
@@ -13,5 +14,19 @@ describe('README examples', () => {
   it('a custom loop with muon() fits the linear map', async () => {
     const { first, last } = await fitLinearMap(100);
     expect(last).toBeLessThan(1e-2 * first);
+  });
+
+  it('a three-way hybrid trains, saves, reloads and resumes bit-identically', async () => {
+    const { routing, lossBefore, lossAfter, resumedExactly, reloadedLabels } = await trainThreeWayHybrid();
+    const byLabel = (label: string) => routing.filter((r) => r.label === label).map((r) => `${r.optimizer} ${r.shape.join('x')}`);
+    expect(byLabel('hidden_matrices')).toEqual(['muon 32x32', 'muon 32x32']);
+    expect(byLabel('embedding_table')).toEqual(['lion 16x8']);
+    expect(byLabel('everything_else')).toEqual(['adamw 32', 'adamw 32', 'adamw 32x4', 'adamw 4']);
+    // Four classes: ln 4 = 1.39 at chance; the class is a function of the first token.
+    expect(lossBefore).toBeGreaterThan(1.2);
+    expect(lossAfter).toBeLessThan(0.2 * lossBefore);
+    expect(resumedExactly).toBe(true);
+    // Labels survive tfjs-layers' camel-casing of saved configs.
+    expect(reloadedLabels).toEqual(['hidden_matrices', 'embedding_table', 'everything_else']);
   });
 });

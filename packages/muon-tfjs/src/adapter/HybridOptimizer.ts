@@ -14,7 +14,7 @@ import { baseVariableName } from './variableNames.js';
 export const ADAPTER_SERVICES: OptimizerServices = Object.freeze({ defaultOrthogonalizer: fastestOrthogonalizer });
 
 /** Options of {@link hybrid}: the groups by label, and the routing policy. */
-export interface HybridOptions<L extends string = string> extends RoutingPolicy<L> {
+export interface HybridOptions<L extends string = string> extends RoutingPolicy<NoInfer<L>> {
   /**
    * The groups by label, each an optimizer with its options. Labels are open; the default policy
    * ({@link defaultRoute}) hands out `muon` and `adamw`, so a hybrid without a group of either
