@@ -58,12 +58,16 @@ export async function trainThreeWayHybrid(epochs = 20): Promise<ThreeWayHybridRe
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
   }), { includeOptimizer: true });
   await model.fit(xs, ys, { ...fit, epochs: 2 });
+  const weights = (m: tfl.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+  const uninterrupted = weights(model);
+  const lossAfter = (model.evaluate(xs, ys) as tf.Scalar).dataSync()[0] as number;
+  // Loaded in the same process, the copy's variables are renamed (`kernel` → `kernel_1`); the
+  // saved state binds to them once the original model, whose names it carries, is disposed.
+  model.dispose();
   const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
   await reloaded.fit(xs, ys, { ...fit, epochs: 2 });
-  const weights = (m: tfl.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
-  const resumedExactly = JSON.stringify(weights(reloaded)) === JSON.stringify(weights(model));
+  const resumedExactly = JSON.stringify(weights(reloaded)) === JSON.stringify(uninterrupted);
 
-  const lossAfter = (model.evaluate(xs, ys) as tf.Scalar).dataSync()[0] as number;
   console.log(`loss ${lossBefore.toFixed(3)} → ${lossAfter.toFixed(3)}; resumed from the saved model exactly: ${resumedExactly}`);
   const reloadedLabels = (reloaded.optimizer as HybridOptimizer).labels;
   return { routing: optimizer.describeRouting(), lossBefore, lossAfter, resumedExactly, reloadedLabels };

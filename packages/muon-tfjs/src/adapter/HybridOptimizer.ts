@@ -8,7 +8,7 @@ import type { GradientTransformation } from '../transforms/gradientTransformatio
 import { partition } from '../transforms/partition.js';
 import { type LayersModelLike, describeVariables } from './describeVariables.js';
 import { TransformOptimizer } from './TransformOptimizer.js';
-import { baseVariableName } from './variableNames.js';
+import { bindRestoredNames } from './restoredState.js';
 
 /** The kernels and other services the adapter hands to the optimizers it builds. */
 export const ADAPTER_SERVICES: OptimizerServices = Object.freeze({ defaultOrthogonalizer: fastestOrthogonalizer });
@@ -240,14 +240,14 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
   }
 
   /**
-   * The restored decision a renamed variable stands for: the one restored, unbound entry with its
-   * base name and (when recorded) its shape. Never a decision made for another live variable.
+   * The restored decision a renamed variable stands for, by the rule that binds restored optimizer
+   * state (`bindRestoredNames`: never another live variable's), with the recorded shape.
    */
   private restoredRouteFor(name: string, shape: readonly number[]): RoutedVariable | undefined {
-    const base = baseVariableName(name);
-    const candidates = [...this.#routes].filter(([saved, r]) => r.restored && baseVariableName(saved) === base && (r.shape === undefined || tf.util.arraysEqual([...r.shape], [...shape])));
-    if (candidates.length !== 1) return undefined;
-    const [saved, routed] = candidates[0] as [string, RoutedVariable];
+    const restored = [...this.#routes].filter(([, r]) => r.restored).map(([saved]) => saved);
+    const saved = bindRestoredNames([name], restored).get(name);
+    const routed = saved === undefined ? undefined : this.#routes.get(saved);
+    if (saved === undefined || routed === undefined || (routed.shape !== undefined && !tf.util.arraysEqual([...routed.shape], [...shape]))) return undefined;
     this.#routes.delete(saved);
     return routed;
   }

@@ -3,42 +3,57 @@ import type { NamedTensor, NamedTensorMap } from '@tensorflow/tfjs-core/dist/ten
 import type { GradientTransformation, SlotMap, StepContext } from '../transforms/gradientTransformation.js';
 import { type AfterStepHook, AfterStepHooks } from './afterStepHooks.js';
 import { nonFiniteKeys } from './finiteness.js';
+import { SLOT_SEPARATOR, bindRestoredNames, parseCheckpoint } from './restoredState.js';
 import { StepInputs } from './stepInputs.js';
 import { type TapListener, type TapOptions, TapRegistry } from './tapRegistry.js';
-import { matchVariableName } from './variableNames.js';
 
-/** Separates a variable name from a slot name in the names of `getWeights()`: `dense/kernel/momentum`. */
-const SLOT_SEPARATOR = '/';
+/** The state of one variable: its slots, and the shape it was created for. */
+interface VariableState {
+  readonly shape: readonly number[];
+  readonly slots: Map<string, tf.Variable>;
+}
+
+/** What one step computed for one variable, before anything is written. */
+interface ComputedUpdate {
+  readonly name: string;
+  readonly value: tf.Tensor;
+  readonly slots: readonly { readonly slot: string; readonly variable: tf.Variable; readonly tensor: tf.Tensor }[];
+}
 
 /**
  * The TF.js adapter: a real `tf.Optimizer` that runs a {@link GradientTransformation}.
  *
  * - State lives in non-trainable `tf.Variable`s keyed by the name of the variable they belong to,
  *   never by position, and is created on the first step that sees a variable.
- * - A step is all-or-nothing: gradients are checked (known variable, shape, dtype, finite) and new
- *   state is created before anything is computed; every new value is computed in one `tidy` and
- *   only then assigned. A bad gradient throws an error naming the variable and changes nothing.
- * - `getWeights()` returns `iter` then `<variable>/<slot>` for every slot; `setWeights()` restores
- *   them, matching each saved name to the live variable by exact name or, after a reload in the
- *   same process has renamed the variables (`kernel` → `kernel_1`), by base name.
+ * - A step is all-or-nothing. Gradients are checked (known variable, shape, dtype; a variable
+ *   without a gradient is skipped, as tfjs's own optimizers do); every new value, weights and
+ *   state, is computed in one `tidy` and checked (finite) before anything is written; state created
+ *   for the step is discarded if it fails. An error names the variable and changes nothing.
+ * - `getWeights()` returns `iter` then `<variable>/<slot>` for every slot; `setWeights()` checks a
+ *   checkpoint whole before replacing the state, and binds each entry to the live variable of the
+ *   same name or, only where that cannot take another live variable's state, to its renamed copy
+ *   (see `bindRestoredNames`).
  * - Around the transformation: taps ({@link tap}) observe named points of a step, free when
  *   unheard; extra per-step inputs ({@link provideStepInputs}) reach the transformations of the
  *   next step; after-step hooks ({@link addAfterStepHook}) run once the weights are committed.
  */
 export abstract class TransformOptimizer extends tf.Optimizer {
   #transformation: GradientTransformation | undefined;
-  /** Live state: variable name → slot name → value. */
-  readonly #slots = new Map<string, Map<string, tf.Variable>>();
+  /** Live state: variable name → its slots. */
+  readonly #state = new Map<string, VariableState>();
+  /** Names of the optimizer's own state variables, which no gradient may target. */
+  readonly #stateVariableNames = new Set<string>();
   /** State from `setWeights()` not yet bound to a live variable: saved variable name → slot → value. */
   #restored = new Map<string, Map<string, tf.Tensor>>();
   readonly #taps = new TapRegistry();
   readonly #hooks = new AfterStepHooks();
   readonly #inputs = new StepInputs();
+  #disposed = false;
 
   /**
-   * Refuse a step whose gradients hold NaN or ±Inf (default true). The check reads one small tensor
-   * back per step: free on the cpu and wasm backends, a pipeline stall on WebGL/WebGPU, where a
-   * training loop that checks its loss itself may turn it off.
+   * Refuse a step that would write NaN or ±Inf (default true): the new weights and state are
+   * checked with one small read-back per step, free on the cpu and wasm backends, a pipeline stall
+   * on WebGL/WebGPU, where a training loop that checks its loss itself may turn it off.
    */
   checkFinite = true;
 
@@ -51,49 +66,44 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     return this.#transformation;
   }
 
+  /**
+   * One step. A step without any gradient changes nothing and does not count. After the weights
+   * are written the step's inputs are released and the after-step hooks run.
+   */
   override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
-    const grads = toGradientMap(variableGradients);
+    this.assertNotDisposed();
+    const grads = this.toGradientMap(variableGradients);
     const names = Object.keys(grads);
+    if (names.length === 0) return;
     const params: Record<string, tf.Variable> = {};
     for (const name of names) {
       params[name] = this.checkGradient(name, grads[name] as tf.Tensor);
     }
-    const bad = this.checkFinite ? nonFiniteKeys(grads) : [];
-    if (bad.length > 0) {
-      throw new Error(`Non-finite (NaN or Inf) gradient for ${bad.map((n) => `'${n}'`).join(', ')}; no variable was updated`);
-    }
-    // After every check: binding restored state to a variable consumes it from the checkpoint.
-    this.createMissingSlots(params);
-
     const step = this.iterations + 1;
-    const context: StepContext = { step, inputs: this.#inputs.current, taps: this.#taps.forStep(step) };
-    const results = tf.tidy(() => {
-      const state: Record<string, SlotMap> = {};
-      for (const name of names) {
-        state[name] = Object.fromEntries(this.slotsOf(name));
-      }
-      const { updates, state: newState } = this.transformation.update(grads, state, params, context);
-      return names.map((name) => ({
-        name,
-        value: tf.add(params[name] as tf.Variable, updates[name] as tf.Tensor),
-        slots: [...this.slotsOf(name)].map(([slot, variable]) => {
-          const tensor = newState[name]?.[slot];
-          if (tensor === undefined) {
-            throw new Error(`Internal error: the transformation returned no '${slot}' for '${name}'`);
-          }
-          return { variable, tensor };
-        }),
-      }));
-    });
-
-    // Everything is computed: commit. Nothing above has changed a variable.
-    for (const { name, value, slots } of results) {
+    const { created, consumed } = this.createMissingState(params);
+    let computed: ComputedUpdate[] = [];
+    try {
+      const context: StepContext = { step, inputs: this.#inputs.current, taps: this.#taps.forStep(step) };
+      // tidy keeps every tensor reachable from the returned objects: the new values.
+      computed = tf.tidy(() => this.compute(grads, params, context) as unknown as tf.TensorContainer) as unknown as ComputedUpdate[];
+      if (this.checkFinite) this.assertFinite(computed, grads);
+    } catch (error) {
+      computed.forEach(({ value, slots }) => tf.dispose([value, ...slots.map((s) => s.tensor)]));
+      this.discardState(created);
+      throw error;
+    }
+    // Everything is computed and checked: commit. Nothing above has changed a variable.
+    for (const { name, value, slots } of computed) {
       (params[name] as tf.Variable).assign(value);
       value.dispose();
       for (const { variable, tensor } of slots) {
         variable.assign(tensor);
         tensor.dispose();
       }
+    }
+    for (const saved of consumed) {
+      this.#restored.get(saved)?.forEach((t) => t.dispose());
+      this.#restored.delete(saved);
     }
     this.#inputs.release();
     this.incrementIterations();
@@ -145,22 +155,27 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    * before the variable's first step. For diagnostics: read it, do not dispose or assign it.
    */
   getSlot(variableName: string, slot: string): tf.Variable | undefined {
-    return this.#slots.get(variableName)?.get(slot);
+    return this.#state.get(variableName)?.slots.get(slot);
   }
 
   /** Names of the variables this optimizer holds state for, in first-seen order. */
   get variableNames(): string[] {
-    return [...this.#slots.keys()];
+    return [...this.#state.keys()];
   }
 
+  /**
+   * `iter`, then `<variable>/<slot>` for every slot (restored state not yet bound included). The
+   * tensors are the optimizer's live state, as with tfjs's own optimizers: read or clone them, do
+   * not dispose them.
+   */
   override async getWeights(): Promise<NamedTensor[]> {
+    this.assertNotDisposed();
     const weights: NamedTensor[] = [await this.saveIterations()];
-    for (const [name, slots] of this.#slots) {
+    for (const [name, { slots }] of this.#state) {
       for (const [slot, variable] of slots) {
         weights.push({ name: `${name}${SLOT_SEPARATOR}${slot}`, tensor: variable });
       }
     }
-    // State restored but not yet bound to a variable is still part of the checkpoint.
     for (const [name, slots] of this.#restored) {
       for (const [slot, tensor] of slots) {
         weights.push({ name: `${name}${SLOT_SEPARATOR}${slot}`, tensor });
@@ -169,26 +184,19 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     return weights;
   }
 
+  /**
+   * Replaces the whole state with a checkpoint, after checking all of it (`parseCheckpoint`); on
+   * error nothing changes. Entries bind to variables on the first step that sees them; state for
+   * variables never seen stays in the checkpoint (`getWeights` returns it).
+   */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    const [first] = weightValues;
-    if (first === undefined || first.name !== 'iter') {
-      throw new Error(`${this.getClassName()}.setWeights: the first weight must be 'iter', got '${first?.name ?? 'nothing'}'`);
-    }
-    const restored = new Map<string, Map<string, tf.Tensor>>();
-    for (const { name, tensor } of weightValues.slice(1)) {
-      const cut = name.lastIndexOf(SLOT_SEPARATOR);
-      if (cut <= 0 || cut === name.length - 1) {
-        throw new Error(`${this.getClassName()}.setWeights: weight '${name}' is not of the form '<variable>/<slot>'`);
-      }
-      const variable = name.slice(0, cut);
-      const slots = restored.get(variable) ?? new Map<string, tf.Tensor>();
-      slots.set(name.slice(cut + 1), tf.keep(tf.clone(tensor)));
-      restored.set(variable, slots);
-    }
-    // All weights parsed: now replace the state.
-    await this.extractIterations(weightValues);
+    this.assertNotDisposed();
+    const nonNegative = new Set(this.transformation.nonNegativeSlots ?? []);
+    const { iterations, state } = await parseCheckpoint(weightValues, nonNegative, this.getClassName());
+    const restored = new Map([...state].map(([name, slots]) => [name, new Map([...slots].map(([slot, t]) => [slot, tf.keep(t.clone())]))]));
     this.disposeState();
     this.#restored = restored;
+    this.iterations_ = iterations;
   }
 
   /**
@@ -200,116 +208,194 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     return new cls(options);
   }
 
+  /** Frees all state; the optimizer refuses any further use. */
   override dispose(): void {
     this.disposeState();
     this.#inputs.release();
+    this.#disposed = true;
     super.dispose();
   }
 
+  private assertNotDisposed(): void {
+    if (this.#disposed) throw new Error(`${this.getClassName()} was disposed; create a new optimizer (and restore a checkpoint with setWeights to resume)`);
+  }
+
   private disposeState(): void {
-    for (const slots of this.#slots.values()) {
-      slots.forEach((v) => v.dispose());
-    }
-    this.#slots.clear();
+    this.discardState([...this.#state.keys()]);
     for (const slots of this.#restored.values()) {
       slots.forEach((t) => t.dispose());
     }
     this.#restored.clear();
   }
 
-  private slotsOf(name: string): Map<string, tf.Variable> {
-    const slots = this.#slots.get(name);
-    if (slots === undefined) {
-      throw new Error(`Internal error: no state for '${name}'`);
+  private discardState(names: readonly string[]): void {
+    for (const name of names) {
+      this.#state.get(name)?.slots.forEach((v) => {
+        this.#stateVariableNames.delete(v.name);
+        v.dispose();
+      });
+      this.#state.delete(name);
     }
-    return slots;
   }
 
-  /** Checks one gradient against its variable and returns the variable. */
+  /** Runs the transformation (inside the step's tidy) and pairs every new value with its variable. */
+  private compute(grads: Readonly<Record<string, tf.Tensor>>, params: Readonly<Record<string, tf.Variable>>, context: StepContext): ComputedUpdate[] {
+    const names = Object.keys(grads);
+    const state: Record<string, SlotMap> = {};
+    for (const name of names) {
+      state[name] = Object.fromEntries(this.slotsOf(name));
+    }
+    const { updates, state: newState } = this.transformation.update(grads, state, params, context);
+    return names.map((name) => {
+      const param = params[name] as tf.Variable;
+      const update = updates[name];
+      if (update === undefined || !tf.util.arraysEqual(update.shape, param.shape)) {
+        throw new Error(`${this.getClassName()}: the update of '${name}' is ${update === undefined ? 'missing' : `[${update.shape.join(', ')}]`}, expected [${param.shape.join(', ')}]; no variable was updated`);
+      }
+      return {
+        name,
+        value: tf.add(param, update),
+        slots: [...this.slotsOf(name)].map(([slot, variable]) => {
+          const tensor = newState[name]?.[slot];
+          if (tensor === undefined || !tf.util.arraysEqual(tensor.shape, variable.shape)) {
+            throw new Error(`${this.getClassName()}: the new '${slot}' state of '${name}' is ${tensor === undefined ? 'missing' : `[${tensor.shape.join(', ')}]`}, expected [${variable.shape.join(', ')}]; no variable was updated`);
+          }
+          return { slot, variable, tensor };
+        }),
+      };
+    });
+  }
+
+  /**
+   * Refuses a step that would write NaN or ±Inf, with one read-back of flags for every new value.
+   * Only on failure are the gradients read too, to say whether they were the cause.
+   */
+  private assertFinite(computed: readonly ComputedUpdate[], grads: Readonly<Record<string, tf.Tensor>>): void {
+    const values = new Map<string, tf.Tensor>();
+    for (const { name, value, slots } of computed) {
+      values.set(name, value);
+      for (const { slot, tensor } of slots) values.set(`${name}${SLOT_SEPARATOR}${slot}`, tensor);
+    }
+    const bad = nonFiniteKeys(values);
+    if (bad.length === 0) return;
+    const badGradients = nonFiniteKeys(grads);
+    if (badGradients.length > 0) {
+      throw new Error(`Non-finite (NaN or Inf) gradient for ${badGradients.map((n) => `'${n}'`).join(', ')}; no variable was updated`);
+    }
+    throw new Error(
+      `The step computed non-finite (NaN or Inf) values for ${bad.map((n) => `'${n}'`).join(', ')} from finite gradients ` +
+        "(an overflow, e.g. AdamW's g² for |g| > 1.8e19 or a huge learning rate, a kernel returning NaN, or diverging coefficients); no variable was updated",
+    );
+  }
+
+  private slotsOf(name: string): Map<string, tf.Variable> {
+    const state = this.#state.get(name);
+    if (state === undefined) {
+      throw new Error(`Internal error: no state for '${name}'`);
+    }
+    return state.slots;
+  }
+
+  /** Normalizes both forms `applyGradients` receives to a map; a variable without a gradient is skipped. */
+  private toGradientMap(variableGradients: NamedTensorMap | NamedTensor[]): Record<string, tf.Tensor> {
+    const entries = Array.isArray(variableGradients)
+      ? variableGradients.map(({ name, tensor }) => [name, tensor] as const)
+      : Object.entries(variableGradients ?? {});
+    const grads: Record<string, tf.Tensor> = {};
+    for (const [name, tensor] of entries) {
+      if (Object.hasOwn(grads, name)) {
+        throw new Error(`applyGradients: two gradients for variable '${name}'`);
+      }
+      // tf.variableGrads gives null for a variable the loss does not depend on (or a frozen layer).
+      if (tensor === null || tensor === undefined) continue;
+      grads[name] = tensor;
+    }
+    return grads;
+  }
+
+  /** Checks one gradient against its variable and its state, and returns the variable. */
   private checkGradient(name: string, grad: tf.Tensor): tf.Variable {
+    const owner = this.getClassName();
+    if (this.#stateVariableNames.has(name)) {
+      throw new Error(`${owner}: got a gradient for '${name}', which is this optimizer's own state, not a trainable variable`);
+    }
     const variable = tf.engine().registeredVariables[name];
     if (variable === undefined) {
-      throw new Error(`${this.getClassName()}: got a gradient for '${name}', but no variable of that name is registered`);
+      throw new Error(`${owner}: got a gradient for '${name}', but no variable of that name is registered`);
     }
     if (!(grad instanceof tf.Tensor)) {
-      throw new Error(`${this.getClassName()}: the gradient of '${name}' is not a tensor (got ${String(grad)})`);
+      throw new Error(`${owner}: the gradient of '${name}' is not a tensor (got ${String(grad)})`);
+    }
+    if (grad.isDisposed) {
+      throw new Error(`${owner}: the gradient of '${name}' was disposed before the step`);
     }
     if (!tf.util.arraysEqual(grad.shape, variable.shape)) {
-      throw new Error(`${this.getClassName()}: the gradient of '${name}' has shape [${grad.shape.join(', ')}] but the variable has shape [${variable.shape.join(', ')}]`);
+      throw new Error(`${owner}: the gradient of '${name}' has shape [${grad.shape.join(', ')}] but the variable has shape [${variable.shape.join(', ')}]`);
     }
     if (variable.dtype !== 'float32' || grad.dtype !== 'float32') {
-      throw new Error(`${this.getClassName()}: '${name}' and its gradient must be float32; got variable ${variable.dtype}, gradient ${grad.dtype}`);
+      throw new Error(`${owner}: '${name}' and its gradient must be float32; got variable ${variable.dtype}, gradient ${grad.dtype}`);
+    }
+    const state = this.#state.get(name);
+    if (state !== undefined && !tf.util.arraysEqual([...state.shape], variable.shape)) {
+      throw new Error(
+        `${owner}: the state of '${name}' was made for shape [${state.shape.join(', ')}], but the variable now has shape [${variable.shape.join(', ')}] (re-created under the same name?); no variable was updated`,
+      );
     }
     return variable;
   }
 
   /**
-   * Creates the state of variables seen for the first time, from restored weights when a saved
-   * name matches, else zeros. All-or-nothing: on error, nothing new is kept.
+   * Creates the state of variables seen for the first time: restored slots where a saved entry
+   * binds to them, else zeros. Returns what it created and which saved entries it used, so that a
+   * failed step can discard the one and keep the other. All-or-nothing itself.
    */
-  private createMissingSlots(params: Readonly<Record<string, tf.Variable>>): void {
+  private createMissingState(params: Readonly<Record<string, tf.Variable>>): { created: string[]; consumed: string[] } {
+    const fresh = Object.keys(params).filter((name) => !this.#state.has(name));
+    const binding = bindRestoredNames(fresh, [...this.#restored.keys()]);
     const created: string[] = [];
-    const consumed: string[] = [];
     try {
-      for (const [name, param] of Object.entries(params)) {
-        if (this.#slots.has(name)) {
-          continue;
-        }
+      for (const name of fresh) {
+        const param = params[name] as tf.Variable;
         const initial = this.transformation.init(name, param);
-        const savedName = matchVariableName(name, this.#restored.keys());
+        const savedName = binding.get(name);
         const saved = savedName === undefined ? undefined : this.#restored.get(savedName);
         const slots = new Map<string, tf.Variable>();
-        for (const [slot, zeros] of Object.entries(initial)) {
-          const value = saved === undefined ? zeros : checkRestoredSlot(saved, savedName as string, slot, zeros, name);
-          slots.set(slot, tf.variable(value, false));
-          zeros.dispose();
+        try {
+          if (saved !== undefined) this.checkRestoredSlots(saved, savedName as string, initial, name);
+          for (const [slot, zeros] of Object.entries(initial)) {
+            const variable = tf.variable(saved?.get(slot) ?? zeros, false);
+            slots.set(slot, variable);
+            this.#stateVariableNames.add(variable.name);
+          }
+        } finally {
+          Object.values(initial).forEach((t) => t.dispose());
         }
-        this.#slots.set(name, slots);
+        this.#state.set(name, { shape: [...param.shape], slots });
         created.push(name);
-        if (savedName !== undefined) {
-          consumed.push(savedName);
-        }
       }
     } catch (error) {
-      this.discardSlots(created);
+      this.discardState(created);
       throw error;
     }
-    for (const savedName of consumed) {
-      this.#restored.get(savedName)?.forEach((t) => t.dispose());
-      this.#restored.delete(savedName);
-    }
+    return { created, consumed: created.map((name) => binding.get(name)).filter((n): n is string => n !== undefined) };
   }
 
-  private discardSlots(names: readonly string[]): void {
-    for (const name of names) {
-      this.#slots.get(name)?.forEach((v) => v.dispose());
-      this.#slots.delete(name);
+  /** The restored slots must be exactly those the transformation keeps, with their shapes. */
+  private checkRestoredSlots(saved: ReadonlyMap<string, tf.Tensor>, savedName: string, initial: SlotMap, name: string): void {
+    const expected = Object.keys(initial);
+    for (const slot of saved.keys()) {
+      if (!expected.includes(slot)) {
+        throw new Error(`Restored state for '${savedName}' (used for '${name}') has a '${slot}' slot, which ${this.getClassName()} does not keep for it (it keeps ${expected.join(', ')})`);
+      }
+    }
+    for (const [slot, zeros] of Object.entries(initial)) {
+      const value = saved.get(slot);
+      if (value === undefined) {
+        throw new Error(`Restored state for '${savedName}' (used for '${name}') has no '${slot}' slot; it has ${[...saved.keys()].join(', ')}`);
+      }
+      if (!tf.util.arraysEqual(value.shape, zeros.shape) || value.dtype !== zeros.dtype) {
+        throw new Error(`Restored '${savedName}/${slot}' is ${value.dtype} [${value.shape.join(', ')}], but '${name}' needs ${zeros.dtype} [${zeros.shape.join(', ')}]`);
+      }
     }
   }
-}
-
-function checkRestoredSlot(saved: ReadonlyMap<string, tf.Tensor>, savedName: string, slot: string, zeros: tf.Tensor, name: string): tf.Tensor {
-  const value = saved.get(slot);
-  if (value === undefined) {
-    throw new Error(`Restored state for '${savedName}' (used for '${name}') has no '${slot}' slot; it has ${[...saved.keys()].join(', ')}`);
-  }
-  if (!tf.util.arraysEqual(value.shape, zeros.shape) || value.dtype !== zeros.dtype) {
-    throw new Error(`Restored '${savedName}/${slot}' is ${value.dtype} [${value.shape.join(', ')}], but '${name}' needs ${zeros.dtype} [${zeros.shape.join(', ')}]`);
-  }
-  return value;
-}
-
-/** Normalizes both forms `applyGradients` receives (a map, or `model.fit`'s array) to a map. */
-function toGradientMap(variableGradients: NamedTensorMap | NamedTensor[]): Record<string, tf.Tensor> {
-  if (!Array.isArray(variableGradients)) {
-    return { ...variableGradients };
-  }
-  const grads: Record<string, tf.Tensor> = {};
-  for (const { name, tensor } of variableGradients) {
-    if (name in grads) {
-      throw new Error(`applyGradients: two gradients for variable '${name}'`);
-    }
-    grads[name] = tensor;
-  }
-  return grads;
 }

@@ -14,7 +14,7 @@ export interface AdamWOptions {
   readonly beta1?: number;
   /** EMA rate of the second moment, in [0, 1). Default 0.999. */
   readonly beta2?: number;
-  /** Added to √v̂ in the denominator. Default 1e-8. */
+  /** Added to √v̂ in the denominator, > 0. Default 1e-8. */
   readonly epsilon?: number;
   /** Decoupled weight decay, p ← p·(1 − lr·wd). Default 0.01 (torch.optim.AdamW). */
   readonly weightDecay?: number;
@@ -38,9 +38,10 @@ export function resolveAdamWOptions(options: AdamWOptions = {}, owner = 'adamw',
   checkPositive(resolved.learningRate, 'learningRate', owner);
   checkUnitInterval(resolved.beta1, 'beta1', owner);
   checkUnitInterval(resolved.beta2, 'beta2', owner);
-  checkNonNegative(resolved.epsilon, 'epsilon', owner);
+  // epsilon > 0: with epsilon = 0 a zero gradient gives m̂/√v̂ = 0/0 and writes NaN.
+  checkPositive(resolved.epsilon, 'epsilon', owner);
   checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
-  return resolved;
+  return Object.freeze(resolved);
 }
 
 /** AdamW (Loshchilov & Hutter, arXiv 1711.05101): p ← p − lr·(m̂/(√v̂ + ε) + wd·p). */

@@ -36,7 +36,7 @@ export function resolveLionOptions(options: LionOptions = {}, owner = 'lion'): R
   checkUnitInterval(resolved.beta1, 'beta1', owner);
   checkUnitInterval(resolved.beta2, 'beta2', owner);
   checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
-  return resolved;
+  return Object.freeze(resolved);
 }
 
 /** Lion: p ← p − lr·(sign(β₁m + (1−β₁)g) + wd·p); m ← β₂m + (1−β₂)g. */

@@ -29,7 +29,7 @@ export interface MuonOptions {
   readonly weightDecay?: number;
   /** Shape scale s of the update; see {@link LrAdjust}. Default `'original'`: √max(1, fanOut/fanIn). */
   readonly lrAdjust?: LrAdjust;
-  /** eps of the Frobenius normalization before Newton–Schulz. Default 1e-7. */
+  /** eps of the Frobenius normalization before Newton–Schulz, > 0. Default 1e-7. */
   readonly eps?: number;
   /**
    * The orthogonalization kernel (not serialized). Default {@link fastestOrthogonalizer}: the
@@ -74,14 +74,18 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   checkPositive(resolved.learningRate, 'learningRate', owner);
   checkUnitInterval(resolved.momentum, 'momentum', owner);
   checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
-  checkNonNegative(resolved.eps, 'eps', owner);
+  // eps > 0: with eps = 0 a zero gradient is normalized as 0/0 and writes NaN.
+  checkPositive(resolved.eps, 'eps', owner);
+  if (options.orthogonalize !== undefined && typeof options.orthogonalize !== 'function') {
+    throw new Error(`${owner}: orthogonalize must be a function (matrices, options) => matrices, got ${typeof options.orthogonalize}`);
+  }
   if (typeof resolved.nesterov !== 'boolean') {
     throw new Error(`${owner}: nesterov must be a boolean, got ${String(resolved.nesterov)}`);
   }
   if (!LR_ADJUST_MODES.includes(resolved.lrAdjust)) {
     throw new Error(`${owner}: unknown lrAdjust '${String(resolved.lrAdjust)}'; expected one of ${LR_ADJUST_MODES.join(', ')}`);
   }
-  return resolved;
+  return Object.freeze(resolved);
 }
 
 /**

@@ -4,11 +4,22 @@
  * checked against its range, with the option and the value in the message.
  */
 
-/** Throws if `given` has a key outside `known`, naming it and listing the valid ones. */
+/**
+ * Throws unless `given` is an options object whose keys are all in `known`, naming the first
+ * unknown one and listing the valid ones. One rule for every optimizer: an option left out (or
+ * `undefined`) takes its default; `null` is refused, since it more likely marks a bug than a wish
+ * for the default.
+ */
 export function rejectUnknownOptions(given: object, known: readonly string[], owner: string): void {
-  for (const key of Object.keys(given)) {
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    throw new Error(`${owner}: options must be an object, got ${JSON.stringify(given)}`);
+  }
+  for (const [key, value] of Object.entries(given)) {
     if (!known.includes(key)) {
       throw new Error(`${owner}: unknown option '${key}'; valid options are ${known.join(', ')}`);
+    }
+    if (value === null) {
+      throw new Error(`${owner}: option '${key}' is null; leave it out (or undefined) for its default`);
     }
   }
 }

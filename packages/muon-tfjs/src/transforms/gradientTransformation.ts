@@ -59,6 +59,11 @@ export interface GradientTransformation {
    * @param context the step index, extra per-step inputs and taps
    */
   update(grads: TensorMap, state: StateMap, params: TensorMap, context: StepContext): TransformResult;
+  /**
+   * Slots whose values are never negative (second moments such as Adam's `v`): a checkpoint with a
+   * negative entry in one of them is refused when it is restored.
+   */
+  readonly nonNegativeSlots?: readonly string[];
 }
 
 /** A hyper-parameter that may change between steps (e.g. a scheduled learning rate). */

@@ -19,6 +19,7 @@ export function partition<L extends string>(
     return t;
   };
   return {
+    nonNegativeSlots: Object.values<GradientTransformation>(transformations).flatMap((t) => t.nonNegativeSlots ?? []),
     init: (name, param) => pick(name, param).init(name, param),
     update(grads, state, params, context) {
       const groups = new Map<GradientTransformation, Record<string, tf.Tensor>>();

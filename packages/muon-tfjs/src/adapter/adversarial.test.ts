@@ -1,0 +1,170 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
+import { adamw } from './AdamWOptimizer.js';
+import { lion } from './LionOptimizer.js';
+import { muon } from './MuonOptimizer.js';
+import type { TransformOptimizer } from './TransformOptimizer.js';
+
+// Issue 16: every promise holds under adversarial use. One test per numbered item of the issue,
+// on each backend; the native kernel is on or off as the run's environment says (CI runs both).
+
+let counter = 0;
+function variable(shape: number[], name = 'adv'): tf.Variable {
+  counter += 1;
+  return tf.variable(tf.randomNormal(shape, 0, 1, 'float32', counter), true, `${name}${counter}`);
+}
+
+const values = (t: tf.Tensor) => Array.from(t.dataSync());
+async function stateOf(optimizer: TransformOptimizer): Promise<[string, number[]][]> {
+  const weights = await optimizer.getWeights();
+  const out = weights.map(({ name, tensor }) => [name, values(tensor)] as [string, number[]]);
+  (weights[0] as { tensor: tf.Tensor }).tensor.dispose(); // 'iter' is made anew by each call
+  return out;
+}
+
+describe.each(TEST_BACKENDS)('adversarial use on %s (issue 16)', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('1: a step refused for one variable changes no other (state made for another shape)', () => {
+    const a = variable([2, 2]);
+    let b = variable([4, 4], 'recreated');
+    const optimizer = adamw();
+    optimizer.applyGradients({ [a.name]: tf.onesLike(a), [b.name]: tf.onesLike(b) });
+    const name = b.name;
+    b.dispose();
+    b = tf.variable(tf.zeros([4, 1]), true, name);
+    const before = values(a);
+    expect(() => optimizer.applyGradients({ [a.name]: tf.onesLike(a), [b.name]: tf.onesLike(b) })).toThrow(
+      new RegExp(`the state of '${name}' was made for shape \\[4, 4\\], but the variable now has shape \\[4, 1\\]`),
+    );
+    expect(values(a)).toEqual(before);
+    expect(optimizer.iterations).toBe(1);
+  });
+
+  it('2: setWeights refuses state that cannot be right, and changes nothing (no tensor leaked)', async () => {
+    const w = variable([3, 2]);
+    const optimizer = adamw();
+    optimizer.applyGradients({ [w.name]: tf.onesLike(w) });
+    const good = (await optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+    const state = await stateOf(optimizer);
+    const corrupt = (entry: string, tensor: tf.Tensor) => good.map((g) => (g.name === entry ? { name: entry, tensor } : g));
+    const count = tf.memory().numTensors;
+    const cases: [string, ReturnType<typeof corrupt>, RegExp][] = [
+      ['NaN moment', corrupt(`${w.name}/m`, tf.fill([3, 2], Number.NaN)), /non-finite \(NaN or Inf\) state in '.*\/m'/],
+      ['v = +Inf', corrupt(`${w.name}/v`, tf.fill([3, 2], Number.POSITIVE_INFINITY)), /non-finite \(NaN or Inf\) state in '.*\/v'/],
+      ['v < 0', corrupt(`${w.name}/v`, tf.fill([3, 2], -1)), /'.*\/v' has negative entries \(min -1\)/],
+      ['iter = -1', corrupt('iter', tf.scalar(-1, 'int32')), /'iter' must be an integer ≥ 0, got -1/],
+      ['iter = NaN', corrupt('iter', tf.scalar(Number.NaN)), /'iter' must be an integer ≥ 0, got NaN/],
+      ['iter = 0 beside trained moments', corrupt('iter', tf.scalar(0, 'int32')), /'iter' is 0 but '.*' is not zero/],
+      ['a duplicate entry', [...good, good[1] as (typeof good)[number]], /appears twice/],
+      ['a disposed tensor', corrupt(`${w.name}/m`, (() => { const t = tf.zeros([3, 2]); t.dispose(); return t; })()), /is not a live tensor/],
+    ];
+    const made = tf.memory().numTensors - count;
+    for (const [, checkpoint, error] of cases) {
+      await expect(optimizer.setWeights(checkpoint)).rejects.toThrow(error);
+    }
+    expect(await stateOf(optimizer)).toEqual(state);
+    expect(tf.memory().numTensors).toBe(count + made);
+  });
+
+  it("3: saved state never binds to another live variable: blk_2 does not get blk_1's momentum", async () => {
+    const blk1 = tf.variable(tf.zeros([2, 2]), true, `blk${++counter}_1`);
+    const blk2 = tf.variable(tf.zeros([2, 2]), true, blk1.name.replace(/_1$/, '_2'));
+    const trained = muon({ momentum: 0.95 });
+    for (let i = 0; i < 10; i++) trained.applyGradients({ [blk1.name]: tf.fill([2, 2], 5) });
+    const checkpoint = (await trained.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+    const fresh = muon({ momentum: 0.95 });
+    await fresh.setWeights(checkpoint);
+    fresh.applyGradients({ [blk2.name]: tf.fill([2, 2], 1) });
+    // Fresh state: m = (1 − β)·g = 0.05, not blk_1's ≈ 5·(1 − 0.95¹⁰) = 2.0.
+    values(fresh.getSlot(blk2.name, 'momentum') as tf.Variable).forEach((m) => expect(m).toBeCloseTo(0.05, 6));
+    // blk_1's state is still there, unbound, for blk_1.
+    expect((await stateOf(fresh)).map(([name]) => name)).toContain(`${blk1.name}/momentum`);
+  });
+
+  it('5: a variable without a gradient is skipped, its state untouched', () => {
+    const used = variable([3, 3]);
+    const unused = variable([3, 3]);
+    const before = values(unused);
+    const optimizer = muon();
+    const x = tf.ones([2, 3]);
+    optimizer.minimize(() => tf.sum(tf.matMul(x, used)), false, [used, unused]);
+    optimizer.applyGradients([{ name: used.name, tensor: tf.onesLike(used) }, { name: unused.name, tensor: null as unknown as tf.Tensor }]);
+    expect(values(unused)).toEqual(before);
+    expect(optimizer.variableNames).toEqual([used.name]);
+    expect(optimizer.iterations).toBe(2);
+  });
+
+  it('6: AdamW refuses a finite gradient whose square overflows, instead of freezing the variable', async () => {
+    const w = variable([2, 2]);
+    const optimizer = adamw();
+    optimizer.applyGradients({ [w.name]: tf.onesLike(w) });
+    const before = values(w);
+    const state = await stateOf(optimizer);
+    // (1e20)² = 1e40 > float32's 3.4e38: v would be +Inf forever.
+    expect(() => optimizer.applyGradients({ [w.name]: tf.fill([2, 2], 1e20) })).toThrow(
+      new RegExp(`computed non-finite \\(NaN or Inf\\) values for '${w.name}/v' from finite gradients .*no variable was updated`),
+    );
+    expect(values(w)).toEqual(before);
+    expect(await stateOf(optimizer)).toEqual(state);
+  });
+
+  it('8, 9: eps = 0, epsilon = 0 and a non-function kernel are refused at construction', () => {
+    expect(() => muon({ eps: 0 })).toThrow(/eps must be a finite number > 0, got 0/);
+    expect(() => adamw({ epsilon: 0 })).toThrow(/epsilon must be a finite number > 0, got 0/);
+    expect(() => muon({ orthogonalize: 'x' as unknown as Orthogonalizer })).toThrow(/orthogonalize must be a function .*got string/);
+  });
+
+  it('10: a zero-size variable steps (and changes nothing)', () => {
+    const empty = tf.variable(tf.zeros([0, 3]), true, `empty${++counter}`);
+    const optimizer = adamw();
+    optimizer.applyGradients({ [empty.name]: tf.zeros([0, 3]) });
+    expect(optimizer.iterations).toBe(1);
+  });
+
+  it('12: non-finite new values are caught, whatever makes them; a first step leaves no state', async () => {
+    const w = variable([4, 4]);
+    const before = values(w);
+    const nanKernel: Orthogonalizer = (matrices) => matrices.map((m) => tf.mul(m, Number.NaN) as tf.Tensor2D);
+    const broken = muon({ orthogonalize: nanKernel });
+    expect(() => broken.applyGradients({ [w.name]: tf.onesLike(w) })).toThrow(new RegExp(`non-finite .* for '${w.name}'.* from finite gradients`));
+    expect(broken.variableNames).toEqual([]);
+    expect(await stateOf(broken)).toEqual([['iter', [0]]]);
+    // Coefficients that diverge: each iteration multiplies σ by about 100.
+    const diverging = muon({ coefficients: [100, 100, 100], nsSteps: 30 });
+    expect(() => diverging.applyGradients({ [w.name]: tf.onesLike(w) })).toThrow(/non-finite/);
+    expect(values(w)).toEqual(before);
+  });
+
+  it('decided: an empty step does not count; a disposed gradient is named; null options are refused', () => {
+    const w = variable([2, 2]);
+    const optimizer = muon();
+    optimizer.applyGradients({});
+    optimizer.applyGradients([]);
+    expect(optimizer.iterations).toBe(0);
+    const g = tf.onesLike(w);
+    g.dispose();
+    expect(() => optimizer.applyGradients({ [w.name]: g })).toThrow(new RegExp(`the gradient of '${w.name}' was disposed before the step`));
+    expect(() => muon({ momentum: null as unknown as number })).toThrow(/option 'momentum' is null; leave it out/);
+    expect(() => adamw({ beta1: null as unknown as number })).toThrow(/option 'beta1' is null/);
+    expect(() => lion({ weightDecay: null as unknown as number })).toThrow(/option 'weightDecay' is null/);
+    expect(Object.isFrozen(muon().options)).toBe(true);
+    expect(Object.isFrozen(adamw().options)).toBe(true);
+  });
+
+  it("decided: unknown restored slots and gradients aimed at the optimizer's own state are refused; a disposed optimizer refuses work", async () => {
+    const w = variable([2, 2]);
+    const trained = adamw();
+    trained.applyGradients({ [w.name]: tf.onesLike(w) });
+    const m = trained.getSlot(w.name, 'm') as tf.Variable;
+    expect(() => trained.applyGradients({ [m.name]: tf.onesLike(m) })).toThrow(new RegExp(`'${m.name}', which is this optimizer's own state`));
+    const checkpoint = (await trained.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+    const asMuon = muon();
+    await asMuon.setWeights(checkpoint.map(({ name, tensor }) => ({ name: name.replace(/\/v$/, '/momentum'), tensor })));
+    expect(() => asMuon.applyGradients({ [w.name]: tf.onesLike(w) })).toThrow(/has a 'm' slot, which MuonOptimizer does not keep for it \(it keeps momentum\)/);
+    trained.dispose();
+    expect(() => trained.applyGradients({ [w.name]: tf.onesLike(w) })).toThrow(/AdamWOptimizer was disposed/);
+  });
+});
