@@ -1,0 +1,217 @@
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
+import { adamw } from './AdamWOptimizer.js';
+import { lion } from './LionOptimizer.js';
+import { muon } from './MuonOptimizer.js';
+import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
+import type { TransformOptimizer } from './TransformOptimizer.js';
+
+// The invariant of issue 16, over generated shapes, options, gradient and checkpoint corruptions:
+// a step (or a restore) either succeeds, leaving every weight and every state value finite, or
+// throws an error that names the variable or the option at fault, and then weights, state,
+// iteration count and the number of live tensors are exactly as before.
+
+type Kind = 'muon' | 'adamw' | 'lion' | 'hybrid';
+type Corruption = 'none' | 'nan' | 'inf' | 'huge' | 'wrongShape' | 'int32' | 'unknownName' | 'disposed' | 'missing';
+type CheckpointCorruption = 'nan' | 'negative' | 'iterNegative' | 'duplicate' | 'wrongShape' | 'dropSlot';
+
+const shapeArb = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 });
+const optionsArb = fc.record(
+  {
+    learningRate: fc.oneof(fc.double({ min: 1e-4, max: 0.5, noNaN: true }), fc.constantFrom(-1, Number.NaN, Number.POSITIVE_INFINITY)),
+    weightDecay: fc.oneof(fc.double({ min: 0, max: 0.2, noNaN: true }), fc.constant(-0.1)),
+  },
+  { requiredKeys: [] },
+);
+
+let counter = 0;
+function build(kind: Kind, options: Record<string, number>, variables: tf.Variable[]): TransformOptimizer {
+  switch (kind) {
+    case 'muon':
+      return muon(options);
+    case 'adamw':
+      return adamw(options);
+    case 'lion':
+      return lion(options);
+    case 'hybrid':
+      return muonWithAdamW(variables, { muon: options, adamw: options });
+  }
+}
+
+interface Snapshot {
+  readonly weights: number[][];
+  readonly state: [string, number[]][];
+  readonly iterations: number;
+  readonly tensors: number;
+}
+
+async function snapshot(optimizer: TransformOptimizer, variables: readonly tf.Variable[]): Promise<Snapshot> {
+  const weights = await optimizer.getWeights();
+  const state = weights.map(({ name, tensor }) => [name, Array.from(tensor.dataSync())] as [string, number[]]);
+  (weights[0] as { tensor: tf.Tensor }).tensor.dispose();
+  return { weights: variables.map((v) => Array.from(v.dataSync())), state, iterations: optimizer.iterations, tensors: tf.memory().numTensors };
+}
+
+const allFinite = (rows: readonly (readonly [string, number[]])[]) => rows.every(([, v]) => v.every(Number.isFinite));
+
+describe.each(TEST_BACKENDS)('all-or-nothing over generated inputs on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('a step succeeds with finite weights and state, or names the culprit and changes nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Kind>('muon', 'adamw', 'lion', 'hybrid'),
+        fc.array(shapeArb, { minLength: 1, maxLength: 3 }),
+        optionsArb,
+        fc.constantFrom<Corruption>('none', 'nan', 'inf', 'huge', 'wrongShape', 'int32', 'unknownName', 'disposed', 'missing'),
+        fc.nat(),
+        fc.boolean(),
+        async (kind, shapes, options, corruption, pick, warmUp) => {
+          const variables = shapes.map((shape) => tf.variable(tf.randomNormal(shape, 0, 1, 'float32', ++counter), true, `prop${counter}`));
+          try {
+            let optimizer: TransformOptimizer;
+            try {
+              optimizer = build(kind, options, variables);
+            } catch (error) {
+              // Refused at construction: the message names the option.
+              expect(String(error)).toMatch(/learningRate|weightDecay|Muon needs rank ≥ 2/);
+              return;
+            }
+            const grads: Record<string, tf.Tensor> = Object.fromEntries(variables.map((v) => [v.name, tf.randomNormal(v.shape, 0, 1, 'float32', ++counter)]));
+            if (warmUp) {
+              try {
+                optimizer.applyGradients(grads);
+              } catch (error) {
+                // Plain Muon refuses a vector, naming it.
+                expect(String(error)).toMatch(/prop\d+/);
+                return;
+              }
+            }
+            const target = variables[pick % variables.length] as tf.Variable;
+            const g = grads[target.name] as tf.Tensor;
+            const size = g.size;
+            switch (corruption) {
+              case 'nan':
+              case 'inf':
+              case 'huge': {
+                const data = Array.from(g.dataSync());
+                data[pick % size] = corruption === 'nan' ? Number.NaN : corruption === 'inf' ? Number.NEGATIVE_INFINITY : 1e20;
+                grads[target.name] = tf.tensor(data, g.shape);
+                break;
+              }
+              case 'wrongShape':
+                grads[target.name] = tf.zeros([...g.shape, 2]);
+                break;
+              case 'int32':
+                grads[target.name] = tf.zeros(g.shape, 'int32');
+                break;
+              case 'unknownName':
+                grads[`nowhere${++counter}`] = tf.zeros([2]);
+                break;
+              case 'disposed':
+                grads[target.name] = tf.zeros(g.shape);
+                (grads[target.name] as tf.Tensor).dispose();
+                break;
+              case 'missing':
+                delete grads[target.name];
+                break;
+              case 'none':
+                break;
+            }
+            const before = await snapshot(optimizer, variables);
+            let failure: unknown;
+            try {
+              optimizer.applyGradients(grads);
+            } catch (error) {
+              failure = error;
+            }
+            const after = await snapshot(optimizer, variables);
+            if (failure === undefined) {
+              expect(allFinite(after.state)).toBe(true);
+              expect(after.weights.every((w) => w.every(Number.isFinite))).toBe(true);
+            } else {
+              expect(String(failure)).toMatch(/'(prop|nowhere)\d+/);
+              expect(after).toEqual(before);
+            }
+            optimizer.dispose();
+            tf.dispose(Object.values(grads).filter((t) => !t.isDisposed));
+          } finally {
+            variables.forEach((v) => v.dispose());
+          }
+        },
+      ),
+      { numRuns: 150, seed: 16 },
+    );
+  });
+
+  it('a checkpoint is restored whole or refused with nothing changed', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Kind>('muon', 'adamw', 'lion'),
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 3 }),
+        fc.constantFrom<CheckpointCorruption>('nan', 'negative', 'iterNegative', 'duplicate', 'wrongShape', 'dropSlot'),
+        fc.nat(),
+        async (kind, shape, corruption, pick) => {
+          const w = tf.variable(tf.randomNormal(shape, 0, 1, 'float32', ++counter), true, `ckpt${counter}`);
+          const trained = build(kind, {}, [w]);
+          const fresh = build(kind, {}, [w]);
+          try {
+            trained.applyGradients({ [w.name]: tf.randomNormal(shape, 0, 1, 'float32', ++counter) });
+            const checkpoint = (await trained.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+            const slots = checkpoint.slice(1);
+            const victim = slots[pick % slots.length] as (typeof checkpoint)[number];
+            let corrupted = checkpoint;
+            const replace = (tensor: tf.Tensor) => checkpoint.map((e) => (e === victim ? { name: e.name, tensor } : e));
+            switch (corruption) {
+              case 'nan':
+                corrupted = replace(tf.fill(victim.tensor.shape, Number.NaN));
+                break;
+              case 'negative':
+                corrupted = replace(tf.fill(victim.tensor.shape, -1));
+                break;
+              case 'iterNegative':
+                corrupted = checkpoint.map((e, i) => (i === 0 ? { name: 'iter', tensor: tf.scalar(-3, 'int32') } : e));
+                break;
+              case 'duplicate':
+                corrupted = [...checkpoint, victim];
+                break;
+              case 'wrongShape':
+                corrupted = replace(tf.zeros([...victim.tensor.shape, 2]));
+                break;
+              case 'dropSlot':
+                corrupted = checkpoint.filter((e) => e !== victim);
+                break;
+            }
+            const before = await snapshot(fresh, [w]);
+            let failure: unknown;
+            try {
+              await fresh.setWeights(corrupted);
+              // Restored: the next step binds the state, or refuses it naming the variable.
+              fresh.applyGradients({ [w.name]: tf.onesLike(w) });
+            } catch (error) {
+              failure = error;
+            }
+            const after = await snapshot(fresh, [w]);
+            if (failure === undefined) {
+              expect(allFinite(after.state)).toBe(true);
+              // A second moment's negative values can only be accepted where no such slot exists.
+              if (corruption === 'negative') expect(victim.name.endsWith('/v')).toBe(false);
+            } else {
+              expect(String(failure)).toMatch(/ckpt\d+|'iter'/);
+              // A refused restore changes nothing; a refused first step after a restore keeps the
+              // restored checkpoint and leaves the weights as they were.
+              expect(after.weights).toEqual(before.weights);
+            }
+          } finally {
+            trained.dispose();
+            fresh.dispose();
+            w.dispose();
+          }
+        },
+      ),
+      { numRuns: 80, seed: 61 },
+    );
+  });
+});
