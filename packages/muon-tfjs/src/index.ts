@@ -23,6 +23,15 @@ export {
   type PolarExpressOptions,
   type PolarExpressSchedule,
 } from './math/polarExpressSchedule.js';
+export { composedRange, type ComposedRange } from './math/composedRange.js';
+export {
+  DEFAULT_SCHEDULE_TARGET,
+  chooseSchedule,
+  scheduleCandidates,
+  type ChooseScheduleOptions,
+  type ScheduleCandidate,
+  type ScheduleChoice,
+} from './math/chooseSchedule.js';
 export { DEFAULT_NS_EPS, newtonSchulz, type NewtonSchulzOptions } from './math/newtonSchulz.js';
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
