@@ -7,7 +7,7 @@
  *    Gaussian tensors on the wasm backend, so the time includes reading the tensor back; the CPU
  *    time of this single-threaded code is the figure a shared, loaded machine distorts least),
  *    against the same call with `method: 'svd'` (one run, shapes up to 768×768: minutes beyond).
- * 2. `chooseSchedule` wall time per call (median over σ_q from 1e-5 to 0.5, `--runs` each).
+ * 2. `chooseSchedule` wall and CPU time per call (median over σ_q from 1e-5 to 0.5, `--runs` each).
  * 3. Preconditioning of the first Newton–Schulz step, on 256×1024 matrices with known spectra: the
  *    normalized spectrum Newton–Schulz actually sees after each pre-scaling, and the iterations the
  *    schedule chooser then needs for the top 90% of directions (q90) and for all of them (σ_min):
@@ -49,20 +49,23 @@ function timeSpectrum(shape: readonly [number, number], runs: number, skipSvd: b
   return { shape: shape.join('x'), gramMs: round(median(times)), gramCpuMs: round(median(cpu)), svdMs: svdMs === null ? null : round(svdMs) };
 }
 
-function timeChooser(runs: number): { medianMs: number; perSigma: { sigma: number; ms: number; choice: string }[] } {
+function timeChooser(runs: number): { medianMs: number; medianCpuMs: number; perSigma: { sigma: number; ms: number; cpuMs: number; choice: string }[] } {
   const sigmas = Array.from({ length: 12 }, (_, i) => 1e-5 * (0.5 / 1e-5) ** (i / 11));
   chooseSchedule({ sigma: 0.01 }); // warm-up
   const perSigma = sigmas.map((sigma) => {
     const times: number[] = [];
+    const cpu: number[] = [];
     let choice = '';
     for (let r = 0; r < runs; r++) {
       const start = performance.now();
+      const startCpu = process.cpuUsage();
       choice = chooseSchedule({ sigma }).name;
+      cpu.push(process.cpuUsage(startCpu).user / 1000);
       times.push(performance.now() - start);
     }
-    return { sigma, ms: median(times), choice };
+    return { sigma, ms: median(times), cpuMs: median(cpu), choice };
   });
-  return { medianMs: median(perSigma.map((p) => p.ms)), perSigma };
+  return { medianMs: median(perSigma.map((p) => p.ms)), medianCpuMs: median(perSigma.map((p) => p.cpuMs)), perSigma };
 }
 
 /** XXᵀ of a row-major Float64Matrix with rows ≤ cols. */
@@ -177,10 +180,10 @@ async function main(): Promise<void> {
   const spectrum = shapes.map((shape) => timeSpectrum(shape, runs, skipSvd));
   console.table(spectrum);
 
-  console.log(`\nchooseSchedule: ms per call, median of ${runs} runs per σ_q`);
+  console.log(`\nchooseSchedule: wall and CPU ms per call, median of ${runs} runs per σ_q`);
   const chooser = timeChooser(runs);
-  console.table(chooser.perSigma.map((p) => ({ sigma: round(p.sigma), ms: round(p.ms), choice: p.choice })));
-  console.log(`median over σ_q: ${chooser.medianMs.toFixed(1)} ms`);
+  console.table(chooser.perSigma.map((p) => ({ sigma: round(p.sigma), ms: round(p.ms), cpuMs: round(p.cpuMs), choice: p.choice })));
+  console.log(`median over σ_q: ${chooser.medianMs.toFixed(1)} ms wall, ${chooser.medianCpuMs.toFixed(1)} ms CPU`);
 
   console.log('\nFirst-step preconditioning, 256×1024 inputs with known spectra: the normalized σ Newton–Schulz sees,');
   console.log('and the iterations chooseSchedule needs for the top 90% of directions (q90; jordan only: jordan×k) and for all (σ_min)');

@@ -91,7 +91,7 @@ export function scheduleCandidates(sigma: number): ScheduleCandidate[] {
  * import { spectrumOf } from 'muon-tfjs/diagnostics';
  * import { chooseSchedule, foldNormalization, newtonSchulz } from 'muon-tfjs';
  * const choice = chooseSchedule({ sigma: spectrumOf(momentum).quantiles.q90 });
- * console.log(choice.name, choice.steps, choice.meetsTarget); // e.g. 'jordan×4' 4 true
+ * console.log(choice.name, choice.steps); // σ_q = 0.0037: 'polarExpress(ℓ=0.00366)×4' 4
  * const o = newtonSchulz(momentum, { coefficients: foldNormalization(choice.schedule) });
  * ```
  */
@@ -105,16 +105,22 @@ export function chooseSchedule(options: ChooseScheduleOptions): ScheduleChoice {
   if (candidates.length === 0) {
     throw new Error('chooseSchedule: options.candidates is empty');
   }
-  const evaluated = candidates.map((candidate) => {
-    const { min, max } = composedRange(candidate.schedule, sigma);
-    return { ...candidate, min, max, meetsTarget: min >= threshold && max <= upperBound };
-  });
-  const passing = evaluated.filter((c) => c.meetsTarget);
-  if (passing.length === 0) {
-    return evaluated.reduce((best, c) => (c.min > best.min || (c.min === best.min && c.steps < best.steps) ? c : best));
-  }
+  // Cheapest first: a step count's candidates are evaluated only if every cheaper one failed, so a
+  // layer that 2 steps suffice for costs 2-step evaluations only.
+  const evaluated: ScheduleChoice[] = [];
   const error = (c: ScheduleChoice): number => Math.max(1 - c.min, c.max - 1);
-  return passing.reduce((best, c) => (c.steps < best.steps || (c.steps === best.steps && error(c) < error(best)) ? c : best));
+  for (const steps of [...new Set(candidates.map((c) => c.steps))].sort((a, b) => a - b)) {
+    const group = candidates
+      .filter((c) => c.steps === steps)
+      .map((candidate): ScheduleChoice => {
+        const { min, max } = composedRange(candidate.schedule, sigma);
+        return { ...candidate, min, max, meetsTarget: min >= threshold && max <= upperBound };
+      });
+    const passing = group.filter((c) => c.meetsTarget);
+    if (passing.length > 0) return passing.reduce((best, c) => (error(c) < error(best) ? c : best));
+    evaluated.push(...group);
+  }
+  return evaluated.reduce((best, c) => (c.min > best.min || (c.min === best.min && c.steps < best.steps) ? c : best));
 }
 
 function checkSigma(sigma: number, caller: string): void {
