@@ -157,6 +157,7 @@ describe('spectrumOf', () => {
     const zero = tf.zeros([3, 3, 2, 4]);
     expect(() => spectrumOf(zero)).toThrow(/\[3, 3, 2, 4\] tensor is zero/);
     expect(() => spectrumOf(tf.eye(3), { method: 'qr' as 'svd' })).toThrow(/options.method/);
+    expect(() => spectrumOf({ rows: 2, cols: 3, data: new Float64Array(5) })).toThrow(/2×3 matrix needs 6 entries, got 5/);
     tf.dispose([vector, withInf, zero]);
   });
 });

@@ -82,6 +82,9 @@ export function spectrumOf(matrix: tf.Tensor | Float64Matrix, options: SpectrumO
   }
   const { fanIn: rows, fanOut: cols } = matrixShape(shape);
   const values = isFloat64 ? (matrix as Float64Matrix).data : (matrix as tf.Tensor).dataSync();
+  if (values.length !== rows * cols) {
+    throw new Error(`spectrumOf: a ${rows}×${cols} matrix needs ${rows * cols} entries, got ${values.length}`);
+  }
   let sumSquares = 0;
   for (let i = 0; i < values.length; i++) {
     const x = values[i] as number;
