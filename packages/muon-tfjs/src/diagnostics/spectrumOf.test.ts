@@ -25,7 +25,7 @@ function normalize(s: readonly number[]): number[] {
 
 /**
  * The Gram route's error bound of the TSDoc: |σ̂ − σ| ≤ c·k·ε·σ₁²/σ with k the Gram side. c = 8
- * covers the constants of the Gram product and the eigensolver (observed errors are 10–100× below).
+ * covers the constants of the Gram product and the eigensolver (observed errors are 20–50× below).
  * Capped by the absolute bound √(c·k·ε)·σ₁ that holds for every σ, lost ones included
  * (|σ̂ − σ| ≤ √|σ̂² − σ²|).
  */
