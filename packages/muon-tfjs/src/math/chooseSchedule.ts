@@ -58,6 +58,13 @@ const POLAR_EXPRESS_STEPS = [2, 3, 4, 5, 6, 7, 8];
  * schedules generated for ℓ = sigma at 2–8 steps. The generated ones put the safety factor into
  * the design (`safetyMode: 'during'`), which measured a lower worst error than applying it
  * afterwards at every (ℓ, steps) tried (`polarExpressSchedule.test.ts`).
+ *
+ * @example
+ * ```ts
+ * // Restrict the chooser to Keller Jordan's quintic and the generated schedules:
+ * const candidates = scheduleCandidates(0.01).filter((c) => !COEFFICIENT_PRESETS.includes(c.name as CoefficientPreset));
+ * chooseSchedule({ sigma: 0.01, candidates });
+ * ```
  */
 export function scheduleCandidates(sigma: number): ScheduleCandidate[] {
   checkSigma(sigma, 'scheduleCandidates');
