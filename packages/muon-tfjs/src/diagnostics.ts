@@ -12,3 +12,4 @@ export {
   seededUniform,
   toFloat64Matrix,
 } from './diagnostics/float64Matrices.js';
+export { spectrumOf, type Spectrum, type SpectrumOptions, type SpectrumQuantiles } from './diagnostics/spectrumOf.js';

@@ -9,12 +9,29 @@ export {
   DEFAULT_COEFFICIENTS,
   DEFAULT_NS_STEPS,
   composedPolynomial,
+  foldNormalization,
   resolveCoefficients,
   type CoefficientPreset,
   type CoefficientSchedule,
   type CoefficientSpec,
   type Quintic,
 } from './math/coefficients.js';
+export {
+  POLAR_EXPRESS_CUSHION,
+  POLAR_EXPRESS_SAFETY,
+  polarExpressSchedule,
+  type PolarExpressOptions,
+  type PolarExpressSchedule,
+} from './math/polarExpressSchedule.js';
+export { composedRange, type ComposedRange } from './math/composedRange.js';
+export {
+  DEFAULT_SCHEDULE_TARGET,
+  chooseSchedule,
+  scheduleCandidates,
+  type ChooseScheduleOptions,
+  type ScheduleCandidate,
+  type ScheduleChoice,
+} from './math/chooseSchedule.js';
 export { DEFAULT_NS_EPS, newtonSchulz, type NewtonSchulzOptions } from './math/newtonSchulz.js';
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CoefficientPreset, composedPolynomial, resolveCoefficients } from './coefficients.js';
+import { type CoefficientPreset, composedPolynomial, foldNormalization, resolveCoefficients } from './coefficients.js';
 
 /**
  * Worst case of the composed scalar polynomial over normalized singular values σ ∈ [ℓ, 1], on a
@@ -78,5 +78,18 @@ describe('resolveCoefficients', () => {
     expect(() => resolveCoefficients('cesista5', 3)).toThrow(/nsSteps=3 is fewer than the 5 iterations/);
     expect(() => resolveCoefficients('jordan', 0)).toThrow(/nsSteps must be an integer/);
     expect(() => resolveCoefficients('jordan', 2.5)).toThrow(/nsSteps must be an integer/);
+  });
+});
+
+describe('foldNormalization', () => {
+  it('turns a schedule with a normalization scale into a plain list with the same composed polynomial', () => {
+    const schedule = resolveCoefficients('polarExpress5'); // normalized by 1.02
+    const folded = resolveCoefficients(foldNormalization(schedule));
+    expect(folded.normalizationScale).toBe(1);
+    expect(folded.iterations.slice(1)).toEqual(schedule.iterations.slice(1));
+    for (const sigma of [1e-3, 1e-2, 0.1, 0.5, 1]) {
+      // p₁(x/s) written out: equal up to the round-off of the folded coefficients.
+      expect(composedPolynomial(folded, sigma)).toBeCloseTo(composedPolynomial(schedule, sigma), 13);
+    }
   });
 });

@@ -177,3 +177,20 @@ export function composedPolynomial(schedule: CoefficientSchedule, sigma: number)
   }
   return x;
 }
+
+/**
+ * The schedule as a plain list of triples with its normalization scale s folded into the first
+ * one (p₁(x/s) = (a/s)x + (b/s³)x³ + (c/s⁵)x⁵), so that a generated or chosen schedule can be
+ * passed wherever a {@link CoefficientSpec} is taken. Equal to the schedule in exact arithmetic;
+ * in float32 the two differ by round-off only.
+ *
+ * @example
+ * ```ts
+ * const schedule = polarExpressSchedule({ lowerBound: 0.01, steps: 4 });
+ * const o = newtonSchulz(g, { coefficients: foldNormalization(schedule) });
+ * ```
+ */
+export function foldNormalization(schedule: CoefficientSchedule): readonly Quintic[] {
+  const s = schedule.normalizationScale;
+  return schedule.iterations.map(([a, b, c], i): Quintic => (i === 0 ? [a / s, b / s ** 3, c / s ** 5] : [a, b, c]));
+}

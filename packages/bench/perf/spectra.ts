@@ -1,0 +1,199 @@
+/**
+ * `npm run bench:spectra`: what the spectral tools cost, and what first-step preconditioning buys.
+ *
+ *   npm run bench:spectra [-- --runs 3 --shapes 256x1024,768x768,768x3072,3072x768 --skip-svd]
+ *
+ * 1. `spectrumOf` wall and CPU time per shape (median of `--runs` after one warm-up; seeded
+ *    Gaussian tensors on the wasm backend, so the time includes reading the tensor back; the CPU
+ *    time of this single-threaded code is the figure a shared, loaded machine distorts least),
+ *    against the same call with `method: 'svd'` (one run, shapes up to 768×768: minutes beyond).
+ * 2. `chooseSchedule` wall and CPU time per call (median over σ_q from 1e-5 to 0.5, `--runs` each).
+ * 3. Preconditioning of the first Newton–Schulz step, on 256×1024 matrices with known spectra: the
+ *    normalized spectrum Newton–Schulz actually sees after each pre-scaling, and the iterations the
+ *    schedule chooser then needs for the top 90% of directions (q90) and for all of them (σ_min):
+ *    - Frobenius: X/‖X‖_F (the default everywhere);
+ *    - Schatten-4 (optax's spectral rescaling of the first step): X/‖XXᵀ‖_F^½ = X/‖σ‖₄;
+ *    - AOL (Turbo-Muon, arXiv 2512.04632; optax `'aol'`): D·X with D_ii = (Σ_j |(XXᵀ)_ij|)^−½,
+ *      which bounds ‖DX‖₂ ≤ 1 but changes the target: NS then converges to polar(DX), not polar(X)
+ *      (the last column gives ‖polar(DX) − polar(X)‖_F / ‖polar(X)‖_F);
+ *    - σ₁ (the ideal scalar rescaling, X/‖X‖₂; needs a power iteration, listed as the bound).
+ *    Both cheap ones reuse XXᵀ, which the first iteration computes anyway.
+ * Results go to bench-results/spectra-<time>.json. The machine is shared: quote medians of runs.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { argument, machineInfo, median, printMachine } from './machine.js';
+import { chooseSchedule, resolveCoefficients, type ScheduleCandidate } from 'muon-tfjs';
+import { type Float64Matrix, matrixWithSingularValues, polarFactor, relativeFrobenius, seededNormal, spectrumOf, toFloat64Matrix } from 'muon-tfjs/diagnostics';
+
+function timeSpectrum(shape: readonly [number, number], runs: number, skipSvd: boolean): Record<string, unknown> {
+  const x = tf.randomNormal([...shape], 0, 1, 'float32', 7);
+  spectrumOf(x); // warm-up (JIT)
+  const times: number[] = [];
+  const cpu: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const start = performance.now();
+    const startCpu = process.cpuUsage();
+    spectrumOf(x);
+    cpu.push(process.cpuUsage(startCpu).user / 1000);
+    times.push(performance.now() - start);
+  }
+  let svdMs: number | null = null;
+  if (!skipSvd && Math.max(...shape) <= 1024 && shape[0] * shape[1] <= 768 * 768) {
+    const start = performance.now();
+    spectrumOf(x, { method: 'svd' });
+    svdMs = performance.now() - start;
+  }
+  x.dispose();
+  return { shape: shape.join('x'), gramMs: round(median(times)), gramCpuMs: round(median(cpu)), svdMs: svdMs === null ? null : round(svdMs) };
+}
+
+function timeChooser(runs: number): { medianMs: number; medianCpuMs: number; perSigma: { sigma: number; ms: number; cpuMs: number; choice: string }[] } {
+  const sigmas = Array.from({ length: 12 }, (_, i) => 1e-5 * (0.5 / 1e-5) ** (i / 11));
+  chooseSchedule({ sigma: 0.01 }); // warm-up
+  const perSigma = sigmas.map((sigma) => {
+    const times: number[] = [];
+    const cpu: number[] = [];
+    let choice = '';
+    for (let r = 0; r < runs; r++) {
+      const start = performance.now();
+      const startCpu = process.cpuUsage();
+      choice = chooseSchedule({ sigma }).name;
+      cpu.push(process.cpuUsage(startCpu).user / 1000);
+      times.push(performance.now() - start);
+    }
+    return { sigma, ms: median(times), cpuMs: median(cpu), choice };
+  });
+  return { medianMs: median(perSigma.map((p) => p.ms)), medianCpuMs: median(perSigma.map((p) => p.cpuMs)), perSigma };
+}
+
+/** XXᵀ of a row-major Float64Matrix with rows ≤ cols. */
+function gram(x: Float64Matrix): Float64Array {
+  const { rows, cols, data } = x;
+  const a = new Float64Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let t = 0; t < cols; t++) s += (data[i * cols + t] as number) * (data[j * cols + t] as number);
+      a[i * rows + j] = s;
+      a[j * rows + i] = s;
+    }
+  }
+  return a;
+}
+
+function scaled(x: Float64Matrix, rowScale: (i: number) => number): Float64Matrix {
+  const data = new Float64Array(x.data.length);
+  for (let i = 0; i < x.rows; i++) {
+    const s = rowScale(i);
+    for (let j = 0; j < x.cols; j++) data[i * x.cols + j] = (x.data[i * x.cols + j] as number) * s;
+  }
+  return { rows: x.rows, cols: x.cols, data };
+}
+
+/** The unnormalized singular values of x (spectrumOf's are of x/‖x‖_F). */
+function sigmas(x: Float64Matrix): Float64Array {
+  let norm2 = 0;
+  for (const v of x.data) norm2 += v * v;
+  const norm = Math.sqrt(norm2);
+  return spectrumOf(x).singularValues.map((s) => s * norm);
+}
+
+const JORDAN: ScheduleCandidate[] = Array.from({ length: 12 }, (_, i) => ({ name: `jordan×${i + 1}`, steps: i + 1, schedule: resolveCoefficients('jordan', i + 1) }));
+
+function steps(sigma: number, candidates?: readonly ScheduleCandidate[]): string {
+  if (!(sigma > 0)) return '—';
+  const choice = chooseSchedule({ sigma: Math.min(sigma, 1), ...(candidates === undefined ? {} : { candidates }) });
+  return choice.meetsTarget ? String(choice.steps) : `>${choice.steps}`;
+}
+
+function preconditioningTable(): Record<string, unknown>[] {
+  const [m, n] = [256, 1024];
+  const logUniform = (count: number, high: number, low: number): number[] => Array.from({ length: count }, (_, i) => high * (low / high) ** (i / (count - 1)));
+  const normal = seededNormal(21);
+  const inputs: [string, Float64Matrix][] = [
+    ['Gaussian (Marchenko–Pastur)', { rows: m, cols: n, data: Float64Array.from({ length: m * n }, normal) }],
+    ['log-uniform 1 → 1e-3', toFloat64Matrix(matrixWithSingularValues(m, n, logUniform(m, 1, 1e-3), 22).g)],
+    ['power law σᵢ ∝ 1/i', toFloat64Matrix(matrixWithSingularValues(m, n, Array.from({ length: m }, (_, i) => 1 / (i + 1)), 23).g)],
+    ['spike (top energy 0.92) + bulk 1 → 1e-2', toFloat64Matrix(matrixWithSingularValues(m, n, spikeSpectrum(logUniform(m - 1, 1, 1e-2), 0.92), 24).g)],
+  ];
+  const rows: Record<string, unknown>[] = [];
+  for (const [name, x] of inputs) {
+    const s = sigmas(x);
+    const a = gram(x);
+    const l2 = Math.hypot(...s);
+    const l4 = Math.sqrt(Math.hypot(...a)); // ‖XXᵀ‖_F^½ = (Σσ⁴)^¼
+    const top = s[0] as number;
+    const polar = polarFactor(x);
+    const aolScale = (i: number): number => {
+      let rowSum = 0;
+      for (let j = 0; j < m; j++) rowSum += Math.abs(a[i * m + j] as number);
+      return 1 / Math.sqrt(Math.max(rowSum, 1e-300));
+    };
+    const aolInput = scaled(x, aolScale);
+    const variants: [string, Float64Array, number | null][] = [
+      ['Frobenius', s.map((v) => v / l2), 0],
+      ['Schatten-4', s.map((v) => v / l4), 0],
+      ['AOL', sigmas(aolInput), relativeFrobenius(polarFactor(aolInput).data, polar.data)],
+      ['σ₁ (ideal)', s.map((v) => v / top), 0],
+    ];
+    for (const [prescale, spectrum, polarShift] of variants) {
+      const q90 = spectrum[Math.ceil(0.9 * spectrum.length) - 1] as number;
+      const low = spectrum[spectrum.length - 1] as number;
+      rows.push({
+        input: name,
+        prescale,
+        sigmaMax: round(spectrum[0] as number),
+        q90: round(q90),
+        sigmaMin: round(low),
+        stepsQ90: steps(q90),
+        jordanStepsQ90: steps(q90, JORDAN),
+        stepsAll: steps(low),
+        polarShift: polarShift === null ? null : round(polarShift),
+      });
+    }
+  }
+  return rows;
+}
+
+/** A spectrum whose top value carries `energy` of Σσ² over the given bulk. */
+function spikeSpectrum(bulk: readonly number[], energy: number): number[] {
+  const bulkEnergy = bulk.reduce((sum, v) => sum + v * v, 0);
+  return [Math.sqrt((energy / (1 - energy)) * bulkEnergy), ...bulk];
+}
+
+function round(x: number): number {
+  return Number(x.toPrecision(3));
+}
+
+async function main(): Promise<void> {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const runs = Number(argument('runs') ?? 3);
+  const skipSvd = process.argv.includes('--skip-svd');
+  const shapes = (argument('shapes') ?? '256x1024,768x768,768x3072,3072x768').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  const machine = machineInfo();
+  printMachine(machine);
+
+  console.log(`\nspectrumOf: median of ${runs} runs after a warm-up, wall and CPU ms; method 'svd' once, up to 768×768`);
+  const spectrum = shapes.map((shape) => timeSpectrum(shape, runs, skipSvd));
+  console.table(spectrum);
+
+  console.log(`\nchooseSchedule: wall and CPU ms per call, median of ${runs} runs per σ_q`);
+  const chooser = timeChooser(runs);
+  console.table(chooser.perSigma.map((p) => ({ sigma: round(p.sigma), ms: round(p.ms), cpuMs: round(p.cpuMs), choice: p.choice })));
+  console.log(`median over σ_q: ${chooser.medianMs.toFixed(1)} ms wall, ${chooser.medianCpuMs.toFixed(1)} ms CPU`);
+
+  console.log('\nFirst-step preconditioning, 256×1024 inputs with known spectra: the normalized σ Newton–Schulz sees,');
+  console.log('and the iterations chooseSchedule needs for the top 90% of directions (q90; jordan only: jordan×k) and for all (σ_min)');
+  const table = preconditioningTable();
+  console.table(table);
+
+  mkdirSync('bench-results', { recursive: true });
+  const file = `bench-results/spectra-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify({ benchmark: 'spectra', runs, backend: tf.getBackend(), machine, spectrum, chooser, preconditioning: table }, null, 2));
+  console.log(`\nwrote ${file}`);
+}
+
+await main();
