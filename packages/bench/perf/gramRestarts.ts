@@ -17,9 +17,25 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { Matrix } from 'ml-matrix';
-import { argument, machineInfo, printMachine } from './machine.js';
+import { commandLine } from './commandLine.js';
+import { machineInfo, printMachine } from './machine.js';
 import { COEFFICIENT_PRESETS, type CoefficientPreset, composedPolynomial, defaultGramRestarts, gramOrthogonalizer, loadNativeAddon, nativeOrthogonalizer, type Orthogonalizer, resolveCoefficients } from 'muon-tfjs';
 import { matrixWithSingularValues, relativeFrobenius, seededNormal } from 'muon-tfjs/diagnostics';
+
+const USAGE = `Usage: npm run bench:gram-restarts [-- options]
+
+Accuracy of the Gram Newton–Schulz iteration by restart schedule on ill-conditioned and low-rank
+inputs, against the float64 map. Writes bench-results/gram-restarts-<time>.json.
+
+Options:
+  --shape MxN            matrix shape (default 128x512)
+  --coefficients LIST    comma-separated presets (default jordan,polarExpress5,cesista5,you6,polarExpress8)
+  --kernel NAME          native or tfjs (default native when built)
+  -h, --help             this text
+`;
+
+// Parsed first, so that --help or a wrong flag never starts a measurement.
+const args = commandLine({ usage: USAGE, strings: ['shape', 'coefficients', 'kernel'] });
 
 /** Singular values, largest first, for a k-sided matrix. */
 const SPECTRA: Record<string, (k: number) => number[]> = {
@@ -34,13 +50,13 @@ const SPECTRA: Record<string, (k: number) => number[]> = {
 };
 
 await tf.setBackend('cpu');
-const [rows, cols] = (argument('shape') ?? '128x512').split('x').map(Number) as [number, number];
-const presets = (argument('coefficients')?.split(',') ?? ['jordan', 'polarExpress5', 'cesista5', 'you6', 'polarExpress8']) as CoefficientPreset[];
+const [rows, cols] = (args['shape'] ?? '128x512').split('x').map(Number) as [number, number];
+const presets = (args['coefficients']?.split(',') ?? ['jordan', 'polarExpress5', 'cesista5', 'you6', 'polarExpress8']) as CoefficientPreset[];
 for (const preset of presets) {
   if (!COEFFICIENT_PRESETS.includes(preset)) throw new Error(`unknown preset '${preset}'; expected one of ${COEFFICIENT_PRESETS.join(', ')}`);
 }
 const native = loadNativeAddon();
-const kernel = argument('kernel') ?? (native.available ? 'native' : 'tfjs');
+const kernel = args['kernel'] ?? (native.available ? 'native' : 'tfjs');
 if (kernel === 'native') {
   if (!native.available) throw new Error(`--kernel native: ${native.reason}`);
   native.addon.setThreads(1); // one thread: the same summation order on every run

@@ -38,8 +38,25 @@ import { type OptimizerKind, optimizerSpec } from '../src/benchmark/optimizers.j
 import { createRandom, deriveSeed } from '../src/benchmark/random.js';
 import type { Batch, Task } from '../src/benchmark/task.js';
 import { DEFAULT_SCALE, DEFAULT_TASK_IDS, type TaskId, createTask } from '../src/benchmark/tasks.js';
-import { PEAK_GFLOPS, argument, machineInfo, median, printMachine } from './machine.js';
+import { commandLine } from './commandLine.js';
+import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
 import { defaultGramRestarts, describeFastestOrthogonalizer, gramNewtonSchulzFlops, gramOrthogonalizer, MuonWithAdamWOptimizer, type Orthogonalizer, plainNewtonSchulzFlops, resolveCoefficients, type RoutingRow, usesGramIteration } from 'muon-tfjs';
+
+const USAGE = `Usage: npm run bench:model-step [-- options]
+
+Muon's cost per training step on the three models of npm run bench, against AdamW's: the
+optimizer step and the whole training step, median over steps. Writes
+bench-results/model-step-<time>.json.
+
+Options:
+  --models LIST    comma-separated: mlp, convnet, transformer (default all three)
+  --runs N         timed steps per optimizer (default 30)
+  --warmup N       untimed steps first (default 5)
+  -h, --help       this text
+`;
+
+// Parsed first, so that --help or a wrong flag never starts a measurement.
+const args = commandLine({ usage: USAGE, strings: ['models', 'runs', 'warmup'] });
 
 /** Issue 4: "Muon step ≤ 1.5× AdamW step on the benchmark models". */
 const TARGET = 1.5;
@@ -160,12 +177,12 @@ const mflop = (flops: number): string => (flops >= 1e8 ? (flops / 1e6).toFixed(0
 const boundMs = (flops: number): number => flops / (PEAK_GFLOPS * 1e9) * 1e3;
 
 async function main(): Promise<void> {
-  const models = (argument('models') ?? DEFAULT_TASK_IDS.join(',')).split(',') as TaskId[];
+  const models = (args['models'] ?? DEFAULT_TASK_IDS.join(',')).split(',') as TaskId[];
   for (const id of models) {
     if (!DEFAULT_TASK_IDS.includes(id)) throw new Error(`--models takes ${DEFAULT_TASK_IDS.join(', ')}; got '${id}'`);
   }
-  const runs = Number(argument('runs') ?? 30);
-  const warmup = Number(argument('warmup') ?? 5);
+  const runs = Number(args['runs'] ?? 30);
+  const warmup = Number(args['warmup'] ?? 5);
   if (!(runs >= 1) || !(warmup >= 0)) throw new Error('--runs must be ≥ 1 and --warmup ≥ 0');
   const { simd } = await setupBackend('wasm');
   const machine = machineInfo();

@@ -16,9 +16,28 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { PEAK_GFLOPS, argument, machineInfo, median, printMachine } from './machine.js';
+import { commandLine } from './commandLine.js';
+import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
 import { type CoefficientPreset, defaultGramRestarts, enableWasmThreadsInNode, GRAM_MIN_SCHEDULE_DEVIATION, gramNewtonSchulzFlops, gramOrthogonalizer, loadNativeAddon, nativeOrthogonalizer, newtonSchulzEach, type Orthogonalizer, plainNewtonSchulzFlops, resolveCoefficients, scheduleDeviation, usesGramIteration } from 'muon-tfjs';
 import { polarFactor, relativeFrobenius } from 'muon-tfjs/diagnostics';
+
+const USAGE = `Usage: npm run bench:ns [-- options]
+
+Newton–Schulz per matrix shape and kernel on this machine: median time, GFLOP/s, fraction of the
+fp32 peak, orthogonality error. Writes bench-results/ns-<time>.json.
+
+Options:
+  --shapes LIST         comma-separated MxN shapes
+                        (default 256x1024,768x768,768x2304,768x3072,3072x768,1024x4096)
+  --runs N              timed runs per shape and kernel, after one warm-up (default 5)
+  --coefficients NAME   coefficient preset (default jordan)
+  --wasm-threads N      XNNPACK threads of the wasm backend, via enableWasmThreadsInNode (default 1)
+  --skip-wasm           time the native kernels only
+  -h, --help            this text
+`;
+
+// Parsed first, so that --help or a wrong flag never starts a measurement.
+const args = commandLine({ usage: USAGE, strings: ['shapes', 'runs', 'coefficients', 'wasm-threads'], flags: ['skip-wasm'] });
 
 /** PyTorch + OpenBLAS, 2 threads, 5-step fp32 NS on this machine (issue 4), in ms. */
 const PYTORCH_MS: Record<string, number> = { '768x768': 112, '768x3072': 302, '1024x4096': 780 };
@@ -68,12 +87,12 @@ function time(orthogonalize: Orthogonalizer, g: tf.Tensor2D, options: { coeffici
 }
 
 async function main(): Promise<void> {
-  const wasmThreads = Number(argument('wasm-threads') ?? 1);
+  const wasmThreads = Number(args['wasm-threads'] ?? 1);
   const threads = wasmThreads > 1 ? await enableWasmThreadsInNode({ threads: wasmThreads }) : (await tf.setBackend('wasm'), 1);
   await tf.ready();
-  const coefficients = (argument('coefficients') ?? 'jordan') as CoefficientPreset;
-  const runs = Number(argument('runs') ?? 5);
-  const shapes = (argument('shapes') ?? '256x1024,768x768,768x2304,768x3072,3072x768,1024x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  const coefficients = (args['coefficients'] ?? 'jordan') as CoefficientPreset;
+  const runs = Number(args['runs'] ?? 5);
+  const shapes = (args['shapes'] ?? '256x1024,768x768,768x2304,768x3072,3072x768,1024x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
   const schedule = resolveCoefficients(coefficients);
   const steps = schedule.iterations.length;
   const machine = machineInfo();
@@ -81,7 +100,7 @@ async function main(): Promise<void> {
   console.log(`Newton–Schulz, ${coefficients} × ${steps} steps, fp32, median of ${runs} runs after a warm-up; tensors on tfjs-backend-${tf.getBackend()} (${threads} XNNPACK thread${threads > 1 ? 's' : ''})`);
 
   const kernels: Kernel[] = [];
-  if (!process.argv.includes('--skip-wasm')) {
+  if (!args['skip-wasm']) {
     kernels.push({ name: 'wasm plain (newtonSchulz)', orthogonalize: newtonSchulzEach, flops: (m, n, s) => plainNewtonSchulzFlops(m, n, s) });
     kernels.push({
       name: 'wasm gram (gramOrthogonalizer)',

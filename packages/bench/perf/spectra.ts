@@ -23,7 +23,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { argument, machineInfo, median, printMachine } from './machine.js';
+import { commandLine } from './commandLine.js';
+import { machineInfo, median, printMachine } from './machine.js';
 import { chooseSchedule, resolveCoefficients, type ScheduleCandidate } from 'muon-tfjs';
 import { type Float64Matrix, matrixWithSingularValues, polarFactor, relativeFrobenius, seededNormal, spectrumOf, toFloat64Matrix } from 'muon-tfjs/diagnostics';
 
@@ -167,12 +168,24 @@ function round(x: number): number {
   return Number(x.toPrecision(3));
 }
 
+const USAGE = `Usage: npm run bench:spectra [-- options]
+
+What spectrumOf and chooseSchedule cost, and what first-step preconditioning buys.
+
+Options:
+  --runs N          runs per measurement, median reported (default 3)
+  --shapes LIST     comma-separated RxC shapes (default 256x1024,768x768,768x3072,3072x768)
+  --skip-svd        skip the slow float64 SVD comparison
+  -h, --help        this text
+`;
+const args = commandLine({ usage: USAGE, strings: ['runs', 'shapes'], flags: ['skip-svd'] });
+
 async function main(): Promise<void> {
   await tf.setBackend('wasm');
   await tf.ready();
-  const runs = Number(argument('runs') ?? 3);
-  const skipSvd = process.argv.includes('--skip-svd');
-  const shapes = (argument('shapes') ?? '256x1024,768x768,768x3072,3072x768').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  const runs = Number(args.runs ?? 3);
+  const skipSvd = args['skip-svd'];
+  const shapes = (args.shapes ?? '256x1024,768x768,768x3072,3072x768').split(',').map((s) => s.split('x').map(Number) as [number, number]);
   const machine = machineInfo();
   printMachine(machine);
 

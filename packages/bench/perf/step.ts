@@ -23,8 +23,29 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { GPT2_SMALL_LAYER_SHAPES, PYTORCH_MUON_STEP_S } from './gpt2Small.js';
-import { argument, machineInfo, median, printMachine } from './machine.js';
+import { commandLine } from './commandLine.js';
+import { machineInfo, median, printMachine } from './machine.js';
 import { adamw, describeFastestOrthogonalizer, enableWasmThreadsInNode, fastestOrthogonalizer, gramOrthogonalizer, loadNativeAddon, muon, newtonSchulzEach, type Orthogonalizer } from 'muon-tfjs';
+
+const USAGE = `Usage: npm run bench:step [-- options]
+
+Muon's step on the GPT-2-small hidden matrices (12 × [768×2304, 768×768, 768×3072, 3072×768]) per
+orthogonalization kernel, next to AdamW's step and PyTorch's figure on this machine.
+Writes bench-results/step-<time>.json.
+
+Options:
+  --runs N             timed runs after one warm-up (default 3)
+  --layers N           GPT-2 layers to orthogonalize (default 12)
+  --step-layers N      layers in the whole-step measurement (default 6 on wasm, else --layers)
+  --backend NAME       wasm (default) or cpu
+  --wasm-threads N     XNNPACK threads of the wasm backend (default 1)
+  --wasm-runs N        timed runs of the TF.js kernels (default 1)
+  --kernels LIST       comma-separated: native, wasm-gram, wasm-plain (default all three)
+  -h, --help           this text
+`;
+
+// Parsed first, so that --help or a wrong flag never starts a measurement.
+const args = commandLine({ usage: USAGE, strings: ['runs', 'layers', 'step-layers', 'backend', 'wasm-threads', 'wasm-runs', 'kernels'] });
 
 const NATIVE_TARGET = 0.75;
 const WASM_TARGET = 2.5;
@@ -55,15 +76,15 @@ function timeSteps(optimizer: tf.Optimizer, grads: Record<string, tf.Tensor>, wa
 }
 
 async function main(): Promise<void> {
-  const backend = argument('backend') ?? 'wasm';
-  const wasmThreads = Number(argument('wasm-threads') ?? 1);
+  const backend = args['backend'] ?? 'wasm';
+  const wasmThreads = Number(args['wasm-threads'] ?? 1);
   const threads = backend === 'wasm' && wasmThreads > 1 ? await enableWasmThreadsInNode({ threads: wasmThreads }) : (await tf.setBackend(backend), 1);
   await tf.ready();
-  const layers = Number(argument('layers') ?? 12);
-  const stepLayers = Math.min(layers, Number(argument('step-layers') ?? (tf.getBackend() === 'wasm' ? 6 : layers)));
-  const runs = Number(argument('runs') ?? 3);
-  const wasmRuns = Number(argument('wasm-runs') ?? 1);
-  const requested = (argument('kernels') ?? 'native,wasm-gram,wasm-plain').split(',');
+  const layers = Number(args['layers'] ?? 12);
+  const stepLayers = Math.min(layers, Number(args['step-layers'] ?? (tf.getBackend() === 'wasm' ? 6 : layers)));
+  const runs = Number(args['runs'] ?? 3);
+  const wasmRuns = Number(args['wasm-runs'] ?? 1);
+  const requested = (args['kernels'] ?? 'native,wasm-gram,wasm-plain').split(',');
   const machine = machineInfo();
   printMachine(machine);
   const { variables, grads } = makeVariables(layers);

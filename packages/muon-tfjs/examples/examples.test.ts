@@ -1,22 +1,55 @@
-import { describe, expect, it } from 'vitest';
-import { fitLinearMap } from './customLoop.js';
-import { trainClassifier } from './modelFit.js';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { trainThreeWayHybrid } from './threeWayHybrid.js';
 
-// The README's examples, run as they are printed there.
+// The README's examples, run as they are printed there (the files are the README's code blocks:
+// readme.test.ts). Each is a script; it prints its first and last loss, read back here.
+async function linesPrintedBy(example: string): Promise<string[]> {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  vi.spyOn(console, 'table').mockImplementation(() => undefined);
+  await import(example);
+  const lines = log.mock.calls.map((args) => String(args[0]));
+  vi.restoreAllMocks();
+  return lines;
+}
+
+async function lossesPrintedBy(example: string): Promise<[number, number]> {
+  const line = (await linesPrintedBy(example)).find((s) => s.startsWith('loss '));
+  const match = /^loss (\S+) → (\S+)$/.exec(line ?? '');
+  if (match === null) throw new Error(`${example} printed no 'loss a → b' line`);
+  return [Number(match[1]), Number(match[2])];
+}
+
 describe('README examples', () => {
-  it('model.fit with muonWithAdamW learns the classes', async () => {
-    const losses = await trainClassifier(8);
+  it('model.fit with muonWithAdamW learns the classes (modelFit.ts)', async () => {
+    const [first, last] = await lossesPrintedBy('./modelFit.js');
     // Three classes: ln 3 = 1.10 at chance.
-    expect(losses[losses.length - 1]).toBeLessThan(0.5 * (losses[0] as number));
+    expect(last).toBeLessThan(0.5 * first);
   });
 
-  it('a custom loop with muon() fits the linear map', async () => {
-    const { first, last } = await fitLinearMap(100);
+  it('a custom loop with muon() fits the linear map (customLoop.ts)', async () => {
+    const [first, last] = await lossesPrintedBy('./customLoop.js');
     expect(last).toBeLessThan(1e-2 * first);
   });
 
-  it('a three-way hybrid trains, saves, reloads and resumes bit-identically', async () => {
+  it('the CommonJS example uses the same API names as the package exports (it runs in package.test.ts)', async () => {
+    const library = await import('muon-tfjs');
+    const required = /const \{ ([^}]+) \} = require\('muon-tfjs'\);/.exec(readFileSync(new URL('./commonJs.cjs', import.meta.url), 'utf8'));
+    for (const name of required?.[1]?.split(', ') ?? ['(no require of muon-tfjs)']) expect(library, name).toHaveProperty(name);
+  });
+
+  it('taps report on the steps asked for, and the hook keeps the weights in range (tapsAndHooks.ts)', async () => {
+    const lines = await linesPrintedBy('./tapsAndHooks.js');
+    expect(lines.filter((l) => l.includes('‖NS input‖_F')).map((l) => l.split(' ')[1])).toEqual(['25', '50', '75', '100']);
+    const maxima = lines.filter((l) => l.includes('max |NS output|')).map((l) => Number(l.split('= ')[1]));
+    expect(maxima).toHaveLength(4);
+    // An orthogonalized 32×16 matrix has entries of size about 1/√32 ≈ 0.18, never above 1.2 (jordan's band).
+    maxima.forEach((m) => expect(m).toBeLessThan(1.2));
+    const match = /^loss (\S+) → (\S+)$/.exec(lines.find((l) => l.startsWith('loss ')) ?? '');
+    expect(Number(match?.[2])).toBeLessThan(0.05 * Number(match?.[1]));
+  });
+
+  it('a three-way hybrid trains, saves, reloads and resumes bit-identically (threeWayHybrid.ts)', async () => {
     const { routing, lossBefore, lossAfter, resumedExactly, reloadedLabels } = await trainThreeWayHybrid();
     const byLabel = (label: string) => routing.filter((r) => r.label === label).map((r) => `${r.optimizer} ${r.shape.join('x')}`);
     expect(byLabel('hidden_matrices')).toEqual(['muon 32x32', 'muon 32x32']);

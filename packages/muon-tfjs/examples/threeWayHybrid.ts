@@ -1,10 +1,9 @@
 // README example: three groups in one optimizer. Hidden matrices → Muon, the embedding table →
 // Lion, everything else → AdamW; trained with model.fit, saved with its optimizer, reloaded, and
 // resumed exactly where it stopped.
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { type HybridOptimizer, defaultRoute, hybrid } from 'muon-tfjs';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { type HybridOptimizer, defaultRoute, hybrid, installWasmTrainingKernels } from 'muon-tfjs';
 
 type Label = 'hidden_matrices' | 'embedding_table' | 'everything_else';
 
@@ -19,20 +18,21 @@ export interface ThreeWayHybridResult {
 }
 
 export async function trainThreeWayHybrid(epochs = 20): Promise<ThreeWayHybridResult> {
-  await tf.setBackend('cpu'); // tfjs-backend-wasm 4.22 cannot train an Embedding (no UnsortedSegmentSum)
+  await tf.setBackend('wasm');
+  installWasmTrainingKernels(); // the Embedding's gradient (UnsortedSegmentSum) on tfjs-backend-wasm 4.22
 
   // Sequences of 4 tokens out of 16; the class is the first token mod 4.
   const tokens = Array.from({ length: 256 * 4 }, (_, i) => (i * 7 + Math.floor(i / 4) * 5) % 16);
   const xs = tf.tensor2d(tokens, [256, 4]);
   const ys = tf.oneHot(tf.tensor1d(tokens.filter((_, i) => i % 4 === 0).map((t) => t % 4), 'int32'), 4);
 
-  const model = tfl.sequential({
+  const model = tf.sequential({
     layers: [
-      tfl.layers.embedding({ inputDim: 16, outputDim: 8, inputLength: 4, embeddingsInitializer: tfl.initializers.randomNormal({ stddev: 0.1, seed: 1 }) }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 32, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
-      tfl.layers.dense({ units: 32, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
-      tfl.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }),
+      tf.layers.embedding({ inputDim: 16, outputDim: 8, inputLength: 4, embeddingsInitializer: tf.initializers.randomNormal({ stddev: 0.1, seed: 1 }) }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 32, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+      tf.layers.dense({ units: 32, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
     ],
   });
   const optimizer = hybrid<Label>(model, {
@@ -58,13 +58,13 @@ export async function trainThreeWayHybrid(epochs = 20): Promise<ThreeWayHybridRe
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
   }), { includeOptimizer: true });
   await model.fit(xs, ys, { ...fit, epochs: 2 });
-  const weights = (m: tfl.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+  const weights = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
   const uninterrupted = weights(model);
   const lossAfter = (model.evaluate(xs, ys) as tf.Scalar).dataSync()[0] as number;
   // Loaded in the same process, the copy's variables are renamed (`kernel` → `kernel_1`); the
   // saved state binds to them once the original model, whose names it carries, is disposed.
   model.dispose();
-  const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
+  const reloaded = await tf.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
   await reloaded.fit(xs, ys, { ...fit, epochs: 2 });
   const resumedExactly = JSON.stringify(weights(reloaded)) === JSON.stringify(uninterrupted);
 

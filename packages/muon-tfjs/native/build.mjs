@@ -5,8 +5,9 @@
 // `npm install muon-tfjs` in a user's project; npm ≥ 11 may ask the user to allow it) and by
 // `npm run build:native`.
 //
-// The addon is optional: without a C++ compiler or OpenBLAS headers the build is skipped with a
-// warning and muon-tfjs falls back to the wasm/TF.js kernels. Set MUON_TFJS_REQUIRE_NATIVE=1 (CI
+// The addon is optional: without a C++ compiler or OpenBLAS headers the build is skipped and
+// muon-tfjs falls back to the wasm/TF.js kernels. Either way the script ends on one line saying
+// which kernel Muon will run and, when it is not the native one, the command that builds it. Set MUON_TFJS_REQUIRE_NATIVE=1 (CI
 // does) to turn a failed build into an error, or MUON_TFJS_SKIP_NATIVE=1 to skip it.
 //
 // Offline by design: node-gyp would otherwise download Node's headers; when the running Node ships
@@ -20,18 +21,31 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const required = process.env.MUON_TFJS_REQUIRE_NATIVE === '1';
+const supported = process.platform === 'linux' || process.platform === 'darwin';
 
-function give(reason) {
+// The one command that builds the kernel afterwards: in this repository its npm script, in a
+// user's project npm's rebuild of the package (which runs this script again).
+const inRepository = existsSync(join(here, '..', '..', 'bench', 'package.json'));
+const rebuild = inRepository ? 'npm run build:native' : 'npm rebuild muon-tfjs';
+const toolchain = process.platform === 'darwin' ? 'brew install openblas' : 'sudo apt-get install -y g++ make python3 libopenblas-dev';
+
+/**
+ * Ends the script without the kernel, on one final line that says what runs instead and the
+ * command that gets the kernel (`log`: the build output, shown only here, when the build failed).
+ */
+function give(reason, { log = '', needsToolchain = false } = {}) {
+  if (log !== '') console.error(log.trimEnd());
   if (required) {
     console.error(`muon-tfjs native kernel: ${reason} (MUON_TFJS_REQUIRE_NATIVE=1)`);
     process.exit(1);
   }
-  console.warn(`muon-tfjs native kernel: ${reason}; the wasm/TF.js kernels will be used instead.`);
+  const how = !supported ? '' : needsToolchain ? `; to get it: ${toolchain} && ${rebuild}` : `; to get it: ${rebuild}`;
+  console.warn(`muon-tfjs: the native kernel is not built (${reason}): Muon will run its TF.js kernels, slower in Node${how}`);
   process.exit(0);
 }
 
-if (process.env.MUON_TFJS_SKIP_NATIVE === '1') give('skipped (MUON_TFJS_SKIP_NATIVE=1)');
-if (process.platform !== 'linux' && process.platform !== 'darwin') give(`not built on ${process.platform}`);
+if (process.env.MUON_TFJS_SKIP_NATIVE === '1') give('skipped, MUON_TFJS_SKIP_NATIVE=1');
+if (!supported) give(`not available on ${process.platform}`);
 
 /** node-gyp: the copy npm passes to lifecycle scripts, else the one bundled with npm. */
 function findNodeGyp() {
@@ -55,14 +69,16 @@ const nodePrefix = dirname(dirname(realpathSync(process.execPath)));
 if (existsSync(join(nodePrefix, 'include', 'node', 'node_api.h')) && existsSync(join(nodePrefix, 'include', 'node', 'common.gypi'))) {
   args.push(`--nodedir=${nodePrefix}`);
 }
-const build = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: here });
-if (build.status !== 0) give(`node-gyp failed (exit ${String(build.status)}); install a C++ compiler and OpenBLAS (apt-get install -y g++ make python3 libopenblas-dev)`);
+// Quiet on success (node-gyp prints ~35 lines of `gyp info`); the whole log on failure.
+const build = spawnSync(process.execPath, args, { cwd: here, encoding: 'utf8' });
+const log = `${build.stdout ?? ''}${build.stderr ?? ''}`;
+if (build.status !== 0) give(`node-gyp failed with exit ${String(build.status)}, log above; it needs a C++ compiler and OpenBLAS`, { log, needsToolchain: true });
 
 const addonPath = join(here, 'build', 'Release', 'muon_native.node');
 try {
   const addon = createRequire(import.meta.url)(addonPath);
   const info = addon.info();
-  console.log(`muon-tfjs native kernel built: ${addonPath} (${info.blas.trim()}, ${info.threads} threads)`);
+  console.log(`muon-tfjs: native kernel built (${info.blas.trim()}, ${info.threads} threads): Muon will run it in Node on the cpu and wasm backends`);
 } catch (error) {
-  give(`built but cannot be loaded: ${error instanceof Error ? error.message : String(error)}`);
+  give(`built but cannot be loaded: ${error instanceof Error ? error.message : String(error)}`, { log });
 }

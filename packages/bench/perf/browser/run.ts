@@ -31,9 +31,30 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, version as esbuildVersion } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
-import { argument, machineInfo, median, printMachine } from '../machine.js';
+import { commandLine } from '../commandLine.js';
+import { machineInfo, median, printMachine } from '../machine.js';
 import type { BrowserKernel, PageConfig, PageResult } from './page.js';
 import { PYTORCH_MUON_STEP_S } from '../gpt2Small.js';
+
+const USAGE = `Usage: npm run bench:browser [-- options]
+
+The TF.js orthogonalization (gramOrthogonalizer on tfjs-backend-wasm) timed in headless Chromium,
+by wasm thread count. Needs Chromium (Debian: apt-get install -y chromium).
+Writes bench-results/browser-<time>.json.
+
+Options:
+  --threads LIST            comma-separated thread counts to ask for, or default (default 1,2)
+  --override-threads LIST   thread counts for enableWasmThreadsInBrowser, or none (default 2)
+  --layers N                GPT-2 layers to orthogonalize (default 12)
+  --runs N                  timed runs (default 1)
+  --kernels LIST            gram and/or plain (default gram)
+  --matmul-runs N           timed 1024³ matmuls (default 7)
+  --chromium PATH           the browser binary (default /usr/bin/chromium)
+  -h, --help                this text
+`;
+
+// Parsed first, so that --help or a wrong flag never starts a measurement.
+const args = commandLine({ usage: USAGE, strings: ['threads', 'override-threads', 'layers', 'runs', 'kernels', 'matmul-runs', 'chromium'] });
 
 const WASM_TARGET = 2.5;
 const MATMUL_N = 1024;
@@ -121,19 +142,19 @@ function gflops(ms: number): number {
 }
 
 async function main(): Promise<void> {
-  const executablePath = argument('chromium') ?? '/usr/bin/chromium';
+  const executablePath = args['chromium'] ?? '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
     console.error(`Chromium not found at ${executablePath}. On Debian/Ubuntu install the apt package "chromium" (apt-get install -y chromium), or pass --chromium <path to a Chromium or Chrome binary>.`);
     process.exit(1);
   }
-  const layers = Number(argument('layers') ?? 12);
-  const runs = Number(argument('runs') ?? 1);
-  const matmulRuns = Number(argument('matmul-runs') ?? 7);
-  const kernelList = (argument('kernels') ?? 'gram').split(',');
+  const layers = Number(args['layers'] ?? 12);
+  const runs = Number(args['runs'] ?? 1);
+  const matmulRuns = Number(args['matmul-runs'] ?? 7);
+  const kernelList = (args['kernels'] ?? 'gram').split(',');
   const kernels = kernelList.filter((k): k is BrowserKernel => k === 'gram' || k === 'plain');
   if (kernels.length !== kernelList.length) throw new Error(`--kernels takes gram and/or plain; got ${kernelList.join(',')}`);
-  const threadList = (argument('threads') ?? '1,2').split(',').map((t) => (t === 'default' ? null : Number(t)));
-  const overrideArgument = argument('override-threads') ?? '2';
+  const threadList = (args['threads'] ?? '1,2').split(',').map((t) => (t === 'default' ? null : Number(t)));
+  const overrideArgument = args['override-threads'] ?? '2';
   const overrideList = overrideArgument === 'none' ? [] : overrideArgument.split(',').map(Number);
   const probe = { layers: 0, runs: 0, matmulRuns, kernels };
   const measure = { layers, runs, matmulRuns, kernels };

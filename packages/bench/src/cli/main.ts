@@ -1,33 +1,14 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { setupBackend, BENCH_BACKENDS, type BenchBackend } from '../benchmark/backend.js';
+import { setupBackend } from '../benchmark/backend.js';
 import { makeBenchPlan, type BenchPlan } from '../benchmark/benchPlan.js';
 import { fashionMnistAvailable } from '../benchmark/data/fashionMnist.js';
 import { runBenchmark } from '../benchmark/runBenchmark.js';
 import { formatTextReport } from '../benchmark/table.js';
 import { createTask, taskAvailable } from '../benchmark/tasks.js';
 import { writeOutputs } from '../benchmark/writeOutputs.js';
-
-const USAGE = `Usage: muon-tfjs bench [options]
-
-Compares Muon (hybrid with AdamW), AdamW, SGD with momentum and Lion on an MLP and a ConvNet on
-MNIST and a small transformer on Moby Dick (characters). Each optimizer's learning rate comes
-from a small grid on a held-out split. Prints a table per model and writes results.json, SVG
-plots, summary.md and report.html.
-
-Options:
-  --full               the complete suite: more epochs, 3 seeds, Fashion-MNIST when installed
-                       (apt-get install dataset-fashion-mnist); takes hours on 2 cores
-  --models LIST        comma-separated: mlp, convnet, transformer, fashion-mlp, fashion-convnet
-  --optimizers LIST    comma-separated: muon, adamw, sgd, lion
-  --epochs N           epochs for every model (default: mlp 3, convnet 1, transformer 2)
-  --seeds N|LIST       seeds 1..N, or a comma-separated list (default 1; --full: 3)
-  --backend NAME       wasm (default in Node) or cpu
-  --out DIR            output folder (default bench-results)
-  -h, --help           this text
-`;
+import { BENCH_USAGE, parseBenchArguments } from './benchArguments.js';
+import { prepareOutputDirectory } from './outputDirectory.js';
 
 /** Seconds per step measured on a 2-core Xeon (wasm): rough, for the up-front estimate only. */
 const SECONDS_PER_STEP: Record<string, number> = { mlp: 0.03, convnet: 0.14, transformer: 0.32, 'fashion-mlp': 0.03, 'fashion-convnet': 0.14 };
@@ -41,30 +22,15 @@ function estimateSeconds(plan: BenchPlan, stepsPerEpoch: Record<string, number>)
 }
 
 async function bench(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      full: { type: 'boolean' },
-      models: { type: 'string' },
-      optimizers: { type: 'string' },
-      epochs: { type: 'string' },
-      seeds: { type: 'string' },
-      backend: { type: 'string', default: 'wasm' },
-      out: { type: 'string', default: 'bench-results' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help === true) {
-    process.stdout.write(USAGE);
+  const parsed = parseBenchArguments(argv);
+  if (parsed.help) {
+    process.stdout.write(BENCH_USAGE);
     return;
   }
-  const backend = values.backend as string;
-  if (!(BENCH_BACKENDS as readonly string[]).includes(backend)) {
-    throw new Error(`--backend: unknown backend '${backend}'; choose from ${BENCH_BACKENDS.join(', ')}`);
-  }
+  const values = parsed.options;
+  const backend = values.backend;
   const plan = makeBenchPlan({
-    ...(values.full === true && { full: true }),
+    ...(values.full && { full: true }),
     ...(values.models !== undefined && { models: values.models }),
     ...(values.optimizers !== undefined && { optimizers: values.optimizers }),
     ...(values.epochs !== undefined && { epochs: values.epochs }),
@@ -75,8 +41,9 @@ async function bench(argv: string[]): Promise<void> {
       throw new Error(`model '${id}' needs Fashion-MNIST: install it with \`apt-get install dataset-fashion-mnist\` (Debian), or leave it out of --models`);
     }
   }
-  const out = resolve(values.out as string);
-  const { simd } = await setupBackend(backend as BenchBackend);
+  // Checked before any work: a bad --out used to fail only after the whole benchmark.
+  const out = prepareOutputDirectory(values.out);
+  const { simd } = await setupBackend(backend);
   const entries = plan.models.map((id) => ({ task: createTask(id, plan.scale), epochs: plan.epochs[id] }));
   const estimate = estimateSeconds(plan, Object.fromEntries(entries.map((e) => [e.task.id, e.task.stepsPerEpoch])));
   const say = (s: string): boolean => process.stderr.write(`${s}\n`);
@@ -130,7 +97,7 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'bench') return bench(rest);
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(BENCH_USAGE);
     return;
   }
   throw new Error(`unknown command '${command}'. Try: muon-tfjs bench --help`);

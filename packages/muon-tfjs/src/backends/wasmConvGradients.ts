@@ -1,16 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-type Padding = 'valid' | 'same' | number | ReadonlyArray<readonly [number, number]>;
-
 /**
  * Registers a `Conv2DBackpropFilter` kernel for the wasm backend, which tfjs 4.22 lacks (so a
- * `tf.layers.conv2d` cannot be trained on wasm without it).
+ * `tf.layers.conv2d`, `conv1d` or `conv2dTranspose` cannot be trained on wasm without it).
  *
- * The filter gradient is itself a convolution: dW[i, j, c, o] = Σ_{b,h,w} xp[b, h+i, w+j, c]·dy[b, h, w, o].
- * Reading the input channels as the batch and the batch as the channels, it is the 'valid'
- * conv2d of xpᵀ `[C, Hp, Wp, B]` with the "filter" dyᵀ `[Ho, Wo, B, O]`, giving `[C, kh, kw, O]`,
- * transposed back to `[kh, kw, C, O]`. It runs on XNNPACK's Conv2D with the same FLOPs.
- * Supports what the benchmark models use: NHWC, stride 1, 'same'/'valid'/numeric padding.
+ * The filter gradient is itself a convolution: with strides (sh, sw) and the zero-padded input xp,
+ * dW[i, j, c, o] = Σ_{b,h,w} xp[b, h·sh + i, w·sw + j, c]·dy[b, h, w, o]. Reading the input
+ * channels as the batch and the batch as the channels, it is the 'valid', stride-1 conv2d of
+ * xpᵀ `[C, Hp, Wp, B]` with the "filter" dyᵀ `[Ho, Wo, B, O]` dilated by (sh, sw) (the forward
+ * stride becomes the dilation), whose first kh × kw outputs are `[C, kh, kw, O]`, transposed back
+ * to `[kh, kw, C, O]`. It runs on XNNPACK's Conv2D with the same FLOPs. The padding comes from
+ * tfjs-core's `computeConv2DInfo`, as in the forward kernel; NHWC only (tfjs-layers transposes
+ * channels-first inputs itself), and conv2d's gradient refuses dilations > 1 before reaching here.
  * Also replaces wasm's `Conv2DBackpropInput` for stride-1 'same' convolutions with odd kernels,
  * where it was 10× slower than a forward conv of the same size (78 ms vs 7.8 ms for
  * 128×14×14×16 → 32 here): then dx is the 'same' conv of dy with the kernel flipped in space and
@@ -23,20 +24,28 @@ export function installWasmConvGradients(): void {
   const pad = tf.getKernel('PadV2', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');
   const conv2d = tf.getKernel('Conv2D', 'wasm');
-  if (pad === undefined || transpose === undefined || conv2d === undefined) return;
+  const slice = tf.getKernel('Slice', 'wasm');
+  if (pad === undefined || transpose === undefined || conv2d === undefined || slice === undefined) return;
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const x = inputs['x'] as tf.TensorInfo;
       const dy = inputs['dy'] as tf.TensorInfo;
-      const strides = attrs?.['strides'] as number | [number, number];
-      const padding = attrs?.['pad'] as Padding;
-      const [kh, kw] = attrs?.['filterShape'] as [number, number, number, number];
-      if (attrs?.['dataFormat'] !== 'NHWC' || (Array.isArray(strides) ? strides.some((s) => s !== 1) : strides !== 1)) {
-        throw new Error('Conv2DBackpropFilter (wasm, muon-tfjs benchmark): only NHWC with stride 1 is supported');
+      const filterShape = attrs?.['filterShape'] as [number, number, number, number];
+      if (attrs?.['dataFormat'] !== 'NHWC') {
+        throw new Error(`Conv2DBackpropFilter (wasm, muon-tfjs): dataFormat must be NHWC, got ${String(attrs?.['dataFormat'])}`);
       }
-      const [top, bottom, left, right] = paddingOf(padding, kh, kw);
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filterShape,
+        attrs['strides'] as number | [number, number],
+        1,
+        attrs['pad'] as 'valid' | 'same' | number,
+        attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
+      );
+      const { top, bottom, left, right } = info.padInfo;
+      const [kh, kw, inChannels, outChannels] = filterShape;
       const temporaries: tf.TensorInfo[] = [];
       const run = (kernel: tf.KernelConfig, ins: tf.NamedTensorInfoMap, at: tf.NamedAttrMap): tf.TensorInfo => {
         const out = kernel.kernelFunc({ inputs: ins, backend, attrs: at }) as tf.TensorInfo;
@@ -48,24 +57,15 @@ export function installWasmConvGradients(): void {
         : run(pad, { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
       const xt = run(transpose, { x: padded }, { perm: [3, 1, 2, 0] });
       const dyt = run(transpose, { x: dy }, { perm: [1, 2, 0, 3] });
-      const r = run(conv2d, { x: xt, filter: dyt }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+      const dilations = [info.strideHeight, info.strideWidth];
+      let r = run(conv2d, { x: xt, filter: dyt }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations });
+      // Past the last tap the dilated conv reads only padding it does not need: keep kh × kw.
+      if (r.shape[1] !== kh || r.shape[2] !== kw) r = run(slice, { x: r }, { begin: [0, 0, 0, 0], size: [inChannels, kh, kw, outChannels] });
       const out = transpose.kernelFunc({ inputs: { x: r }, backend, attrs: { perm: [1, 2, 0, 3] } }) as tf.TensorInfo;
       for (const t of temporaries) (backend as tf.KernelBackend).disposeData(t.dataId);
       return out;
     },
   });
-}
-
-/** [top, bottom, left, right] zero padding of a stride-1 convolution (TensorFlow's convention). */
-function paddingOf(padding: Padding, kh: number, kw: number): [number, number, number, number] {
-  if (padding === 'valid') return [0, 0, 0, 0];
-  if (padding === 'same') {
-    return [Math.floor((kh - 1) / 2), kh - 1 - Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2), kw - 1 - Math.floor((kw - 1) / 2)];
-  }
-  if (typeof padding === 'number') return [padding, padding, padding, padding];
-  const [, h, w] = padding;
-  if (h === undefined || w === undefined) throw new Error('Conv2DBackpropFilter: explicit padding needs 4 pairs');
-  return [h[0], h[1], w[0], w[1]];
 }
 
 let inputGradientInstalled = false;

@@ -48,4 +48,33 @@ describe('installWasmTrainingKernels: the replaced wasm kernels agree with the c
     expect(wasm).toHaveLength(4);
     wasm.forEach((w, i) => expect(close(w, cpu[i] as Float32Array, 1e-4)).toBe(1));
   });
+
+  it('unsortedSegmentSum (the gradient of gather): repeated ids summed, a negative id dropped', async () => {
+    const run = () => {
+      const x = tf.tensor3d(Array.from({ length: 6 * 2 * 2 }, (_, i) => Math.sin(i)), [6, 2, 2]);
+      const ids = tf.tensor1d([2, 0, 2, -1, 4, 0], 'int32');
+      return [tf.unsortedSegmentSum(x, ids, 5)];
+    };
+    const [wasm, cpu] = [await on('wasm', run), await on('cpu', run)];
+    expect(wasm[0]).toHaveLength(5 * 4);
+    expect(close(wasm[0] as Float32Array, cpu[0] as Float32Array, 1e-6)).toBe(1);
+    // By hand: segment 1 and 3 receive nothing.
+    expect(Array.from((wasm[0] as Float32Array).slice(4, 8))).toEqual([0, 0, 0, 0]);
+  });
+
+  it('depthwise conv2d filter and input gradients (multiplier 2, strides 1 and 2, same and valid)', async () => {
+    const run = () => {
+      const x = tf.tensor4d(Array.from({ length: 2 * 6 * 5 * 3 }, (_, i) => Math.sin(0.7 * i)), [2, 6, 5, 3]);
+      const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 2 }, (_, i) => Math.cos(0.3 * i)), [3, 3, 3, 2]);
+      const out: tf.Tensor[] = [];
+      for (const [stride, pad] of [[1, 'same'], [2, 'same'], [2, 'valid']] as const) {
+        const g = tf.grads((a: tf.Tensor, k: tf.Tensor) => tf.sum(tf.square(tf.depthwiseConv2d(a as tf.Tensor4D, k as tf.Tensor4D, stride, pad))));
+        out.push(...g([x, w]));
+      }
+      return out;
+    };
+    const [wasm, cpu] = [await on('wasm', run), await on('cpu', run)];
+    expect(wasm).toHaveLength(6);
+    wasm.forEach((w, i) => expect(close(w, cpu[i] as Float32Array, 1e-5)).toBe(1));
+  });
 });

@@ -18,6 +18,10 @@ export function describeFastestOrthogonalizer(): OrthogonalizerChoice {
   const status = loadNativeAddon();
   const backend = tf.getBackend();
   if (!status.available) return { kernel: 'tfjs', reason: status.reason };
+  // tf.getBackend() is undefined until a backend is set or first used (then tfjs picks one).
+  if ((backend as string | undefined) === undefined) {
+    return { kernel: 'native', reason: `no TF.js backend set yet: the OpenBLAS addon at ${status.path} runs once it is ${[...CPU_RESIDENT_BACKENDS].join(', ')}` };
+  }
   if (!CPU_RESIDENT_BACKENDS.has(backend)) return { kernel: 'tfjs', reason: `backend '${backend}' keeps tensors off the CPU` };
   return { kernel: 'native', reason: `OpenBLAS addon at ${status.path}` };
 }

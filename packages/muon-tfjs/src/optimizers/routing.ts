@@ -59,6 +59,26 @@ export function defaultRoute(v: VariableDescription): RouteDecision<Route> {
     return { route: 'adamw', reason: 'depthwise kernel: per-channel filters, not a matrix' };
   }
   const { fanIn, fanOut } = matrixShape(v.shape);
+  // Recurrent layers (LSTM, GRU, SimpleRNN, ConvLSTM2D, and wrapped in Bidirectional or RNN) hold
+  // an input `kernel` [in, g·units] and a `recurrent_kernel` [units, g·units], each with the g gates
+  // of the cell side by side (LSTM i, f, c, o: g = 4; GRU z, r, h: g = 3). The input kernel reads
+  // the sequence's inputs: on one-hot tokens (a char-RNN) it is an embedding table in effect, which
+  // the Muon contract sends to AdamW (KellerJordan/Muon README; Keras's Muon excludes embeddings
+  // too), so it goes to AdamW; an override sends it to Muon when its inputs are hidden features.
+  // The recurrent kernel maps hidden state to hidden state, a hidden matrix: Muon. Its gates are
+  // orthogonalized together, as Keras's Muon does for every 2-D kernel; per-gate
+  // orthogonalization (as dion splits fused QKV) is issue 11. The gate count g is the recurrent
+  // kernel's last axis over its second-to-last; for an input kernel, the cell's type.
+  if (/(^|\/)recurrent_kernel$/.test(v.name)) {
+    const gates = (v.shape.at(-1) as number) / (v.shape.at(-2) as number);
+    const fused = gates > 1 ? `; its ${gates} gates are fused in one [${fanIn}, ${fanOut}] matrix, orthogonalized together` : '';
+    return { route: 'muon', reason: `recurrent kernel: hidden state to hidden state${fused}` };
+  }
+  if (/^(LSTM|GRU|SimpleRNN|ConvLSTM2D|Bidirectional|RNN)$/.test(v.layerClass ?? '') && /(^|\/)kernel$/.test(v.name)) {
+    const gates = /lstm/i.test(`${v.layerClass ?? ''} ${v.name}`) ? 4 : /gru/i.test(`${v.layerClass ?? ''} ${v.name}`) ? 3 : 1;
+    const fused = gates > 1 ? `; its ${gates} gates are fused in one [${fanIn}, ${fanOut}] matrix` : '';
+    return { route: 'adamw', reason: `input kernel of a recurrent layer: on one-hot tokens an embedding table in effect (override to Muon when its inputs are hidden features)${fused}` };
+  }
   return {
     route: 'muon',
     reason: v.shape.length === 2 ? 'hidden matrix' : `kernel seen as the [${fanIn}, ${fanOut}] matrix`,
