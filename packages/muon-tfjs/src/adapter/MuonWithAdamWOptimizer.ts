@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matrixShape } from '../math/matrixView.js';
+import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { shapeScale } from '../math/shapeScale.js';
 import { type AdamWOptions, type ResolvedAdamWOptions, adamwTransformation, resolveAdamWOptions } from '../optimizers/adamw.js';
-import { type MuonOptions, type ResolvedMuonOptions, muonTransformation, resolveMuonOptions } from '../optimizers/muon.js';
+import { type MuonOptions, type ResolvedMuonOptions, muonConfig, muonTransformation, resolveMuonOptions } from '../optimizers/muon.js';
 import { checkPositive } from '../optimizers/options.js';
 import { type Route, type RouteDecision, type RoutingPolicy, type VariableDescription, routeVariable } from '../optimizers/routing.js';
 import type { GradientTransformation } from '../transforms/gradientTransformation.js';
@@ -75,7 +76,7 @@ export class MuonWithAdamWOptimizer extends TransformOptimizer {
   readonly muonOptions: ResolvedMuonOptions;
   readonly adamwOptions: ResolvedAdamWOptions;
   readonly #policy: RoutingPolicy;
-  readonly #orthogonalize: Orthogonalizer | undefined;
+  readonly #orthogonalize: Orthogonalizer;
   readonly #routes = new Map<string, RoutedVariable>();
   #muonLearningRate: number;
   #adamwLearningRate: number;
@@ -93,7 +94,7 @@ export class MuonWithAdamWOptimizer extends TransformOptimizer {
     this.adamwOptions = resolveAdamWOptions(config.adamw, `${owner}.adamw`, HYBRID_ADAMW_DEFAULTS);
     this.#muonLearningRate = this.muonOptions.learningRate;
     this.#adamwLearningRate = this.adamwOptions.learningRate;
-    this.#orthogonalize = config.muon?.orthogonalize;
+    this.#orthogonalize = config.muon?.orthogonalize ?? fastestOrthogonalizer();
     this.#policy = { ...(config.overrides && { overrides: config.overrides }), ...(config.label && { label: config.label }) };
     for (const { name, route } of config.routes ?? []) {
       if (route !== 'muon' && route !== 'adamw') {
@@ -168,7 +169,7 @@ export class MuonWithAdamWOptimizer extends TransformOptimizer {
   override getConfig(): tf.serialization.ConfigDict {
     const routes = [...this.#routes].map(([name, { decision }]) => ({ name, route: decision.route }));
     return {
-      muon: { ...this.muonOptions, coefficients: this.muonOptions.coefficients as tf.serialization.ConfigDictValue, learningRate: this.#muonLearningRate },
+      muon: { ...muonConfig(this.muonOptions), learningRate: this.#muonLearningRate },
       adamw: { ...this.adamwOptions, learningRate: this.#adamwLearningRate },
       // Stored under `name` keys: tfjs-layers camel-cases every other string of a saved config.
       routes,

@@ -1,6 +1,6 @@
-import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS, resolveCoefficients } from '../math/coefficients.js';
-import { DEFAULT_NS_EPS } from '../math/newtonSchulz.js';
-import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
+import type * as tf from '@tensorflow/tfjs-core';
+import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
+import { DEFAULT_NS_EPS, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
@@ -30,14 +30,24 @@ export interface MuonOptions {
   /** eps of the Frobenius normalization before Newton–Schulz. Default 1e-7. */
   readonly eps?: number;
   /**
-   * The orthogonalization kernel (not serialized). Default {@link fastestOrthogonalizer}: the
-   * native OpenBLAS kernel in Node when built, else Gram/plain Newton–Schulz in TF.js.
+   * The orthogonalization kernel (not serialized). Default, supplied by the adapter classes
+   * (`MuonOptimizer`, `MuonWithAdamWOptimizer`): `fastestOrthogonalizer()`, the native OpenBLAS
+   * kernel in Node when built, else Gram/plain Newton–Schulz in TF.js.
    */
   readonly orthogonalize?: Orthogonalizer;
 }
 
-/** Muon's options with every default filled in (the `orthogonalize` kernel aside). */
-export type ResolvedMuonOptions = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps'>> & { readonly nsSteps: number };
+/** Muon's serializable options with every default filled in (the `orthogonalize` kernel aside). */
+type MuonSettings = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps'>> & { readonly nsSteps: number };
+
+/**
+ * Muon's options with every default filled in (the `orthogonalize` kernel aside), and the
+ * Newton–Schulz schedule resolved from them once, at construction.
+ */
+export type ResolvedMuonOptions = MuonSettings & {
+  /** The frozen schedule every step hands to the kernel, derived from `coefficients`, `nsSteps` and `eps`. */
+  readonly schedule: NewtonSchulzSchedule;
+};
 
 /** Muon's defaults, as in KellerJordan/Muon and torch.optim.Muon (with weight decay 0, as KJ). */
 export const MUON_DEFAULTS = {
@@ -49,7 +59,7 @@ export const MUON_DEFAULTS = {
   weightDecay: 0,
   lrAdjust: 'original',
   eps: DEFAULT_NS_EPS,
-} as const satisfies ResolvedMuonOptions;
+} as const satisfies MuonSettings;
 
 const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), 'orthogonalize'];
 
@@ -57,45 +67,52 @@ const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), 'orthogonalize'];
 export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): ResolvedMuonOptions {
   rejectUnknownOptions(options, MUON_OPTION_NAMES, owner);
   const coefficients = options.coefficients ?? MUON_DEFAULTS.coefficients;
-  // Resolving the schedule validates coefficients and nsSteps together and fixes the step count.
-  const nsSteps = resolveCoefficients(coefficients, options.nsSteps).iterations.length;
-  const resolved: ResolvedMuonOptions = {
+  const eps = options.eps ?? MUON_DEFAULTS.eps;
+  checkNonNegative(eps, 'eps', owner);
+  // The one resolution of the schedule: it validates coefficients and nsSteps together, fixes the
+  // step count, and is what every step runs (scaleByMuon hands it to the kernel unchanged).
+  const schedule = resolveNewtonSchulz({ coefficients, eps, ...(options.nsSteps === undefined ? {} : { steps: options.nsSteps }) });
+  const settings: MuonSettings = {
     learningRate: options.learningRate ?? MUON_DEFAULTS.learningRate,
     momentum: options.momentum ?? MUON_DEFAULTS.momentum,
     nesterov: options.nesterov ?? MUON_DEFAULTS.nesterov,
-    nsSteps,
+    nsSteps: schedule.steps,
     coefficients,
     weightDecay: options.weightDecay ?? MUON_DEFAULTS.weightDecay,
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
-    eps: options.eps ?? MUON_DEFAULTS.eps,
+    eps,
   };
-  checkPositive(resolved.learningRate, 'learningRate', owner);
-  checkUnitInterval(resolved.momentum, 'momentum', owner);
-  checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
-  checkNonNegative(resolved.eps, 'eps', owner);
-  if (typeof resolved.nesterov !== 'boolean') {
-    throw new Error(`${owner}: nesterov must be a boolean, got ${String(resolved.nesterov)}`);
+  checkPositive(settings.learningRate, 'learningRate', owner);
+  checkUnitInterval(settings.momentum, 'momentum', owner);
+  checkNonNegative(settings.weightDecay, 'weightDecay', owner);
+  if (typeof settings.nesterov !== 'boolean') {
+    throw new Error(`${owner}: nesterov must be a boolean, got ${String(settings.nesterov)}`);
   }
-  if (!LR_ADJUST_MODES.includes(resolved.lrAdjust)) {
-    throw new Error(`${owner}: unknown lrAdjust '${String(resolved.lrAdjust)}'; expected one of ${LR_ADJUST_MODES.join(', ')}`);
+  if (!LR_ADJUST_MODES.includes(settings.lrAdjust)) {
+    throw new Error(`${owner}: unknown lrAdjust '${String(settings.lrAdjust)}'; expected one of ${LR_ADJUST_MODES.join(', ')}`);
   }
-  return resolved;
+  return { ...settings, schedule };
+}
+
+/**
+ * The serializable part of resolved options, for `getConfig`: the settings without the derived
+ * schedule (`fromConfig` resolves it again from them).
+ */
+export function muonConfig(options: ResolvedMuonOptions): tf.serialization.ConfigDict {
+  const { schedule, ...settings } = options;
+  return { ...settings, coefficients: settings.coefficients as tf.serialization.ConfigDictValue };
 }
 
 /**
  * Muon as a composition: orthogonalized momentum, scaled by the matrix shape, plus decoupled weight
  * decay, times −lr:  p ← p − lr·(s·O + wd·p) = p·(1 − lr·wd) − lr·s·O.
  */
-export function muonTransformation(
-  options: ResolvedMuonOptions,
-  learningRate: Live<number>,
-  orthogonalize: Orthogonalizer = fastestOrthogonalizer(),
-): GradientTransformation {
+export function muonTransformation(options: ResolvedMuonOptions, learningRate: Live<number>, orthogonalize: Orthogonalizer): GradientTransformation {
   return chain(
     scaleByMuon({
       momentum: options.momentum,
       nesterov: options.nesterov,
-      newtonSchulz: { coefficients: options.coefficients, steps: options.nsSteps, eps: options.eps },
+      newtonSchulz: options.schedule,
       orthogonalize,
     }),
     scaleByShape(options.lrAdjust),
