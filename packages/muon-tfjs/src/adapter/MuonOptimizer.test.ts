@@ -53,6 +53,8 @@ describe('the Newton–Schulz schedule is resolved once, at construction', () =>
       for (const schedule of seen) expect(schedule).toBe(optimizer.options.schedule);
     }
     expect(Object.isFrozen(optimizer.options.schedule)).toBe(true);
+    // Derived, so not part of what a spread or JSON of the options (a saved config) holds.
+    expect(Object.keys(optimizer.options)).not.toContain('schedule');
     expect(optimizer.options.schedule.iterations).toEqual(resolveCoefficients('polarExpress5').iterations);
     optimizer.dispose();
     w.dispose();

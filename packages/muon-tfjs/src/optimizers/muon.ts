@@ -45,7 +45,11 @@ type MuonSettings = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps'>> & {
  * Newton–Schulz schedule resolved from them once, at construction.
  */
 export type ResolvedMuonOptions = MuonSettings & {
-  /** The frozen schedule every step hands to the kernel, derived from `coefficients`, `nsSteps` and `eps`. */
+  /**
+   * The frozen schedule every step hands to the kernel, derived from `coefficients`, `nsSteps` and
+   * `eps`. Not enumerable: a config spread from these options (`getConfig` of Muon or of a hybrid
+   * group) or their JSON holds the user's settings only, and `fromConfig` resolves it again.
+   */
   readonly schedule: NewtonSchulzSchedule;
 };
 
@@ -91,12 +95,12 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   if (!LR_ADJUST_MODES.includes(settings.lrAdjust)) {
     throw new Error(`${owner}: unknown lrAdjust '${String(settings.lrAdjust)}'; expected one of ${LR_ADJUST_MODES.join(', ')}`);
   }
-  return { ...settings, schedule };
+  return Object.defineProperty(settings, 'schedule', { value: schedule, enumerable: false }) as ResolvedMuonOptions;
 }
 
 /**
- * The serializable part of resolved options, for `getConfig`: the settings without the derived
- * schedule (`fromConfig` resolves it again from them).
+ * The serializable part of resolved options, for `getConfig`, typed as a config: the settings
+ * without the derived schedule (`fromConfig` resolves it again from them).
  */
 export function muonConfig(options: ResolvedMuonOptions): tf.serialization.ConfigDict {
   const { schedule, ...settings } = options;
