@@ -19,7 +19,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { Matrix } from 'ml-matrix';
 import { commandLine } from './commandLine.js';
 import { machineInfo, printMachine } from './machine.js';
-import { COEFFICIENT_PRESETS, type CoefficientPreset, composedPolynomial, defaultGramRestarts, gramOrthogonalizer, loadNativeAddon, nativeOrthogonalizer, type Orthogonalizer, resolveCoefficients } from 'muon-tfjs';
+import { COEFFICIENT_PRESETS, type CoefficientPreset, composedPolynomial, gramOrthogonalizer, loadNativeAddon, nativeOrthogonalizer, type Orthogonalizer, resolveNewtonSchulz } from 'muon-tfjs';
 import { matrixWithSingularValues, relativeFrobenius, seededNormal } from 'muon-tfjs/diagnostics';
 
 const USAGE = `Usage: npm run bench:gram-restarts [-- options]
@@ -61,18 +61,18 @@ if (kernel === 'native') {
   if (!native.available) throw new Error(`--kernel native: ${native.reason}`);
   native.addon.setThreads(1); // one thread: the same summation order on every run
 }
-const make = (algorithm: 'plain' | 'gram', restartAfter?: readonly number[]): Orthogonalizer => {
-  const settings = { algorithm, ...(restartAfter === undefined ? {} : { restartAfter }) };
-  return kernel === 'native' ? nativeOrthogonalizer(settings) : gramOrthogonalizer({ ...settings, batchSameShapes: false });
-};
+const make = (algorithm: 'plain' | 'gram'): Orthogonalizer => (kernel === 'native' ? nativeOrthogonalizer({ algorithm }) : gramOrthogonalizer({ algorithm, batchSameShapes: false }));
+const plain = make('plain');
+const gram = make('gram');
 printMachine(machineInfo());
 console.log(`${rows}×${cols}, kernel ${kernel} (${kernel === 'native' ? 'OpenBLAS, 1 thread' : 'TF.js cpu backend'}); relative Frobenius error against the float64 map U·p(s)·Vᵀ\n`);
 
+// The restart points belong to the resolved schedule (`restartAfter`, default after 3, 6, …).
 const variants = [
-  { label: 'plain', orthogonalize: make('plain') },
-  { label: 'Gram, default', orthogonalize: make('gram') },
-  { label: 'Gram, after 2', orthogonalize: make('gram', [2]) },
-  { label: 'Gram, never', orthogonalize: make('gram', []) },
+  { label: 'plain', orthogonalize: plain },
+  { label: 'Gram, default', orthogonalize: gram },
+  { label: 'Gram, after 2', orthogonalize: gram, restartAfter: [2] },
+  { label: 'Gram, never', orthogonalize: gram, restartAfter: [] },
 ];
 const k = Math.min(rows, cols);
 const results: Record<string, string | number>[] = [];
@@ -83,15 +83,15 @@ for (const [spectrum, values] of Object.entries(SPECTRA)) {
   if (results.length === 0) console.log(['spectrum'.padEnd(22), 'preset'.padEnd(14), ...variants.map((v) => v.label.padStart(14))].join(' '));
   const norm = Math.hypot(...s);
   for (const preset of presets) {
-    const schedule = resolveCoefficients(preset);
+    const schedule = resolveNewtonSchulz({ coefficients: preset });
     const expected = u.mmul(Matrix.diag(s.map((x) => composedPolynomial(schedule, x / norm)))).mmul(v.transpose()).to1DArray();
-    const errors = variants.map(({ orthogonalize }) => {
-      const [output] = orthogonalize([input], { coefficients: preset });
+    const errors = variants.map(({ orthogonalize, restartAfter }) => {
+      const [output] = orthogonalize([input], restartAfter === undefined ? schedule : resolveNewtonSchulz({ coefficients: preset, restartAfter }));
       const error = relativeFrobenius((output as tf.Tensor2D).dataSync(), expected);
       output?.dispose();
       return error;
     });
-    results.push({ spectrum, preset, defaultRestarts: JSON.stringify(defaultGramRestarts(schedule.iterations.length)), ...Object.fromEntries(variants.map((v, i) => [v.label, errors[i] as number])) });
+    results.push({ spectrum, preset, defaultRestarts: JSON.stringify(schedule.restartAfter), ...Object.fromEntries(variants.map((v, i) => [v.label, errors[i] as number])) });
     console.log([spectrum.padEnd(22), preset.padEnd(14), ...errors.map((e) => e.toExponential(1).padStart(14))].join(' '));
   }
   input.dispose();

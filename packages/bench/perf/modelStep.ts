@@ -23,8 +23,8 @@
  * hits all of them alike; the table gives the median of `--runs` steps after `--warmup` steps.
  *
  * Also printed per model: the Muon-routed matrices (`describeRouting()`), which Newton–Schulz
- * algorithm each kernel runs on them (the native addon's 'auto' compares flops with syrk counted at
- * half a gemm, the TF.js kernel's with general matmuls: `usesGramIteration`), and the NS flops per
+ * algorithm each kernel runs on them (`planOrthogonalization` under each kernel's capabilities: the
+ * native addon's with syrk counted at half a gemm, the TF.js kernel's with general matmuls), and the NS flops per
  * step, with the time they need at the machine's fp32 peak (`PEAK_GFLOPS`): a lower bound of Muon's extra cost.
  * Results go to bench-results/model-step-<time>.json.
  */
@@ -40,7 +40,7 @@ import type { Batch, Task } from '../src/benchmark/task.js';
 import { DEFAULT_SCALE, DEFAULT_TASK_IDS, type TaskId, createTask } from '../src/benchmark/tasks.js';
 import { commandLine } from './commandLine.js';
 import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
-import { defaultGramRestarts, describeFastestOrthogonalizer, gramNewtonSchulzFlops, gramOrthogonalizer, MuonWithAdamWOptimizer, type Orthogonalizer, plainNewtonSchulzFlops, resolveCoefficients, type RoutingRow, usesGramIteration } from 'muon-tfjs';
+import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, MuonWithAdamWOptimizer, NATIVE_CAPABILITIES, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:model-step [-- options]
 
@@ -139,14 +139,11 @@ interface ShapeRow {
 }
 
 /**
- * The Muon matrices of a hybrid and the Newton–Schulz work on them per step: the algorithm and
- * executed flops of the native kernel (syrk at half a gemm, its 'auto' rule) and of the TF.js one.
+ * The Muon matrices of a hybrid and the Newton–Schulz work on them per step: the plans (algorithm
+ * and executed flops) of the native kernel (syrk at half a gemm) and of the TF.js one.
  */
 function newtonSchulzWork(optimizer: MuonWithAdamWOptimizer): ShapeRow[] {
-  const { coefficients, nsSteps } = optimizer.muonOptions;
-  const schedule = resolveCoefficients(coefficients, nsSteps);
-  const steps = schedule.iterations.length;
-  const restarts = defaultGramRestarts(steps);
+  const { schedule } = optimizer.muonOptions;
   const rows = new Map<string, ShapeRow>();
   for (const row of optimizer.describeRouting()) {
     if (row.optimizer !== 'muon' || row.matrix === undefined) continue;
@@ -157,18 +154,9 @@ function newtonSchulzWork(optimizer: MuonWithAdamWOptimizer): ShapeRow[] {
       known.count++;
       continue;
     }
-    const m = Math.min(fanIn, fanOut);
-    const n = Math.max(fanIn, fanOut);
-    const nativeGram = gramNewtonSchulzFlops(m, n, steps, restarts, true) < plainNewtonSchulzFlops(m, n, steps, true);
-    const tfjsGram = usesGramIteration(m, n, schedule, 'auto', restarts);
-    rows.set(key, {
-      matrix: [fanIn, fanOut],
-      count: 1,
-      native: nativeGram ? 'gram' : 'plain',
-      nativeFlops: nativeGram ? gramNewtonSchulzFlops(m, n, steps, restarts, true) : plainNewtonSchulzFlops(m, n, steps, true),
-      tfjs: tfjsGram ? 'gram' : 'plain',
-      tfjsFlops: tfjsGram ? gramNewtonSchulzFlops(m, n, steps, restarts) : plainNewtonSchulzFlops(m, n, steps),
-    });
+    const native = planOrthogonalization(fanIn, fanOut, schedule, NATIVE_CAPABILITIES);
+    const tfjs = planOrthogonalization(fanIn, fanOut, schedule, GENERAL_MATMUL_CAPABILITIES);
+    rows.set(key, { matrix: [fanIn, fanOut], count: 1, native: native.algorithm, nativeFlops: native.flops, tfjs: tfjs.algorithm, tfjsFlops: tfjs.flops });
   }
   return [...rows.values()];
 }

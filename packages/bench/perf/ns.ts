@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { commandLine } from './commandLine.js';
 import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
-import { type CoefficientPreset, defaultGramRestarts, enableWasmThreadsInNode, GRAM_MIN_SCHEDULE_DEVIATION, gramNewtonSchulzFlops, gramOrthogonalizer, loadNativeAddon, nativeOrthogonalizer, newtonSchulzEach, type Orthogonalizer, plainNewtonSchulzFlops, resolveCoefficients, scheduleDeviation, usesGramIteration } from 'muon-tfjs';
+import { type CoefficientPreset, enableWasmThreadsInNode, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, NATIVE_CAPABILITIES, nativeOrthogonalizer, type NewtonSchulzSchedule, newtonSchulzEach, type Orthogonalizer, planOrthogonalization, plainNewtonSchulzFlops, resolveNewtonSchulz } from 'muon-tfjs';
 import { polarFactor, relativeFrobenius } from 'muon-tfjs/diagnostics';
 
 const USAGE = `Usage: npm run bench:ns [-- options]
@@ -45,8 +45,8 @@ const PYTORCH_MS: Record<string, number> = { '768x768': 112, '768x3072': 302, '1
 interface Kernel {
   readonly name: string;
   readonly orthogonalize: Orthogonalizer;
-  /** Flops it executes on an m×n matrix (m ≤ n) with `steps` iterations. */
-  flops(m: number, n: number, steps: number): number;
+  /** Flops it executes on a rows×cols matrix: those of its plan (`planOrthogonalization`). */
+  flops(rows: number, cols: number): number;
 }
 
 /** ‖XXᵀ − I‖_F / √k in float64 for X of `rows × cols`, k = min(rows, cols) (XᵀX when tall). */
@@ -74,12 +74,12 @@ function orthogonalityError(values: Float32Array, rows: number, cols: number): n
   return Math.sqrt(sum / k);
 }
 
-function time(orthogonalize: Orthogonalizer, g: tf.Tensor2D, options: { coefficients: CoefficientPreset }, runs: number): number[] {
-  tf.dispose(orthogonalize([g], options)); // warm-up
+function time(orthogonalize: Orthogonalizer, g: tf.Tensor2D, schedule: NewtonSchulzSchedule, runs: number): number[] {
+  tf.dispose(orthogonalize([g], schedule)); // warm-up
   const times: number[] = [];
   for (let r = 0; r < runs; r++) {
     const start = performance.now();
-    const outputs = orthogonalize([g], options);
+    const outputs = orthogonalize([g], schedule);
     times.push(performance.now() - start);
     tf.dispose(outputs);
   }
@@ -93,30 +93,21 @@ async function main(): Promise<void> {
   const coefficients = (args['coefficients'] ?? 'jordan') as CoefficientPreset;
   const runs = Number(args['runs'] ?? 5);
   const shapes = (args['shapes'] ?? '256x1024,768x768,768x2304,768x3072,3072x768,1024x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
-  const schedule = resolveCoefficients(coefficients);
-  const steps = schedule.iterations.length;
+  const schedule = resolveNewtonSchulz({ coefficients });
+  const steps = schedule.steps;
   const machine = machineInfo();
   printMachine(machine);
   console.log(`Newton–Schulz, ${coefficients} × ${steps} steps, fp32, median of ${runs} runs after a warm-up; tensors on tfjs-backend-${tf.getBackend()} (${threads} XNNPACK thread${threads > 1 ? 's' : ''})`);
 
   const kernels: Kernel[] = [];
   if (!args['skip-wasm']) {
-    kernels.push({ name: 'wasm plain (newtonSchulz)', orthogonalize: newtonSchulzEach, flops: (m, n, s) => plainNewtonSchulzFlops(m, n, s) });
-    kernels.push({
-      name: 'wasm gram (gramOrthogonalizer)',
-      orthogonalize: gramOrthogonalizer(),
-      flops: (m, n, s) => (usesGramIteration(m, n, schedule, 'auto', defaultGramRestarts(s)) ? gramNewtonSchulzFlops(m, n, s) : plainNewtonSchulzFlops(m, n, s)),
-    });
+    kernels.push({ name: 'wasm plain (newtonSchulz)', orthogonalize: newtonSchulzEach, flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES, 'plain').flops });
+    kernels.push({ name: 'wasm gram (gramOrthogonalizer)', orthogonalize: gramOrthogonalizer(), flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES).flops });
   }
   const nativePlain = loadNativeAddon().available ? nativeOrthogonalizer({ algorithm: 'plain' }) : undefined;
   if (nativePlain !== undefined) {
-    kernels.push({ name: 'native plain (sgemm+ssyrk)', orthogonalize: nativePlain, flops: (m, n, s) => plainNewtonSchulzFlops(m, n, s, true) });
-    kernels.push({
-      name: 'native auto (nativeOrthogonalizer)',
-      orthogonalize: nativeOrthogonalizer(),
-      flops: (m, n, s) =>
-        scheduleDeviation(schedule) < GRAM_MIN_SCHEDULE_DEVIATION ? plainNewtonSchulzFlops(m, n, s, true) : Math.min(plainNewtonSchulzFlops(m, n, s, true), gramNewtonSchulzFlops(m, n, s, defaultGramRestarts(s), true)),
-    });
+    kernels.push({ name: 'native plain (sgemm+ssyrk)', orthogonalize: nativePlain, flops: (r, c) => planOrthogonalization(r, c, schedule, NATIVE_CAPABILITIES, 'plain').flops });
+    kernels.push({ name: 'native auto (nativeOrthogonalizer)', orthogonalize: nativeOrthogonalizer(), flops: (r, c) => planOrthogonalization(r, c, schedule, NATIVE_CAPABILITIES).flops });
   }
 
   console.log(`Δ vs plain: relative Frobenius distance to the plain iteration ${nativePlain === undefined ? 'on wasm' : 'through OpenBLAS'}`);
@@ -157,15 +148,15 @@ async function main(): Promise<void> {
     // Δ column reference: the plain iteration through OpenBLAS when built (within 2e-6 of the
     // float64-accumulating cpu backend on 768×3072, measured), else the wasm one (XNNPACK sums
     // less accurately: 1e-3 from the cpu backend on 768×3072).
-    const [reference] = (nativePlain ?? newtonSchulzEach)([g], { coefficients });
+    const [reference] = (nativePlain ?? newtonSchulzEach)([g], schedule);
     const referenceValues = (reference as tf.Tensor2D).dataSync();
     const polar = m <= 256 ? polarFactor(g).data : undefined;
     for (const kernel of kernels) {
-      const ms = median(time(kernel.orthogonalize, g, { coefficients }, runs));
-      const [output] = kernel.orthogonalize([g], { coefficients });
+      const ms = median(time(kernel.orthogonalize, g, schedule, runs));
+      const [output] = kernel.orthogonalize([g], schedule);
       const values = (output as tf.Tensor2D).dataSync<'float32'>();
       output?.dispose();
-      const gflops = kernel.flops(m, n, steps) / ms / 1e6;
+      const gflops = kernel.flops(r, c) / ms / 1e6;
       const key = `${r}x${c}`;
       const row = {
         shape: key,

@@ -25,7 +25,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { GPT2_SMALL_LAYER_SHAPES, PYTORCH_MUON_STEP_S } from './gpt2Small.js';
 import { commandLine } from './commandLine.js';
 import { machineInfo, median, printMachine } from './machine.js';
-import { adamw, describeFastestOrthogonalizer, enableWasmThreadsInNode, fastestOrthogonalizer, gramOrthogonalizer, loadNativeAddon, muon, newtonSchulzEach, type Orthogonalizer } from 'muon-tfjs';
+import { adamw, describeFastestOrthogonalizer, enableWasmThreadsInNode, fastestOrthogonalizer, gramOrthogonalizer, loadNativeAddon, muon, newtonSchulzEach, type Orthogonalizer, resolveNewtonSchulz } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:step [-- options]
 
@@ -113,13 +113,14 @@ async function main(): Promise<void> {
 
   const matrices = Object.values(grads) as tf.Tensor2D[];
   const firstLayer = matrices.slice(0, GPT2_SMALL_LAYER_SHAPES.length);
+  const schedule = resolveNewtonSchulz(); // Muon's default schedule, resolved once as the optimizer does
   for (const kernel of kernels) {
     const count = kernel.slow ? wasmRuns : runs;
-    tf.dispose(kernel.orthogonalize(kernel.slow ? firstLayer : matrices, {})); // warm-up
+    tf.dispose(kernel.orthogonalize(kernel.slow ? firstLayer : matrices, schedule)); // warm-up
     const times: number[] = [];
     for (let i = 0; i < count; i++) {
       const start = performance.now();
-      const outputs = kernel.orthogonalize(matrices, {});
+      const outputs = kernel.orthogonalize(matrices, schedule);
       times.push((performance.now() - start) / 1000);
       tf.dispose(outputs);
     }

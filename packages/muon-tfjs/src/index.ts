@@ -32,27 +32,35 @@ export {
   type ScheduleCandidate,
   type ScheduleChoice,
 } from './math/chooseSchedule.js';
-export { DEFAULT_NS_EPS, newtonSchulz, type NewtonSchulzOptions } from './math/newtonSchulz.js';
+export {
+  DEFAULT_NS_EPS,
+  defaultGramRestarts,
+  resolveNewtonSchulz,
+  scheduleDeviation,
+  type NewtonSchulzOptions,
+  type NewtonSchulzSchedule,
+} from './math/newtonSchulzSchedule.js';
+export { newtonSchulz } from './math/newtonSchulz.js';
+export { gramNewtonSchulz, type GramNewtonSchulzOptions } from './math/gramNewtonSchulz.js';
+export {
+  GENERAL_MATMUL_CAPABILITIES,
+  GRAM_MIN_SCHEDULE_DEVIATION,
+  gramNewtonSchulzFlops,
+  planOrthogonalization,
+  plainNewtonSchulzFlops,
+  type KernelCapabilities,
+  type NewtonSchulzAlgorithm,
+  type OrthogonalizationPlan,
+} from './math/planOrthogonalization.js';
+export { orthogonalizationPlanner, type OrthogonalizationPlanner } from './math/orthogonalizationPlanner.js';
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
-export {
-  GRAM_MIN_SCHEDULE_DEVIATION,
-  defaultGramRestarts,
-  gramNewtonSchulz,
-  gramNewtonSchulzFlops,
-  gramOrthogonalizer,
-  plainNewtonSchulzFlops,
-  scheduleDeviation,
-  usesGramIteration,
-  type GramNewtonSchulzOptions,
-  type GramOrthogonalizerOptions,
-  type NewtonSchulzAlgorithm,
-} from './math/gramNewtonSchulz.js';
 
 // Orthogonalization kernels: the native OpenBLAS addon in Node (optional), wasm threads, the chooser.
 export { describeFastestOrthogonalizer, fastestOrthogonalizer, type OrthogonalizerChoice } from './kernels/fastestOrthogonalizer.js';
-export { nativeOrthogonalizer, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
+export { gramOrthogonalizer, type GramOrthogonalizerOptions } from './kernels/gramOrthogonalizer.js';
+export { NATIVE_CAPABILITIES, nativeOrthogonalizer, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
 export { loadNativeAddon, type NativeAddonStatus } from './kernels/nativeAddon.js';
 export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
@@ -72,7 +80,7 @@ export { addDecayedWeights } from './transforms/addDecayedWeights.js';
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
-export { MUON_DEFAULTS, MUON_KIND, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
+export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
 export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
 export { LION_DEFAULTS, LION_KIND, lionTransformation, type LionOptions, type ResolvedLionOptions } from './optimizers/lion.js';
 export {

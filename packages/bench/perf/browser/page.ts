@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { GPT2_SMALL_LAYER_SHAPES } from '../gpt2Small.js';
-import { enableWasmThreadsInBrowser, gramOrthogonalizer, newtonSchulzEach, type Orthogonalizer } from 'muon-tfjs';
+import { enableWasmThreadsInBrowser, gramOrthogonalizer, newtonSchulzEach, type Orthogonalizer, resolveNewtonSchulz } from 'muon-tfjs';
 
 /** The orthogonalizers the page can time. */
 export type BrowserKernel = 'gram' | 'plain';
@@ -61,6 +61,8 @@ export interface PageResult {
   readonly heapBytes: number | null;
 }
 
+/** Muon's default Newton–Schulz schedule, resolved once. */
+const SCHEDULE = resolveNewtonSchulz();
 
 const KERNELS: Record<BrowserKernel, Orthogonalizer> = {
   gram: gramOrthogonalizer(),
@@ -110,7 +112,7 @@ async function muonBench(config: PageConfig): Promise<PageResult> {
       const orthogonalize = KERNELS[kernel];
       await breathe();
       let start = performance.now();
-      const warm = orthogonalize(matrices.slice(0, GPT2_SMALL_LAYER_SHAPES.length), {}); // warm-up: one layer
+      const warm = orthogonalize(matrices.slice(0, GPT2_SMALL_LAYER_SHAPES.length), SCHEDULE); // warm-up: one layer
       const warmupSeconds = seconds(start);
       const orthogonalityError = tf.tidy(() => {
         const o = warm[0] as tf.Tensor2D;
@@ -123,7 +125,7 @@ async function muonBench(config: PageConfig): Promise<PageResult> {
       for (let r = 0; r < config.runs; r++) {
         await breathe();
         start = performance.now();
-        const outputs = orthogonalize(matrices, {});
+        const outputs = orthogonalize(matrices, SCHEDULE);
         times.push(seconds(start));
         tf.dispose(outputs);
         console.log(`${kernel}: ${matrices.length} matrices in ${(times.at(-1) as number).toFixed(2)} s`);

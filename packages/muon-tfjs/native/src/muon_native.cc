@@ -1,20 +1,22 @@
 // Newton–Schulz orthogonalization over the system BLAS (OpenBLAS), for muon-tfjs in Node.
 //
 // One call orthogonalizes every matrix of an optimizer step. Each matrix is row-major float32,
-// `rows × cols`; the iteration runs on the smaller Gram side (XXᵀ when rows ≤ cols, XᵀX when
-// rows > cols) through BLAS transpose flags, so tall matrices are never copied into a transpose.
+// `rows × cols`, and comes with its plan, decided in TypeScript (planOrthogonalization in
+// src/math/planOrthogonalization.ts, the library's one cost model): the algorithm, the side to
+// iterate on (XXᵀ, or XᵀX when `transposed`, through BLAS transpose flags, so tall matrices are
+// never copied into a transpose) and its flop count. This file executes plans; it decides nothing.
 //
 // Two algorithms compute the same map X ↦ p_k(…p_1(X)) (p_t(X) = a_t X + b_t (XXᵀ)X + c_t (XXᵀ)²X):
 //  - plain:  per iteration A = XXᵀ (ssyrk), A² (ssyrk), X ← (a I + b A + c A²) X (sgemm).
 //  - Gram:   R = XXᵀ once, then only m×m work: Z = aI + bR + cR², Q ← QZ, R ← Z R Z, with a
 //            restart (X ← QX, R ← XXᵀ, Q ← I) after the iterations listed in `restartAfter`, and
 //            one final multiply X ← QX (Zhang, Amsel, Chen, Dao 2026, Dao-AILab/gram-newton-schulz).
-// The symmetric products XXᵀ and R² = RRᵀ use ssyrk (half the flops of sgemm). `mode` picks the
-// algorithm; `auto` picks the one with fewer flops for the shape (Gram wins for aspect ratio ≳ 2).
+// The symmetric products XXᵀ and R² = RRᵀ use ssyrk (half the flops of sgemm), which the planner
+// knows as this kernel's capability.
 //
 // Scheduling: OpenBLAS splits one product over its threads, which pays off for large products only
 // (measured here, sgemm m³: 110 GFLOP/s on 1 thread and 118 on 2 at m = 128, 153 and 262 at 768).
-// So the matrices of a call are orthogonalized largest first: a matrix costing more than its share
+// So the matrices of a call are orthogonalized largest first (by the planned flops): a matrix costing more than its share
 // of the remaining work runs alone on all threads; the rest run concurrently, one matrix per
 // thread, with single-threaded BLAS, on a persistent pool whose threads keep their own scratch.
 // Every matrix goes through the same arithmetic in either case up to BLAS's summation order.
@@ -40,7 +42,8 @@
 
 namespace {
 
-enum Mode { kAuto = 0, kPlain = 1, kGram = 2 };
+// The algorithm codes of a plan (NATIVE_ALGORITHM_CODES in src/kernels/nativeAddon.ts).
+enum Algorithm { kPlain = 0, kGram = 1 };
 
 struct Quintic {
   double a, b, c;
@@ -108,35 +111,10 @@ void polynomial(const Quintic& p, const float* r, const float* r2, int m, float*
   for (int i = 0; i < m; ++i) z[static_cast<size_t>(i) * m + i] += a;
 }
 
-// Flop counts (a multiply-add = 2 flops) of the two algorithms, syrk counted at half a gemm.
-double plainFlops(double m, double n, size_t steps) {
-  return static_cast<double>(steps) * (m * m * n + m * m * m + 2 * m * m * n);
-}
-
-double gramFlops(double m, double n, size_t steps, const std::vector<int>& restarts) {
-  double flops = m * m * n + 2 * m * m * n;  // R = XXᵀ, final QX
-  bool qIdentity = true;
-  for (size_t t = 0; t < steps; ++t) {
-    flops += m * m * m;              // R²
-    if (!qIdentity) flops += 2 * m * m * m;  // Q·Z
-    qIdentity = false;
-    if (t + 1 == steps) break;
-    if (std::find(restarts.begin(), restarts.end(), static_cast<int>(t + 1)) != restarts.end()) {
-      flops += 3 * m * m * n;  // X ← QX, R ← XXᵀ
-      qIdentity = true;
-    } else {
-      flops += 4 * m * m * m;  // R ← Z (R Z)
-    }
-  }
-  return flops;
-}
-
-// Orthogonalizes one matrix `in` (rows × cols) into `out`.
-void orthogonalize(const float* in, float* out, int rows, int cols, const std::vector<Quintic>& schedule,
-                   double normalizationScale, double eps, const std::vector<int>& restarts, Mode mode) {
-  const bool tall = rows > cols;
+// Orthogonalizes one matrix `in` (rows × cols) into `out` with the planned algorithm, on XᵀX when `tall`.
+void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, const std::vector<Quintic>& schedule,
+                   double normalizationScale, double eps, const std::vector<int>& restarts, Algorithm algorithm) {
   const int m = tall ? cols : rows;
-  const int n = tall ? rows : cols;
   const size_t size = static_cast<size_t>(rows) * cols;
   const size_t gramSize = static_cast<size_t>(m) * m;
   Workspace& ws = workspace();
@@ -155,10 +133,7 @@ void orthogonalize(const float* in, float* out, int rows, int cols, const std::v
   float* z = ws.z.data();
   const size_t steps = schedule.size();
 
-  bool useGram = mode == kGram;
-  if (mode == kAuto) useGram = gramFlops(m, n, steps, restarts) < plainFlops(m, n, steps);
-
-  if (!useGram) {
+  if (algorithm == kPlain) {
     Workspace::grow(ws.x2, size);
     float* y = ws.x2.data();
     for (size_t t = 0; t < steps; ++t) {
@@ -212,10 +187,13 @@ void orthogonalize(const float* in, float* out, int rows, int cols, const std::v
 }
 
 // One matrix of a call: raw buffers owned by JavaScript typed arrays that outlive the call.
+// The plan (algorithm, side, flops) comes from TypeScript.
 struct Job {
   const float* in;
   float* out;
   int rows, cols;
+  bool tall;
+  Algorithm algorithm;
   double flops;
 };
 
@@ -223,11 +201,10 @@ struct Settings {
   const std::vector<Quintic>& schedule;
   double normalizationScale, eps;
   const std::vector<int>& restarts;
-  Mode mode;
 };
 
 void run(const Job& job, const Settings& s) {
-  orthogonalize(job.in, job.out, job.rows, job.cols, s.schedule, s.normalizationScale, s.eps, s.restarts, s.mode);
+  orthogonalize(job.in, job.out, job.rows, job.cols, job.tall, s.schedule, s.normalizationScale, s.eps, s.restarts, job.algorithm);
 }
 
 // Threads kept for the life of the process, so that a step neither starts threads nor reallocates
@@ -291,11 +268,6 @@ std::mutex callMutex;
 
 // Orthogonalizes every job (see "Scheduling" at the top). Returns an error message, empty on success.
 std::string orthogonalizeAll(std::vector<Job>& jobs, const Settings& s) {
-  for (Job& job : jobs) {
-    const double m = std::min(job.rows, job.cols);
-    const double n = std::max(job.rows, job.cols);
-    job.flops = std::min(plainFlops(m, n, s.schedule.size()), gramFlops(m, n, s.schedule.size(), s.restarts));
-  }
   std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.flops > b.flops; });
   std::lock_guard<std::mutex> serialized(callMutex);
   const int threads = std::max(1, openblas_get_num_threads());
@@ -348,13 +320,13 @@ std::vector<T> readNumbers(const Napi::Value& value, const char* what) {
 
 // orthogonalize(inputs: Float32Array[], shapes: Int32Array [r0, c0, r1, c1, …],
 //               coefficients: Float64Array [a0, b0, c0, a1, …], normalizationScale: number,
-//               eps: number, restartAfter: Int32Array, mode: 0 auto | 1 plain | 2 gram) → Float32Array[]
+//               eps: number, restartAfter: Int32Array, plans: Int32Array [algorithm0, transposed0, …],
+//               flops: Float64Array [flops0, …][, outputs: Float32Array[]]) → Float32Array[]
 Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const bool into = info.Length() == 8 && !info[7].IsUndefined();
-  if (info.Length() < 7 || info.Length() > 8 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || !info[6].IsNumber() ||
-      (into && !info[7].IsArray())) {
-    throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, mode[, outputs])");
+  const bool into = info.Length() == 9 && !info[8].IsUndefined();
+  if (info.Length() < 8 || info.Length() > 9 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || (into && !info[8].IsArray())) {
+    throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, plans, flops[, outputs])");
   }
   Napi::Array inputs = info[0].As<Napi::Array>();
   const std::vector<int> shapes = readNumbers<int>(info[1], "shapes");
@@ -362,8 +334,8 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   const double normalizationScale = info[3].As<Napi::Number>().DoubleValue();
   const double eps = info[4].As<Napi::Number>().DoubleValue();
   const std::vector<int> restarts = readNumbers<int>(info[5], "restartAfter");
-  const int mode = info[6].As<Napi::Number>().Int32Value();
-  if (mode < kAuto || mode > kGram) throw Napi::RangeError::New(env, "mode must be 0, 1 or 2");
+  const std::vector<int> plans = readNumbers<int>(info[6], "plans");
+  const std::vector<double> flops = readNumbers<double>(info[7], "flops");
   if (coefficients.empty() || coefficients.size() % 3 != 0) {
     throw Napi::RangeError::New(env, "coefficients must hold one (a, b, c) triple per iteration");
   }
@@ -373,10 +345,12 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   }
   const uint32_t count = inputs.Length();
   if (shapes.size() != 2 * static_cast<size_t>(count)) throw Napi::RangeError::New(env, "shapes must hold two numbers per input");
+  if (plans.size() != 2 * static_cast<size_t>(count)) throw Napi::RangeError::New(env, "plans must hold two numbers per input");
+  if (flops.size() != count) throw Napi::RangeError::New(env, "flops must hold one number per input");
   // Everything JavaScript-facing happens here, on the main thread; workers see raw buffers only.
   // With `outputs` the results go into the caller's arrays (e.g. views of tensors in the wasm heap),
   // which must not overlap the inputs; otherwise into new ones.
-  Napi::Array outputs = into ? info[7].As<Napi::Array>() : Napi::Array::New(env, count);
+  Napi::Array outputs = into ? info[8].As<Napi::Array>() : Napi::Array::New(env, count);
   if (into && outputs.Length() != count) throw Napi::RangeError::New(env, "outputs must hold one array per input");
   std::vector<Job> jobs;
   jobs.reserve(count);
@@ -391,6 +365,11 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
     if (rows < 1 || cols < 1 || static_cast<size_t>(rows) * cols != input.ElementLength()) {
       throw Napi::RangeError::New(env, "inputs[" + std::to_string(i) + "] does not hold rows × cols numbers");
     }
+    const int algorithm = plans[2 * i];
+    const int transposed = plans[2 * i + 1];
+    if ((algorithm != kPlain && algorithm != kGram) || (transposed != 0 && transposed != 1)) {
+      throw Napi::RangeError::New(env, "plans[" + std::to_string(2 * i) + ", " + std::to_string(2 * i + 1) + "] must be an algorithm (0 plain, 1 Gram) and 0 or 1");
+    }
     Napi::Float32Array output;
     if (into) {
       Napi::Value given = outputs.Get(i);
@@ -403,9 +382,9 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
       output = Napi::Float32Array::New(env, input.ElementLength());
       outputs.Set(i, output);
     }
-    jobs.push_back({input.Data(), output.Data(), rows, cols, 0});
+    jobs.push_back({input.Data(), output.Data(), rows, cols, transposed == 1, static_cast<Algorithm>(algorithm), flops[i]});
   }
-  const Settings settings{schedule, normalizationScale, eps, restarts, static_cast<Mode>(mode)};
+  const Settings settings{schedule, normalizationScale, eps, restarts};
   const std::string failure = orthogonalizeAll(jobs, settings);
   if (!failure.empty()) throw Napi::Error::New(env, "orthogonalize failed: " + failure);
   return outputs;
@@ -416,8 +395,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("blas", Napi::String::New(env, openblas_get_config()));
   result.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
-  // The interface version src/kernels/nativeAddon.ts expects (2: orthogonalize takes `outputs`).
-  result.Set("version", Napi::Number::New(env, 2));
+  // The interface version src/kernels/nativeAddon.ts expects (2: orthogonalize takes `outputs`;
+  // 3: it takes per-matrix plans and flops from TypeScript instead of a mode).
+  result.Set("version", Napi::Number::New(env, 3));
   return result;
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { type MuonOptions, type ResolvedMuonOptions, muonTransformation, resolveMuonOptions } from '../optimizers/muon.js';
+import { type MuonOptions, type ResolvedMuonOptions, muonConfig, muonTransformation, resolveMuonOptions } from '../optimizers/muon.js';
 import type { GradientTransformation } from '../transforms/gradientTransformation.js';
 import { SingleRateOptimizer } from './SingleRateOptimizer.js';
 
@@ -14,13 +15,13 @@ export class MuonOptimizer extends SingleRateOptimizer {
   static className = 'MuonOptimizer';
   /** The options in force, defaults filled in (the learning rate is {@link learningRate}). */
   readonly options: ResolvedMuonOptions;
-  readonly #orthogonalize: Orthogonalizer | undefined;
+  readonly #orthogonalize: Orthogonalizer;
 
   constructor(options: MuonOptions = {}) {
     const resolved = resolveMuonOptions(options, MuonOptimizer.className);
     super(resolved.learningRate);
     this.options = resolved;
-    this.#orthogonalize = options.orthogonalize;
+    this.#orthogonalize = options.orthogonalize ?? fastestOrthogonalizer();
   }
 
   protected override createTransformation(): GradientTransformation {
@@ -28,7 +29,7 @@ export class MuonOptimizer extends SingleRateOptimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...this.options, coefficients: this.options.coefficients as tf.serialization.ConfigDictValue, learningRate: this.learningRate };
+    return { ...muonConfig(this.options), learningRate: this.learningRate };
   }
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamWOptions, ResolvedAdamWOptions } from '../optimizers/adamw.js';
-import type { MuonOptions, ResolvedMuonOptions } from '../optimizers/muon.js';
+import { type MuonOptions, type ResolvedMuonOptions, muonConfig } from '../optimizers/muon.js';
 import type { Route, RoutingPolicy } from '../optimizers/routing.js';
 import { type LayersModelLike, describeVariables } from './describeVariables.js';
 import { type HybridConfig, HybridOptimizer, type SavedRoute } from './HybridOptimizer.js';
@@ -100,7 +100,7 @@ export class MuonWithAdamWOptimizer extends HybridOptimizer<Route> {
 
   override getConfig(): tf.serialization.ConfigDict {
     return {
-      muon: { ...this.muonOptions, learningRate: this.muonLearningRate } as tf.serialization.ConfigDict,
+      muon: { ...muonConfig(this.muonOptions), learningRate: this.muonLearningRate },
       adamw: { ...this.adamwOptions, learningRate: this.adamwLearningRate },
       // Stored under `name` keys: tfjs-layers camel-cases every other string of a saved config.
       routes: this.savedRoutes().map(({ name, route, shape }) => ({ name, route, ...(shape && { shape: [...shape] }) })),

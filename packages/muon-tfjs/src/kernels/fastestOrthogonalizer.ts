@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gramOrthogonalizer } from '../math/gramNewtonSchulz.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 
@@ -31,16 +31,17 @@ export function describeFastestOrthogonalizer(): OrthogonalizerChoice {
  * built (`npm run build:native`, done by `npm ci`) and a CPU-resident backend (`cpu`, `wasm`), the
  * OpenBLAS kernel; everywhere else (browser, addon absent, GPU backends) Gram/plain Newton–Schulz
  * in TF.js with same-shape batching where the backend batches fast. Both compute the map of
- * `newtonSchulz` with the same options; the choice only changes speed and round-off.
+ * `newtonSchulz` with the same schedule, each planning shapes under its own capabilities
+ * (`planOrthogonalization`); the choice only changes speed and round-off.
  */
 export function fastestOrthogonalizer(): Orthogonalizer {
   const tfjs = gramOrthogonalizer();
   let native: Orthogonalizer | undefined;
-  return (matrices, options) => {
+  return (matrices, schedule) => {
     if (describeFastestOrthogonalizer().kernel === 'native') {
       native ??= nativeOrthogonalizer();
-      return native(matrices, options);
+      return native(matrices, schedule);
     }
-    return tfjs(matrices, options);
+    return tfjs(matrices, schedule);
   };
 }

@@ -10,8 +10,10 @@
 /** What the compiled addon exports (see native/src/muon_native.cc). */
 export interface NativeAddon {
   /**
-   * Orthogonalizes each row-major matrix: `shapes` holds [rows, cols] per input, `coefficients`
-   * (a, b, c) per iteration; `mode` 0 = auto, 1 = plain, 2 = Gram. Writes into `outputs` (one
+   * Orthogonalizes each row-major matrix as planned in TypeScript (`planOrthogonalization`):
+   * `shapes` holds [rows, cols] per input, `coefficients` (a, b, c) per iteration, `plans`
+   * [algorithm ({@link NATIVE_ALGORITHM_CODES}), transposed (0 or 1)] per input and `flops` the
+   * planned cost per input (the addon balances its threads by it). Writes into `outputs` (one
    * array per input, same length, not overlapping the inputs) when given, else into new arrays;
    * returns the arrays written.
    */
@@ -22,7 +24,8 @@ export interface NativeAddon {
     normalizationScale: number,
     eps: number,
     restartAfter: Int32Array,
-    mode: number,
+    plans: Int32Array,
+    flops: Float64Array,
     outputs?: readonly Float32Array[],
   ): Float32Array[];
   /** The BLAS build string, its thread count and the addon's interface version. */
@@ -33,13 +36,16 @@ export interface NativeAddon {
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array;
 }
 
+/** How the addon's `plans` argument encodes an algorithm (`Algorithm` in native/src/muon_native.cc). */
+export const NATIVE_ALGORITHM_CODES: Readonly<Record<'plain' | 'gram', number>> = Object.freeze({ plain: 0, gram: 1 });
+
 /** The outcome of looking for the addon: the module, or why there is none. */
 export type NativeAddonStatus = { readonly available: true; readonly addon: NativeAddon; readonly path: string } | { readonly available: false; readonly reason: string };
 
 let cached: NativeAddonStatus | undefined;
 
 /** The interface version this module speaks (`info().version` of native/src/muon_native.cc). */
-const NATIVE_ADDON_VERSION = 2;
+const NATIVE_ADDON_VERSION = 3;
 
 /**
  * Where node-gyp puts the addon, relative to this module. Held in a variable on purpose: bundlers

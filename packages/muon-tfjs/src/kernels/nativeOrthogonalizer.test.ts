@@ -6,6 +6,7 @@ import { describeOrthogonalizerContract } from '../testing/orthogonalizerContrac
 import { describeFastestOrthogonalizer, fastestOrthogonalizer } from './fastestOrthogonalizer.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
+import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 
 /**
  * The native kernel is optional: without a compiler or OpenBLAS, `npm ci` skips its build and these
@@ -53,8 +54,9 @@ describe.skipIf(!status.available)('nativeOrthogonalizer algorithm choice', () =
       ['polarExpress8', 'plain'],
       ['jordan', 'gram'],
     ] as const) {
-      const [auto] = nativeOrthogonalizer()([g], { coefficients });
-      const [chosen] = nativeOrthogonalizer({ algorithm: expected })([g], { coefficients });
+      const schedule = resolveNewtonSchulz({ coefficients });
+      const [auto] = nativeOrthogonalizer()([g], schedule);
+      const [chosen] = nativeOrthogonalizer({ algorithm: expected })([g], schedule);
       expect(maxAbsDiff((auto as tf.Tensor2D).dataSync(), (chosen as tf.Tensor2D).dataSync()), coefficients).toBe(0);
     }
   });

@@ -1,27 +1,39 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { resolveCoefficients } from '../math/coefficients.js';
-import { GRAM_MIN_SCHEDULE_DEVIATION, defaultGramRestarts, type NewtonSchulzAlgorithm, scheduleDeviation } from '../math/gramNewtonSchulz.js';
-import { DEFAULT_NS_EPS } from '../math/newtonSchulz.js';
+import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
+import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { loadNativeAddon } from './nativeAddon.js';
+import type { KernelCapabilities, NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
+import { kernelPlanner } from './kernelPlanner.js';
+import { NATIVE_ALGORITHM_CODES, loadNativeAddon } from './nativeAddon.js';
 
 /** Options of {@link nativeOrthogonalizer}. */
 export interface NativeOrthogonalizerOptions {
   /**
-   * `'auto'` (default) picks Gram or plain per shape by flop count (syrk counted at half a gemm),
-   * and plain for convergent schedules (see `usesGramIteration`).
+   * `'auto'` (default) picks Gram or plain per shape by `planOrthogonalization` with syrk counted at
+   * half a gemm ({@link NATIVE_CAPABILITIES}), and plain for convergent schedules.
    */
   readonly algorithm?: NewtonSchulzAlgorithm;
-  /** 1-based iterations after which the Gram iteration restarts from X. Default: `defaultGramRestarts`. */
-  readonly restartAfter?: readonly number[];
+  /** Plans the matrices instead of the kernel's own planner (e.g. to give two kernels the same plans); excludes `algorithm`. */
+  readonly planner?: OrthogonalizationPlanner;
 }
 
-const MODES: Record<NewtonSchulzAlgorithm, number> = { auto: 0, plain: 1, gram: 2 };
+/** The native kernel computes XXᵀ and R² = RRᵀ with ssyrk: one triangle, half the flops of sgemm. */
+export const NATIVE_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true });
+
+/** A schedule as the addon reads it, flattened once per schedule rather than per step. */
+interface NativeSchedule {
+  readonly coefficients: Float64Array;
+  readonly restartAfter: Int32Array;
+}
 
 /**
  * An {@link Orthogonalizer} running Newton–Schulz in native code over OpenBLAS (Node only): the
- * same map as `newtonSchulz` with the same options, computed with sgemm and ssyrk (the symmetric
+ * same map as `newtonSchulz` with the same schedule, computed with sgemm and ssyrk (the symmetric
  * products XXᵀ and R² at half the flops) and, for rectangular matrices, the Gram iteration.
+ *
+ * The decision per matrix (algorithm, side, flops) is made here in TypeScript by the planner, once
+ * per shape, and handed to the addon, which executes it and balances its threads by the flops; the
+ * addon holds no cost model of its own.
  *
  * On the wasm backend it reads the inputs in place in the wasm heap and writes straight into the
  * output tensors' memory (no copy either way; the copies and wrapping took 0.74 of the 5.8 ms of
@@ -33,30 +45,32 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
   const status = loadNativeAddon();
   if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
   const { addon } = status;
-  const mode = MODES[settings.algorithm ?? 'auto'];
-  if (mode === undefined) throw new Error(`algorithm must be 'auto', 'plain' or 'gram'; got ${JSON.stringify(settings.algorithm)}`);
-  const fixedRestarts = settings.restartAfter;
-  if (fixedRestarts !== undefined && !fixedRestarts.every((t) => Number.isInteger(t) && t >= 1)) {
-    throw new Error(`restartAfter must list iteration numbers ≥ 1; got ${JSON.stringify(fixedRestarts)}`);
-  }
-  return (matrices, options) => {
-    const schedule = resolveCoefficients(options.coefficients, options.steps);
-    const eps = options.eps ?? DEFAULT_NS_EPS;
-    if (!(eps >= 0) || !Number.isFinite(eps)) throw new Error(`eps must be a finite number ≥ 0; got ${eps}`);
+  const plan = kernelPlanner(settings, () => orthogonalizationPlanner(NATIVE_CAPABILITIES, settings.algorithm));
+  const flattened = new WeakMap<NewtonSchulzSchedule, NativeSchedule>();
+  return (matrices, schedule) => {
+    let native = flattened.get(schedule);
+    if (native === undefined) {
+      native = { coefficients: Float64Array.from(schedule.iterations.flat()), restartAfter: Int32Array.from(schedule.restartAfter) };
+      flattened.set(schedule, native);
+    }
     const shapes = new Int32Array(2 * matrices.length);
+    const plans = new Int32Array(2 * matrices.length);
+    const flops = new Float64Array(matrices.length);
     matrices.forEach((g, i) => {
       if (g.rank !== 2 || g.dtype !== 'float32') {
         throw new Error(`nativeOrthogonalizer expects float32 matrices; matrices[${i}] has shape [${g.shape.join(', ')}] and dtype ${g.dtype}`);
       }
-      shapes[2 * i] = g.shape[0];
-      shapes[2 * i + 1] = g.shape[1];
+      const [rows, cols] = g.shape;
+      const decision = plan(rows, cols, schedule);
+      shapes[2 * i] = rows;
+      shapes[2 * i + 1] = cols;
+      plans[2 * i] = NATIVE_ALGORITHM_CODES[decision.algorithm];
+      plans[2 * i + 1] = decision.transposed ? 1 : 0;
+      flops[i] = decision.flops;
     });
-    const coefficients = Float64Array.from(schedule.iterations.flat());
-    const restarts = Int32Array.from(fixedRestarts ?? defaultGramRestarts(schedule.iterations.length));
-    // 'auto' in the addon weighs flops only; convergent schedules stay plain (see usesGramIteration).
-    const callMode = mode === MODES.auto && scheduleDeviation(schedule) < GRAM_MIN_SCHEDULE_DEVIATION ? MODES.plain : mode;
+    const { coefficients, restartAfter } = native;
     const run = (inputs: Float32Array[], outputs?: Float32Array[]): Float32Array[] =>
-      addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, eps, restarts, callMode, outputs);
+      addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, schedule.eps, restartAfter, plans, flops, outputs);
 
     const heap = wasmHeap(matrices);
     if (heap !== undefined) {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { maxAbsDiff } from '../diagnostics/float64Matrices.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
+import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import { enableWasmThreadsInBrowser, enableWasmThreadsInNode } from './wasmThreads.js';
 
 // Runs in its own process (vitest forks per file): the wasm backend is initialized here, threaded.
@@ -28,9 +29,9 @@ describe('enableWasmThreadsInNode', () => {
     expect(heap.buffer).toBeInstanceOf(SharedArrayBuffer);
     const inputs = [tf.randomNormal([64, 160], 0, 1, 'float32', 3), tf.randomNormal([96, 32], 0, 1, 'float32', 4)] as tf.Tensor2D[];
     const values = inputs.map((g) => ({ data: g.dataSync().slice(), shape: g.shape }));
-    const inPlace = nativeOrthogonalizer()(inputs, {}).map((o) => o.dataSync().slice());
+    const inPlace = nativeOrthogonalizer()(inputs, resolveNewtonSchulz()).map((o) => o.dataSync().slice());
     await tf.setBackend('cpu');
-    const copied = nativeOrthogonalizer()(values.map(({ data, shape }) => tf.tensor2d(data, shape)), {});
+    const copied = nativeOrthogonalizer()(values.map(({ data, shape }) => tf.tensor2d(data, shape)), resolveNewtonSchulz());
     // The same numbers through the same native code: identical bits, whichever memory they sit in.
     copied.forEach((o, i) => expect(maxAbsDiff(o.dataSync(), inPlace[i] as Float32Array)).toBe(0));
     await tf.setBackend('wasm');

@@ -1,13 +1,20 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type NewtonSchulzOptions, newtonSchulz } from './newtonSchulz.js';
+import { checkNewtonSchulzInput, plainNewtonSchulz } from './newtonSchulz.js';
+import type { NewtonSchulzSchedule } from './newtonSchulzSchedule.js';
 
 /**
  * The kernel seam of Muon: orthogonalizes every matrix of one optimizer step in a single call, so
  * that a kernel can batch same-shape matrices, reuse buffers or leave TF.js for native code.
- * Each output must have its input's shape and approximate the same map as {@link newtonSchulz}
- * with the same options (an orthogonality error no worse than the plain iteration's).
+ * It receives the schedule resolved once (`resolveNewtonSchulz`), and plans each shape with
+ * `orthogonalizationPlanner` under its own capabilities; it never re-resolves the options.
+ * Each output must have its input's shape and approximate the same map as `newtonSchulz`
+ * with the same schedule (an orthogonality error no worse than the plain iteration's).
  */
-export type Orthogonalizer = (matrices: readonly tf.Tensor2D[], options: NewtonSchulzOptions) => tf.Tensor2D[];
+export type Orthogonalizer = (matrices: readonly tf.Tensor2D[], schedule: NewtonSchulzSchedule) => tf.Tensor2D[];
 
-/** The reference kernel: plain Newton–Schulz on each matrix in turn. */
-export const newtonSchulzEach: Orthogonalizer = (matrices, options) => matrices.map((m) => newtonSchulz(m, options));
+/** The reference kernel: plain Newton–Schulz on each matrix in turn, on its smaller Gram side. */
+export const newtonSchulzEach: Orthogonalizer = (matrices, schedule) =>
+  matrices.map((g) => {
+    checkNewtonSchulzInput(g, 'newtonSchulzEach');
+    return plainNewtonSchulz(g, schedule, (g.shape[0] as number) > (g.shape[1] as number));
+  });

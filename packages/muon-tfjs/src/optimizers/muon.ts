@@ -1,6 +1,6 @@
-import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS, resolveCoefficients } from '../math/coefficients.js';
-import { DEFAULT_NS_EPS } from '../math/newtonSchulz.js';
-import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
+import type * as tf from '@tensorflow/tfjs-core';
+import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
+import { DEFAULT_NS_EPS, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { matrixShape } from '../math/matrixView.js';
 import { LR_ADJUST_MODES, type LrAdjust, shapeScale } from '../math/shapeScale.js';
@@ -32,14 +32,28 @@ export interface MuonOptions {
   /** eps of the Frobenius normalization before Newton–Schulz, > 0. Default 1e-7. */
   readonly eps?: number;
   /**
-   * The orthogonalization kernel (not serialized). Default {@link fastestOrthogonalizer}: the
-   * native OpenBLAS kernel in Node when built, else Gram/plain Newton–Schulz in TF.js.
+   * The orthogonalization kernel (not serialized). Default, supplied by the adapter classes
+   * (`MuonOptimizer`, `MuonWithAdamWOptimizer`): `fastestOrthogonalizer()`, the native OpenBLAS
+   * kernel in Node when built, else Gram/plain Newton–Schulz in TF.js.
    */
   readonly orthogonalize?: Orthogonalizer;
 }
 
-/** Muon's options with every default filled in (the `orthogonalize` kernel aside). */
-export type ResolvedMuonOptions = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps'>> & { readonly nsSteps: number };
+/** Muon's serializable options with every default filled in (the `orthogonalize` kernel aside). */
+type MuonSettings = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps'>> & { readonly nsSteps: number };
+
+/**
+ * Muon's options with every default filled in (the `orthogonalize` kernel aside), and the
+ * Newton–Schulz schedule resolved from them once, at construction.
+ */
+export type ResolvedMuonOptions = MuonSettings & {
+  /**
+   * The frozen schedule every step hands to the kernel, derived from `coefficients`, `nsSteps` and
+   * `eps`. Not enumerable: a config spread from these options (`getConfig` of Muon or of a hybrid
+   * group) or their JSON holds the user's settings only, and `fromConfig` resolves it again.
+   */
+  readonly schedule: NewtonSchulzSchedule;
+};
 
 /** Muon's defaults, as in KellerJordan/Muon and torch.optim.Muon (with weight decay 0, as KJ). */
 export const MUON_DEFAULTS = {
@@ -51,7 +65,7 @@ export const MUON_DEFAULTS = {
   weightDecay: 0,
   lrAdjust: 'original',
   eps: DEFAULT_NS_EPS,
-} as const satisfies ResolvedMuonOptions;
+} as const satisfies MuonSettings;
 
 const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), 'orthogonalize'];
 
@@ -59,49 +73,56 @@ const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), 'orthogonalize'];
 export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): ResolvedMuonOptions {
   rejectUnknownOptions(options, MUON_OPTION_NAMES, owner);
   const coefficients = options.coefficients ?? MUON_DEFAULTS.coefficients;
-  // Resolving the schedule validates coefficients and nsSteps together and fixes the step count.
-  const nsSteps = resolveCoefficients(coefficients, options.nsSteps).iterations.length;
-  const resolved: ResolvedMuonOptions = {
+  const eps = options.eps ?? MUON_DEFAULTS.eps;
+  // eps > 0: with eps = 0 a zero gradient is normalized as 0/0 and writes NaN.
+  checkPositive(eps, 'eps', owner);
+  // The one resolution of the schedule: it validates coefficients and nsSteps together, fixes the
+  // step count, and is what every step runs (scaleByMuon hands it to the kernel unchanged).
+  const schedule = resolveNewtonSchulz({ coefficients, eps, ...(options.nsSteps === undefined ? {} : { steps: options.nsSteps }) });
+  const settings: MuonSettings = {
     learningRate: options.learningRate ?? MUON_DEFAULTS.learningRate,
     momentum: options.momentum ?? MUON_DEFAULTS.momentum,
     nesterov: options.nesterov ?? MUON_DEFAULTS.nesterov,
-    nsSteps,
+    nsSteps: schedule.steps,
     coefficients,
     weightDecay: options.weightDecay ?? MUON_DEFAULTS.weightDecay,
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
-    eps: options.eps ?? MUON_DEFAULTS.eps,
+    eps,
   };
-  checkPositive(resolved.learningRate, 'learningRate', owner);
-  checkUnitInterval(resolved.momentum, 'momentum', owner);
-  checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
-  // eps > 0: with eps = 0 a zero gradient is normalized as 0/0 and writes NaN.
-  checkPositive(resolved.eps, 'eps', owner);
+  checkPositive(settings.learningRate, 'learningRate', owner);
+  checkUnitInterval(settings.momentum, 'momentum', owner);
+  checkNonNegative(settings.weightDecay, 'weightDecay', owner);
   if (options.orthogonalize !== undefined && typeof options.orthogonalize !== 'function') {
-    throw new Error(`${owner}: orthogonalize must be a function (matrices, options) => matrices, got ${typeof options.orthogonalize}`);
+    throw new Error(`${owner}: orthogonalize must be a function (matrices, schedule) => matrices, got ${typeof options.orthogonalize}`);
   }
-  if (typeof resolved.nesterov !== 'boolean') {
-    throw new Error(`${owner}: nesterov must be a boolean, got ${String(resolved.nesterov)}`);
+  if (typeof settings.nesterov !== 'boolean') {
+    throw new Error(`${owner}: nesterov must be a boolean, got ${String(settings.nesterov)}`);
   }
-  if (!LR_ADJUST_MODES.includes(resolved.lrAdjust)) {
-    throw new Error(`${owner}: unknown lrAdjust '${String(resolved.lrAdjust)}'; expected one of ${LR_ADJUST_MODES.join(', ')}`);
+  if (!LR_ADJUST_MODES.includes(settings.lrAdjust)) {
+    throw new Error(`${owner}: unknown lrAdjust '${String(settings.lrAdjust)}'; expected one of ${LR_ADJUST_MODES.join(', ')}`);
   }
-  return Object.freeze(resolved);
+  return Object.freeze(Object.defineProperty(settings, 'schedule', { value: schedule, enumerable: false }) as ResolvedMuonOptions);
+}
+
+/**
+ * The serializable part of resolved options, for `getConfig`, typed as a config: the settings
+ * without the derived schedule (`fromConfig` resolves it again from them).
+ */
+export function muonConfig(options: ResolvedMuonOptions): tf.serialization.ConfigDict {
+  const { schedule, ...settings } = options;
+  return { ...settings, coefficients: settings.coefficients as tf.serialization.ConfigDictValue };
 }
 
 /**
  * Muon as a composition: orthogonalized momentum, scaled by the matrix shape, plus decoupled weight
  * decay, times −lr:  p ← p − lr·(s·O + wd·p) = p·(1 − lr·wd) − lr·s·O.
  */
-export function muonTransformation(
-  options: ResolvedMuonOptions,
-  learningRate: Live<number>,
-  orthogonalize: Orthogonalizer = fastestOrthogonalizer(),
-): GradientTransformation {
+export function muonTransformation(options: ResolvedMuonOptions, learningRate: Live<number>, orthogonalize: Orthogonalizer): GradientTransformation {
   return chain(
     scaleByMuon({
       momentum: options.momentum,
       nesterov: options.nesterov,
-      newtonSchulz: { coefficients: options.coefficients, steps: options.nsSteps, eps: options.eps },
+      newtonSchulz: options.schedule,
       orthogonalize,
     }),
     scaleByShape(options.lrAdjust),

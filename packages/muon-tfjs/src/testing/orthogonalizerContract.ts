@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix } from 'ml-matrix';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CoefficientPreset, composedPolynomial, resolveCoefficients } from '../math/coefficients.js';
+import { type CoefficientPreset, composedPolynomial } from '../math/coefficients.js';
 import { newtonSchulz } from '../math/newtonSchulz.js';
+import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { polarFactor } from '../diagnostics/polarFactor.js';
 import { TEST_BACKENDS, useBackend } from './backends.js';
@@ -50,9 +51,9 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
       const input = tf.tensor2d(g.to2DArray());
       const frobenius = Math.hypot(...s);
       for (const preset of PRESETS) {
-        const schedule = resolveCoefficients(preset);
+        const schedule = resolveNewtonSchulz({ coefficients: preset });
         const expected = u.mmul(Matrix.diag(s.map((x) => composedPolynomial(schedule, x / frobenius)))).mmul(v.transpose());
-        const [output] = orthogonalize([input], { coefficients: preset });
+        const [output] = orthogonalize([input], schedule);
         expect(output?.shape).toEqual([m, n]);
         expect(relativeFrobenius((output as tf.Tensor2D).dataSync(), expected.to1DArray()), preset).toBeLessThan(tolerance);
         output?.dispose();
@@ -69,7 +70,7 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
       ] as const) {
         const g = tf.randomNormal([m, n], 0, 1, 'float32', m * n) as tf.Tensor2D;
         const plain = newtonSchulz(g, { coefficients: preset });
-        const [output] = orthogonalize([g], { coefficients: preset });
+        const [output] = orthogonalize([g], resolveNewtonSchulz({ coefficients: preset }));
         const got = (output as tf.Tensor2D).dataSync();
         expect(relativeFrobenius(got, plain.dataSync()), `${m}×${n} ${preset}`).toBeLessThan(tolerance);
         // The same polynomial gives the same ‖XXᵀ − I‖ (0.3·√k for jordan, ~1e-5 for polarExpress8):
@@ -93,17 +94,17 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
       const s = Array.from({ length: m }, (_, i) => singularValue(i, m));
       const { g, u, v } = matrixWithSingularValues(m, n, s, 23);
       const frobenius = Math.hypot(...s);
-      const schedule = resolveCoefficients('jordan');
+      const schedule = resolveNewtonSchulz({ coefficients: 'jordan' });
       const expected = u.mmul(Matrix.diag(s.map((x) => composedPolynomial(schedule, x / frobenius)))).mmul(v.transpose()).to1DArray();
       const input = tf.tensor2d(g.to2DArray());
-      const [output] = orthogonalize([input], { coefficients: 'jordan' });
+      const [output] = orthogonalize([input], schedule);
       expect(relativeFrobenius((output as tf.Tensor2D).dataSync(), expected)).toBeLessThan(4e-5);
       tf.dispose([input, output as tf.Tensor2D]);
     });
 
     it('returns the polar factor UVᵀ with the convergent polarExpress8 schedule', () => {
       const g = tf.randomNormal([64, 160], 0, 1, 'float32', 5) as tf.Tensor2D;
-      const [output] = orthogonalize([g], { coefficients: 'polarExpress8' });
+      const [output] = orthogonalize([g], resolveNewtonSchulz({ coefficients: 'polarExpress8' }));
       expect(relativeFrobenius((output as tf.Tensor2D).dataSync(), polarFactor(g).data)).toBeLessThan(tolerance);
       tf.dispose([g, output as tf.Tensor2D]);
     });
@@ -117,10 +118,11 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
         [24, 40],
       ] as const;
       const inputs = shapes.map(([m, n], i) => tf.randomNormal([m, n], 0, 1, 'float32', 100 + i) as tf.Tensor2D);
-      const outputs = orthogonalize(inputs, { coefficients: 'cesista5' });
+      const cesista5 = resolveNewtonSchulz({ coefficients: 'cesista5' });
+      const outputs = orthogonalize(inputs, cesista5);
       expect(outputs.map((o) => o.shape)).toEqual(shapes.map((s) => [...s]));
       inputs.forEach((g, i) => {
-        const [alone] = orthogonalize([g], { coefficients: 'cesista5' });
+        const [alone] = orthogonalize([g], cesista5);
         // Batched and single runs may sum in another order: equal up to fp32 round-off.
         expect(maxAbsDiff((outputs[i] as tf.Tensor2D).dataSync(), (alone as tf.Tensor2D).dataSync())).toBeLessThan(1e-5);
         alone?.dispose();
@@ -130,7 +132,7 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
 
     it('maps a zero matrix to zero, without NaN', () => {
       const zero = tf.zeros([8, 20]) as tf.Tensor2D;
-      const [output] = orthogonalize([zero], {});
+      const [output] = orthogonalize([zero], resolveNewtonSchulz());
       expect(Array.from((output as tf.Tensor2D).dataSync()).every((x) => x === 0)).toBe(true);
       tf.dispose([zero, output as tf.Tensor2D]);
     });
@@ -138,15 +140,16 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
     it('returns only its outputs: no other tensor is left behind', () => {
       const inputs = [tf.randomNormal([16, 48]), tf.randomNormal([16, 48]), tf.randomNormal([48, 16])] as tf.Tensor2D[];
       const before = tf.memory().numTensors;
-      const outputs = orthogonalize(inputs, {});
+      const outputs = orthogonalize(inputs, resolveNewtonSchulz());
       expect(tf.memory().numTensors).toBe(before + outputs.length);
       tf.dispose([...inputs, ...outputs]);
     });
 
     it('rejects a bad dtype or eps with the value at fault', () => {
       const ints = tf.zeros([4, 4], 'int32') as tf.Tensor2D;
-      expect(() => orthogonalize([ints], {})).toThrow(/int32/);
-      expect(() => orthogonalize([tf.zeros([4, 4]) as tf.Tensor2D], { eps: -1 })).toThrow(/eps must be .* got -1/);
+      expect(() => orthogonalize([ints], resolveNewtonSchulz())).toThrow(/int32/);
+      // eps is checked once, where the schedule is resolved: no kernel ever receives a bad one.
+      expect(() => orthogonalize([tf.zeros([4, 4]) as tf.Tensor2D], resolveNewtonSchulz({ eps: -1 }))).toThrow(/eps must be .* got -1/);
     });
   });
 }

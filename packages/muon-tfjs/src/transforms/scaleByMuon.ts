@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fromMatrix, toMatrix } from '../math/matrixView.js';
-import type { NewtonSchulzOptions } from '../math/newtonSchulz.js';
+import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { type GradientTransformation, entry, mapNames } from './gradientTransformation.js';
 
@@ -10,8 +10,8 @@ export interface ScaleByMuonOptions {
   readonly momentum: number;
   /** Feed (1−β)·g + β·m to Newton–Schulz instead of m. */
   readonly nesterov: boolean;
-  /** Schedule, steps and eps of the orthogonalization. */
-  readonly newtonSchulz: NewtonSchulzOptions;
+  /** The orthogonalization's schedule, resolved once (`resolveNewtonSchulz`) and handed to the kernel as is at every step. */
+  readonly newtonSchulz: NewtonSchulzSchedule;
   /** The kernel that orthogonalizes all matrices of a step together. */
   readonly orthogonalize: Orthogonalizer;
 }

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { swapLastTwo } from './newtonSchulz.js';
+import type { NewtonSchulzSchedule } from './newtonSchulzSchedule.js';
+
+/**
+ * The Gram Newton–Schulz iteration under a resolved schedule (`transposed`: on XᵀX, finishing with
+ * XQ). The hot path of the kernels: no checks, no resolution, no decision.
+ */
+export function gramIteration<T extends tf.Tensor2D | tf.Tensor3D>(g: T, schedule: NewtonSchulzSchedule, transposed: boolean): T {
+  const m = g.shape[g.rank - (transposed ? 1 : 2)] as number;
+  return tf.tidy(() => {
+    // XXᵀ for wide X, XᵀX for tall X: always the min(rows, cols)² Gram matrix.
+    const gramOf = (x: T): T => (transposed ? tf.matMul(swapLastTwo(x), x) : tf.matMul(x, swapLastTwo(x))) as T;
+    // QX for wide X, XQ for tall X (Q symmetric, so XQ = (QXᵀ)ᵀ).
+    const apply = (q: T, x: T): T => (transposed ? tf.matMul(x, q) : tf.matMul(q, x)) as T;
+    const norm = tf.sqrt(tf.sum(tf.square(g), [-2, -1], true));
+    let x = tf.div(g, tf.add(tf.mul(norm, schedule.normalizationScale), schedule.eps)) as T;
+    const identity = tf.eye(m);
+    let r = gramOf(x);
+    let q: T | undefined;
+    for (let t = 1; t <= schedule.steps; t++) {
+      const [a, b, c] = schedule.iterations[t - 1] as readonly [number, number, number];
+      const z = tf.add(tf.add(tf.mul(r, b), tf.mul(tf.matMul(r, r), c)), tf.mul(identity, a)) as T;
+      q = q === undefined ? z : (tf.matMul(q, z) as T);
+      if (t === schedule.steps) break;
+      if (schedule.restartAfter.includes(t)) {
+        x = apply(q, x);
+        r = gramOf(x);
+        q = undefined;
+      } else {
+        r = tf.matMul(z, tf.matMul(r, z)) as T;
+      }
+    }
+    return q === undefined ? x : apply(q, x);
+  });
+}
