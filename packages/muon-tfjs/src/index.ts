@@ -20,6 +20,25 @@ export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js'
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
 export {
+  checkScheduled,
+  constant,
+  cosine,
+  isSchedule,
+  linear,
+  linearDecay,
+  linearWarmup,
+  momentumWarmup,
+  scheduleValue,
+  warmupStableDecay,
+  type ConstantSchedule,
+  type DecayOptions,
+  type DecaySchedule,
+  type LinearSchedule,
+  type LinearWarmupSchedule,
+  type Schedule,
+  type Scheduled,
+} from './math/schedule.js';
+export {
   GRAM_MIN_SCHEDULE_DEVIATION,
   defaultGramRestarts,
   gramNewtonSchulz,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { linearDecay } from '../math/schedule.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { adamw } from './AdamWOptimizer.js';
 import { lion } from './LionOptimizer.js';
@@ -10,8 +11,9 @@ import type { SingleRateOptimizer } from './SingleRateOptimizer.js';
 
 /**
  * One convergence suite for every optimizer (the optax pattern): the same problems, each with a
- * linearly decaying learning rate set through the live `learningRate` property, must be solved to
- * a small fraction of the initial loss. Peak rates are each optimizer's usual scale.
+ * learning rate decaying linearly to 0 (a {@link linearDecay} schedule the optimizer reads at its
+ * step index), must be solved to a small fraction of the initial loss. Peak rates are each
+ * optimizer's usual scale.
  */
 const optimizers: Record<string, () => SingleRateOptimizer> = {
   muon: () => muon({ learningRate: 0.2 }),
@@ -21,11 +23,10 @@ const optimizers: Record<string, () => SingleRateOptimizer> = {
 
 /** Runs `steps` steps of `loss` over `w` with lr decaying linearly from its initial value to 0. */
 function train(optimizer: SingleRateOptimizer, loss: () => tf.Scalar, w: tf.Variable, steps: number): { first: number; last: number } {
-  const peak = optimizer.learningRate;
+  optimizer.learningRate = linearDecay({ peak: optimizer.learningRate, steps });
   const value = () => tf.tidy(() => loss().dataSync()[0] as number);
   const first = value();
   for (let step = 0; step < steps; step++) {
-    optimizer.learningRate = peak * (1 - step / steps) + 1e-9;
     optimizer.minimize(loss, false, [w]);
   }
   return { first, last: value() };

@@ -3,6 +3,7 @@ import { DEFAULT_NS_EPS } from '../math/newtonSchulz.js';
 import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { matrixShape } from '../math/matrixView.js';
+import type { Scheduled } from '../math/schedule.js';
 import { LR_ADJUST_MODES, type LrAdjust, shapeScale } from '../math/shapeScale.js';
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
@@ -11,14 +12,14 @@ import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
 import type { OptimizerKind } from './optimizerKind.js';
-import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { checkLearningRate, checkMomentum, checkNonNegative, rejectUnknownOptions } from './options.js';
 
 /** Options of the Muon optimizer; every field has a default in {@link MUON_DEFAULTS}. */
 export interface MuonOptions {
-  /** Step size lr in p ← p·(1 − lr·wd) − lr·s·O. Default 0.02 (KellerJordan/Muon). */
-  readonly learningRate?: number;
-  /** β of the momentum EMA, in [0, 1). Default 0.95. */
-  readonly momentum?: number;
+  /** Step size lr in p ← p·(1 − lr·wd) − lr·s·O: a number or a schedule. Default 0.02 (KellerJordan/Muon). */
+  readonly learningRate?: Scheduled;
+  /** β of the momentum EMA, in [0, 1): a number or a schedule ({@link momentumWarmup}). Default 0.95. */
+  readonly momentum?: Scheduled;
   /** Orthogonalize the Nesterov look-ahead (1−β)g + βm rather than m. Default true. */
   readonly nesterov?: boolean;
   /** Newton–Schulz iterations. Default 5 for a single triple, the schedule's length for a list. */
@@ -62,8 +63,8 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   // Resolving the schedule validates coefficients and nsSteps together and fixes the step count.
   const nsSteps = resolveCoefficients(coefficients, options.nsSteps).iterations.length;
   const resolved: ResolvedMuonOptions = {
-    learningRate: options.learningRate ?? MUON_DEFAULTS.learningRate,
-    momentum: options.momentum ?? MUON_DEFAULTS.momentum,
+    learningRate: checkLearningRate(options.learningRate ?? MUON_DEFAULTS.learningRate, 'learningRate', owner),
+    momentum: checkMomentum(options.momentum ?? MUON_DEFAULTS.momentum, 'momentum', owner),
     nesterov: options.nesterov ?? MUON_DEFAULTS.nesterov,
     nsSteps,
     coefficients,
@@ -71,8 +72,6 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
     eps: options.eps ?? MUON_DEFAULTS.eps,
   };
-  checkPositive(resolved.learningRate, 'learningRate', owner);
-  checkUnitInterval(resolved.momentum, 'momentum', owner);
   checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
   checkNonNegative(resolved.eps, 'eps', owner);
   if (typeof resolved.nesterov !== 'boolean') {
