@@ -69,6 +69,7 @@ export { partition } from './transforms/partition.js';
 export { MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
+export { NEURON_SECOND_MOMENT_SLOT, scaleByNeuronRms, type ScaleByNeuronRmsOptions } from './transforms/scaleByNeuronRms.js';
 export { scaleByShape } from './transforms/scaleByShape.js';
 export { addDecayedWeights } from './transforms/addDecayedWeights.js';
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
@@ -76,6 +77,14 @@ export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
 // Optimizers as compositions, their options and defaults, and the routing policy.
 export { MUON_DEFAULTS, MUON_KIND, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
 export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
+export {
+  NORMUON_DEFAULTS,
+  NORMUON_KIND,
+  normuonTransformation,
+  resolveNorMuonOptions,
+  type NorMuonOptions,
+  type ResolvedNorMuonOptions,
+} from './optimizers/normuon.js';
 export { LION_DEFAULTS, LION_KIND, lionTransformation, type LionOptions, type ResolvedLionOptions } from './optimizers/lion.js';
 export {
   checkRoutingPolicy,
@@ -87,7 +96,7 @@ export {
   type RoutingRule,
   type VariableDescription,
 } from './optimizers/routing.js';
-export { elementwiseOptimizerKind, type OptimizerGroup, type OptimizerKind, type OptimizerServices } from './optimizers/optimizerKind.js';
+export { elementwiseOptimizerKind, matrixOptimizerKind, type OptimizerGroup, type OptimizerKind, type OptimizerServices } from './optimizers/optimizerKind.js';
 export { OPTIMIZER_KINDS, createGroup, type GroupSpec, type OptimizerKindName } from './optimizers/optimizerKinds.js';
 
 // The TF.js adapter: tf.Optimizer subclasses, registered for serialization.
@@ -95,6 +104,7 @@ export { TransformOptimizer } from './adapter/TransformOptimizer.js';
 export { MuonOptimizer, muon } from './adapter/MuonOptimizer.js';
 export { AdamWOptimizer, adamw } from './adapter/AdamWOptimizer.js';
 export { LionOptimizer, lion } from './adapter/LionOptimizer.js';
+export { NorMuonOptimizer, normuon } from './adapter/NorMuonOptimizer.js';
 export {
   ADAPTER_SERVICES,
   HybridOptimizer,

@@ -7,6 +7,8 @@ import { adamw } from './AdamWOptimizer.js';
 import { lion } from './LionOptimizer.js';
 import { muon } from './MuonOptimizer.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
+import { hybrid } from './HybridOptimizer.js';
+import { normuon } from './NorMuonOptimizer.js';
 import type { SingleRateOptimizer } from './SingleRateOptimizer.js';
 
 /**
@@ -19,6 +21,7 @@ const optimizers: Record<string, () => SingleRateOptimizer> = {
   muon: () => muon({ learningRate: 0.2 }),
   adamw: () => adamw({ learningRate: 0.1, weightDecay: 0 }),
   lion: () => lion({ learningRate: 0.1 }),
+  normuon: () => normuon({ learningRate: 0.2 }),
 };
 
 /** Runs `steps` steps of `loss` over `w` with lr decaying linearly from its initial value to 0. */
@@ -50,7 +53,7 @@ describe.each(TEST_BACKENDS)('every optimizer converges, on %s', (backend) => {
     expect(last).toBeLessThan(1e-2 * first);
   });
 
-  it.each(['muonWithAdamW', 'adamw', 'lion'])('%s: an MLP fitted with model.fit on seeded synthetic data', async (kind) => {
+  it.each(['muonWithAdamW', 'normuonWithAdamW', 'adamw', 'lion'])('%s: an MLP fitted with model.fit on seeded synthetic data', async (kind) => {
     // Two Gaussian-feature classes separated by a random hyperplane through a 16-unit hidden layer.
     const xs = tf.randomNormal([256, 10], 0, 1, 'float32', 24);
     const ys = tf.cast(tf.greater(tf.matMul(xs, tf.randomNormal([10, 1], 0, 1, 'float32', 25)), 0), 'float32');
@@ -63,7 +66,9 @@ describe.each(TEST_BACKENDS)('every optimizer converges, on %s', (backend) => {
     const optimizer =
       kind === 'muonWithAdamW'
         ? muonWithAdamW(model, { muon: { learningRate: 0.02 }, adamw: { learningRate: 0.01 } })
-        : kind === 'adamw'
+        : kind === 'normuonWithAdamW'
+          ? hybrid(model, { groups: { muon: { optimizer: 'normuon', options: { learningRate: 0.02 } }, adamw: { optimizer: 'adamw', options: { learningRate: 0.01 } } } })
+          : kind === 'adamw'
           ? adamw({ learningRate: 0.01 })
           : lion({ learningRate: 0.003 });
     model.compile({ optimizer, loss: 'binaryCrossentropy' });

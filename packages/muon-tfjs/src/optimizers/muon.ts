@@ -2,16 +2,15 @@ import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS, resolveCo
 import { DEFAULT_NS_EPS } from '../math/newtonSchulz.js';
 import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { matrixShape } from '../math/matrixView.js';
 import type { Scheduled } from '../math/schedule.js';
-import { LR_ADJUST_MODES, type LrAdjust, shapeScale } from '../math/shapeScale.js';
+import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
-import type { OptimizerKind } from './optimizerKind.js';
+import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
 import { checkLearningRate, checkMomentum, checkNonNegative, rejectUnknownOptions } from './options.js';
 
 /** Options of the Muon optimizer; every field has a default in {@link MUON_DEFAULTS}. */
@@ -86,11 +85,14 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
 /**
  * Muon as a composition: orthogonalized momentum, scaled by the matrix shape, plus decoupled weight
  * decay, times −lr:  p ← p − lr·(s·O + wd·p) = p·(1 − lr·wd) − lr·s·O.
+ * @param afterOrthogonalization stages applied to O before the shape scale (NorMuon's
+ *   {@link scaleByNeuronRms}); none for Muon
  */
 export function muonTransformation(
   options: ResolvedMuonOptions,
   learningRate: Live<number>,
   orthogonalize: Orthogonalizer = fastestOrthogonalizer(),
+  ...afterOrthogonalization: readonly GradientTransformation[]
 ): GradientTransformation {
   return chain(
     scaleByMuon({
@@ -99,6 +101,7 @@ export function muonTransformation(
       newtonSchulz: { coefficients: options.coefficients, steps: options.nsSteps, eps: options.eps },
       orthogonalize,
     }),
+    ...afterOrthogonalization,
     scaleByShape(options.lrAdjust),
     addDecayedWeights(options.weightDecay),
     scaleByLearningRate(learningRate),
@@ -109,23 +112,4 @@ export function muonTransformation(
  * Muon as a kind of hybrid group (`{ optimizer: 'muon', options }`). It refuses parameters of
  * rank < 2 and reports each kernel's `[fanIn, fanOut]` matrix view and shape scale.
  */
-export const MUON_KIND: OptimizerKind<MuonOptions> = {
-  name: 'muon',
-  title: 'Muon',
-  create(options, owner, services) {
-    const resolved = resolveMuonOptions(options, owner);
-    const orthogonalize = options?.orthogonalize;
-    return {
-      kind: 'muon',
-      title: 'Muon',
-      options: resolved,
-      refuse: (shape) =>
-        shape.length < 2 ? 'Muon needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)' : undefined,
-      describe(shape) {
-        const m = matrixShape(shape);
-        return { scale: shapeScale(m, resolved.lrAdjust), matrix: [m.fanIn, m.fanOut] };
-      },
-      transformation: (learningRate) => muonTransformation(resolved, learningRate, orthogonalize ?? services.defaultOrthogonalizer()),
-    };
-  },
-};
+export const MUON_KIND: OptimizerKind<MuonOptions> = matrixOptimizerKind('muon', 'Muon', resolveMuonOptions, muonTransformation);

@@ -1,5 +1,7 @@
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { matrixShape } from '../math/matrixView.js';
 import type { Scheduled } from '../math/schedule.js';
+import { type LrAdjust, shapeScale } from '../math/shapeScale.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 
 /** What the adapter supplies to the optimizers it builds (the kernels live above this layer). */
@@ -63,6 +65,39 @@ export function elementwiseOptimizerKind<Options, Resolved extends { readonly le
         refuse: () => undefined,
         describe: () => ({ scale: 1 }),
         transformation: (learningRate) => build(resolved, learningRate),
+      };
+    },
+  };
+}
+
+/**
+ * The kind of an optimizer that orthogonalizes matrices (Muon, NorMuon): it refuses parameters of
+ * rank < 2, reports each kernel's `[fanIn, fanOut]` matrix view and shape scale, and runs the
+ * options' `orthogonalize` kernel, else the adapter's default.
+ */
+export function matrixOptimizerKind<Options extends { readonly orthogonalize?: Orthogonalizer }, Resolved extends { readonly learningRate: Scheduled; readonly lrAdjust: LrAdjust }>(
+  name: string,
+  title: string,
+  resolve: (options: Options | undefined, owner: string) => Resolved,
+  build: (resolved: Resolved, learningRate: Live<number>, orthogonalize: Orthogonalizer) => GradientTransformation,
+): OptimizerKind<Options> {
+  return {
+    name,
+    title,
+    create(options, owner, services) {
+      const resolved = resolve(options, owner);
+      const orthogonalize = options?.orthogonalize;
+      return {
+        kind: name,
+        title,
+        options: resolved,
+        refuse: (shape) =>
+          shape.length < 2 ? `${title} needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)` : undefined,
+        describe(shape) {
+          const m = matrixShape(shape);
+          return { scale: shapeScale(m, resolved.lrAdjust), matrix: [m.fanIn, m.fanOut] };
+        },
+        transformation: (learningRate) => build(resolved, learningRate, orthogonalize ?? services.defaultOrthogonalizer()),
       };
     },
   };
