@@ -24,7 +24,7 @@ describe.each(TEST_BACKENDS)('scaleByNeuronRms, worked by hand, on %s', (backend
     const c = 5 / Math.SQRT2;
     for (const v of [[2.25, 4], [3.375, 6]]) {
       const { updates, state: next } = t.update({ w: o }, state, { w: o }, { step: 1, inputs: {}, taps: SILENT_TAPS });
-      Array.from(updates['w']?.dataSync() ?? []).forEach((x, i) => expect(Math.abs(x - [c, 0, 0, c][i]!)).toBeLessThan(FP32));
+      Array.from(updates['w']?.dataSync() ?? []).forEach((x, i) => expect(Math.abs(x - ([c, 0, 0, c][i] as number))).toBeLessThan(FP32));
       expect(Array.from(next['w']?.[NEURON_SECOND_MOMENT_SLOT]?.dataSync() ?? [])).toEqual(v);
       state = { w: next['w'] as Record<string, tf.Tensor> };
     }
