@@ -70,6 +70,7 @@ export { MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } f
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
 export { NEURON_SECOND_MOMENT_SLOT, scaleByNeuronRms, type ScaleByNeuronRmsOptions } from './transforms/scaleByNeuronRms.js';
+export { HESSIAN_DIAGONAL_INPUT, SOPHIA_TAPS, scaleBySophia, type ScaleBySophiaOptions } from './transforms/scaleBySophia.js';
 export { scaleByShape } from './transforms/scaleByShape.js';
 export { addDecayedWeights } from './transforms/addDecayedWeights.js';
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
@@ -85,6 +86,15 @@ export {
   type NorMuonOptions,
   type ResolvedNorMuonOptions,
 } from './optimizers/normuon.js';
+export {
+  SOPHIA_DEFAULTS,
+  SOPHIA_HESSIAN_INTERVAL,
+  SOPHIA_KIND,
+  resolveSophiaOptions,
+  sophiaTransformation,
+  type ResolvedSophiaOptions,
+  type SophiaOptions,
+} from './optimizers/sophia.js';
 export { LION_DEFAULTS, LION_KIND, lionTransformation, type LionOptions, type ResolvedLionOptions } from './optimizers/lion.js';
 export {
   checkRoutingPolicy,
@@ -105,6 +115,9 @@ export { MuonOptimizer, muon } from './adapter/MuonOptimizer.js';
 export { AdamWOptimizer, adamw } from './adapter/AdamWOptimizer.js';
 export { LionOptimizer, lion } from './adapter/LionOptimizer.js';
 export { NorMuonOptimizer, normuon } from './adapter/NorMuonOptimizer.js';
+export { SophiaOptimizer, sophia } from './adapter/SophiaOptimizer.js';
+export { gaussNewtonBartlett, provideHessianEstimate, type GaussNewtonBartlettOptions, type PredictingModel } from './adapter/gaussNewtonBartlett.js';
+export { sophiaHessianCallback, type BatchEndCallback, type SophiaHessianCallbackOptions } from './adapter/sophiaHessianCallback.js';
 export {
   ADAPTER_SERVICES,
   HybridOptimizer,
