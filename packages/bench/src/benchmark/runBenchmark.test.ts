@@ -67,7 +67,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     expect(validateResults(parsed)).toEqual([]);
     expect(results.models.map((m) => m.id)).toEqual(['mlp', 'convnet', 'transformer']);
     for (const model of results.models) {
-      expect(model.optimizers.map((o) => o.kind)).toEqual(['muon', 'adamw', 'sgd', 'lion']);
+      expect(model.optimizers.map((o) => o.kind)).toEqual([...OPTIMIZER_KINDS]);
       for (const o of model.optimizers) {
         expect(o.grid).toHaveLength(2);
         expect(o.grid.map((g) => g.learningRate)).toContain(o.learningRate);
@@ -89,9 +89,9 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
   it('prints a table per model with every optimizer', () => {
     const text = formatTextReport(results);
     for (const h of TABLE_HEADERS) expect(text).toContain(h);
-    for (const label of ['Muon (+AdamW)', 'AdamW', 'SGD momentum', 'Lion']) expect(text).toContain(label);
+    for (const label of ['Muon (+AdamW)', 'AdamW', 'SGD momentum', 'Lion', 'NorMuon (+AdamW)', 'SophiaG']) expect(text).toContain(label);
     const md = formatMarkdownTable(results.models[0] as BenchResults['models'][number]);
-    expect(md.split('\n')).toHaveLength(2 + 4);
+    expect(md.split('\n')).toHaveLength(2 + OPTIMIZER_KINDS.length);
     expect(md).toMatch(/^\| Optimizer \| lr \|/);
   });
 
@@ -103,7 +103,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
       for (const kind of ['step', 'time']) {
         const svg = readFileSync(join(dir, `${id}-loss-vs-${kind}.svg`), 'utf8');
         expect(wellFormedSvg(svg)).toBe(true);
-        expect(svg.match(/<path /g)).toHaveLength(4);
+        expect(svg.match(/<path /g)).toHaveLength(OPTIMIZER_KINDS.length);
       }
     }
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
