@@ -95,15 +95,17 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     expect(md).toMatch(/^\| Optimizer \| lr \|/);
   });
 
-  it('writes results.json, valid SVG plots and a self-contained report.html', () => {
+  it('writes results.json, valid SVG plots and a self-contained report.html', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'muon-bench-'));
-    writeOutputs(results, dir);
+    await writeOutputs(results, dir);
     expect(validateResults(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')))).toEqual([]);
     for (const id of ['mlp', 'convnet', 'transformer']) {
       for (const kind of ['step', 'time']) {
         const svg = readFileSync(join(dir, `${id}-loss-vs-${kind}.svg`), 'utf8');
         expect(wellFormedSvg(svg)).toBe(true);
-        expect(svg.match(/<path /g)).toHaveLength(OPTIMIZER_KINDS.length);
+        // One Vega line mark per optimizer, each named in the legend.
+        expect(svg.match(/aria-roledescription="line mark"/g)).toHaveLength(OPTIMIZER_KINDS.length);
+        for (const o of (results.models.find((m) => m.id === id) as BenchResults['models'][number]).optimizers) expect(svg).toContain(`>${o.label}</text>`);
       }
     }
     const html = readFileSync(join(dir, 'report.html'), 'utf8');

@@ -2,10 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults, ModelResult } from './results.js';
 import { movingAverage, smoothingWindow } from './stats.js';
-import { svgLinePlot, type Series } from './svgPlot.js';
+import { lossChartSpec, type ChartSeries } from './lossChart.js';
+import { renderVegaLite } from './renderVegaLite.js';
 import { formatMarkdownTable, modelFootnote, tableRows, TABLE_HEADERS } from './table.js';
 
-const COLORS: Record<string, string> = { muon: '#d62728', adamw: '#1f77b4', sgd: '#7f7f7f', lion: '#2ca02c' };
+const COLORS: Record<string, string> = { muon: '#d62728', adamw: '#1f77b4', sgd: '#7f7f7f', lion: '#2ca02c', normuon: '#ff7f0e', sophia: '#9467bd' };
 
 /** Per-step mean over seeds of the smoothed loss, and the mean cumulative time. */
 function curves(model: ModelResult): { label: string; color: string; steps: number[]; times: number[]; loss: number[] }[] {
@@ -16,7 +17,7 @@ function curves(model: ModelResult): { label: string; color: string; steps: numb
     const steps = Array.from({ length }, (_, i) => i + 1);
     return {
       label: o.label,
-      color: COLORS[o.kind] ?? '#9467bd',
+      color: COLORS[o.kind] ?? '#8c564b',
       steps,
       loss: steps.map((_, i) => mean(smoothed, i)),
       times: steps.map((_, i) => mean(o.runs.map((r) => r.times), i)),
@@ -24,15 +25,19 @@ function curves(model: ModelResult): { label: string; color: string; steps: numb
   });
 }
 
-/** The two SVG plots of one model: training loss against steps and against wall-clock seconds. */
-export function modelPlots(model: ModelResult, seeds: number): { byStep: string; byTime: string } {
+/**
+ * The two SVG charts of one model (Vega-Lite, rendered in Node): training loss against steps and
+ * against wall-clock seconds, on a log scale fitted to the curves.
+ */
+export async function modelPlots(model: ModelResult, seeds: number): Promise<{ byStep: string; byTime: string }> {
   const c = curves(model);
-  const note = `smoothed over ${smoothingWindow(model.steps)} steps, mean of ${seeds} seed(s)`;
-  const series = (x: 'steps' | 'times'): Series[] => c.map((s) => ({ label: s.label, color: s.color, x: s[x], y: s.loss }));
-  return {
-    byStep: svgLinePlot({ title: `${model.title}: training loss vs step`, xLabel: `step (${note})`, yLabel: 'training loss', series: series('steps'), logY: true }),
-    byTime: svgLinePlot({ title: `${model.title}: training loss vs wall clock`, xLabel: 'seconds of training', yLabel: 'training loss', series: series('times'), logY: true }),
-  };
+  const subtitle = `smoothed over ${smoothingWindow(model.steps)} steps, mean of ${seeds} seed(s)`;
+  const series = (x: 'steps' | 'times'): ChartSeries[] => c.map((s) => ({ label: s.label, color: s.color, x: s[x], y: s.loss }));
+  const [byStep, byTime] = await Promise.all([
+    renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs step`, subtitle, xLabel: 'step', yLabel: 'training loss', series: series('steps') })),
+    renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs wall clock`, subtitle, xLabel: 'seconds of training', yLabel: 'training loss', series: series('times') })),
+  ]);
+  return { byStep, byTime };
 }
 
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -43,11 +48,12 @@ export function resultsJson(results: BenchResults): string {
 }
 
 /** A self-contained HTML report: tables, inline SVG plots, lr grids, machine and settings. */
-export function reportHtml(results: BenchResults): string {
+export async function reportHtml(results: BenchResults): Promise<string> {
   const seeds = results.config.seeds.length;
   const m = results.machine;
-  const sections = results.models.map((model) => {
-    const plots = modelPlots(model, seeds);
+  const allPlots = await Promise.all(results.models.map((model) => modelPlots(model, seeds)));
+  const sections = results.models.map((model, i) => {
+    const plots = allPlots[i] as { byStep: string; byTime: string };
     const head = TABLE_HEADERS.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
     const rows = tableRows(model).map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
     const grids = model.optimizers.map((o) => `<li>${escapeHtml(o.label)}: ${o.grid.map((g) =>
@@ -96,7 +102,7 @@ ${modelFootnote(model, seeds)}
 }
 
 /** Writes results.json, per-model SVG plots, summary.md and report.html into `dir`; returns the paths. */
-export function writeOutputs(results: BenchResults, dir: string): string[] {
+export async function writeOutputs(results: BenchResults, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   const write = (name: string, text: string): void => {
@@ -106,11 +112,11 @@ export function writeOutputs(results: BenchResults, dir: string): string[] {
   };
   write('results.json', resultsJson(results));
   for (const model of results.models) {
-    const plots = modelPlots(model, results.config.seeds.length);
+    const plots = await modelPlots(model, results.config.seeds.length);
     write(`${model.id}-loss-vs-step.svg`, plots.byStep);
     write(`${model.id}-loss-vs-time.svg`, plots.byTime);
   }
   write('summary.md', summaryMarkdown(results));
-  write('report.html', reportHtml(results));
+  write('report.html', await reportHtml(results));
   return written;
 }
