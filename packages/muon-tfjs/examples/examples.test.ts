@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitLinearMap } from './customLoop.js';
 import { trainClassifier } from './modelFit.js';
+import { trainWithSophia } from './sophiaCustomLoop.js';
 import { trainThreeWayHybrid } from './threeWayHybrid.js';
 
 // The README's examples, run as they are printed there.
@@ -14,6 +15,14 @@ describe('README examples', () => {
   it('a custom loop with muon() fits the linear map', async () => {
     const { first, last } = await fitLinearMap(100);
     expect(last).toBeLessThan(1e-2 * first);
+  });
+
+  it('a custom loop with Sophia, its Hessian estimate every 10 steps and a cosine schedule, learns the classes', async () => {
+    const { first, last, unclipped } = await trainWithSophia(60);
+    // Four classes: ln 4 = 1.39 at chance.
+    expect(last).toBeLessThan(0.5 * first);
+    expect(unclipped).toHaveLength(6 * 4); // steps 1, 11, …, 51; two kernels and two biases
+    expect(unclipped.every((f) => f >= 0 && f <= 1)).toBe(true);
   });
 
   it('a three-way hybrid trains, saves, reloads and resumes bit-identically', async () => {

@@ -108,9 +108,14 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
         for (const o of (results.models.find((m) => m.id === id) as BenchResults['models'][number]).optimizers) expect(svg).toContain(`>${o.label}</text>`);
       }
     }
+    for (const id of ['mlp', 'convnet', 'transformer']) {
+      const grid = readFileSync(join(dir, `${id}-lr-grid.svg`), 'utf8');
+      expect(wellFormedSvg(grid)).toBe(true);
+      expect(grid).toContain('ringed: the rate chosen');
+    }
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html.match(/<svg /g)).toHaveLength(6);
+    expect(html.match(/<svg /g)).toHaveLength(9);
     expect(html).not.toMatch(/<script|src="http|href="http/);
     expect(existsSync(join(dir, 'summary.md'))).toBe(true);
   });

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults, ModelResult } from './results.js';
 import { movingAverage, smoothingWindow } from './stats.js';
+import { learningRateGridSpec } from './gridChart.js';
 import { lossChartSpec, type ChartSeries } from './lossChart.js';
 import { renderVegaLite } from './renderVegaLite.js';
 import { formatMarkdownTable, modelFootnote, tableRows, TABLE_HEADERS } from './table.js';
@@ -25,19 +26,31 @@ function curves(model: ModelResult): { label: string; color: string; steps: numb
   });
 }
 
+/** The SVG charts of one model. */
+export interface ModelPlots {
+  byStep: string;
+  byTime: string;
+  /** Validation loss over each optimizer's learning-rate grid, the choice ringed. */
+  grid: string;
+}
+
 /**
- * The two SVG charts of one model (Vega-Lite, rendered in Node): training loss against steps and
- * against wall-clock seconds, on a log scale fitted to the curves.
+ * The SVG charts of one model (Vega-Lite, rendered in Node): training loss against steps and
+ * against wall-clock seconds, on a log scale fitted to the curves, and the learning-rate grids.
  */
-export async function modelPlots(model: ModelResult, seeds: number): Promise<{ byStep: string; byTime: string }> {
+export async function modelPlots(model: ModelResult, seeds: number): Promise<ModelPlots> {
   const c = curves(model);
   const subtitle = `smoothed over ${smoothingWindow(model.steps)} steps, mean of ${seeds} seed(s)`;
   const series = (x: 'steps' | 'times'): ChartSeries[] => c.map((s) => ({ label: s.label, color: s.color, x: s[x], y: s.loss }));
-  const [byStep, byTime] = await Promise.all([
+  const gridSeries = model.optimizers.map((o, i) => ({ label: o.label, color: (c[i] as { color: string }).color, points: o.grid, chosen: o.learningRate }));
+  const diverged = model.optimizers.flatMap((o) => o.grid.filter((g) => g.validationLoss === null).map((g) => `${o.label} ${g.learningRate}`));
+  const gridNote = `validation loss after ${model.gridSteps} steps, seed ${model.optimizers[0]?.runs[0]?.seed ?? 1}; ringed: the rate chosen${diverged.length > 0 ? `; diverged, not shown: ${diverged.join(', ')}` : ''}`;
+  const [byStep, byTime, grid] = await Promise.all([
     renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs step`, subtitle, xLabel: 'step', yLabel: 'training loss', series: series('steps') })),
     renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs wall clock`, subtitle, xLabel: 'seconds of training', yLabel: 'training loss', series: series('times') })),
+    renderVegaLite(learningRateGridSpec(`${model.title}: learning-rate grids`, gridNote, gridSeries)),
   ]);
-  return { byStep, byTime };
+  return { byStep, byTime, grid };
 }
 
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -53,7 +66,7 @@ export async function reportHtml(results: BenchResults): Promise<string> {
   const m = results.machine;
   const allPlots = await Promise.all(results.models.map((model) => modelPlots(model, seeds)));
   const sections = results.models.map((model, i) => {
-    const plots = allPlots[i] as { byStep: string; byTime: string };
+    const plots = allPlots[i] as ModelPlots;
     const head = TABLE_HEADERS.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
     const rows = tableRows(model).map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
     const grids = model.optimizers.map((o) => `<li>${escapeHtml(o.label)}: ${o.grid.map((g) =>
@@ -65,7 +78,7 @@ export async function reportHtml(results: BenchResults): Promise<string> {
 <table><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table>
-<div class="plots">${plots.byStep}${plots.byTime}</div>
+<div class="plots">${plots.byStep}${plots.byTime}${plots.grid}</div>
 <details><summary>Learning-rate grid (validation loss after ${model.gridSteps} steps)</summary><ul>
 ${grids}
 </ul></details>
@@ -97,11 +110,11 @@ ${formatMarkdownTable(model)}
 
 ${modelFootnote(model, seeds)}
 
-![${model.title}: loss vs step](${model.id}-loss-vs-step.svg) ![${model.title}: loss vs wall clock](${model.id}-loss-vs-time.svg)
+![${model.title}: loss vs step](${model.id}-loss-vs-step.svg) ![${model.title}: loss vs wall clock](${model.id}-loss-vs-time.svg) ![${model.title}: learning-rate grids](${model.id}-lr-grid.svg)
 `).join('\n');
 }
 
-/** Writes results.json, per-model SVG plots, summary.md and report.html into `dir`; returns the paths. */
+/** Writes results.json, per-model SVG charts (loss vs step, vs time, lr grids), summary.md and report.html into `dir`; returns the paths. */
 export async function writeOutputs(results: BenchResults, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
@@ -115,6 +128,7 @@ export async function writeOutputs(results: BenchResults, dir: string): Promise<
     const plots = await modelPlots(model, results.config.seeds.length);
     write(`${model.id}-loss-vs-step.svg`, plots.byStep);
     write(`${model.id}-loss-vs-time.svg`, plots.byTime);
+    write(`${model.id}-lr-grid.svg`, plots.grid);
   }
   write('summary.md', summaryMarkdown(results));
   write('report.html', await reportHtml(results));
