@@ -30,6 +30,13 @@ export type ResolvedSophiaOptions = Required<Omit<SophiaOptions, 'learningRate'>
  * `config/train_gpt2_small_sophiag.py`: lr 6e-4, ρ 0.05, wd 0.2) with the optimizer's betas
  * (0.965, 0.99) and eps 1e-15. The Hessian estimate comes every k = 10 steps
  * ({@link SOPHIA_HESSIAN_INTERVAL}).
+ *
+ * At the scale of this package's benchmarks (hundreds of steps, not tens of thousands) ρ = 0.05
+ * clips almost every entry: h has no bias correction, so after n estimates it is (1 − β₂ⁿ) of its
+ * level (10 % after 100 steps with β₂ = 0.99, k = 10), and Sophia takes sign-momentum steps. There
+ * ρ ≈ 1 (or β₂ ≈ 0.9) brings the unclipped fraction (`SOPHIA_TAPS.unclippedFraction`) into the
+ * 0.1–0.5 the reference README advises. Each entry moves at most lr per step, as with Lion: search
+ * the learning rate over Lion's range.
  */
 export const SOPHIA_DEFAULTS = {
   learningRate: 6e-4,
