@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
+import { trainWithSophia } from './sophiaCustomLoop.js';
 import { trainThreeWayHybrid } from './threeWayHybrid.js';
 
 // The README's examples, run as they are printed there (the files are the README's code blocks:
@@ -47,6 +48,14 @@ describe('README examples', () => {
     maxima.forEach((m) => expect(m).toBeLessThan(1.2));
     const match = /^loss (\S+) → (\S+)$/.exec(lines.find((l) => l.startsWith('loss ')) ?? '');
     expect(Number(match?.[2])).toBeLessThan(0.05 * Number(match?.[1]));
+  });
+
+  it('a custom loop with Sophia, its Hessian estimate every 10 steps and a cosine schedule, learns the classes', async () => {
+    const { first, last, unclipped } = await trainWithSophia(60);
+    // Four classes: ln 4 = 1.39 at chance.
+    expect(last).toBeLessThan(0.5 * first);
+    expect(unclipped).toHaveLength(6 * 4); // steps 1, 11, …, 51; two kernels and two biases
+    expect(unclipped.every((f) => f >= 0 && f <= 1)).toBe(true);
   });
 
   it('a three-way hybrid trains, saves, reloads and resumes bit-identically (threeWayHybrid.ts)', async () => {

@@ -56,6 +56,25 @@ export { orthogonalizationPlanner, type OrthogonalizationPlanner } from './math/
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
+export {
+  checkScheduled,
+  constant,
+  cosine,
+  isSchedule,
+  linear,
+  linearDecay,
+  linearWarmup,
+  momentumWarmup,
+  scheduleValue,
+  warmupStableDecay,
+  type ConstantSchedule,
+  type DecayOptions,
+  type DecaySchedule,
+  type LinearSchedule,
+  type LinearWarmupSchedule,
+  type Schedule,
+  type Scheduled,
+} from './math/schedule.js';
 
 // Orthogonalization kernels: the native OpenBLAS addon in Node (optional), wasm threads, the chooser.
 export { describeFastestOrthogonalizer, fastestOrthogonalizer, type OrthogonalizerChoice } from './kernels/fastestOrthogonalizer.js';
@@ -75,6 +94,8 @@ export { partition } from './transforms/partition.js';
 export { MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
+export { NEURON_SECOND_MOMENT_SLOT, scaleByNeuronRms, type ScaleByNeuronRmsOptions } from './transforms/scaleByNeuronRms.js';
+export { HESSIAN_DIAGONAL_INPUT, SOPHIA_TAPS, scaleBySophia, type ScaleBySophiaOptions } from './transforms/scaleBySophia.js';
 export { scaleByShape } from './transforms/scaleByShape.js';
 export { addDecayedWeights } from './transforms/addDecayedWeights.js';
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
@@ -82,6 +103,23 @@ export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
 // Optimizers as compositions, their options and defaults, and the routing policy.
 export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
 export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
+export {
+  NORMUON_DEFAULTS,
+  NORMUON_KIND,
+  normuonTransformation,
+  resolveNorMuonOptions,
+  type NorMuonOptions,
+  type ResolvedNorMuonOptions,
+} from './optimizers/normuon.js';
+export {
+  SOPHIA_DEFAULTS,
+  SOPHIA_HESSIAN_INTERVAL,
+  SOPHIA_KIND,
+  resolveSophiaOptions,
+  sophiaTransformation,
+  type ResolvedSophiaOptions,
+  type SophiaOptions,
+} from './optimizers/sophia.js';
 export { LION_DEFAULTS, LION_KIND, lionTransformation, type LionOptions, type ResolvedLionOptions } from './optimizers/lion.js';
 export {
   checkRoutingPolicy,
@@ -93,7 +131,7 @@ export {
   type RoutingRule,
   type VariableDescription,
 } from './optimizers/routing.js';
-export { elementwiseOptimizerKind, type OptimizerGroup, type OptimizerKind, type OptimizerServices } from './optimizers/optimizerKind.js';
+export { elementwiseOptimizerKind, matrixOptimizerKind, type OptimizerGroup, type OptimizerKind, type OptimizerServices } from './optimizers/optimizerKind.js';
 export { OPTIMIZER_KINDS, createGroup, type GroupSpec, type OptimizerKindName } from './optimizers/optimizerKinds.js';
 
 // The TF.js adapter: tf.Optimizer subclasses, registered for serialization.
@@ -101,6 +139,10 @@ export { TransformOptimizer } from './adapter/TransformOptimizer.js';
 export { MuonOptimizer, muon } from './adapter/MuonOptimizer.js';
 export { AdamWOptimizer, adamw } from './adapter/AdamWOptimizer.js';
 export { LionOptimizer, lion } from './adapter/LionOptimizer.js';
+export { NorMuonOptimizer, normuon } from './adapter/NorMuonOptimizer.js';
+export { SophiaOptimizer, sophia } from './adapter/SophiaOptimizer.js';
+export { gaussNewtonBartlett, provideHessianEstimate, type GaussNewtonBartlettOptions, type PredictingModel } from './adapter/gaussNewtonBartlett.js';
+export { sophiaHessianCallback, type BatchEndCallback, type SophiaHessianCallbackOptions } from './adapter/sophiaHessianCallback.js';
 export {
   ADAPTER_SERVICES,
   HybridOptimizer,

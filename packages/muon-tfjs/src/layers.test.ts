@@ -54,7 +54,7 @@ const SOURCE_ROOT = fileURLToPath(new URL('.', import.meta.url));
  */
 function importSpecifiers(source: string): string[] {
   const code = source.replace(/\/\*[^]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const pattern = /(?:\bfrom\s*|\bimport\s*\(?\s*)'([^']+)'/g;
+  const pattern = /(?:(?:^|[\s}])from\s+|\bimport\s*\(\s*|\bimport\s+)'([^']+)'/gm;
   return [...code.matchAll(pattern)].map((match) => match[1] as string);
 }
 

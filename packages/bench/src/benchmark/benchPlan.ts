@@ -1,4 +1,4 @@
-import { OPTIMIZER_KINDS, type OptimizerKind } from './optimizers.js';
+import { DEFAULT_OPTIMIZER_KINDS, OPTIMIZER_KINDS, type OptimizerKind } from './optimizers.js';
 import { DEFAULT_SCALE, DEFAULT_TASK_IDS, FULL_SCALE, TASK_IDS, type TaskId, type TaskScale } from './tasks.js';
 
 /** What a `bench` invocation runs, after defaults and flags are combined. */
@@ -51,7 +51,7 @@ export function makeBenchPlan(flags: BenchFlags, fashionAvailable: boolean): Ben
   const full = flags.full === true;
   const defaultModels: TaskId[] = full && fashionAvailable ? [...DEFAULT_TASK_IDS, 'fashion-mlp', 'fashion-convnet'] : [...DEFAULT_TASK_IDS];
   const models = flags.models === undefined ? defaultModels : parseList(flags.models, TASK_IDS, 'models');
-  const optimizers = flags.optimizers === undefined ? [...OPTIMIZER_KINDS] : parseList(flags.optimizers, OPTIMIZER_KINDS, 'optimizers');
+  const optimizers = flags.optimizers === undefined ? [...DEFAULT_OPTIMIZER_KINDS] : parseList(flags.optimizers, OPTIMIZER_KINDS, 'optimizers');
   let seeds = full ? [1, 2, 3] : [1];
   if (flags.seeds !== undefined) {
     seeds = flags.seeds.includes(',')

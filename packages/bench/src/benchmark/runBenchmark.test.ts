@@ -67,7 +67,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     expect(validateResults(parsed)).toEqual([]);
     expect(results.models.map((m) => m.id)).toEqual(['mlp', 'convnet', 'transformer']);
     for (const model of results.models) {
-      expect(model.optimizers.map((o) => o.kind)).toEqual(['muon', 'adamw', 'sgd', 'lion']);
+      expect(model.optimizers.map((o) => o.kind)).toEqual([...OPTIMIZER_KINDS]);
       for (const o of model.optimizers) {
         expect(o.grid).toHaveLength(2);
         expect(o.grid.map((g) => g.learningRate)).toContain(o.learningRate);
@@ -89,26 +89,33 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
   it('prints a table per model with every optimizer', () => {
     const text = formatTextReport(results);
     for (const h of TABLE_HEADERS) expect(text).toContain(h);
-    for (const label of ['Muon (+AdamW)', 'AdamW', 'SGD momentum', 'Lion']) expect(text).toContain(label);
+    for (const label of ['Muon (+AdamW)', 'AdamW', 'SGD momentum', 'Lion', 'NorMuon (+AdamW)', 'SophiaG']) expect(text).toContain(label);
     const md = formatMarkdownTable(results.models[0] as BenchResults['models'][number]);
-    expect(md.split('\n')).toHaveLength(2 + 4);
+    expect(md.split('\n')).toHaveLength(2 + OPTIMIZER_KINDS.length);
     expect(md).toMatch(/^\| Optimizer \| lr \|/);
   });
 
-  it('writes results.json, valid SVG plots and a self-contained report.html', () => {
+  it('writes results.json, valid SVG plots and a self-contained report.html', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'muon-bench-'));
-    writeOutputs(results, dir);
+    await writeOutputs(results, dir);
     expect(validateResults(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')))).toEqual([]);
     for (const id of ['mlp', 'convnet', 'transformer']) {
       for (const kind of ['step', 'time']) {
         const svg = readFileSync(join(dir, `${id}-loss-vs-${kind}.svg`), 'utf8');
         expect(wellFormedSvg(svg)).toBe(true);
-        expect(svg.match(/<path /g)).toHaveLength(4);
+        // One Vega line mark per optimizer, each named in the legend.
+        expect(svg.match(/aria-roledescription="line mark"/g)).toHaveLength(OPTIMIZER_KINDS.length);
+        for (const o of (results.models.find((m) => m.id === id) as BenchResults['models'][number]).optimizers) expect(svg).toContain(`>${o.label}</text>`);
       }
+    }
+    for (const id of ['mlp', 'convnet', 'transformer']) {
+      const grid = readFileSync(join(dir, `${id}-lr-grid.svg`), 'utf8');
+      expect(wellFormedSvg(grid)).toBe(true);
+      expect(grid).toContain('ringed: the rate chosen');
     }
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html.match(/<svg /g)).toHaveLength(6);
+    expect(html.match(/<svg /g)).toHaveLength(9);
     expect(html).not.toMatch(/<script|src="http|href="http/);
     expect(existsSync(join(dir, 'summary.md'))).toBe(true);
   });

@@ -92,7 +92,7 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
     const tuned = new Map<OptimizerKind, { best: number; grid: GridPoint[] }>();
     for (const kind of order) {
       const spec = specFor(kind);
-      if (kind === 'muon' && adamwLr === undefined) adamwLr = tune(specFor('adamw'), 0).best;
+      if (spec.usesAuxiliaryAdamW && adamwLr === undefined) adamwLr = tune(specFor('adamw'), 0).best;
       const t = tune(spec, adamwLr ?? 0);
       if (kind === 'adamw') adamwLr = t.best;
       tuned.set(kind, t);
@@ -140,7 +140,7 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
         hyperParameters: spec.hyperParameters,
         grid: t.grid,
         learningRate: t.best,
-        auxLearningRate: kind === 'muon' ? (adamwLr ?? null) : null,
+        auxLearningRate: specFor(kind).usesAuxiliaryAdamW ? (adamwLr ?? null) : null,
         runs,
         summary: {
           finalTrainLoss: stat(runs.map((r) => r.finalTrainLoss)),

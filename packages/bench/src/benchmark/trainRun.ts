@@ -64,16 +64,16 @@ export function trainRun(options: TrainRunOptions): RunRecord {
         const { value, grads } = tf.variableGrads(() => task.loss(model, batch), variables);
         const loss = value.dataSync()[0] as number;
         value.dispose();
-        tf.dispose([batch.x, batch.y]);
         if (!Number.isFinite(loss)) {
-          tf.dispose(grads);
+          tf.dispose([grads, batch.x, batch.y]);
           diverged = true;
           break training;
         }
         const t1 = performance.now();
         optimizer.applyGradients(grads);
+        spec.afterStep?.({ optimizer, model, batch });
         const t2 = performance.now();
-        tf.dispose(grads);
+        tf.dispose([grads, batch.x, batch.y]);
         optimizerSeconds += (t2 - t1) / 1000;
         trainSeconds += (t2 - t0) / 1000;
         losses.push(loss);

@@ -2,10 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults, ModelResult } from './results.js';
 import { movingAverage, smoothingWindow } from './stats.js';
-import { svgLinePlot, type Series } from './svgPlot.js';
+import { learningRateGridSpec } from './gridChart.js';
+import { lossChartSpec, type ChartSeries } from './lossChart.js';
+import { renderVegaLite } from './renderVegaLite.js';
 import { formatMarkdownTable, modelFootnote, tableRows, TABLE_HEADERS } from './table.js';
 
-const COLORS: Record<string, string> = { muon: '#d62728', adamw: '#1f77b4', sgd: '#7f7f7f', lion: '#2ca02c' };
+const COLORS: Record<string, string> = { muon: '#d62728', adamw: '#1f77b4', sgd: '#7f7f7f', lion: '#2ca02c', normuon: '#ff7f0e', sophia: '#9467bd' };
 
 /** Per-step mean over seeds of the smoothed loss, and the mean cumulative time. */
 function curves(model: ModelResult): { label: string; color: string; steps: number[]; times: number[]; loss: number[] }[] {
@@ -16,7 +18,7 @@ function curves(model: ModelResult): { label: string; color: string; steps: numb
     const steps = Array.from({ length }, (_, i) => i + 1);
     return {
       label: o.label,
-      color: COLORS[o.kind] ?? '#9467bd',
+      color: COLORS[o.kind] ?? '#8c564b',
       steps,
       loss: steps.map((_, i) => mean(smoothed, i)),
       times: steps.map((_, i) => mean(o.runs.map((r) => r.times), i)),
@@ -24,15 +26,31 @@ function curves(model: ModelResult): { label: string; color: string; steps: numb
   });
 }
 
-/** The two SVG plots of one model: training loss against steps and against wall-clock seconds. */
-export function modelPlots(model: ModelResult, seeds: number): { byStep: string; byTime: string } {
+/** The SVG charts of one model. */
+export interface ModelPlots {
+  byStep: string;
+  byTime: string;
+  /** Validation loss over each optimizer's learning-rate grid, the choice ringed. */
+  grid: string;
+}
+
+/**
+ * The SVG charts of one model (Vega-Lite, rendered in Node): training loss against steps and
+ * against wall-clock seconds, on a log scale fitted to the curves, and the learning-rate grids.
+ */
+export async function modelPlots(model: ModelResult, seeds: number): Promise<ModelPlots> {
   const c = curves(model);
-  const note = `smoothed over ${smoothingWindow(model.steps)} steps, mean of ${seeds} seed(s)`;
-  const series = (x: 'steps' | 'times'): Series[] => c.map((s) => ({ label: s.label, color: s.color, x: s[x], y: s.loss }));
-  return {
-    byStep: svgLinePlot({ title: `${model.title}: training loss vs step`, xLabel: `step (${note})`, yLabel: 'training loss', series: series('steps'), logY: true }),
-    byTime: svgLinePlot({ title: `${model.title}: training loss vs wall clock`, xLabel: 'seconds of training', yLabel: 'training loss', series: series('times'), logY: true }),
-  };
+  const subtitle = `smoothed over ${smoothingWindow(model.steps)} steps, mean of ${seeds} seed(s)`;
+  const series = (x: 'steps' | 'times'): ChartSeries[] => c.map((s) => ({ label: s.label, color: s.color, x: s[x], y: s.loss }));
+  const gridSeries = model.optimizers.map((o, i) => ({ label: o.label, color: (c[i] as { color: string }).color, points: o.grid, chosen: o.learningRate }));
+  const diverged = model.optimizers.flatMap((o) => o.grid.filter((g) => g.validationLoss === null).map((g) => `${o.label} ${g.learningRate}`));
+  const gridNote = `validation loss after ${model.gridSteps} steps, seed ${model.optimizers[0]?.runs[0]?.seed ?? 1}; ringed: the rate chosen${diverged.length > 0 ? `; diverged, not shown: ${diverged.join(', ')}` : ''}`;
+  const [byStep, byTime, grid] = await Promise.all([
+    renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs step`, subtitle, xLabel: 'step', yLabel: 'training loss', series: series('steps') })),
+    renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs wall clock`, subtitle, xLabel: 'seconds of training', yLabel: 'training loss', series: series('times') })),
+    renderVegaLite(learningRateGridSpec(`${model.title}: learning-rate grids`, gridNote, gridSeries)),
+  ]);
+  return { byStep, byTime, grid };
 }
 
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -43,11 +61,12 @@ export function resultsJson(results: BenchResults): string {
 }
 
 /** A self-contained HTML report: tables, inline SVG plots, lr grids, machine and settings. */
-export function reportHtml(results: BenchResults): string {
+export async function reportHtml(results: BenchResults): Promise<string> {
   const seeds = results.config.seeds.length;
   const m = results.machine;
-  const sections = results.models.map((model) => {
-    const plots = modelPlots(model, seeds);
+  const allPlots = await Promise.all(results.models.map((model) => modelPlots(model, seeds)));
+  const sections = results.models.map((model, i) => {
+    const plots = allPlots[i] as ModelPlots;
     const head = TABLE_HEADERS.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
     const rows = tableRows(model).map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
     const grids = model.optimizers.map((o) => `<li>${escapeHtml(o.label)}: ${o.grid.map((g) =>
@@ -59,7 +78,7 @@ export function reportHtml(results: BenchResults): string {
 <table><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table>
-<div class="plots">${plots.byStep}${plots.byTime}</div>
+<div class="plots">${plots.byStep}${plots.byTime}${plots.grid}</div>
 <details><summary>Learning-rate grid (validation loss after ${model.gridSteps} steps)</summary><ul>
 ${grids}
 </ul></details>
@@ -91,12 +110,12 @@ ${formatMarkdownTable(model)}
 
 ${modelFootnote(model, seeds)}
 
-![${model.title}: loss vs step](${model.id}-loss-vs-step.svg) ![${model.title}: loss vs wall clock](${model.id}-loss-vs-time.svg)
+![${model.title}: loss vs step](${model.id}-loss-vs-step.svg) ![${model.title}: loss vs wall clock](${model.id}-loss-vs-time.svg) ![${model.title}: learning-rate grids](${model.id}-lr-grid.svg)
 `).join('\n');
 }
 
-/** Writes results.json, per-model SVG plots, summary.md and report.html into `dir`; returns the paths. */
-export function writeOutputs(results: BenchResults, dir: string): string[] {
+/** Writes results.json, per-model SVG charts (loss vs step, vs time, lr grids), summary.md and report.html into `dir`; returns the paths. */
+export async function writeOutputs(results: BenchResults, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   const write = (name: string, text: string): void => {
@@ -106,11 +125,12 @@ export function writeOutputs(results: BenchResults, dir: string): string[] {
   };
   write('results.json', resultsJson(results));
   for (const model of results.models) {
-    const plots = modelPlots(model, results.config.seeds.length);
+    const plots = await modelPlots(model, results.config.seeds.length);
     write(`${model.id}-loss-vs-step.svg`, plots.byStep);
     write(`${model.id}-loss-vs-time.svg`, plots.byTime);
+    write(`${model.id}-lr-grid.svg`, plots.grid);
   }
   write('summary.md', summaryMarkdown(results));
-  write('report.html', reportHtml(results));
+  write('report.html', await reportHtml(results));
   return written;
 }

@@ -89,7 +89,7 @@ async function bench(argv: string[]): Promise<void> {
     },
   });
   process.stdout.write(`${formatTextReport(results)}\n\n`);
-  const files = writeOutputs(results, out);
+  const files = await writeOutputs(results, out);
   say(`Total ${results.totalSeconds.toFixed(0)} s. Wrote ${files.length} files to ${out} (open report.html).`);
 }
 

@@ -23,7 +23,7 @@ export class AdamWOptimizer extends SingleRateOptimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...this.options, learningRate: this.learningRate };
+    return { ...this.options, learningRate: this.learningRateConfig };
   }
 }
 

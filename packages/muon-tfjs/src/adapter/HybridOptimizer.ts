@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
 import type { OptimizerGroup, OptimizerServices } from '../optimizers/optimizerKind.js';
 import { type GroupSpec, createGroup } from '../optimizers/optimizerKinds.js';
-import { checkPositive } from '../optimizers/options.js';
+import { type Scheduled, scheduleValue } from '../math/schedule.js';
+import { checkLearningRate } from '../optimizers/options.js';
 import { type RouteDecision, type RoutingPolicy, type VariableDescription, checkRoutingPolicy, routeVariable } from '../optimizers/routing.js';
 import type { GradientTransformation } from '../transforms/gradientTransformation.js';
 import { partition } from '../transforms/partition.js';
@@ -76,7 +77,8 @@ interface RoutedVariable {
 export class HybridOptimizer<L extends string = string> extends TransformOptimizer {
   static className = 'HybridOptimizer';
   readonly #groups = new Map<string, OptimizerGroup>();
-  readonly #learningRates = new Map<string, number>();
+  /** Each group's learning rate as given: a number or a schedule read at the step index. */
+  readonly #learningRates = new Map<string, Scheduled>();
   readonly #policy: RoutingPolicy<L>;
   readonly #routes = new Map<string, RoutedVariable>();
 
@@ -122,17 +124,21 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     return this.group(label).options;
   }
 
-  /** The current learning rate of a group. */
+  /** The learning rate a group's next step will use (its schedule's value at the current step index). */
   learningRateOf(label: L): number {
-    this.group(label);
-    return this.#learningRates.get(label) as number;
+    return scheduleValue(this.learningRateScheduleOf(label), this.iterations);
   }
 
-  /** Sets a group's learning rate (read at every step: this is how schedules drive a hybrid). */
-  setLearningRate(label: L, value: number): void {
+  /** A group's learning rate as given: a number or a schedule (what `getConfig()` saves). */
+  learningRateScheduleOf(label: L): Scheduled {
     this.group(label);
-    checkPositive(value, `learningRate of group '${label}'`, this.getClassName());
-    this.#learningRates.set(label, value);
+    return this.#learningRates.get(label) as Scheduled;
+  }
+
+  /** Sets a group's learning rate, a number or a schedule (read at every step). */
+  setLearningRate(label: L, value: Scheduled): void {
+    this.group(label);
+    this.#learningRates.set(label, checkLearningRate(value, `learningRate of group '${label}'`, this.getClassName()));
   }
 
   /**
@@ -168,7 +174,7 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
         shape,
         ...(matrix && { matrix }),
         scale,
-        effectiveLearningRate: (this.#learningRates.get(label) as number) * scale,
+        effectiveLearningRate: this.learningRateOf(label as L) * scale,
         reason: decision.reason,
       });
     }
@@ -178,7 +184,7 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
   protected override createTransformation(): GradientTransformation {
     const transformations: Record<string, GradientTransformation> = {};
     for (const [label, group] of this.#groups) {
-      transformations[label] = group.transformation(() => this.#learningRates.get(label) as number);
+      transformations[label] = group.transformation(() => this.learningRateOf(label as L));
     }
     return partition((name, param) => this.routeOf(name, param.shape), transformations);
   }
@@ -192,7 +198,7 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
       groups: [...this.#groups].map(([label, group]) => ({
         name: label,
         optimizer: group.kind,
-        options: { ...group.options, learningRate: this.#learningRates.get(label) as number } as tf.serialization.ConfigDict,
+        options: { ...group.options, learningRate: this.learningRateScheduleOf(label as L) } as tf.serialization.ConfigDict,
       })),
       routes: this.savedRoutes().map(({ name, route, shape }) => ({ name, group: { name: route }, ...(shape && { shape: [...shape] }) })),
     };

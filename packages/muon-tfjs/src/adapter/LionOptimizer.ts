@@ -20,7 +20,7 @@ export class LionOptimizer extends SingleRateOptimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...this.options, learningRate: this.learningRate };
+    return { ...this.options, learningRate: this.learningRateConfig };
   }
 }
 

@@ -29,7 +29,7 @@ export class MuonOptimizer extends SingleRateOptimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...muonConfig(this.options), learningRate: this.learningRate };
+    return { ...muonConfig(this.options), learningRate: this.learningRateConfig };
   }
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Scheduled } from '../math/schedule.js';
 import type { AdamWOptions, ResolvedAdamWOptions } from '../optimizers/adamw.js';
 import { type MuonOptions, type ResolvedMuonOptions, muonConfig } from '../optimizers/muon.js';
 import type { Route, RoutingPolicy } from '../optimizers/routing.js';
@@ -80,28 +81,28 @@ export class MuonWithAdamWOptimizer extends HybridOptimizer<Route> {
     return this.groupOptions('adamw') as ResolvedAdamWOptions;
   }
 
-  /** Learning rate of the Muon half; assign to schedule it. */
+  /** Learning rate of the Muon half's next step; assign a number or a schedule. */
   get muonLearningRate(): number {
     return this.learningRateOf('muon');
   }
 
-  set muonLearningRate(value: number) {
+  set muonLearningRate(value: Scheduled) {
     this.setLearningRate('muon', value);
   }
 
-  /** Learning rate of the AdamW half; assign to schedule it. */
+  /** Learning rate of the AdamW half's next step; assign a number or a schedule. */
   get adamwLearningRate(): number {
     return this.learningRateOf('adamw');
   }
 
-  set adamwLearningRate(value: number) {
+  set adamwLearningRate(value: Scheduled) {
     this.setLearningRate('adamw', value);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
     return {
-      muon: { ...muonConfig(this.muonOptions), learningRate: this.muonLearningRate },
-      adamw: { ...this.adamwOptions, learningRate: this.adamwLearningRate },
+      muon: { ...muonConfig(this.muonOptions), learningRate: this.learningRateScheduleOf('muon') } as tf.serialization.ConfigDict,
+      adamw: { ...this.adamwOptions, learningRate: this.learningRateScheduleOf('adamw') } as tf.serialization.ConfigDict,
       // Stored under `name` keys: tfjs-layers camel-cases every other string of a saved config.
       routes: this.savedRoutes().map(({ name, route, shape }) => ({ name, route, ...(shape && { shape: [...shape] }) })),
     };

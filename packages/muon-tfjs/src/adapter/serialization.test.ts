@@ -5,6 +5,8 @@ import { AdamWOptimizer, adamw } from './AdamWOptimizer.js';
 import { LionOptimizer, lion } from './LionOptimizer.js';
 import { MuonOptimizer, muon } from './MuonOptimizer.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
+import { NorMuonOptimizer, normuon } from './NorMuonOptimizer.js';
+import { SophiaOptimizer, sophia } from './SophiaOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 
 /** Rebuilds an optimizer the way tfjs-layers does: by registered class name, then fromConfig. */
@@ -25,6 +27,8 @@ describe('getConfig / fromConfig round-trip every option', () => {
     ['Muon', () => muon({ learningRate: 0.03, momentum: 0.9, nesterov: false, coefficients: [[3, -3.2, 1.2], [2, -1.5, 0.5]], nsSteps: 3, weightDecay: 0.1, lrAdjust: 'matchAdamW', eps: 1e-6 }), MuonOptimizer],
     ['AdamW', () => adamw({ learningRate: 2e-3, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.05 }), AdamWOptimizer],
     ['Lion', () => lion({ learningRate: 3e-5, beta1: 0.95, beta2: 0.98, weightDecay: 1 }), LionOptimizer],
+    ['NorMuon', () => normuon({ learningRate: 0.03, momentum: 0.9, beta2: 0.9, epsilon: 1e-8, lrAdjust: 'matchAdamW', weightDecay: 0.1 }), NorMuonOptimizer],
+    ['Sophia', () => sophia({ learningRate: 1e-3, beta1: 0.9, beta2: 0.95, rho: 1, weightDecay: 0.1, epsilon: 1e-12 }), SophiaOptimizer],
   ] as const)('%s', (_, make, cls) => {
     const original = make();
     original.learningRate = original.learningRate / 2; // a scheduled rate is what gets saved

@@ -1,15 +1,16 @@
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
+import type { Scheduled } from '../math/schedule.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByAdam } from '../transforms/scaleByAdam.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
-import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { checkLearningRate, checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
 
 /** Options of AdamW; every field has a default in {@link ADAMW_DEFAULTS}. */
 export interface AdamWOptions {
-  /** Default 1e-3. */
-  readonly learningRate?: number;
+  /** A number or a schedule ({@link cosine}, {@link linearDecay}, ...), read at every step. Default 1e-3. */
+  readonly learningRate?: Scheduled;
   /** EMA rate of the first moment, in [0, 1). Default 0.9. */
   readonly beta1?: number;
   /** EMA rate of the second moment, in [0, 1). Default 0.999. */
@@ -34,9 +35,9 @@ export const ADAMW_DEFAULTS = {
 /** Fills in defaults (from `defaults`) and checks every option by name. */
 export function resolveAdamWOptions(options: AdamWOptions = {}, owner = 'adamw', defaults: ResolvedAdamWOptions = ADAMW_DEFAULTS): ResolvedAdamWOptions {
   rejectUnknownOptions(options, Object.keys(ADAMW_DEFAULTS), owner);
-  const resolved = { ...defaults, ...options };
-  checkPositive(resolved.learningRate, 'learningRate', owner);
-  checkUnitInterval(resolved.beta1, 'beta1', owner);
+  const merged = { ...defaults, ...options };
+  const resolved = { ...merged, learningRate: checkLearningRate(merged.learningRate, 'learningRate', owner) };
+    checkUnitInterval(resolved.beta1, 'beta1', owner);
   checkUnitInterval(resolved.beta2, 'beta2', owner);
   // epsilon > 0: with epsilon = 0 a zero gradient gives m̂/√v̂ = 0/0 and writes NaN.
   checkPositive(resolved.epsilon, 'epsilon', owner);

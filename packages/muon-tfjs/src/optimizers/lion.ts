@@ -1,15 +1,16 @@
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
+import type { Scheduled } from '../math/schedule.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByLion } from '../transforms/scaleByLion.js';
 import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
-import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { checkLearningRate, checkNonNegative, checkUnitInterval, rejectUnknownOptions } from './options.js';
 
 /** Options of Lion; every field has a default in {@link LION_DEFAULTS}. */
 export interface LionOptions {
-  /** Default 1e-4 (use 3–10× less than AdamW's, per the Lion README). */
-  readonly learningRate?: number;
+  /** A number or a schedule, read at every step. Default 1e-4 (use 3–10× less than AdamW's, per the Lion README). */
+  readonly learningRate?: Scheduled;
   /** Interpolation rate of the update direction, in [0, 1). Default 0.9. */
   readonly beta1?: number;
   /** EMA rate of the momentum, in [0, 1). Default 0.99. */
@@ -31,9 +32,9 @@ export const LION_DEFAULTS = {
 /** Fills in defaults and checks every option by name. */
 export function resolveLionOptions(options: LionOptions = {}, owner = 'lion'): ResolvedLionOptions {
   rejectUnknownOptions(options, Object.keys(LION_DEFAULTS), owner);
-  const resolved = { ...LION_DEFAULTS, ...options };
-  checkPositive(resolved.learningRate, 'learningRate', owner);
-  checkUnitInterval(resolved.beta1, 'beta1', owner);
+  const merged = { ...LION_DEFAULTS, ...options };
+  const resolved = { ...merged, learningRate: checkLearningRate(merged.learningRate, 'learningRate', owner) };
+    checkUnitInterval(resolved.beta1, 'beta1', owner);
   checkUnitInterval(resolved.beta2, 'beta2', owner);
   checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
   return Object.freeze(resolved);

@@ -2,23 +2,23 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
 import { DEFAULT_NS_EPS, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { matrixShape } from '../math/matrixView.js';
-import { LR_ADJUST_MODES, type LrAdjust, shapeScale } from '../math/shapeScale.js';
+import type { Scheduled } from '../math/schedule.js';
+import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
-import type { OptimizerKind } from './optimizerKind.js';
-import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
+import { checkLearningRate, checkMomentum, checkNonNegative, checkPositive, rejectUnknownOptions } from './options.js';
 
 /** Options of the Muon optimizer; every field has a default in {@link MUON_DEFAULTS}. */
 export interface MuonOptions {
-  /** Step size lr in p ← p·(1 − lr·wd) − lr·s·O. Default 0.02 (KellerJordan/Muon). */
-  readonly learningRate?: number;
-  /** β of the momentum EMA, in [0, 1). Default 0.95. */
-  readonly momentum?: number;
+  /** Step size lr in p ← p·(1 − lr·wd) − lr·s·O: a number or a schedule. Default 0.02 (KellerJordan/Muon). */
+  readonly learningRate?: Scheduled;
+  /** β of the momentum EMA, in [0, 1): a number or a schedule ({@link momentumWarmup}). Default 0.95. */
+  readonly momentum?: Scheduled;
   /** Orthogonalize the Nesterov look-ahead (1−β)g + βm rather than m. Default true. */
   readonly nesterov?: boolean;
   /** Newton–Schulz iterations. Default 5 for a single triple, the schedule's length for a list. */
@@ -80,8 +80,8 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   // step count, and is what every step runs (scaleByMuon hands it to the kernel unchanged).
   const schedule = resolveNewtonSchulz({ coefficients, eps, ...(options.nsSteps === undefined ? {} : { steps: options.nsSteps }) });
   const settings: MuonSettings = {
-    learningRate: options.learningRate ?? MUON_DEFAULTS.learningRate,
-    momentum: options.momentum ?? MUON_DEFAULTS.momentum,
+    learningRate: checkLearningRate(options.learningRate ?? MUON_DEFAULTS.learningRate, 'learningRate', owner),
+    momentum: checkMomentum(options.momentum ?? MUON_DEFAULTS.momentum, 'momentum', owner),
     nesterov: options.nesterov ?? MUON_DEFAULTS.nesterov,
     nsSteps: schedule.steps,
     coefficients,
@@ -89,8 +89,6 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
     eps,
   };
-  checkPositive(settings.learningRate, 'learningRate', owner);
-  checkUnitInterval(settings.momentum, 'momentum', owner);
   checkNonNegative(settings.weightDecay, 'weightDecay', owner);
   if (options.orthogonalize !== undefined && typeof options.orthogonalize !== 'function') {
     throw new Error(`${owner}: orthogonalize must be a function (matrices, schedule) => matrices, got ${typeof options.orthogonalize}`);
@@ -110,14 +108,26 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
  */
 export function muonConfig(options: ResolvedMuonOptions): tf.serialization.ConfigDict {
   const { schedule, ...settings } = options;
-  return { ...settings, coefficients: settings.coefficients as tf.serialization.ConfigDictValue };
+  return {
+    ...settings,
+    coefficients: settings.coefficients as tf.serialization.ConfigDictValue,
+    momentum: settings.momentum as tf.serialization.ConfigDictValue,
+    learningRate: settings.learningRate as tf.serialization.ConfigDictValue,
+  };
 }
 
 /**
  * Muon as a composition: orthogonalized momentum, scaled by the matrix shape, plus decoupled weight
  * decay, times −lr:  p ← p − lr·(s·O + wd·p) = p·(1 − lr·wd) − lr·s·O.
+ * @param afterOrthogonalization stages applied to O before the shape scale (NorMuon's
+ *   {@link scaleByNeuronRms}); none for Muon
  */
-export function muonTransformation(options: ResolvedMuonOptions, learningRate: Live<number>, orthogonalize: Orthogonalizer): GradientTransformation {
+export function muonTransformation(
+  options: ResolvedMuonOptions,
+  learningRate: Live<number>,
+  orthogonalize: Orthogonalizer,
+  ...afterOrthogonalization: readonly GradientTransformation[]
+): GradientTransformation {
   return chain(
     scaleByMuon({
       momentum: options.momentum,
@@ -125,6 +135,7 @@ export function muonTransformation(options: ResolvedMuonOptions, learningRate: L
       newtonSchulz: options.schedule,
       orthogonalize,
     }),
+    ...afterOrthogonalization,
     scaleByShape(options.lrAdjust),
     addDecayedWeights(options.weightDecay),
     scaleByLearningRate(learningRate),
@@ -135,23 +146,4 @@ export function muonTransformation(options: ResolvedMuonOptions, learningRate: L
  * Muon as a kind of hybrid group (`{ optimizer: 'muon', options }`). It refuses parameters of
  * rank < 2 and reports each kernel's `[fanIn, fanOut]` matrix view and shape scale.
  */
-export const MUON_KIND: OptimizerKind<MuonOptions> = {
-  name: 'muon',
-  title: 'Muon',
-  create(options, owner, services) {
-    const resolved = resolveMuonOptions(options, owner);
-    const orthogonalize = options?.orthogonalize;
-    return {
-      kind: 'muon',
-      title: 'Muon',
-      options: resolved,
-      refuse: (shape) =>
-        shape.length < 2 ? 'Muon needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)' : undefined,
-      describe(shape) {
-        const m = matrixShape(shape);
-        return { scale: shapeScale(m, resolved.lrAdjust), matrix: [m.fanIn, m.fanOut] };
-      },
-      transformation: (learningRate) => muonTransformation(resolved, learningRate, orthogonalize ?? services.defaultOrthogonalizer()),
-    };
-  },
-};
+export const MUON_KIND: OptimizerKind<MuonOptions> = matrixOptimizerKind('muon', 'Muon', resolveMuonOptions, muonTransformation);

@@ -1,4 +1,7 @@
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { matrixShape } from '../math/matrixView.js';
+import type { Scheduled } from '../math/schedule.js';
+import { type LrAdjust, shapeScale } from '../math/shapeScale.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 
 /** What the adapter supplies to the optimizers it builds (the kernels live above this layer). */
@@ -17,7 +20,7 @@ export interface OptimizerGroup {
   /** Its name in messages and tables: `Muon`, `AdamW`, `Lion`. */
   readonly title: string;
   /** The resolved options, every default filled in; serializable (no functions, no tensors). */
-  readonly options: Readonly<Record<string, unknown>> & { readonly learningRate: number };
+  readonly options: Readonly<Record<string, unknown>> & { readonly learningRate: Scheduled };
   /**
    * Why this optimizer cannot take a parameter of this shape (e.g. Muon and a vector), or
    * undefined when it can. The router asks before routing, so refusals surface at construction.
@@ -25,7 +28,7 @@ export interface OptimizerGroup {
   refuse(shape: readonly number[]): string | undefined;
   /** The update scale for a parameter of this shape (Muon's shape scale; 1 for the others) and, for Muon, the matrix it orthogonalizes. */
   describe(shape: readonly number[]): { readonly scale: number; readonly matrix?: readonly [number, number] };
-  /** The transformation, reading its learning rate live (schedules set it between steps). */
+  /** The transformation, reading its learning rate live (the adapter evaluates schedules at its step index). */
   transformation(learningRate: Live<number>): GradientTransformation;
 }
 
@@ -44,7 +47,7 @@ export interface OptimizerKind<Options> {
  * The kind of an optimizer that takes parameters of any shape and scales nothing by shape
  * (AdamW, Lion): only its options and its transformation differ.
  */
-export function elementwiseOptimizerKind<Options, Resolved extends { readonly learningRate: number }>(
+export function elementwiseOptimizerKind<Options, Resolved extends { readonly learningRate: Scheduled }>(
   name: string,
   title: string,
   resolve: (options: Options | undefined, owner: string) => Resolved,
@@ -62,6 +65,39 @@ export function elementwiseOptimizerKind<Options, Resolved extends { readonly le
         refuse: () => undefined,
         describe: () => ({ scale: 1 }),
         transformation: (learningRate) => build(resolved, learningRate),
+      };
+    },
+  };
+}
+
+/**
+ * The kind of an optimizer that orthogonalizes matrices (Muon, NorMuon): it refuses parameters of
+ * rank < 2, reports each kernel's `[fanIn, fanOut]` matrix view and shape scale, and runs the
+ * options' `orthogonalize` kernel, else the adapter's default.
+ */
+export function matrixOptimizerKind<Options extends { readonly orthogonalize?: Orthogonalizer }, Resolved extends { readonly learningRate: Scheduled; readonly lrAdjust: LrAdjust }>(
+  name: string,
+  title: string,
+  resolve: (options: Options | undefined, owner: string) => Resolved,
+  build: (resolved: Resolved, learningRate: Live<number>, orthogonalize: Orthogonalizer) => GradientTransformation,
+): OptimizerKind<Options> {
+  return {
+    name,
+    title,
+    create(options, owner, services) {
+      const resolved = resolve(options, owner);
+      const orthogonalize = options?.orthogonalize;
+      return {
+        kind: name,
+        title,
+        options: resolved,
+        refuse: (shape) =>
+          shape.length < 2 ? `${title} needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)` : undefined,
+        describe(shape) {
+          const m = matrixShape(shape);
+          return { scale: shapeScale(m, resolved.lrAdjust), matrix: [m.fanIn, m.fanOut] };
+        },
+        transformation: (learningRate) => build(resolved, learningRate, orthogonalize ?? services.defaultOrthogonalizer()),
       };
     },
   };

@@ -1,6 +1,8 @@
 import { ADAMW_KIND, type AdamWOptions } from './adamw.js';
 import { LION_KIND, type LionOptions } from './lion.js';
 import { MUON_KIND, type MuonOptions } from './muon.js';
+import { NORMUON_KIND, type NorMuonOptions } from './normuon.js';
+import { SOPHIA_KIND, type SophiaOptions } from './sophia.js';
 import type { OptimizerGroup, OptimizerKind, OptimizerServices } from './optimizerKind.js';
 
 /** The optimizers a hybrid group can use, by the name a config gives them. */
@@ -8,16 +10,20 @@ export const OPTIMIZER_KINDS = Object.freeze({
   muon: MUON_KIND,
   adamw: ADAMW_KIND,
   lion: LION_KIND,
+  normuon: NORMUON_KIND,
+  sophia: SOPHIA_KIND,
 } as const satisfies Record<string, OptimizerKind<never>>);
 
-/** The name of an optimizer kind: `'muon' | 'adamw' | 'lion'`. */
+/** The name of an optimizer kind: `'muon' | 'adamw' | 'lion' | 'normuon' | ...`. */
 export type OptimizerKindName = keyof typeof OPTIMIZER_KINDS;
 
 /** One group of a hybrid: which optimizer, with which options (defaults: that optimizer's own). */
 export type GroupSpec =
   | { readonly optimizer: 'muon'; readonly options?: MuonOptions }
   | { readonly optimizer: 'adamw'; readonly options?: AdamWOptions }
-  | { readonly optimizer: 'lion'; readonly options?: LionOptions };
+  | { readonly optimizer: 'lion'; readonly options?: LionOptions }
+  | { readonly optimizer: 'normuon'; readonly options?: NorMuonOptions }
+  | { readonly optimizer: 'sophia'; readonly options?: SophiaOptions };
 
 /** Checks a group spec by name and builds its optimizer. */
 export function createGroup(spec: GroupSpec, owner: string, services: OptimizerServices): OptimizerGroup {

@@ -1,3 +1,5 @@
+import { type Scheduled, checkScheduled } from '../math/schedule.js';
+
 /**
  * Validation shared by every optimizer's options: unknown names are refused (a typo such as
  * `learnigRate` must not silently fall back to a default), and each numeric hyper-parameter is
@@ -24,7 +26,7 @@ export function rejectUnknownOptions(given: object, known: readonly string[], ow
   }
 }
 
-/** Throws unless `value` is a finite number > 0. */
+/** Throws unless `value` is a finite number > 0 (epsilons: 0 lets a zero gradient write 0/0). */
 export function checkPositive(value: number, name: string, owner: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new Error(`${owner}: ${name} must be a finite number > 0, got ${String(value)}`);
@@ -43,4 +45,18 @@ export function checkUnitInterval(value: number, name: string, owner: string): v
   if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
     throw new Error(`${owner}: ${name} must be in [0, 1), got ${String(value)}`);
   }
+}
+
+/**
+ * Checks a learning rate: a finite number ≥ 0, or a schedule whose every value is one. 0 is valid
+ * (a schedule that decays to zero ends with steps that change nothing; issue 16 item 13); negative
+ * and NaN rates are refused. Returns the value to keep (a schedule frozen).
+ */
+export function checkLearningRate(value: Scheduled, name: string, owner: string): Scheduled {
+  return checkScheduled(value, name, owner, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0');
+}
+
+/** Checks a momentum (an EMA rate): a number in [0, 1), or a schedule whose every value is one. */
+export function checkMomentum(value: Scheduled, name: string, owner: string): Scheduled {
+  return checkScheduled(value, name, owner, (x) => x >= 0 && x < 1, 'in [0, 1)');
 }

@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fromMatrix, toMatrix } from '../math/matrixView.js';
 import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { type Scheduled, scheduleValue } from '../math/schedule.js';
 import { type GradientTransformation, entry, mapNames } from './gradientTransformation.js';
 
 /** Options of {@link scaleByMuon}. */
 export interface ScaleByMuonOptions {
-  /** β of the momentum EMA. */
-  readonly momentum: number;
+  /** β of the momentum EMA, or its schedule over the step index (modded-nanogpt's warm-up). */
+  readonly momentum: Scheduled;
   /** Feed (1−β)·g + β·m to Newton–Schulz instead of m. */
   readonly nesterov: boolean;
   /** The orthogonalization's schedule, resolved once (`resolveNewtonSchulz`) and handed to the kernel as is at every step. */
@@ -43,7 +44,7 @@ export const MUON_TAPS = Object.freeze({
  * State: `momentum`, float32, the parameter's shape. Parameters of rank < 2 are refused.
  */
 export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation {
-  const { momentum: beta, nesterov, newtonSchulz, orthogonalize } = options;
+  const { momentum, nesterov, newtonSchulz, orthogonalize } = options;
   return {
     init(name, param) {
       if (param.rank < 2) {
@@ -54,7 +55,8 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       }
       return { [MUON_MOMENTUM_SLOT]: tf.zerosLike(param) };
     },
-    update(grads, state, _params, { taps }) {
+    update(grads, state, _params, { step, taps }) {
+      const beta = scheduleValue(momentum, step - 1);
       // Per-variable tidies and early disposal keep the step's peak memory near its live state:
       // a Muon step over large matrices is bounded by the wasm heap (4 GiB), not by arithmetic.
       const names = Object.keys(grads);
