@@ -51,12 +51,19 @@ export { MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } f
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
 export { scaleByShape } from './transforms/scaleByShape.js';
-export { addDecayedWeights } from './transforms/addDecayedWeights.js';
+export { addDecayedWeights, type DecayedWeightsOptions } from './transforms/addDecayedWeights.js';
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
 export { MUON_DEFAULTS, MUON_KIND, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
 export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
+export {
+  WEIGHT_DECAY_OPTION_NAMES,
+  resolveWeightDecayOptions,
+  weightDecayTransformation,
+  type ResolvedWeightDecayOptions,
+  type WeightDecayOptions,
+} from './optimizers/weightDecay.js';
 export { LION_DEFAULTS, LION_KIND, lionTransformation, type LionOptions, type ResolvedLionOptions } from './optimizers/lion.js';
 export {
   checkRoutingPolicy,

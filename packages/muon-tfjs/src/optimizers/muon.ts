@@ -4,7 +4,6 @@ import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { matrixShape } from '../math/matrixView.js';
 import { LR_ADJUST_MODES, type LrAdjust, shapeScale } from '../math/shapeScale.js';
-import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
@@ -12,9 +11,10 @@ import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
 import type { OptimizerKind } from './optimizerKind.js';
 import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { WEIGHT_DECAY_OPTION_NAMES, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
 /** Options of the Muon optimizer; every field has a default in {@link MUON_DEFAULTS}. */
-export interface MuonOptions {
+export interface MuonOptions extends WeightDecayOptions {
   /** Step size lr in p ← p·(1 − lr·wd) − lr·s·O. Default 0.02 (KellerJordan/Muon). */
   readonly learningRate?: number;
   /** β of the momentum EMA, in [0, 1). Default 0.95. */
@@ -49,11 +49,13 @@ export const MUON_DEFAULTS = {
   nsSteps: DEFAULT_NS_STEPS,
   coefficients: DEFAULT_COEFFICIENTS,
   weightDecay: 0,
+  correctedWeightDecay: false,
+  cautiousWeightDecay: false,
   lrAdjust: 'original',
   eps: DEFAULT_NS_EPS,
-} as const satisfies ResolvedMuonOptions;
+} as const satisfies Omit<ResolvedMuonOptions, 'maxLearningRate'>;
 
-const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), 'orthogonalize'];
+const MUON_OPTION_NAMES = [...new Set([...Object.keys(MUON_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES, 'orthogonalize'])];
 
 /** Fills in defaults and checks every option, throwing with the option's name and value. */
 export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): ResolvedMuonOptions {
@@ -61,19 +63,19 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   const coefficients = options.coefficients ?? MUON_DEFAULTS.coefficients;
   // Resolving the schedule validates coefficients and nsSteps together and fixes the step count.
   const nsSteps = resolveCoefficients(coefficients, options.nsSteps).iterations.length;
+  const learningRate = options.learningRate ?? MUON_DEFAULTS.learningRate;
+  checkPositive(learningRate, 'learningRate', owner);
   const resolved: ResolvedMuonOptions = {
-    learningRate: options.learningRate ?? MUON_DEFAULTS.learningRate,
+    learningRate,
     momentum: options.momentum ?? MUON_DEFAULTS.momentum,
     nesterov: options.nesterov ?? MUON_DEFAULTS.nesterov,
     nsSteps,
     coefficients,
-    weightDecay: options.weightDecay ?? MUON_DEFAULTS.weightDecay,
+    ...resolveWeightDecayOptions(options, MUON_DEFAULTS.weightDecay, learningRate, owner),
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
     eps: options.eps ?? MUON_DEFAULTS.eps,
   };
-  checkPositive(resolved.learningRate, 'learningRate', owner);
   checkUnitInterval(resolved.momentum, 'momentum', owner);
-  checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
   checkNonNegative(resolved.eps, 'eps', owner);
   if (typeof resolved.nesterov !== 'boolean') {
     throw new Error(`${owner}: nesterov must be a boolean, got ${String(resolved.nesterov)}`);
@@ -86,7 +88,8 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
 
 /**
  * Muon as a composition: orthogonalized momentum, scaled by the matrix shape, plus decoupled weight
- * decay, times −lr:  p ← p − lr·(s·O + wd·p) = p·(1 − lr·wd) − lr·s·O.
+ * decay, times −lr:  p ← p − lr·(s·O + wd·p) = p·(1 − lr·wd) − lr·s·O (corrected and cautious
+ * decay as in {@link WeightDecayOptions}; the cautious mask compares p with s·O).
  */
 export function muonTransformation(
   options: ResolvedMuonOptions,
@@ -101,7 +104,7 @@ export function muonTransformation(
       orthogonalize,
     }),
     scaleByShape(options.lrAdjust),
-    addDecayedWeights(options.weightDecay),
+    weightDecayTransformation(options, learningRate),
     scaleByLearningRate(learningRate),
   );
 }
