@@ -1,6 +1,9 @@
 /**
  * muon-tfjs: the Muon optimizer (momentum orthogonalized by Newton–Schulz), AdamW and Lion for
- * TensorFlow.js. Layers, arrows pointing down: math → transforms → optimizers → adapter.
+ * TensorFlow.js. Layers, arrows pointing down: math → transforms → optimizers → adapter →
+ * stability (QK-clip: pure computation of the new weights, and the after-step hook that stages
+ * them). The attention layer that records the maximum logits needs tfjs-layers and lives in the
+ * `muon-tfjs/layers` entry.
  */
 
 // Pure tensor math.
@@ -102,3 +105,15 @@ export {
 export { describeModelVariables, describeVariables, type LayersModelLike } from './adapter/describeVariables.js';
 export { type AfterStepContext, type AfterStepHook } from './adapter/afterStepHooks.js';
 export { type TapEvent, type TapListener, type TapOptions } from './adapter/tapRegistry.js';
+
+// Training stability at scale: QK-clip (MuonClip, Kimi K2), as a function and as an after-step hook.
+export { QK_CLIP_DEFAULTS, qkClipFactors } from './stability/qkClipFactors.js';
+export {
+  qkClipComponents,
+  type QKClipComponent,
+  type QKClipLayout,
+  type QKPart,
+  type ResolvedQKClipComponent,
+} from './stability/qkClipComponents.js';
+export { qkClip, qkClipValues, type QKClipOptions, type QKClipValues } from './stability/qkClip.js';
+export { qkClipHook, type QKClipHookOptions, type QKClipReport, type QKClipTarget } from './stability/qkClipHook.js';
