@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { setupBackend, BENCH_BACKENDS, type BenchBackend } from '../benchmark/backend.js';
 import { makeBenchPlan, type BenchPlan } from '../benchmark/benchPlan.js';
 import { fashionMnistAvailable } from '../benchmark/data/fashionMnist.js';
+import { QK_CLIP_DEMO_DEFAULTS, formatQkClipSummary, qkClipPlots, runQkClipDemo } from '../benchmark/qkClipDemo.js';
 import { runBenchmark } from '../benchmark/runBenchmark.js';
 import { formatTextReport } from '../benchmark/table.js';
 import { createTask, taskAvailable } from '../benchmark/tasks.js';
@@ -26,6 +28,9 @@ Options:
   --seeds N|LIST       seeds 1..N, or a comma-separated list (default 1; --full: 3)
   --backend NAME       wasm (default in Node) or cpu
   --out DIR            output folder (default bench-results)
+  --qk-clip TAU        instead of the comparison: the transformer trained twice with Muon at a high
+                       learning rate, without and with QK-clip at τ = TAU (e.g. 100); writes
+                       qk-clip.md, qk-clip.json and plots of max logit and loss against step
   -h, --help           this text
 `;
 
@@ -51,6 +56,7 @@ async function bench(argv: string[]): Promise<void> {
       seeds: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       out: { type: 'string', default: 'bench-results' },
+      'qk-clip': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -77,6 +83,9 @@ async function bench(argv: string[]): Promise<void> {
   }
   const out = resolve(values.out as string);
   const { simd } = await setupBackend(backend as BenchBackend);
+  if (values['qk-clip'] !== undefined) {
+    return qkClip(Number(values['qk-clip']), plan, out);
+  }
   const entries = plan.models.map((id) => ({ task: createTask(id, plan.scale), epochs: plan.epochs[id] }));
   const estimate = estimateSeconds(plan, Object.fromEntries(entries.map((e) => [e.task.id, e.task.stepsPerEpoch])));
   const say = (s: string): boolean => process.stderr.write(`${s}\n`);
@@ -124,6 +133,29 @@ async function bench(argv: string[]): Promise<void> {
   process.stdout.write(`${formatTextReport(results)}\n\n`);
   const files = writeOutputs(results, out);
   say(`Total ${results.totalSeconds.toFixed(0)} s. Wrote ${files.length} files to ${out} (open report.html).`);
+}
+
+/** `--qk-clip TAU`: the QK-clip demonstration on the transformer (see qkClipDemo.ts). */
+function qkClip(threshold: number, plan: BenchPlan, out: string): void {
+  if (!(Number.isFinite(threshold) && threshold > 0)) throw new Error(`--qk-clip: τ must be a number > 0, got '${String(threshold)}'`);
+  const seed = plan.seeds[0] ?? 1;
+  const { steps, learningRate, auxLearningRate } = QK_CLIP_DEMO_DEFAULTS;
+  process.stderr.write(`QK-clip demonstration: transformer, ${steps} steps twice (without, with τ = ${threshold}), Muon lr ${learningRate}; a few minutes on 2 cores.\n`);
+  const result = runQkClipDemo({
+    task: createTask('transformer', plan.scale), threshold, steps, learningRate, auxLearningRate, seed,
+    onStep: (run, step, loss) => {
+      if (step % 25 === 0) process.stderr.write(`${run}: step ${step}, loss ${loss.toFixed(4)}\n`);
+    },
+  });
+  const summary = formatQkClipSummary(result);
+  process.stdout.write(`${summary}\n`);
+  mkdirSync(out, { recursive: true });
+  const plots = qkClipPlots(result);
+  writeFileSync(join(out, 'qk-clip.md'), `${summary}\n\n![max logit](qk-clip-max-logit.svg)\n\n![loss](qk-clip-loss.svg)\n`);
+  writeFileSync(join(out, 'qk-clip.json'), `${JSON.stringify(result)}\n`);
+  writeFileSync(join(out, 'qk-clip-max-logit.svg'), plots.maxLogit);
+  writeFileSync(join(out, 'qk-clip-loss.svg'), plots.loss);
+  process.stderr.write(`Wrote qk-clip.md, qk-clip.json, qk-clip-max-logit.svg and qk-clip-loss.svg to ${out}.\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
