@@ -56,8 +56,10 @@ export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.j
 export { scaleByShape } from './transforms/scaleByShape.js';
 export { addDecayedWeights, type DecayedWeightsOptions } from './transforms/addDecayedWeights.js';
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
+export { blockName, splitColumns, type ColumnBlocksOf } from './transforms/splitColumns.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
+export { blockColumnsOf, checkBlockColumns, type BlockColumnsRule } from './optimizers/blockColumns.js';
 export { MUON_DEFAULTS, MUON_KIND, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
 export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
 export {

@@ -28,7 +28,12 @@ export class MuonOptimizer extends SingleRateOptimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...this.options, coefficients: this.options.coefficients as tf.serialization.ConfigDictValue, learningRate: this.learningRate };
+    return {
+      ...this.options,
+      coefficients: this.options.coefficients as tf.serialization.ConfigDictValue,
+      blockColumns: this.options.blockColumns as unknown as tf.serialization.ConfigDictValue,
+      learningRate: this.learningRate,
+    };
   }
 }
 

@@ -102,7 +102,7 @@ export class MuonWithAdamWOptimizer extends HybridOptimizer<Route> {
 
   override getConfig(): tf.serialization.ConfigDict {
     return {
-      muon: { ...this.muonOptions, learningRate: this.muonLearningRate } as tf.serialization.ConfigDict,
+      muon: { ...this.muonOptions, learningRate: this.muonLearningRate } as unknown as tf.serialization.ConfigDict,
       adamw: { ...this.adamwOptions, learningRate: this.adamwLearningRate },
       // Stored under `name` keys: tfjs-layers camel-cases every other string of a saved config.
       routes: this.savedRoutes().map(({ name, route, shape }) => ({ name, route, ...(shape && { shape: [...shape] }) })),

@@ -9,6 +9,8 @@ import type { GradientTransformation, Live } from '../transforms/gradientTransfo
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
+import { splitColumns } from '../transforms/splitColumns.js';
+import { type BlockColumnsRule, blockColumnsOf, checkBlockColumns } from './blockColumns.js';
 import type { OptimizerKind } from './optimizerKind.js';
 import { checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_NAMES, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
@@ -32,6 +34,12 @@ export interface MuonOptions extends WeightDecayOptions {
   /** eps of the Frobenius normalization before Newton–Schulz. Default 1e-7. */
   readonly eps?: number;
   /**
+   * Per-block orthogonalization: variables matching a rule are split into column blocks, each
+   * orthogonalized with its own shape scale (Q, K, V of a fused kernel; attention heads; LSTM/GRU
+   * gates). See {@link BlockColumnsRule}. Default `[]`: every matrix whole.
+   */
+  readonly blockColumns?: readonly BlockColumnsRule[];
+  /**
    * The orthogonalization kernel (not serialized). Default {@link fastestOrthogonalizer}: the
    * native OpenBLAS kernel in Node when built, else Gram/plain Newton–Schulz in TF.js.
    */
@@ -53,6 +61,7 @@ export const MUON_DEFAULTS = {
   cautiousWeightDecay: false,
   lrAdjust: 'original',
   eps: DEFAULT_NS_EPS,
+  blockColumns: [],
 } as const satisfies Omit<ResolvedMuonOptions, 'maxLearningRate'>;
 
 const MUON_OPTION_NAMES = [...new Set([...Object.keys(MUON_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES, 'orthogonalize'])];
@@ -74,7 +83,9 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
     ...resolveWeightDecayOptions(options, MUON_DEFAULTS.weightDecay, learningRate, owner),
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
     eps: options.eps ?? MUON_DEFAULTS.eps,
+    blockColumns: options.blockColumns ?? MUON_DEFAULTS.blockColumns,
   };
+  checkBlockColumns(resolved.blockColumns, owner);
   checkUnitInterval(resolved.momentum, 'momentum', owner);
   checkNonNegative(resolved.eps, 'eps', owner);
   if (typeof resolved.nesterov !== 'boolean') {
@@ -96,7 +107,7 @@ export function muonTransformation(
   learningRate: Live<number>,
   orthogonalize: Orthogonalizer = fastestOrthogonalizer(),
 ): GradientTransformation {
-  return chain(
+  const orthogonalized = chain(
     scaleByMuon({
       momentum: options.momentum,
       nesterov: options.nesterov,
@@ -104,6 +115,9 @@ export function muonTransformation(
       orthogonalize,
     }),
     scaleByShape(options.lrAdjust),
+  );
+  return chain(
+    options.blockColumns.length === 0 ? orthogonalized : splitColumns(blockColumnsOf(options.blockColumns, 'muon'), orthogonalized),
     weightDecayTransformation(options, learningRate),
     scaleByLearningRate(learningRate),
   );
