@@ -62,9 +62,12 @@ function attentionLayers(model: tfl.LayersModel): CausalSelfAttention[] {
 
 /**
  * The benchmark's Muon hybrid with an after-step hook that reads every attention layer's maximum
- * logit: `qkClipHook` (which clips) or a monitor that only reads (the same read-back, no clip).
+ * logit of the step's forward pass (both runs: the same read-back) and, in the QK-clip run, a
+ * `qkClipHook` after it. The clip re-measures S_h on the step's batch with the updated weights
+ * (`qkClipTarget({ remeasure: true })`), so that the logits it leaves on that batch are ≤ τ; the
+ * forward-pass maximum plotted is that of the next batch, before its update.
  */
-function monitoredMuon(clip: boolean, threshold: number, record: (maxLogit: number, clipped: boolean) => void): OptimizerSpec {
+function monitoredMuon(clip: boolean, threshold: number, record: (maxLogit: number) => void, clipped: () => void): OptimizerSpec {
   const muon = optimizerSpec('muon');
   return {
     ...muon,
@@ -72,23 +75,25 @@ function monitoredMuon(clip: boolean, threshold: number, record: (maxLogit: numb
     create(learningRate, context) {
       const optimizer = muon.create(learningRate, context) as HybridOptimizer;
       const layers = attentionLayers(context.model);
+      layers.forEach((l) => (l.recordMaxLogits = true));
+      const targets = clip ? layers.map((l) => l.qkClipTarget({ remeasure: true })) : [];
+      optimizer.addAfterStepHook('maxLogitMonitor', () => {
+        const perLayer = layers.map((l) => {
+          const recorded = l.takeMaxLogits();
+          const values = recorded === undefined ? [] : Array.from(recorded.dataSync());
+          recorded?.dispose();
+          return values;
+        });
+        record(Math.max(...perLayer.flat()));
+      });
       if (clip) {
         optimizer.addAfterStepHook('qkClip', qkClipHook({
-          targets: layers.map((l) => l.qkClipTarget()),
+          targets,
           threshold,
-          onReport: ({ targets }) => record(Math.max(...targets.flatMap((t) => t.maxLogits)), targets.some((t) => t.eta.some((e) => e < 1))),
+          onReport: ({ targets: reports }) => {
+            if (reports.some((t) => t.eta.some((e) => e < 1))) clipped();
+          },
         }));
-      } else {
-        layers.forEach((l) => (l.recordMaxLogits = true));
-        optimizer.addAfterStepHook('maxLogitMonitor', () => {
-          const perLayer = layers.map((l) => {
-            const recorded = l.takeMaxLogits();
-            const values = recorded === undefined ? [] : Array.from(recorded.dataSync());
-            recorded?.dispose();
-            return values;
-          });
-          record(Math.max(...perLayer.flat()), false);
-        });
       }
       return optimizer;
     },
@@ -104,10 +109,7 @@ export function runQkClipDemo(options: QkClipDemoOptions): QkClipDemoResult {
   const run = (clip: boolean): QkClipRun => {
     const maxLogits: number[] = [];
     let clippedSteps = 0;
-    const spec = monitoredMuon(clip, threshold, (s, clipped) => {
-      maxLogits.push(s);
-      if (clipped) clippedSteps += 1;
-    });
+    const spec = monitoredMuon(clip, threshold, (s) => maxLogits.push(s), () => (clippedSteps += 1));
     const record = trainRun({
       task, optimizer: spec, learningRate, auxLearningRate, seed, steps, evaluateOn: 'test',
       onStep: (step, loss) => options.onStep?.(spec.label, step, loss),
