@@ -79,6 +79,11 @@ describe.each(TEST_BACKENDS)('Muon per column block, on %s', (backend) => {
       alone.applyGradients(Object.fromEntries(tf.split(g, 3, 1).map((gb, b) => [(parts[b] as tf.Variable).name, gb])));
     }
     expectClose(whole, tf.concat(parts, 1));
+    // No tensor of the split survives a step: only the caller's gradient is new.
+    const g = tf.randomNormal([6, 12], 0, 1, 'float32', 6);
+    const count = tf.memory().numTensors;
+    split.applyGradients({ [whole.name]: g });
+    expect(tf.memory().numTensors).toBe(count);
   });
 
   it('names the variable when its columns do not split, and round-trips the rules in its config', () => {
