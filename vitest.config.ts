@@ -6,10 +6,11 @@ const library = (path: string): string => fileURLToPath(new URL(`./packages/muon
 export default defineConfig({
   resolve: {
     // Tests run the library's TypeScript sources, as users import the built package: through its
-    // public entry points `muon-tfjs` and `muon-tfjs/diagnostics` (the `muon-tfjs-source` condition
+    // public entry points `muon-tfjs`, `muon-tfjs/diagnostics` and `muon-tfjs/layers` (the `muon-tfjs-source` condition
     // of its exports map, which tsc and tsx use too).
     alias: [
       { find: /^muon-tfjs\/diagnostics$/, replacement: library('diagnostics.ts') },
+      { find: /^muon-tfjs\/layers$/, replacement: library('layers.ts') },
       { find: /^muon-tfjs$/, replacement: library('index.ts') },
     ],
   },

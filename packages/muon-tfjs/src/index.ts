@@ -1,6 +1,9 @@
 /**
  * muon-tfjs: the Muon optimizer (momentum orthogonalized by Newton–Schulz), AdamW and Lion for
- * TensorFlow.js. Layers, arrows pointing down: math → transforms → optimizers → adapter.
+ * TensorFlow.js. Layers, arrows pointing down: math → transforms → optimizers → adapter →
+ * stability (QK-clip: pure computation of the new weights, and the after-step hook that stages
+ * them). The attention layer that records the maximum logits needs tfjs-layers and lives in the
+ * `muon-tfjs/layers` entry.
  */
 
 // Pure tensor math.
@@ -97,8 +100,9 @@ export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.j
 export { NEURON_SECOND_MOMENT_SLOT, scaleByNeuronRms, type ScaleByNeuronRmsOptions } from './transforms/scaleByNeuronRms.js';
 export { HESSIAN_DIAGONAL_INPUT, SOPHIA_TAPS, scaleBySophia, type ScaleBySophiaOptions } from './transforms/scaleBySophia.js';
 export { scaleByShape } from './transforms/scaleByShape.js';
-export { addDecayedWeights } from './transforms/addDecayedWeights.js';
+export { addDecayedWeights, type DecayedWeightsOptions } from './transforms/addDecayedWeights.js';
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
+export { blockName, splitColumns, type ColumnBlocksOf } from './transforms/splitColumns.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
 export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
@@ -120,6 +124,14 @@ export {
   type ResolvedSophiaOptions,
   type SophiaOptions,
 } from './optimizers/sophia.js';
+export { blockColumnsOf, checkBlockColumns, type BlockColumnsRule } from './optimizers/blockColumns.js';
+export {
+  WEIGHT_DECAY_OPTION_NAMES,
+  resolveWeightDecayOptions,
+  weightDecayTransformation,
+  type ResolvedWeightDecayOptions,
+  type WeightDecayOptions,
+} from './optimizers/weightDecay.js';
 export { LION_DEFAULTS, LION_KIND, lionTransformation, type LionOptions, type ResolvedLionOptions } from './optimizers/lion.js';
 export {
   checkRoutingPolicy,
@@ -162,3 +174,15 @@ export {
 export { describeModelVariables, describeVariables, type LayersModelLike } from './adapter/describeVariables.js';
 export { type AfterStepContext, type AfterStepHook } from './adapter/afterStepHooks.js';
 export { type TapEvent, type TapListener, type TapOptions } from './adapter/tapRegistry.js';
+
+// Training stability at scale: QK-clip (MuonClip, Kimi K2), as a function and as an after-step hook.
+export { QK_CLIP_DEFAULTS, qkClipFactors } from './stability/qkClipFactors.js';
+export {
+  qkClipComponents,
+  type QKClipComponent,
+  type QKClipLayout,
+  type QKPart,
+  type ResolvedQKClipComponent,
+} from './stability/qkClipComponents.js';
+export { qkClip, qkClipValues, type QKClipOptions, type QKClipValues } from './stability/qkClip.js';
+export { qkClipHook, type QKClipHookOptions, type QKClipReport, type QKClipTarget } from './stability/qkClipHook.js';

@@ -14,6 +14,8 @@ import { describe, expect, it } from 'vitest';
  *   kernels      orthogonalization kernels and every backend question (native addon, wasm), over math
  *   backends     TF.js backend fixes, over math
  *   adapter      tf.Optimizer subclasses; supplies the default kernel
+ *   stability    QK-clip: pure rescaling math and an after-step hook (the hook type of the adapter)
+ *   layers       tfjs-layers layers (the attention that records max logits), over stability and math
  *   diagnostics  float64 references (ml-matrix), over math
  */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -23,10 +25,14 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   kernels: ['kernels', 'math'],
   backends: ['backends', 'math'],
   adapter: ['adapter', 'optimizers', 'transforms', 'kernels', 'backends', 'math'],
+  stability: ['stability', 'adapter', 'math'],
+  layers: ['layers', 'stability', 'math'],
   diagnostics: ['diagnostics', 'math'],
-  // The entry points: the main one must not load the float64 references (ml-matrix).
-  'index.ts': ['adapter', 'optimizers', 'transforms', 'kernels', 'backends', 'math'],
+  // The entry points: the main one must not load the float64 references (ml-matrix) nor
+  // tfjs-layers (custom-loop users need not install it).
+  'index.ts': ['stability', 'adapter', 'optimizers', 'transforms', 'kernels', 'backends', 'math'],
   'diagnostics.ts': ['diagnostics'],
+  'layers.ts': ['layers'],
 };
 
 /**
@@ -38,6 +44,7 @@ const PACKAGES_ALLOWED: Readonly<Record<string, readonly string[]>> = {
   diagnostics: ['ml-matrix'],
   kernels: ['@tensorflow/tfjs-backend-wasm'],
   backends: ['@tensorflow/tfjs-backend-wasm'],
+  layers: ['@tensorflow/tfjs-layers'],
 };
 
 /** The package of a bare specifier: `@scope/name` or `name`, without a subpath. */

@@ -19,6 +19,9 @@ Options:
   --seeds N|LIST       seeds 1..N, or a comma-separated list (default 1; --full: 3)
   --backend NAME       wasm (default in Node) or cpu
   --out DIR            output folder (default bench-results)
+  --qk-clip TAU        instead of the comparison: the transformer trained twice with Muon at a high
+                       learning rate, without and with QK-clip at τ = TAU (e.g. 100); writes
+                       qk-clip.md, qk-clip.json and plots of max logit and loss against step
   -h, --help           this text
 `;
 
@@ -31,6 +34,8 @@ export interface BenchArguments {
   readonly seeds?: string;
   readonly backend: BenchBackend;
   readonly out: string;
+  /** τ of the QK-clip demonstration, which then runs instead of the comparison. */
+  readonly qkClip?: number;
 }
 
 /**
@@ -51,6 +56,7 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
       seeds: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       out: { type: 'string', default: 'bench-results' },
+      'qk-clip': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -60,6 +66,10 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
   const backend = values.backend;
   if (!(BENCH_BACKENDS as readonly string[]).includes(backend)) {
     throw new Error(`--backend: unknown backend '${backend}'; choose from ${BENCH_BACKENDS.join(', ')}`);
+  }
+  const qkClip = values['qk-clip'] === undefined ? undefined : Number(values['qk-clip']);
+  if (qkClip !== undefined && !(Number.isFinite(qkClip) && qkClip > 0)) {
+    throw new Error(`--qk-clip: τ must be a number > 0, got '${values['qk-clip']}'`);
   }
   return {
     help: false,
@@ -71,6 +81,7 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
       ...(values.seeds !== undefined && { seeds: values.seeds }),
       backend: backend as BenchBackend,
       out: values.out,
+      ...(qkClip !== undefined && { qkClip }),
     },
   };
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { setupBackend } from '../benchmark/backend.js';
 import { makeBenchPlan, type BenchPlan } from '../benchmark/benchPlan.js';
 import { fashionMnistAvailable } from '../benchmark/data/fashionMnist.js';
+import { QK_CLIP_DEMO_DEFAULTS, formatQkClipSummary, qkClipPlots, runQkClipDemo } from '../benchmark/qkClipDemo.js';
 import { runBenchmark } from '../benchmark/runBenchmark.js';
 import { formatTextReport } from '../benchmark/table.js';
 import { createTask, taskAvailable } from '../benchmark/tasks.js';
@@ -44,6 +47,9 @@ async function bench(argv: string[]): Promise<void> {
   // Checked before any work: a bad --out used to fail only after the whole benchmark.
   const out = prepareOutputDirectory(values.out);
   const { simd } = await setupBackend(backend);
+  if (values.qkClip !== undefined) {
+    return qkClip(values.qkClip, plan, out);
+  }
   const entries = plan.models.map((id) => ({ task: createTask(id, plan.scale), epochs: plan.epochs[id] }));
   const estimate = estimateSeconds(plan, Object.fromEntries(entries.map((e) => [e.task.id, e.task.stepsPerEpoch])));
   const say = (s: string): boolean => process.stderr.write(`${s}\n`);
@@ -91,6 +97,28 @@ async function bench(argv: string[]): Promise<void> {
   process.stdout.write(`${formatTextReport(results)}\n\n`);
   const files = await writeOutputs(results, out);
   say(`Total ${results.totalSeconds.toFixed(0)} s. Wrote ${files.length} files to ${out} (open report.html).`);
+}
+
+/** `--qk-clip TAU`: the QK-clip demonstration on the transformer (see qkClipDemo.ts). */
+async function qkClip(threshold: number, plan: BenchPlan, out: string): Promise<void> {
+  const seed = plan.seeds[0] ?? 1;
+  const { steps, learningRate, auxLearningRate } = QK_CLIP_DEMO_DEFAULTS;
+  process.stderr.write(`QK-clip demonstration: transformer, ${steps} steps twice (without, with τ = ${threshold}), Muon lr ${learningRate}; a few minutes on 2 cores.\n`);
+  const result = runQkClipDemo({
+    task: createTask('transformer', plan.scale), threshold, steps, learningRate, auxLearningRate, seed,
+    onStep: (run, step, loss) => {
+      if (step % 25 === 0) process.stderr.write(`${run}: step ${step}, loss ${loss.toFixed(4)}\n`);
+    },
+  });
+  const summary = formatQkClipSummary(result);
+  process.stdout.write(`${summary}\n`);
+  mkdirSync(out, { recursive: true });
+  const plots = await qkClipPlots(result);
+  writeFileSync(join(out, 'qk-clip.md'), `${summary}\n\n![max logit](qk-clip-max-logit.svg)\n\n![loss](qk-clip-loss.svg)\n`);
+  writeFileSync(join(out, 'qk-clip.json'), `${JSON.stringify(result)}\n`);
+  writeFileSync(join(out, 'qk-clip-max-logit.svg'), plots.maxLogit);
+  writeFileSync(join(out, 'qk-clip-loss.svg'), plots.loss);
+  process.stderr.write(`Wrote qk-clip.md, qk-clip.json, qk-clip-max-logit.svg and qk-clip-loss.svg to ${out}.\n`);
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -16,7 +16,9 @@ export const HYBRID_ADAMW_DEFAULTS = {
   beta2: 0.95,
   epsilon: 1e-10,
   weightDecay: 0,
-} as const satisfies ResolvedAdamWOptions;
+  correctedWeightDecay: false,
+  cautiousWeightDecay: false,
+} as const satisfies Omit<ResolvedAdamWOptions, 'maxLearningRate'>;
 
 /** Options of {@link muonWithAdamW}: each half's options, and how to adjust the routing. */
 export interface MuonWithAdamWOptions extends RoutingPolicy<Route> {

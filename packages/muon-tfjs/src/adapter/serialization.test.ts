@@ -24,8 +24,8 @@ describe('getConfig / fromConfig round-trip every option', () => {
   beforeAll(() => useBackend('cpu'));
 
   it.each([
-    ['Muon', () => muon({ learningRate: 0.03, momentum: 0.9, nesterov: false, coefficients: [[3, -3.2, 1.2], [2, -1.5, 0.5]], nsSteps: 3, weightDecay: 0.1, lrAdjust: 'matchAdamW', eps: 1e-6 }), MuonOptimizer],
-    ['AdamW', () => adamw({ learningRate: 2e-3, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.05 }), AdamWOptimizer],
+    ['Muon', () => muon({ learningRate: 0.03, momentum: 0.9, nesterov: false, coefficients: [[3, -3.2, 1.2], [2, -1.5, 0.5]], nsSteps: 3, weightDecay: 0.1, correctedWeightDecay: true, lrAdjust: 'matchAdamW', eps: 1e-6 }), MuonOptimizer],
+    ['AdamW', () => adamw({ learningRate: 2e-3, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.05, cautiousWeightDecay: true, maxLearningRate: 4e-3 }), AdamWOptimizer],
     ['Lion', () => lion({ learningRate: 3e-5, beta1: 0.95, beta2: 0.98, weightDecay: 1 }), LionOptimizer],
     ['NorMuon', () => normuon({ learningRate: 0.03, momentum: 0.9, beta2: 0.9, epsilon: 1e-8, lrAdjust: 'matchAdamW', weightDecay: 0.1 }), NorMuonOptimizer],
     ['Sophia', () => sophia({ learningRate: 1e-3, beta1: 0.9, beta2: 0.95, rho: 1, weightDecay: 0.1, epsilon: 1e-12 }), SophiaOptimizer],

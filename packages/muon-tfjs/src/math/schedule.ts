@@ -143,6 +143,14 @@ export function scheduleValue(scheduled: Scheduled, t: number): number {
 }
 
 /**
+ * The largest value a number or a schedule takes: lr_max of the corrected weight decay, as timm's
+ * `max_lr` (the peak of a warm-up/decay schedule).
+ */
+export function maxValue(scheduled: Scheduled): number {
+  return typeof scheduled === 'number' ? scheduled : Math.max(...levels(scheduled));
+}
+
+/**
  * The levels a schedule moves between: every value it takes lies between the least and the
  * greatest of them (each piece is monotone between two of these; a warm-up starts above 0).
  */

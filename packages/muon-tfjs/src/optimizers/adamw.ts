@@ -1,14 +1,14 @@
-import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
-import type { Scheduled } from '../math/schedule.js';
+import { type Scheduled, maxValue } from '../math/schedule.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByAdam } from '../transforms/scaleByAdam.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
-import { checkLearningRate, checkNonNegative, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { checkLearningRate, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { WEIGHT_DECAY_OPTION_NAMES, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
 /** Options of AdamW; every field has a default in {@link ADAMW_DEFAULTS}. */
-export interface AdamWOptions {
+export interface AdamWOptions extends WeightDecayOptions {
   /** A number or a schedule ({@link cosine}, {@link linearDecay}, ...), read at every step. Default 1e-3. */
   readonly learningRate?: Scheduled;
   /** EMA rate of the first moment, in [0, 1). Default 0.9. */
@@ -23,31 +23,35 @@ export interface AdamWOptions {
 
 export type ResolvedAdamWOptions = Required<AdamWOptions>;
 
-/** AdamW's defaults, those of torch.optim.AdamW. */
+/** AdamW's defaults, those of torch.optim.AdamW (lr_max of the corrected decay defaults to the learning rate). */
 export const ADAMW_DEFAULTS = {
   learningRate: 1e-3,
   beta1: 0.9,
   beta2: 0.999,
   epsilon: 1e-8,
   weightDecay: 0.01,
-} as const satisfies ResolvedAdamWOptions;
+  correctedWeightDecay: false,
+  cautiousWeightDecay: false,
+} as const satisfies Omit<ResolvedAdamWOptions, 'maxLearningRate'>;
 
 /** Fills in defaults (from `defaults`) and checks every option by name. */
-export function resolveAdamWOptions(options: AdamWOptions = {}, owner = 'adamw', defaults: ResolvedAdamWOptions = ADAMW_DEFAULTS): ResolvedAdamWOptions {
-  rejectUnknownOptions(options, Object.keys(ADAMW_DEFAULTS), owner);
-  const merged = { ...defaults, ...options };
-  const resolved = { ...merged, learningRate: checkLearningRate(merged.learningRate, 'learningRate', owner) };
-    checkUnitInterval(resolved.beta1, 'beta1', owner);
-  checkUnitInterval(resolved.beta2, 'beta2', owner);
+export function resolveAdamWOptions(options: AdamWOptions = {}, owner = 'adamw'): ResolvedAdamWOptions {
+  rejectUnknownOptions(options, [...Object.keys(ADAMW_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES], owner);
+  const merged = { ...ADAMW_DEFAULTS, ...options };
+  const learningRate = checkLearningRate(merged.learningRate, 'learningRate', owner);
+  checkUnitInterval(merged.beta1, 'beta1', owner);
+  checkUnitInterval(merged.beta2, 'beta2', owner);
   // epsilon > 0: with epsilon = 0 a zero gradient gives m̂/√v̂ = 0/0 and writes NaN.
-  checkPositive(resolved.epsilon, 'epsilon', owner);
-  checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
-  return Object.freeze(resolved);
+  checkPositive(merged.epsilon, 'epsilon', owner);
+  return Object.freeze({ ...merged, learningRate, ...resolveWeightDecayOptions(options, ADAMW_DEFAULTS.weightDecay, maxValue(learningRate), owner) });
 }
 
-/** AdamW (Loshchilov & Hutter, arXiv 1711.05101): p ← p − lr·(m̂/(√v̂ + ε) + wd·p). */
+/**
+ * AdamW (Loshchilov & Hutter, arXiv 1711.05101): p ← p − lr·(m̂/(√v̂ + ε) + wd·p), with the
+ * corrected and cautious decay variants of {@link WeightDecayOptions}.
+ */
 export function adamwTransformation(options: ResolvedAdamWOptions, learningRate: Live<number>): GradientTransformation {
-  return chain(scaleByAdam(options), addDecayedWeights(options.weightDecay), scaleByLearningRate(learningRate));
+  return chain(scaleByAdam(options), weightDecayTransformation(options, learningRate), scaleByLearningRate(learningRate));
 }
 
 /** AdamW as a kind of hybrid group (`{ optimizer: 'adamw', options }`). */

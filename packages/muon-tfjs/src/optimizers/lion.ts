@@ -1,14 +1,14 @@
-import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
-import type { Scheduled } from '../math/schedule.js';
+import { type Scheduled, maxValue } from '../math/schedule.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByLion } from '../transforms/scaleByLion.js';
 import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
-import { checkLearningRate, checkNonNegative, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { checkLearningRate, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { WEIGHT_DECAY_OPTION_NAMES, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
 /** Options of Lion; every field has a default in {@link LION_DEFAULTS}. */
-export interface LionOptions {
+export interface LionOptions extends WeightDecayOptions {
   /** A number or a schedule, read at every step. Default 1e-4 (use 3–10× less than AdamW's, per the Lion README). */
   readonly learningRate?: Scheduled;
   /** Interpolation rate of the update direction, in [0, 1). Default 0.9. */
@@ -27,22 +27,23 @@ export const LION_DEFAULTS = {
   beta1: 0.9,
   beta2: 0.99,
   weightDecay: 0,
-} as const satisfies ResolvedLionOptions;
+  correctedWeightDecay: false,
+  cautiousWeightDecay: false,
+} as const satisfies Omit<ResolvedLionOptions, 'maxLearningRate'>;
 
 /** Fills in defaults and checks every option by name. */
 export function resolveLionOptions(options: LionOptions = {}, owner = 'lion'): ResolvedLionOptions {
-  rejectUnknownOptions(options, Object.keys(LION_DEFAULTS), owner);
+  rejectUnknownOptions(options, [...Object.keys(LION_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES], owner);
   const merged = { ...LION_DEFAULTS, ...options };
-  const resolved = { ...merged, learningRate: checkLearningRate(merged.learningRate, 'learningRate', owner) };
-    checkUnitInterval(resolved.beta1, 'beta1', owner);
-  checkUnitInterval(resolved.beta2, 'beta2', owner);
-  checkNonNegative(resolved.weightDecay, 'weightDecay', owner);
-  return Object.freeze(resolved);
+  const learningRate = checkLearningRate(merged.learningRate, 'learningRate', owner);
+  checkUnitInterval(merged.beta1, 'beta1', owner);
+  checkUnitInterval(merged.beta2, 'beta2', owner);
+  return Object.freeze({ ...merged, learningRate, ...resolveWeightDecayOptions(options, LION_DEFAULTS.weightDecay, maxValue(learningRate), owner) });
 }
 
-/** Lion: p ← p − lr·(sign(β₁m + (1−β₁)g) + wd·p); m ← β₂m + (1−β₂)g. */
+/** Lion: p ← p − lr·(sign(β₁m + (1−β₁)g) + wd·p); m ← β₂m + (1−β₂)g; weight decay as in {@link WeightDecayOptions}. */
 export function lionTransformation(options: ResolvedLionOptions, learningRate: Live<number>): GradientTransformation {
-  return chain(scaleByLion(options), addDecayedWeights(options.weightDecay), scaleByLearningRate(learningRate));
+  return chain(scaleByLion(options), weightDecayTransformation(options, learningRate), scaleByLearningRate(learningRate));
 }
 
 /** Lion as a kind of hybrid group (`{ optimizer: 'lion', options }`). */

@@ -2,19 +2,21 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
 import { DEFAULT_NS_EPS, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import type { Scheduled } from '../math/schedule.js';
+import { type Scheduled, maxValue } from '../math/schedule.js';
 import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
-import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { chain } from '../transforms/chain.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
+import { splitColumns } from '../transforms/splitColumns.js';
+import { type BlockColumnsRule, blockColumnsOf, checkBlockColumns } from './blockColumns.js';
 import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
-import { checkLearningRate, checkMomentum, checkNonNegative, checkPositive, rejectUnknownOptions } from './options.js';
+import { checkLearningRate, checkMomentum, checkPositive, rejectUnknownOptions } from './options.js';
+import { WEIGHT_DECAY_OPTION_NAMES, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
 /** Options of the Muon optimizer; every field has a default in {@link MUON_DEFAULTS}. */
-export interface MuonOptions {
+export interface MuonOptions extends WeightDecayOptions {
   /** Step size lr in p ← p·(1 − lr·wd) − lr·s·O: a number or a schedule. Default 0.02 (KellerJordan/Muon). */
   readonly learningRate?: Scheduled;
   /** β of the momentum EMA, in [0, 1): a number or a schedule ({@link momentumWarmup}). Default 0.95. */
@@ -31,6 +33,12 @@ export interface MuonOptions {
   readonly lrAdjust?: LrAdjust;
   /** eps of the Frobenius normalization before Newton–Schulz, > 0. Default 1e-7. */
   readonly eps?: number;
+  /**
+   * Per-block orthogonalization: variables matching a rule are split into column blocks, each
+   * orthogonalized with its own shape scale (Q, K, V of a fused kernel; attention heads; LSTM/GRU
+   * gates). See {@link BlockColumnsRule}. Default `[]`: every matrix whole.
+   */
+  readonly blockColumns?: readonly BlockColumnsRule[];
   /**
    * The orthogonalization kernel (not serialized). Default, supplied by the adapter classes
    * (`MuonOptimizer`, `MuonWithAdamWOptimizer`): `fastestOrthogonalizer()`, the native OpenBLAS
@@ -63,11 +71,14 @@ export const MUON_DEFAULTS = {
   nsSteps: DEFAULT_NS_STEPS,
   coefficients: DEFAULT_COEFFICIENTS,
   weightDecay: 0,
+  correctedWeightDecay: false,
+  cautiousWeightDecay: false,
   lrAdjust: 'original',
   eps: DEFAULT_NS_EPS,
-} as const satisfies MuonSettings;
+  blockColumns: [],
+} as const satisfies Omit<MuonSettings, 'maxLearningRate'>;
 
-const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), 'orthogonalize'];
+const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES, 'orthogonalize'];
 
 /** Fills in defaults and checks every option, throwing with the option's name and value. */
 export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): ResolvedMuonOptions {
@@ -79,17 +90,19 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   // The one resolution of the schedule: it validates coefficients and nsSteps together, fixes the
   // step count, and is what every step runs (scaleByMuon hands it to the kernel unchanged).
   const schedule = resolveNewtonSchulz({ coefficients, eps, ...(options.nsSteps === undefined ? {} : { steps: options.nsSteps }) });
+  const learningRate = checkLearningRate(options.learningRate ?? MUON_DEFAULTS.learningRate, 'learningRate', owner);
   const settings: MuonSettings = {
-    learningRate: checkLearningRate(options.learningRate ?? MUON_DEFAULTS.learningRate, 'learningRate', owner),
+    learningRate,
     momentum: checkMomentum(options.momentum ?? MUON_DEFAULTS.momentum, 'momentum', owner),
     nesterov: options.nesterov ?? MUON_DEFAULTS.nesterov,
     nsSteps: schedule.steps,
     coefficients,
-    weightDecay: options.weightDecay ?? MUON_DEFAULTS.weightDecay,
+    ...resolveWeightDecayOptions(options, MUON_DEFAULTS.weightDecay, maxValue(learningRate), owner),
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
     eps,
+    blockColumns: options.blockColumns ?? MUON_DEFAULTS.blockColumns,
   };
-  checkNonNegative(settings.weightDecay, 'weightDecay', owner);
+  checkBlockColumns(settings.blockColumns, owner);
   if (options.orthogonalize !== undefined && typeof options.orthogonalize !== 'function') {
     throw new Error(`${owner}: orthogonalize must be a function (matrices, schedule) => matrices, got ${typeof options.orthogonalize}`);
   }
@@ -113,12 +126,14 @@ export function muonConfig(options: ResolvedMuonOptions): tf.serialization.Confi
     coefficients: settings.coefficients as tf.serialization.ConfigDictValue,
     momentum: settings.momentum as tf.serialization.ConfigDictValue,
     learningRate: settings.learningRate as tf.serialization.ConfigDictValue,
+    blockColumns: settings.blockColumns as unknown as tf.serialization.ConfigDictValue,
   };
 }
 
 /**
  * Muon as a composition: orthogonalized momentum, scaled by the matrix shape, plus decoupled weight
- * decay, times −lr:  p ← p − lr·(s·O + wd·p) = p·(1 − lr·wd) − lr·s·O.
+ * decay, times −lr:  p ← p − lr·(s·O + wd·p) = p·(1 − lr·wd) − lr·s·O (corrected and cautious
+ * decay as in {@link WeightDecayOptions}; the cautious mask compares p with s·O).
  * @param afterOrthogonalization stages applied to O before the shape scale (NorMuon's
  *   {@link scaleByNeuronRms}); none for Muon
  */
@@ -128,16 +143,14 @@ export function muonTransformation(
   orthogonalize: Orthogonalizer,
   ...afterOrthogonalization: readonly GradientTransformation[]
 ): GradientTransformation {
-  return chain(
-    scaleByMuon({
-      momentum: options.momentum,
-      nesterov: options.nesterov,
-      newtonSchulz: options.schedule,
-      orthogonalize,
-    }),
+  const orthogonalized = chain(
+    scaleByMuon({ momentum: options.momentum, nesterov: options.nesterov, newtonSchulz: options.schedule, orthogonalize }),
     ...afterOrthogonalization,
     scaleByShape(options.lrAdjust),
-    addDecayedWeights(options.weightDecay),
+  );
+  return chain(
+    options.blockColumns.length === 0 ? orthogonalized : splitColumns(blockColumnsOf(options.blockColumns, 'muon'), orthogonalized),
+    weightDecayTransformation(options, learningRate),
     scaleByLearningRate(learningRate),
   );
 }

@@ -24,9 +24,9 @@ export const NORMUON_DEFAULTS = {
   ...MUON_DEFAULTS,
   beta2: 0.95,
   epsilon: 1e-10,
-} as const satisfies Omit<ResolvedNorMuonOptions, 'schedule'>;
+} as const satisfies Omit<ResolvedNorMuonOptions, 'schedule' | 'maxLearningRate'>;
 
-const NORMUON_OPTION_NAMES = [...Object.keys(NORMUON_DEFAULTS), 'orthogonalize'];
+const NORMUON_OPTION_NAMES = [...Object.keys(NORMUON_DEFAULTS), 'maxLearningRate', 'orthogonalize'];
 
 /** Fills in defaults and checks every option, throwing with the option's name and value. */
 export function resolveNorMuonOptions(options: NorMuonOptions = {}, owner = 'normuon'): ResolvedNorMuonOptions {

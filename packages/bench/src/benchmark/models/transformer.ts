@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { CausalSelfAttention } from '../layers/causalSelfAttention.js';
+import { CausalSelfAttention } from 'muon-tfjs/layers';
 import { LayerNorm } from '../layers/layerNorm.js';
 import { OneHotEmbedding } from '../layers/oneHotEmbedding.js';
 import { PositionEmbedding } from '../layers/positionEmbedding.js';
@@ -30,7 +30,7 @@ export const TRANSFORMER_DEFAULT: Omit<TransformerConfig, 'vocabSize'> = {
  *
  * Per block: x + attn(LN(x)), then x + W2·gelu(W1·LN(x)). Attention layers are named
  * `block<i>_attention`; find them with `model.getLayer(...)` to read per-head logits
- * ({@link CausalSelfAttention.attentionLogits}) or to apply QK-clip to their query/key kernels.
+ * ({@link CausalSelfAttention.attentionLogits}) or to apply QK-clip (`qkClipTarget()`).
  * Token and position embeddings, LayerNorm gains/biases and the `lm_head` go to AdamW in the
  * hybrid; attention and feed-forward kernels are Muon's matrices.
  */
