@@ -132,15 +132,7 @@ export class SideBySideTrainer {
           updates[run.id] = layerSpectrum(update);
           tf.dispose([update, before]);
         }
-        if (run.id === 'muon' && watched !== undefined && spectra !== undefined) {
-          const slot = run.optimizer.optimizer.getSlot(watched.name, 'momentum');
-          if (slot !== undefined) {
-            momentum = layerSpectrum(slot);
-            const output = tf.tidy(() => newtonSchulz(toMatrix(slot), { coefficients: spectra.preset, steps: spectra.nsSteps }));
-            orthogonalized = layerSpectrum(output);
-            output.dispose();
-          }
-        }
+        if (run.id === 'muon' && spectra !== undefined) ({ momentum, orthogonalized } = this.muonSpectra(spectra));
       }
     } finally {
       tf.dispose([batch.x, batch.y]);
@@ -149,6 +141,24 @@ export class SideBySideTrainer {
     if (this.step % this.#evaluateEvery === 0) this.evaluate();
     if (spectra === undefined) return undefined;
     return { step: this.step, updates, ...(momentum && { momentum }), ...(orthogonalized && { orthogonalized }) };
+  }
+
+  /**
+   * The spectra of Muon's Newton–Schulz input (the layer's momentum) and of its output with the
+   * view's coefficients, now; empty before Muon's first step or without a Muon run. The output is
+   * recomputed from the momentum, so a new preset or step count shows at once, without a step.
+   */
+  muonSpectra(view: SpectraView): { momentum?: Spectrum; orthogonalized?: Spectrum } {
+    const run = this.runs.find((r) => r.id === 'muon');
+    const variable = run === undefined ? undefined : this.weight(run, view.layer);
+    const slot = variable === undefined ? undefined : run?.optimizer.optimizer.getSlot(variable.name, 'momentum');
+    if (slot === undefined) return {};
+    const output = tf.tidy(() => newtonSchulz(toMatrix(slot), { coefficients: view.preset, steps: view.nsSteps }));
+    try {
+      return { momentum: layerSpectrum(slot), orthogonalized: layerSpectrum(output) };
+    } finally {
+      output.dispose();
+    }
   }
 
   /** Records every run's held-out loss at the current step. */
