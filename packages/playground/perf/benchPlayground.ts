@@ -8,7 +8,9 @@
  * `applyGradients`; over `--runs` pages: the median of those. The machine is shared and noisy:
  * quote medians of several runs.
  *
- *   npm run bench:playground [-- --runs 3 --tasks toy,mlp,convnet,transformer --threads auto]
+ *   npm run bench:playground [-- --runs 3 --tasks toy,mlp,convnet,transformer --threads 1,0]
+ *
+ * `--threads`: wasm thread counts to measure (0: one per core, the page's default).
  *
  * Results go to bench-results/playground-<time>.json.
  */
@@ -18,13 +20,14 @@ import { openPage, startSession, waitDone } from '../e2e/openPlayground.js';
 import { OPTIMIZER_IDS, TASK_IDS, type OptimizerId, type TaskId } from '../src/playgroundState.js';
 
 /** Steps per page, and how many first steps are warm-up (kernel compilation, allocation). */
-const STEPS: Record<TaskId, number> = { toy: 200, mlp: 100, convnet: 60, transformer: 60 };
+const STEPS: Record<TaskId, number> = { toy: 100, mlp: 60, convnet: 40, transformer: 40 };
 const WARMUP = 10;
 /** The issue's goal: a Muon step costs at most this many AdamW steps. */
 const GOAL = 2;
 
 interface Row {
   task: TaskId;
+  threads: number;
   optimizer: OptimizerId;
   stepMs: number;
   stepsPerSecond: number;
@@ -37,36 +40,37 @@ interface Row {
 async function main(): Promise<void> {
   const runs = Number(argument('runs') ?? 3);
   const tasks = (argument('tasks') ?? TASK_IDS.join(',')).split(',') as TaskId[];
+  const threadCounts = (argument('threads') ?? '1,0').split(',').map(Number);
   const machine = machineInfo();
   printMachine(machine);
   const session = await startSession();
   const rows: Row[] = [];
   const raw: Record<string, Record<string, { stepMs: number[]; optimizerMs: number[] }>[]> = {};
   try {
-    for (const task of tasks) {
+    for (const task of tasks) for (const threads of threadCounts) {
       const perRun: Record<OptimizerId, { step: number[]; optimizer: number[] }> = Object.fromEntries(OPTIMIZER_IDS.map((o) => [o, { step: [], optimizer: [] }])) as never;
-      raw[task] = [];
+      raw[`${task}/${threads}`] = [];
       for (let r = 0; r < runs; r++) {
         const steps = STEPS[task];
-        const { page, errors } = await openPage(session, `?task=${task}&backend=wasm&optimizers=${OPTIMIZER_IDS.join(',')}&steps=${steps}&spectrumEvery=${steps + 1}&autostart=1`);
+        const { page, errors } = await openPage(session, `?task=${task}&backend=wasm&threads=${threads}&optimizers=${OPTIMIZER_IDS.join(',')}&steps=${steps}&spectrumEvery=${steps + 1}&autostart=1`);
         const status = await waitDone(page, 600_000);
         await page.close();
         if (status.error !== null || errors.length > 0) throw new Error(`${task}: ${status.error ?? errors.join('; ')}`);
-        raw[task]?.push(status.timings as never);
+        raw[`${task}/${threads}`]?.push(status.timings as never);
         for (const o of OPTIMIZER_IDS) {
           const t = status.timings[o];
           if (t === undefined) continue;
           perRun[o].step.push(median(t.stepMs.slice(WARMUP)));
           perRun[o].optimizer.push(median(t.optimizerMs.slice(WARMUP)));
         }
-        console.log(`${task} run ${r + 1}: ${OPTIMIZER_IDS.map((o) => `${o} ${perRun[o].step.at(-1)?.toFixed(1)} ms`).join(', ')}`);
+        console.log(`${task}, threads ${threads || 'one per core'}, run ${r + 1}: ${OPTIMIZER_IDS.map((o) => `${o} ${perRun[o].step.at(-1)?.toFixed(1)} ms`).join(', ')}`);
       }
       const adamw = { step: median(perRun.adamw.step), optimizer: median(perRun.adamw.optimizer) };
       for (const o of OPTIMIZER_IDS) {
         const stepMs = median(perRun[o].step);
         const optimizerMs = median(perRun[o].optimizer);
         rows.push({
-          task, optimizer: o, stepMs: Number(stepMs.toFixed(2)), stepsPerSecond: Number((1000 / stepMs).toFixed(1)), optimizerMs: Number(optimizerMs.toFixed(2)),
+          task, threads, optimizer: o, stepMs: Number(stepMs.toFixed(2)), stepsPerSecond: Number((1000 / stepMs).toFixed(1)), optimizerMs: Number(optimizerMs.toFixed(2)),
           stepVsAdamW: Number((stepMs / adamw.step).toFixed(2)), optimizerVsAdamW: Number((optimizerMs / adamw.optimizer).toFixed(2)), runs,
         });
       }
@@ -74,10 +78,10 @@ async function main(): Promise<void> {
   } finally {
     await session.close();
   }
-  console.log(`\n| task | optimizer | step, ms | steps/s | optimizer step, ms | step vs AdamW | optimizer step vs AdamW | ≤ ${GOAL}× |`);
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(`\n| task | wasm threads | optimizer | step, ms | steps/s | optimizer step, ms | step vs AdamW | optimizer step vs AdamW | ≤ ${GOAL}× |`);
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.task} | ${r.optimizer} | ${r.stepMs} | ${r.stepsPerSecond} | ${r.optimizerMs} | ${r.stepVsAdamW}× | ${r.optimizerVsAdamW}× | ${r.optimizer === 'muon' ? (r.stepVsAdamW !== null && r.stepVsAdamW <= GOAL ? 'yes' : 'no') : ''} |`);
+    console.log(`| ${r.task} | ${r.threads || 'per core'} | ${r.optimizer} | ${r.stepMs} | ${r.stepsPerSecond} | ${r.optimizerMs} | ${r.stepVsAdamW}× | ${r.optimizerVsAdamW}× | ${r.optimizer === 'muon' ? (r.stepVsAdamW !== null && r.stepVsAdamW <= GOAL ? 'yes' : 'no') : ''} |`);
   }
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/playground-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;

@@ -28,7 +28,7 @@ declare global {
   }
 }
 
-/** Time the loop may spend stepping before it yields a frame to the browser. */
+/** Time the loop may spend stepping before it yields to the browser (about two frames at 60 Hz). */
 const FRAME_BUDGET_MS = 30;
 const TASK_TITLES: Record<(typeof TASK_IDS)[number], string> = { toy: '2-D toy (decision boundary)', mlp: 'MNIST, MLP', convnet: 'MNIST, ConvNet', transformer: 'Moby Dick, char transformer' };
 
@@ -131,6 +131,12 @@ function renderControls(): void {
     setState({ ...state, backend: v as PlaygroundState['backend'] });
     location.reload(); // the backend is chosen once, when the page starts
   })));
+  if (status.backend === 'wasm') {
+    problem.append(field('wasm threads', select('threads', ['0', '1', '2', '4', '8'], String(state.threads), (v) => {
+      setState({ ...state, threads: Number(v) });
+      location.reload();
+    }, { 0: 'one per core' }), 'XNNPACK threads; fixed when the backend starts (the page reloads).'));
+  }
 
   const optimizers = section('Optimizers');
   for (const id of OPTIMIZER_IDS) {
@@ -255,7 +261,12 @@ function refreshTraining(): void {
 
 // ---- the loop -------------------------------------------------------------------------------
 
-const nextFrame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+/**
+ * Yields to the browser (input, layout, painting) and resumes as soon as it is idle again. Not
+ * requestAnimationFrame: measured in headless Chromium on a busy 2-core machine, waiting for the
+ * next frame cost 0.2–0.9 s per frame, several times the training itself.
+ */
+const yieldToBrowser = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 async function loop(): Promise<void> {
   let lastDraw = 0;
@@ -273,7 +284,7 @@ async function loop(): Promise<void> {
       refreshSpectra();
       lastDraw = performance.now();
     }
-    await nextFrame();
+    await yieldToBrowser();
   }
   running = false;
   if (trainer !== undefined && trainer.step >= state.steps) {
@@ -332,7 +343,7 @@ async function main(): Promise<void> {
   $('run').addEventListener('click', () => (running ? (running = false) : start()));
   $('reset').addEventListener('click', () => void restart().catch(fail));
   $('share').addEventListener('click', () => void navigator.clipboard?.writeText(location.href));
-  const backend = await startBackend(state.backend);
+  const backend = await startBackend(state.backend, state.threads);
   status.backend = backend.name;
   $('backend').textContent = `backend: ${backend.name}${backend.detail ? ` (${backend.detail})` : ''}`;
   await restart();

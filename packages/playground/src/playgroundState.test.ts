@@ -7,6 +7,7 @@ describe('playground URL state', () => {
       task: 'transformer',
       dataset: 'xor',
       backend: 'webgl',
+      threads: 0,
       optimizers: ['lion', 'muon'],
       steps: 120,
       autostart: true,

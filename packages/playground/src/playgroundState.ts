@@ -31,6 +31,13 @@ export interface PlaygroundState {
   readonly task: TaskId;
   readonly dataset: ToyDataset;
   readonly backend: BackendChoice;
+  /**
+   * wasm threads: 0 = one per core (when the page is cross-origin isolated), else this many. The
+   * default is 1: on the playground's small models every op is short, and handing each to a thread
+   * pool cost more than it saved (`npm run bench:playground`: 3–8× slower steps with one thread per
+   * core on a 2-core machine, whose other core was busy).
+   */
+  readonly threads: number;
   readonly optimizers: readonly OptimizerId[];
   /** Training stops after this many steps; the schedules run over them. */
   readonly steps: number;
@@ -69,6 +76,7 @@ export const DEFAULT_STATE: PlaygroundState = {
   task: 'toy',
   dataset: 'circles',
   backend: 'auto',
+  threads: 1,
   optimizers: ['muon', 'adamw', 'lion'],
   steps: 500,
   autostart: false,
@@ -111,6 +119,7 @@ export function parseState(search: string): PlaygroundState {
     task,
     dataset: oneOf(q.get('dataset'), TOY_DATASETS, d.dataset),
     backend: oneOf(q.get('backend'), BACKEND_CHOICES, d.backend),
+    threads: q.get('threads') === '0' ? 0 : positive(q.get('threads'), d.threads, true),
     optimizers: listed.length > 0 ? [...new Set(listed)] : d.optimizers,
     steps: positive(q.get('steps'), d.steps, true),
     autostart: q.get('autostart') === '1',
@@ -132,6 +141,7 @@ export function serializeState(state: PlaygroundState): string {
     task: state.task,
     dataset: state.dataset,
     backend: state.backend,
+    threads: String(state.threads),
     optimizers: state.optimizers.join(','),
     steps: String(state.steps),
     seed: String(state.seed),
