@@ -287,7 +287,8 @@ async function loop(): Promise<void> {
     await yieldToBrowser();
   }
   running = false;
-  if (trainer !== undefined && trainer.step >= state.steps) {
+  // Done at the last step, or earlier when every run diverged (nothing left to train).
+  if (trainer !== undefined && (trainer.step >= state.steps || trainer.runs.every((r) => r.diverged))) {
     if (trainer.runs[0]?.heldOut.at(-1)?.[0] !== trainer.step) trainer.evaluate();
     refreshTraining();
     status.done = true;
