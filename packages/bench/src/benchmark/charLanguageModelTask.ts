@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { CharCorpus } from './data/mobyDick.js';
+import type { CharCorpus } from './data/charCorpus.js';
 import type { Random } from './random.js';
 import type { Batch, Evaluation, Task, TaskData } from './task.js';
 

@@ -9,9 +9,9 @@ import { createRandom } from './random.js';
  * - weights whose name contains `embeddings` → N(0, 0.02²) (GPT-2's choice);
  * - other weights of rank ≥ 2 → Glorot uniform, fanIn = product of all but the last dimension
  *   (`[in, out]` Dense, `[kh, kw, in, out]` conv), fanOut = the last dimension.
- * Weights are visited in model order, so the same seed gives the same numbers. Names are matched
- * without the `_1`, `_2`, … suffix tfjs-layers appends to every weight of a model built after the
- * first in a process (else the LayerNorm gains of every later model, `gamma_1`, would get 0).
+ * Weights are visited in model order, so the same seed gives the same numbers. Rules match the
+ * weight's original name (`layer/gamma`): tfjs-layers suffixes the names of every later copy of a
+ * layer (`gamma_1`), which must not change its initialization.
  */
 export function initializeWeights(model: tfl.LayersModel, seed: number): void {
   const random = createRandom(seed);
@@ -19,7 +19,7 @@ export function initializeWeights(model: tfl.LayersModel, seed: number): void {
     const shape = w.shape as number[];
     const size = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
-    const name = w.name.replace(/_\d+$/, '');
+    const name = w.originalName;
     if (/gamma$/.test(name)) {
       data.fill(1);
     } else if (/(bias|beta)$/.test(name) || shape.length < 2) {

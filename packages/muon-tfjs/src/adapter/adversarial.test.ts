@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { gramOrthogonalizer } from '../kernels/gramOrthogonalizer.js';
+import { type Orthogonalizer, newtonSchulzEach } from '../math/orthogonalizer.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { adamw } from './AdamWOptimizer.js';
 import { lion } from './LionOptimizer.js';
@@ -109,6 +110,29 @@ describe.each(TEST_BACKENDS)('adversarial use on %s (issue 16)', (backend) => {
     );
     expect(values(w)).toEqual(before);
     expect(await stateOf(optimizer)).toEqual(state);
+  });
+
+  it.each([
+    ['plain TF.js', newtonSchulzEach],
+    ['Gram TF.js', gramOrthogonalizer({ algorithm: 'gram' })],
+  ] as const)("7: a gradient whose Frobenius norm overflows float32 still steps (%s kernel), as its scaled copy does", (_, kernel) => {
+    // Entries near 1e19 (and one at 3e38): ‖g‖_F² overflows float32. The update is invariant to a
+    // positive scale of the gradient (Muon's momentum starts at 0 and NS normalizes), so it must
+    // equal the update for g·1e-19 up to float32 round-off of the normalization (relative 1e-5).
+    const base = tf.randomNormal([64, 32], 0, 1, 'float32', 71);
+    const huge = tf.mul(base, 1e19);
+    const start = tf.randomNormal([64, 32], 0, 1, 'float32', 72);
+    const a = tf.variable(start.clone(), true, `overflow${++counter}`);
+    const b = tf.variable(start.clone(), true, `overflow${++counter}`);
+    muon({ orthogonalize: kernel }).applyGradients({ [a.name]: huge });
+    muon({ orthogonalize: kernel }).applyGradients({ [b.name]: base });
+    const stepA = tf.sub(a, start);
+    const stepB = tf.sub(b, start);
+    expect(tf.norm(stepA).dataSync()[0]).toBeGreaterThan(0);
+    expect(tf.norm(tf.sub(stepA, stepB)).dataSync()[0] as number).toBeLessThan(1e-5 * (tf.norm(stepB).dataSync()[0] as number));
+    const extreme = tf.variable(tf.zeros([8, 8]), true, `overflow${++counter}`);
+    muon({ orthogonalize: kernel }).applyGradients({ [extreme.name]: tf.fill([8, 8], 3e38) });
+    expect(Array.from(extreme.dataSync()).every((x) => x !== 0 && Number.isFinite(x))).toBe(true);
   });
 
   it('8, 9: eps = 0, epsilon = 0 and a non-function kernel are refused at construction', () => {

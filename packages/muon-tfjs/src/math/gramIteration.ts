@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { swapLastTwo } from './newtonSchulz.js';
+import { normalizeFrobenius, swapLastTwo } from './newtonSchulz.js';
 import type { NewtonSchulzSchedule } from './newtonSchulzSchedule.js';
 
 /**
@@ -13,8 +13,7 @@ export function gramIteration<T extends tf.Tensor2D | tf.Tensor3D>(g: T, schedul
     const gramOf = (x: T): T => (transposed ? tf.matMul(swapLastTwo(x), x) : tf.matMul(x, swapLastTwo(x))) as T;
     // QX for wide X, XQ for tall X (Q symmetric, so XQ = (QXᵀ)ᵀ).
     const apply = (q: T, x: T): T => (transposed ? tf.matMul(x, q) : tf.matMul(q, x)) as T;
-    const norm = tf.sqrt(tf.sum(tf.square(g), [-2, -1], true));
-    let x = tf.div(g, tf.add(tf.mul(norm, schedule.normalizationScale), schedule.eps)) as T;
+    let x = normalizeFrobenius(g, schedule);
     const identity = tf.eye(m);
     let r = gramOf(x);
     let q: T | undefined;

@@ -17,14 +17,29 @@ export function checkNewtonSchulzInput(g: tf.Tensor, caller: string): void {
 }
 
 /**
+ * X / (c·‖X‖_F + eps), the normalization before the first iteration, computed so that it cannot
+ * overflow: the squares of float32 entries above about 1.8e19 exceed float32's 3.4e38, so the
+ * plain ‖X‖_F would be +Inf and the update exactly 0. With s = max|x_ij| (per matrix of a batch),
+ * X/(c‖X‖_F + eps) = (X/s)/(c‖X/s‖_F + eps/s); an all-zero X (s = 0) is divided by 1 instead and
+ * stays 0. The native kernel normalizes in float64 and needs none of this.
+ */
+export function normalizeFrobenius<T extends tf.Tensor2D | tf.Tensor3D>(x: T, schedule: NewtonSchulzSchedule): T {
+  return tf.tidy(() => {
+    const peak = tf.max(tf.abs(x), [-2, -1], true);
+    const scale = tf.where(tf.greater(peak, 0), peak, tf.onesLike(peak));
+    const scaled = tf.div(x, scale);
+    const norm = tf.sqrt(tf.sum(tf.square(scaled), [-2, -1], true));
+    return tf.div(scaled, tf.add(tf.mul(norm, schedule.normalizationScale), tf.div(schedule.eps, scale))) as T;
+  });
+}
+
+/**
  * The plain Newton–Schulz iteration under a resolved schedule, on `g` (`transposed`: on its
  * transpose, then transposed back). The hot path of the kernels: no checks, no resolution.
  */
 export function plainNewtonSchulz<T extends tf.Tensor2D | tf.Tensor3D>(g: T, schedule: NewtonSchulzSchedule, transposed: boolean): T {
   return tf.tidy(() => {
-    let x: T = transposed ? swapLastTwo(g) : g;
-    const norm = tf.sqrt(tf.sum(tf.square(x), [-2, -1], true));
-    x = tf.div(x, tf.add(tf.mul(norm, schedule.normalizationScale), schedule.eps));
+    let x: T = normalizeFrobenius(transposed ? swapLastTwo(g) : g, schedule);
     for (const [a, b, c] of schedule.iterations) {
       const gram = tf.matMul(x, swapLastTwo(x)); // A = XXᵀ
       const poly = tf.add(tf.mul(gram, b), tf.mul(tf.matMul(gram, gram), c)); // B = bA + cA²

@@ -3,7 +3,8 @@ import { DatasetMissingError } from './datasetMissingError.js';
 import { loadFashionMnist } from './fashionMnist.js';
 import { parseIdx } from './idx.js';
 import { loadMnist } from './mnist.js';
-import { encodeCharacters, loadMobyDick } from './mobyDick.js';
+import { encodeCharacters } from './charCorpus.js';
+import { loadMobyDick } from './mobyDick.js';
 import { createTask, DEFAULT_SCALE } from '../tasks.js';
 
 describe('data loaders', () => {

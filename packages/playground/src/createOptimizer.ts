@@ -1,0 +1,57 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { adamw, lion, muonWithAdamW, type AdamWOptimizer, type CoefficientPreset, type LionOptimizer, type MuonWithAdamWOptimizer } from 'muon-tfjs';
+import { scheduleFactor } from './learningRateSchedule.js';
+import type { OptimizerId, PlaygroundState } from './playgroundState.js';
+
+/** An optimizer of the playground, with the rate setter its schedule drives. */
+export interface PlaygroundOptimizer {
+  readonly id: OptimizerId;
+  readonly optimizer: MuonWithAdamWOptimizer | AdamWOptimizer | LionOptimizer;
+  /** Sets the learning rate(s) for step `step` of `steps` from the current settings. */
+  setStep(state: PlaygroundState, step: number): void;
+}
+
+/** Display names and chart colours (TensorFlow Playground's blue and orange, then green). */
+export const OPTIMIZER_STYLE: Readonly<Record<OptimizerId, { label: string; color: string }>> = {
+  muon: { label: 'Muon (+AdamW)', color: '#0877bd' },
+  adamw: { label: 'AdamW', color: '#f59322' },
+  lion: { label: 'Lion', color: '#2ca02c' },
+};
+
+// The benchmark's fixed hyper-parameters (packages/bench/src/benchmark/optimizers.ts): AdamW with
+// PyTorch's defaults and wd 0.01, Muon with KellerJordan/Muon's momentum and wd 0.01, Lion with
+// 10× AdamW's decay as its paper advises (arXiv 2302.06675 §5).
+const ADAMW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 } as const;
+const MUON = { momentum: 0.95, nesterov: true, weightDecay: 0.01 } as const;
+const LION = { beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } as const;
+
+/**
+ * Builds one optimizer for a model. `muon` is the hybrid: hidden kernels go to Muon with the
+ * chosen Newton–Schulz preset and steps, the rest to AdamW at AdamW's learning rate and schedule,
+ * as in the benchmark. On GPU backends the per-step finiteness read-back is switched off, since it
+ * stalls the pipeline (the playground reads the loss anyway and stops on NaN).
+ */
+export function createOptimizer(id: OptimizerId, state: PlaygroundState, model: tfl.LayersModel, gpu: boolean): PlaygroundOptimizer {
+  const rate = (s: PlaygroundState, which: OptimizerId, step: number): number =>
+    s.settings[which].lr * scheduleFactor(s.settings[which].schedule, step, s.steps);
+  let built: PlaygroundOptimizer;
+  if (id === 'muon') {
+    const optimizer = muonWithAdamW(model, {
+      muon: { learningRate: state.settings.muon.lr, ...MUON, coefficients: state.preset satisfies CoefficientPreset, nsSteps: state.nsSteps },
+      adamw: { learningRate: state.settings.adamw.lr, ...ADAMW },
+    });
+    built = {
+      id,
+      optimizer,
+      setStep: (s, step) => {
+        optimizer.muonLearningRate = rate(s, 'muon', step);
+        optimizer.adamwLearningRate = rate(s, 'adamw', step);
+      },
+    };
+  } else {
+    const optimizer = id === 'adamw' ? adamw({ learningRate: state.settings.adamw.lr, ...ADAMW }) : lion({ learningRate: state.settings.lion.lr, ...LION });
+    built = { id, optimizer, setStep: (s, step) => { optimizer.learningRate = rate(s, id, step); } };
+  }
+  built.optimizer.checkFinite = !gpu;
+  return built;
+}

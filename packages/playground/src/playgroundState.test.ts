@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_STATE, TASK_DEFAULT_SETTINGS, parseState, serializeState, type PlaygroundState } from './playgroundState.js';
+
+describe('playground URL state', () => {
+  it('round-trips every setting', () => {
+    const state: PlaygroundState = {
+      task: 'transformer',
+      dataset: 'xor',
+      backend: 'webgl',
+      threads: 0,
+      optimizers: ['lion', 'muon'],
+      steps: 120,
+      autostart: true,
+      seed: 7,
+      settings: { muon: { lr: 0.05, schedule: 'cosine' }, adamw: { lr: 1e-3, schedule: 'constant' }, lion: { lr: 1e-4, schedule: 'linear' } },
+      preset: 'polarExpress5',
+      nsSteps: 6,
+      layer: 'block1_mlp_in/kernel',
+      spectrumEvery: 5,
+    };
+    expect(parseState(serializeState(state))).toEqual(state);
+    expect(parseState(serializeState(DEFAULT_STATE))).toEqual(DEFAULT_STATE);
+  });
+
+  it('reads the automation contract and falls back to defaults on malformed values', () => {
+    const s = parseState('?task=mlp&backend=wasm&optimizers=muon,adamw,sophia&steps=60&autostart=1&muonLr=-1&preset=nope');
+    expect(s).toMatchObject({ task: 'mlp', backend: 'wasm', optimizers: ['muon', 'adamw'], steps: 60, autostart: true, preset: 'jordan' });
+    expect(s.settings.muon.lr).toBe(TASK_DEFAULT_SETTINGS.mlp.muon.lr);
+    expect(parseState('').optimizers).toEqual(DEFAULT_STATE.optimizers);
+  });
+});

@@ -1,0 +1,18 @@
+import type { OptimizerId } from './playgroundState.js';
+
+/** What the automation contract exposes, plus held-out losses, speeds and the first error. */
+export interface PlaygroundStatus {
+  backend: string;
+  step: number;
+  done: boolean;
+  losses: Partial<Record<OptimizerId, number[]>>;
+  heldOut: Partial<Record<OptimizerId, [number, number][]>>;
+  /** Mean milliseconds per whole training step and per optimizer step, by optimizer. */
+  stepMs: Partial<Record<OptimizerId, number>>;
+  optimizerMs: Partial<Record<OptimizerId, number>>;
+  /** Every step's milliseconds, whole step and optimizer step (for `npm run bench:playground`). */
+  timings: Partial<Record<OptimizerId, { stepMs: number[]; optimizerMs: number[] }>>;
+  /** Data points each chart holds (for the e2e test's "every chart renders non-empty"). */
+  charts: { loss: number; histogram: number; quantiles: number; polynomial: number; boundaries: number };
+  error: string | null;
+}
