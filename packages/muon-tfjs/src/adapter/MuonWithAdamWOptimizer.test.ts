@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { MuonWithAdamWOptimizer, muonWithAdamW } from './MuonWithAdamWOptimizer.js';
+import { saveInMemory } from '../testing/saveInMemory.js';
 
 /** Embedding → Conv2D → Dense → LayerNormalization → head: every routing case of a real model. */
 function buildModel(seed: number): tfl.LayersModel {
@@ -116,11 +117,7 @@ describe.each(TEST_BACKENDS)('muonWithAdamW on a tfjs-layers model, %s', (backen
     const routedBefore = muonRoutes(model.optimizer as MuonWithAdamWOptimizer);
     expect(routedBefore).toContain('hidden/kernel');
 
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }), { includeOptimizer: true });
+    const artifacts = await saveInMemory(model, { includeOptimizer: true });
     await model.fit(xs, ys, fitOptions);
     const expected = model.getWeights().map((w) => Array.from(w.dataSync()));
     const originalName = model.trainableWeights[0]?.name;
@@ -128,7 +125,7 @@ describe.each(TEST_BACKENDS)('muonWithAdamW on a tfjs-layers model, %s', (backen
     // State follows the renamed copy once the original is gone; while the original lives, its
     // state stays its own (see TransformOptimizer.test.ts).
     model.dispose();
-    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
+    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const optimizer = reloaded.optimizer as MuonWithAdamWOptimizer;
     expect(optimizer).toBeInstanceOf(MuonWithAdamWOptimizer);
     expect(optimizer.iterations).toBe(2);

@@ -6,6 +6,7 @@ import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { sophiaHessianCallback } from './sophiaHessianCallback.js';
 import { type HybridOptimizer, hybrid } from './HybridOptimizer.js';
 import { SophiaOptimizer, sophia } from './SophiaOptimizer.js';
+import { saveInMemory } from '../testing/saveInMemory.js';
 
 /**
  * float32 keeps 24 bits (6e-8 relative); a handful of operations on values ≤ 3 stays within 1e-6
@@ -101,18 +102,14 @@ describe.each(TEST_BACKENDS)('SophiaG, on %s', (backend) => {
     // 4 steps an epoch; estimates after steps 2 and 4 reach steps 3 and 5 (none pending at a save).
     const fit = (m: tfl.LayersModel) => m.fit(xs, ys, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0, callbacks: [sophiaHessianCallback(m, m.optimizer as HybridOptimizer, { inputs: xs, every: 2 })] });
     await fit(model);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }), { includeOptimizer: true });
+    const artifacts = await saveInMemory(model, { includeOptimizer: true });
     // The estimate provided after step 4 is pending: a reload starts without it, so drop it here too.
     optimizer.provideStepInputs('hessianDiagonal', {});
     await fit(model);
     const expected = model.getWeights().map((w) => Array.from(w.dataSync()));
     // Saved state binds to the reloaded (renamed) variables once the original model is gone.
     model.dispose();
-    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
+    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const restored = reloaded.optimizer as HybridOptimizer;
     expect(restored.groupOptions('muon')).toMatchObject({ beta2: 0.9 });
     expect(restored.groupOptions('adamw')).toMatchObject({ rho: 1 });

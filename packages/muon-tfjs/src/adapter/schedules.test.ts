@@ -8,6 +8,7 @@ import { hybrid } from './HybridOptimizer.js';
 import { lion } from './LionOptimizer.js';
 import { muon } from './MuonOptimizer.js';
 import { MuonWithAdamWOptimizer, muonWithAdamW } from './MuonWithAdamWOptimizer.js';
+import { saveInMemory } from '../testing/saveInMemory.js';
 
 /** float32 holds ~7 significant digits; the hand values below are exact to 1e-12. */
 const FP32 = 1e-6;
@@ -110,16 +111,12 @@ describe.each(TEST_BACKENDS)('learning-rate and momentum schedules, on %s', (bac
     model.compile({ optimizer: muonWithAdamW(model, { muon: { learningRate: muonRate, momentum: momentumWarmup({ steps: 6 }) }, adamw: { learningRate: adamwRate } }), loss: 'categoricalCrossentropy' });
     const fitOptions = { epochs: 2, batchSize: 32, shuffle: false, verbose: 0 as const }; // 2 steps an epoch
     await model.fit(xs, ys, fitOptions);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }), { includeOptimizer: true });
+    const artifacts = await saveInMemory(model, { includeOptimizer: true });
     await model.fit(xs, ys, fitOptions);
     const expected = model.getWeights().map((w) => Array.from(w.dataSync()));
     // Saved state binds to the reloaded (renamed) variables once the original model is gone.
     model.dispose();
-    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
+    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const optimizer = reloaded.optimizer as MuonWithAdamWOptimizer;
     expect(optimizer.iterations).toBe(4);
     expect(optimizer.learningRateScheduleOf('muon')).toEqual(muonRate);

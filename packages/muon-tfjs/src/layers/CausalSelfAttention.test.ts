@@ -5,6 +5,7 @@ import { adamw } from '../adapter/AdamWOptimizer.js';
 import { qkClipHook, type QKClipReport } from '../stability/qkClipHook.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { CausalSelfAttention, type CausalSelfAttentionArgs } from './CausalSelfAttention.js';
+import { saveInMemory } from '../testing/saveInMemory.js';
 
 const BATCH = 2;
 const TIME = 4;
@@ -109,12 +110,8 @@ describe.each(TEST_BACKENDS)('CausalSelfAttention on %s', (backend) => {
 
   it('saves and reloads with its config (registered class)', async () => {
     const { model } = attentionModel({ numHeads: 4, numKeyValueHeads: 2, headDim: 2, fusedQkv: true }, 11);
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
-    const copy = await tfl.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
+    const saved = await saveInMemory(model);
+    const copy = await tfl.loadLayersModel(tf.io.fromMemory(saved));
     const layer = copy.layers[0] as CausalSelfAttention;
     expect(layer).toBeInstanceOf(CausalSelfAttention);
     expect([layer.numHeads, layer.numKeyValueHeads, layer.headDim, layer.fusedQkv]).toEqual([4, 2, 2, true]);
