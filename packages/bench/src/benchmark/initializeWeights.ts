@@ -9,7 +9,10 @@ import { createRandom } from './random.js';
  * - weights whose name contains `embeddings` → N(0, 0.02²) (GPT-2's choice);
  * - other weights of rank ≥ 2 → Glorot uniform, fanIn = product of all but the last dimension
  *   (`[in, out]` Dense, `[kh, kw, in, out]` conv), fanOut = the last dimension.
- * Weights are visited in model order, so the same seed gives the same numbers.
+ * Weights are visited in model order, so the same seed gives the same numbers. Names are matched
+ * without the `_<n>` suffix tfjs-layers gives the variables of a second model built with the same
+ * layer names in one process (`block1_ln1/gamma_1`): without that, every model after the first
+ * (grid points, seeds, other optimizers) started with LayerNorm gains of 0.
  */
 export function initializeWeights(model: tfl.LayersModel, seed: number): void {
   const random = createRandom(seed);
@@ -17,7 +20,7 @@ export function initializeWeights(model: tfl.LayersModel, seed: number): void {
     const shape = w.shape as number[];
     const size = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
-    const name = w.name;
+    const name = w.name.replace(/_\d+$/, '');
     if (/gamma$/.test(name)) {
       data.fill(1);
     } else if (/(bias|beta)$/.test(name) || shape.length < 2) {
