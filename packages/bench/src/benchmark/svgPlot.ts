@@ -4,6 +4,10 @@ export interface Series {
   color: string;
   x: readonly number[];
   y: readonly number[];
+  /** Draw the points as dots, without a line (measurements). */
+  markers?: boolean;
+  /** Draw the line dashed (fits, references). */
+  dashed?: boolean;
 }
 
 /** Options of {@link svgLinePlot}. */
@@ -16,6 +20,8 @@ export interface PlotOptions {
   logY?: boolean;
   width?: number;
   height?: number;
+  /** Put the legend in a column of this many pixels right of the plot instead of inside it. */
+  legendWidth?: number;
 }
 
 const escapeXml = (s: string): string =>
@@ -45,7 +51,8 @@ function formatTick(v: number): string {
 export function svgLinePlot(options: PlotOptions): string {
   const width = options.width ?? 640;
   const height = options.height ?? 400;
-  const m = { left: 64, right: 16, top: 36, bottom: 48 };
+  const legendWidth = options.legendWidth ?? 0;
+  const m = { left: 64, right: 16 + legendWidth, top: 36, bottom: 48 };
   const logY = options.logY ?? false;
   const points = options.series.flatMap((s) => s.x.map((x, i) => [x, s.y[i] as number] as const))
     .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!logY || y > 0));
@@ -89,13 +96,23 @@ export function svgLinePlot(options: PlotOptions): string {
   out.push(`<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
   out.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(options.yLabel)}${logY ? ' (log scale)' : ''}</text>`);
   options.series.forEach((s, k) => {
-    const d = s.x.map((x, i) => [x, s.y[i] as number] as const)
-      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!logY || y > 0))
-      .map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
-    if (d) out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"/>`);
+    const visible = s.x.map((x, i) => [x, s.y[i] as number] as const)
+      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!logY || y > 0));
+    const dash = s.dashed === true ? ' stroke-dasharray="6 4"' : '';
+    if (s.markers === true) {
+      for (const [x, y] of visible) out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3.5" fill="${s.color}"/>`);
+    } else {
+      const d = visible.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
+      if (d) out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"${dash}/>`);
+    }
     const ly = m.top + 14 + 16 * k;
-    out.push(`<line x1="${m.left + pw - 150}" x2="${m.left + pw - 128}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2.5"/>`);
-    out.push(`<text x="${m.left + pw - 122}" y="${ly}">${escapeXml(s.label)}</text>`);
+    const lx = legendWidth > 0 ? m.left + pw + 12 : m.left + pw - 150;
+    if (s.markers === true) {
+      out.push(`<circle cx="${lx + 11}" cy="${ly - 4}" r="3.5" fill="${s.color}"/>`);
+    } else {
+      out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2.5"${dash}/>`);
+    }
+    out.push(`<text x="${lx + 28}" y="${ly}">${escapeXml(s.label)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n') + '\n';

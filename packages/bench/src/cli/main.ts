@@ -9,8 +9,10 @@ import { runBenchmark } from '../benchmark/runBenchmark.js';
 import { formatTextReport } from '../benchmark/table.js';
 import { createTask, taskAvailable } from '../benchmark/tasks.js';
 import { writeOutputs } from '../benchmark/writeOutputs.js';
+import { spectrumCommand } from '../spectrum/spectrumCommand.js';
 
 const USAGE = `Usage: muon-tfjs bench [options]
+       muon-tfjs spectrum [options]   (Muon's spectra against model size; see spectrum --help)
 
 Compares Muon (hybrid with AdamW), AdamW, SGD with momentum and Lion on an MLP and a ConvNet on
 MNIST and a small transformer on Moby Dick (characters). Each optimizer's learning rate comes
@@ -129,6 +131,7 @@ async function bench(argv: string[]): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'bench') return bench(rest);
+  if (command === 'spectrum') return spectrumCommand(rest);
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return;
