@@ -134,6 +134,20 @@ describe('spectrumTracker', () => {
     model.dispose();
   });
 
+  it('skips a matrix that is still zero instead of aborting the step', () => {
+    const { model, optimizer } = setup();
+    const tracker = spectrumTracker(optimizer, { every: 1 });
+    tracker.start();
+    // Zero gradients: the momentum and the Nesterov input stay 0, so M/‖M‖_F is undefined.
+    const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const zeros = Object.fromEntries(weights.map((w) => [w.name, tf.zerosLike(w)]));
+    expect(() => optimizer.applyGradients(zeros)).not.toThrow();
+    expect(tracker.records).toHaveLength(0);
+    tf.dispose(Object.values(zeros));
+    tracker.stop();
+    model.dispose();
+  });
+
   it('refuses a bad interval or sink, naming the option', () => {
     const { optimizer } = setup();
     expect(() => spectrumTracker(optimizer, { every: 0 })).toThrow(/options\.every must be a positive integer, got 0/);

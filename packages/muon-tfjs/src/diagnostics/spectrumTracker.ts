@@ -105,6 +105,8 @@ export interface SpectrumTracker {
 }
 
 interface Pending {
+  /** The momentum or the NS input was all zeros (a zero gradient so far): M/‖M‖_F is undefined. */
+  zero?: boolean;
   shape?: readonly [number, number];
   momentum?: NormalizedSpectrumStats;
   newtonSchulzInput?: NormalizedSpectrumStats;
@@ -120,6 +122,8 @@ function readMatrix(value: tf.Tensor): Float64Matrix {
   const [rows, cols] = value.shape as [number, number];
   return { rows, cols, data: Float64Array.from(value.dataSync()) };
 }
+
+const isZero = (m: Float64Matrix): boolean => m.data.every((x) => x === 0);
 
 function normalizedStats(matrix: Float64Matrix, keep: boolean): NormalizedSpectrumStats {
   const s = spectrumOf(matrix);
@@ -225,18 +229,28 @@ export function spectrumTracker(optimizer: TrackableOptimizer, options: Spectrum
     return p;
   };
 
+  // A matrix that is still all zeros (no gradient has reached it) has no normalized spectrum: its
+  // record is skipped for that step rather than filled with made-up numbers or aborting the step.
   const onMomentum: TapListener = ({ step, variable, value }) => timed(() => {
-    entry(step, variable).momentum = normalizedStats(readMatrix(value), keep);
+    const matrix = readMatrix(value);
+    const p = entry(step, variable);
+    if (isZero(matrix)) p.zero = true;
+    else p.momentum = normalizedStats(matrix, keep);
   });
   const onInput: TapListener = ({ step, variable, value }) => timed(() => {
     const matrix = readMatrix(value);
     const p = entry(step, variable);
     p.shape = [matrix.rows, matrix.cols];
+    if (isZero(matrix)) {
+      p.zero = true;
+      return;
+    }
     p.newtonSchulzInput = normalizedStats(matrix, keep);
     if (exactPolar) p.inputMatrix = matrix;
   });
   const onOutput: TapListener = ({ step, variable, value }) => timed(() => {
     const p = entry(step, variable);
+    if (p.zero === true) return;
     p.newtonSchulzOutput = outputStats(readMatrix(value), p.inputMatrix, keep);
     delete p.inputMatrix;
     // The weights are not yet written when Newton–Schulz runs: copy them to measure ΔW after the step.
@@ -251,7 +265,7 @@ export function spectrumTracker(optimizer: TrackableOptimizer, options: Spectrum
           const { shape, momentum, newtonSchulzInput, newtonSchulzOutput, before } = p;
           const after = variables[variable];
           if (shape === undefined || momentum === undefined || newtonSchulzInput === undefined || newtonSchulzOutput === undefined || before === undefined || after === undefined) {
-            continue; // a variable the step skipped (no gradient): nothing complete to report
+            continue; // a zero matrix, or a variable the step skipped: nothing complete to report
           }
           const rms = tf.tidy(() => tf.sqrt(tf.mean(tf.square(tf.sub(after, before)))));
           const updateRms = rms.dataSync()[0] as number;
