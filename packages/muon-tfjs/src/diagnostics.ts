@@ -13,3 +13,12 @@ export {
   toFloat64Matrix,
 } from './diagnostics/float64Matrices.js';
 export { spectrumOf, type Spectrum, type SpectrumOptions, type SpectrumQuantiles } from './diagnostics/spectrumOf.js';
+export {
+  spectrumTracker,
+  type NewtonSchulzOutputStats,
+  type NormalizedSpectrumStats,
+  type SpectrumRecord,
+  type SpectrumTracker,
+  type SpectrumTrackerOptions,
+  type TrackableOptimizer,
+} from './diagnostics/spectrumTracker.js';

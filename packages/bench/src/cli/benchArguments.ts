@@ -3,6 +3,7 @@ import { BENCH_BACKENDS, type BenchBackend } from '../benchmark/backend.js';
 
 /** The help text of `muon-tfjs bench` (`npm run bench -- --help`). */
 export const BENCH_USAGE = `Usage: muon-tfjs bench [options]
+       muon-tfjs spectrum [options]   (Muon's spectra against model size; see spectrum --help)
 
 Compares Muon (hybrid with AdamW), AdamW, SGD with momentum and Lion on an MLP and a ConvNet on
 MNIST and a small transformer on Moby Dick (characters). Each optimizer's learning rate comes

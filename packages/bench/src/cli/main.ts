@@ -12,6 +12,7 @@ import { createTask, taskAvailable } from '../benchmark/tasks.js';
 import { writeOutputs } from '../benchmark/writeOutputs.js';
 import { BENCH_USAGE, parseBenchArguments } from './benchArguments.js';
 import { prepareOutputDirectory } from './outputDirectory.js';
+import { spectrumCommand } from '../spectrum/spectrumCommand.js';
 
 /** Seconds per step measured on a 2-core Xeon (wasm): rough, for the up-front estimate only. */
 const SECONDS_PER_STEP: Record<string, number> = { mlp: 0.03, convnet: 0.14, transformer: 0.32, 'fashion-mlp': 0.03, 'fashion-convnet': 0.14 };
@@ -124,6 +125,7 @@ async function qkClip(threshold: number, plan: BenchPlan, out: string): Promise<
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'bench') return bench(rest);
+  if (command === 'spectrum') return spectrumCommand(rest);
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(BENCH_USAGE);
     return;

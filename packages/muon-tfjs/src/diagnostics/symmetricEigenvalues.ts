@@ -95,11 +95,20 @@ function tridiagonalize(a: Float64Array, n: number, diagonal: Float64Array, offD
 function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): void {
   const n = d.length;
   const eps = Number.EPSILON;
+  // ‖T‖∞ ≥ ‖T‖₂, fixed by the orthogonal QR steps: setting |e_i| ≤ ε‖T‖ to zero moves every
+  // eigenvalue by at most ε‖T‖, inside the backward error the reduction already has. Without this
+  // absolute test, a cluster of near-zero eigenvalues beside large ones (a Gram matrix whose σ fall
+  // to 1e-9·σ₁, met on a transformer's attention momentum) can stall with e_i at the round-off of
+  // the large ones, which the relative test alone never accepts.
+  let norm = 0;
+  for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(d[i] as number) + Math.abs(e[i] as number) + (i > 0 ? Math.abs(e[i - 1] as number) : 0));
+  const absolute = eps * norm;
   let m = n - 1;
   let steps = 0;
   while (m > 0) {
     for (let i = 0; i < m; i++) {
-      if (Math.abs(e[i] as number) <= eps * (Math.abs(d[i] as number) + Math.abs(d[i + 1] as number))) e[i] = 0;
+      const ei = Math.abs(e[i] as number);
+      if (ei <= absolute || ei <= eps * (Math.abs(d[i] as number) + Math.abs(d[i + 1] as number))) e[i] = 0;
     }
     if (e[m - 1] === 0) {
       m--;
