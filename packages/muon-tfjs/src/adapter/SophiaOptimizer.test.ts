@@ -100,12 +100,12 @@ describe.each(TEST_BACKENDS)('SophiaG, on %s', (backend) => {
     const optimizer = hybrid(model, { groups });
     model.compile({ optimizer, loss: 'categoricalCrossentropy' });
     // 4 steps an epoch; estimates after steps 2 and 4 reach steps 3 and 5 (none pending at a save).
-    const fit = (m: tfl.LayersModel) => m.fit(xs, ys, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0, callbacks: [sophiaHessianCallback(m, m.optimizer as HybridOptimizer, { inputs: xs, every: 2 })] });
-    await fit(model);
+    const fitWithEstimates = (m: tfl.LayersModel) => m.fit(xs, ys, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0, callbacks: [sophiaHessianCallback(m, m.optimizer as HybridOptimizer, { inputs: xs, every: 2 })] });
+    await fitWithEstimates(model);
     const artifacts = await saveInMemory(model, { includeOptimizer: true });
     // The estimate provided after step 4 is pending: a reload starts without it, so drop it here too.
     optimizer.provideStepInputs('hessianDiagonal', {});
-    await fit(model);
+    await fitWithEstimates(model);
     const expected = model.getWeights().map((w) => Array.from(w.dataSync()));
     // Saved state binds to the reloaded (renamed) variables once the original model is gone.
     model.dispose();
@@ -113,7 +113,7 @@ describe.each(TEST_BACKENDS)('SophiaG, on %s', (backend) => {
     const restored = reloaded.optimizer as HybridOptimizer;
     expect(restored.groupOptions('muon')).toMatchObject({ beta2: 0.9 });
     expect(restored.groupOptions('adamw')).toMatchObject({ rho: 1 });
-    await fit(reloaded);
+    await fitWithEstimates(reloaded);
     expect(reloaded.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(expected);
   });
 });
