@@ -63,6 +63,9 @@ describe.skipIf(!existsSync(CHROMIUM))(`playground in headless Chromium (${CHROM
     try {
       const status = await waitDone(page, 230_000);
       expect(status.backend).toBe(backend);
+      // The library's probe sees float32 storage here, where tfjs-backend-webgl 4.22's own
+      // floatPrecision() says 16: with that answer every WebGL user's default ε would be refused.
+      expect(status.floatPrecision).toBe(32);
       expectLossesFall(status, optimizers);
       expect(status.charts.loss).toBe(STEPS * optimizers.length);
       expect(status.charts.histogram).toBeGreaterThanOrEqual(3); // momentum, NS output, AdamW's update

@@ -1,7 +1,18 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { adamw, lion, muonWithAdamW, type AdamWOptimizer, type CoefficientPreset, type LionOptimizer, type MuonWithAdamWOptimizer } from 'muon-tfjs';
+import { adamw, lion, muonWithAdamW, smallestUsableConstant, type AdamWOptimizer, type CoefficientPreset, type LionOptimizer, type MuonWithAdamWOptimizer } from 'muon-tfjs';
 import { scheduleFactor } from './learningRateSchedule.js';
 import type { OptimizerId, PlaygroundState } from './playgroundState.js';
+
+/** What the optimizers need to know of the backend the page runs on. */
+export interface BackendTraits {
+  /** WebGL or WebGPU: the per-step finiteness read-back would stall the pipeline. */
+  readonly gpu: boolean;
+  /** Bits of the backend's stored floats (`backendFloatPrecision()`): 16 on WebGL devices without float32 render targets. */
+  readonly floatPrecision: 16 | 32;
+}
+
+/** The backend of tests and Node: cpu or wasm, float32. */
+export const FLOAT32_CPU: BackendTraits = { gpu: false, floatPrecision: 32 };
 
 /** An optimizer of the playground, with the rate setter its schedule drives. */
 export interface PlaygroundOptimizer {
@@ -22,23 +33,27 @@ export const OPTIMIZER_STYLE: Readonly<Record<OptimizerId, { label: string; colo
 // PyTorch's defaults and wd 0.01, Muon with KellerJordan/Muon's momentum and wd 0.01, Lion with
 // 10× AdamW's decay as its paper advises (arXiv 2302.06675 §5).
 const ADAMW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 } as const;
-const MUON = { momentum: 0.95, nesterov: true, weightDecay: 0.01 } as const;
+const MUON = { momentum: 0.95, nesterov: true, weightDecay: 0.01, eps: 1e-7 } as const;
 const LION = { beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } as const;
 
 /**
  * Builds one optimizer for a model. `muon` is the hybrid: hidden kernels go to Muon with the
  * chosen Newton–Schulz preset and steps, the rest to AdamW at AdamW's learning rate and schedule,
  * as in the benchmark. On GPU backends the per-step finiteness read-back is switched off, since it
- * stalls the pipeline (the playground reads the loss anyway and stops on NaN).
+ * stalls the pipeline (the playground reads the loss anyway and stops on NaN). On a backend that
+ * stores 16-bit floats, AdamW's ε and Muon's eps are raised to the smallest constant it keeps
+ * (1e-4): the library refuses constants that vanish there, and leaves the choice to its user.
  */
-export function createOptimizer(id: OptimizerId, state: PlaygroundState, model: tfl.LayersModel, gpu: boolean): PlaygroundOptimizer {
+export function createOptimizer(id: OptimizerId, state: PlaygroundState, model: tfl.LayersModel, backend: BackendTraits): PlaygroundOptimizer {
+  const representable = (value: number): number => Math.max(value, backend.floatPrecision === 16 ? smallestUsableConstant(16) : 0);
+  const adamwOptions = { ...ADAMW, epsilon: representable(ADAMW.epsilon) };
   const rate = (s: PlaygroundState, which: OptimizerId, step: number): number =>
     s.settings[which].lr * scheduleFactor(s.settings[which].schedule, step, s.steps);
   let built: PlaygroundOptimizer;
   if (id === 'muon') {
     const optimizer = muonWithAdamW(model, {
-      muon: { learningRate: state.settings.muon.lr, ...MUON, coefficients: state.preset satisfies CoefficientPreset, nsSteps: state.nsSteps },
-      adamw: { learningRate: state.settings.adamw.lr, ...ADAMW },
+      muon: { learningRate: state.settings.muon.lr, ...MUON, eps: representable(MUON.eps), coefficients: state.preset satisfies CoefficientPreset, nsSteps: state.nsSteps },
+      adamw: { learningRate: state.settings.adamw.lr, ...adamwOptions },
     });
     built = {
       id,
@@ -49,9 +64,9 @@ export function createOptimizer(id: OptimizerId, state: PlaygroundState, model: 
       },
     };
   } else {
-    const optimizer = id === 'adamw' ? adamw({ learningRate: state.settings.adamw.lr, ...ADAMW }) : lion({ learningRate: state.settings.lion.lr, ...LION });
+    const optimizer = id === 'adamw' ? adamw({ learningRate: state.settings.adamw.lr, ...adamwOptions }) : lion({ learningRate: state.settings.lion.lr, ...LION });
     built = { id, optimizer, setStep: (s, step) => { optimizer.learningRate = rate(s, id, step); } };
   }
-  built.optimizer.checkFinite = !gpu;
+  built.optimizer.checkFinite = !backend.gpu;
   return built;
 }

@@ -8,13 +8,13 @@
  * `window.playgroundStatus = { backend, step, done, losses: { <optimizer>: number[] } }` stays current.
  */
 import '@tensorflow/tfjs-layers';
-import { COEFFICIENT_PRESETS, resolveCoefficients, type CoefficientPreset } from 'muon-tfjs';
+import { COEFFICIENT_PRESETS, backendFloatPrecision, resolveCoefficients, type CoefficientPreset } from 'muon-tfjs';
 import { drawDecisionBoundary } from './charts/decisionBoundary.js';
 import { lossChart } from './charts/lossChart.js';
 import { polynomialChart } from './charts/polynomialChart.js';
 import { quantileChart } from './charts/quantileChart.js';
 import { spectrumHistogram } from './charts/spectrumHistogram.js';
-import { OPTIMIZER_STYLE } from './createOptimizer.js';
+import { type BackendTraits, FLOAT32_CPU, OPTIMIZER_STYLE } from './createOptimizer.js';
 import { createPlaygroundTask, type PlaygroundTask, type TaskData } from './playgroundTask.js';
 import { BACKEND_CHOICES, OPTIMIZER_IDS, SCHEDULES, TASK_DEFAULT_SETTINGS, TASK_IDS, TOY_DATASETS, parseState, serializeState, type OptimizerId, type PlaygroundState } from './playgroundState.js';
 import { SideBySideTrainer, type LayerSpectra, type SpectraView } from './sideBySideTrainer.js';
@@ -33,7 +33,7 @@ const FRAME_BUDGET_MS = 30;
 const TASK_TITLES: Record<(typeof TASK_IDS)[number], string> = { toy: '2-D toy (decision boundary)', mlp: 'MNIST, MLP', convnet: 'MNIST, ConvNet', transformer: 'Moby Dick, char transformer' };
 
 const status: PlaygroundStatus = {
-  backend: '', step: 0, done: false, losses: {}, heldOut: {}, stepMs: {}, optimizerMs: {}, timings: {},
+  backend: '', floatPrecision: 32, step: 0, done: false, losses: {}, heldOut: {}, stepMs: {}, optimizerMs: {}, timings: {},
   charts: { loss: 0, histogram: 0, quantiles: 0, polynomial: 0, boundaries: 0 }, error: null,
 };
 window.playgroundStatus = status;
@@ -41,6 +41,8 @@ window.playgroundStatus = status;
 let state = parseState(location.search);
 let running = false;
 let trainer: SideBySideTrainer | undefined;
+/** Set once the backend has started (the page reloads to change it). */
+let backendTraits: BackendTraits = FLOAT32_CPU;
 let task: PlaygroundTask | undefined;
 let spectraHistory: LayerSpectra[] = [];
 const data: { -readonly [K in keyof TaskData]: TaskData[K] } = {};
@@ -327,7 +329,7 @@ async function restart(): Promise<void> {
   status.done = false;
   const taskData = await loadData(state.task);
   task = createPlaygroundTask({ ...state, nsSteps: view().nsSteps }, taskData);
-  trainer = new SideBySideTrainer(task.task, { ...state, nsSteps: view().nsSteps }, status.backend !== 'wasm');
+  trainer = new SideBySideTrainer(task.task, { ...state, nsSteps: view().nsSteps }, backendTraits);
   status.losses = Object.fromEntries(trainer.runs.map((r) => [r.id, r.losses]));
   status.heldOut = Object.fromEntries(trainer.runs.map((r) => [r.id, r.heldOut]));
   status.timings = Object.fromEntries(trainer.runs.map((r) => [r.id, { stepMs: r.stepMs, optimizerMs: r.optimizerMs }]));
@@ -346,7 +348,10 @@ async function main(): Promise<void> {
   $('share').addEventListener('click', () => void navigator.clipboard?.writeText(location.href));
   const backend = await startBackend(state.backend, state.threads);
   status.backend = backend.name;
-  $('backend').textContent = `backend: ${backend.name}${backend.detail ? ` (${backend.detail})` : ''}`;
+  status.floatPrecision = backendFloatPrecision();
+  backendTraits = { gpu: backend.name !== 'wasm', floatPrecision: status.floatPrecision };
+  const floats = status.floatPrecision === 16 ? '16-bit floats, ε ≥ 1e-4' : '';
+  $('backend').textContent = `backend: ${backend.name}${[backend.detail, floats].some((d) => d) ? ` (${[backend.detail, floats].filter((d) => d).join('; ')})` : ''}`;
   await restart();
   if (state.autostart) start();
 }

@@ -3,6 +3,8 @@ import type { OptimizerId } from './playgroundState.js';
 /** What the automation contract exposes, plus held-out losses, speeds and the first error. */
 export interface PlaygroundStatus {
   backend: string;
+  /** Bits of the backend's stored floats (16 on WebGL without float32 render targets). */
+  floatPrecision: 16 | 32;
   step: number;
   done: boolean;
   losses: Partial<Record<OptimizerId, number[]>>;

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FLOAT32_CPU } from './createOptimizer.js';
 import { createPlaygroundTask } from './playgroundTask.js';
 import { DEFAULT_STATE, type PlaygroundState } from './playgroundState.js';
 import { SideBySideTrainer } from './sideBySideTrainer.js';
@@ -15,7 +16,7 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 describe('SideBySideTrainer', () => {
   it('starts every optimizer from the same weights and lowers every loss on the toy task', async () => {
     const state: PlaygroundState = { ...DEFAULT_STATE, dataset: 'xor', steps: 120 };
-    const trainer = new SideBySideTrainer(createPlaygroundTask(state, {}).task, state, false);
+    const trainer = new SideBySideTrainer(createPlaygroundTask(state, {}).task, state, FLOAT32_CPU);
     const first = trainer.runs.map((r) => r.model.getWeights().map((w) => Array.from(w.dataSync())));
     expect(first[1]).toEqual(first[0]);
     expect(first[2]).toEqual(first[0]);

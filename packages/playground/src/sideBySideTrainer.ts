@@ -4,7 +4,7 @@ import { newtonSchulz, toMatrix, type CoefficientPreset } from 'muon-tfjs';
 import { initializeWeights } from 'muon-tfjs-bench/benchmark/initializeWeights';
 import { createRandom, deriveSeed } from 'muon-tfjs-bench/benchmark/random';
 import type { Batch, Task } from 'muon-tfjs-bench/benchmark/task';
-import { createOptimizer, type PlaygroundOptimizer } from './createOptimizer.js';
+import { type BackendTraits, createOptimizer, type PlaygroundOptimizer } from './createOptimizer.js';
 import type { OptimizerId, PlaygroundState } from './playgroundState.js';
 import { type Spectrum, spectrumOf } from 'muon-tfjs/diagnostics';
 
@@ -56,13 +56,13 @@ export class SideBySideTrainer {
   readonly #batchRandom;
   readonly #evaluateEvery: number;
 
-  constructor(task: Task, state: PlaygroundState, gpu: boolean, evaluateEvery = 25) {
+  constructor(task: Task, state: PlaygroundState, backend: BackendTraits, evaluateEvery = 25) {
     this.task = task;
     this.#evaluateEvery = evaluateEvery;
     this.runs = state.optimizers.map((id) => {
       const model = task.buildModel();
       initializeWeights(model, deriveSeed(state.seed, 'init'));
-      return { id, model, optimizer: createOptimizer(id, state, model, gpu), losses: [], heldOut: [], stepMs: [], optimizerMs: [], diverged: false };
+      return { id, model, optimizer: createOptimizer(id, state, model, backend), losses: [], heldOut: [], stepMs: [], optimizerMs: [], diverged: false };
     });
     this.#batchRandom = createRandom(deriveSeed(state.seed, 'batches'));
     this.#batches = task.epochBatches(this.#batchRandom)[Symbol.iterator]();

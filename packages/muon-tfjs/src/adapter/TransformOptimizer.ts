@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor, NamedTensorMap } from '@tensorflow/tfjs-core/dist/tensor_types.js';
 import type { GradientTransformation, SlotMap, StepContext } from '../transforms/gradientTransformation.js';
 import { type AfterStepHook, AfterStepHooks } from './afterStepHooks.js';
+import { assertStabilizersRepresentable, backendFloatPrecision } from './backendFloats.js';
 import { nonFiniteKeys } from './finiteness.js';
 import { SLOT_SEPARATOR, bindRestoredNames, parseCheckpoint } from './restoredState.js';
 import { StepInputs } from './stepInputs.js';
@@ -49,6 +50,8 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   readonly #hooks = new AfterStepHooks();
   readonly #inputs = new StepInputs();
   #disposed = false;
+  /** The backend whose float precision the stabilizers were last checked against. */
+  #checkedBackend: string | undefined;
 
   /**
    * Refuse a step that would write NaN or ±Inf (default true): the new weights and state are
@@ -72,6 +75,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    */
   override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
     this.assertNotDisposed();
+    this.assertStabilizersFitBackend();
     const grads = this.toGradientMap(variableGradients);
     const names = Object.keys(grads);
     if (names.length === 0) return;
@@ -214,6 +218,15 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     this.#inputs.release();
     this.#disposed = true;
     super.dispose();
+  }
+
+  /** Checks the transformation's ε-like constants against the current backend, once per backend. */
+  private assertStabilizersFitBackend(): void {
+    const name = tf.getBackend();
+    if (name === this.#checkedBackend) return;
+    const stabilizers = this.transformation.stabilizers ?? [];
+    if (stabilizers.length > 0) assertStabilizersRepresentable(stabilizers, { name, floatPrecision: backendFloatPrecision() }, this.getClassName());
+    this.#checkedBackend = name;
   }
 
   private assertNotDisposed(): void {

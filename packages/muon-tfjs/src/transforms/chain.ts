@@ -9,6 +9,7 @@ import type { GradientTransformation, SlotMap, StateMap, TensorMap } from './gra
 export function chain(...transformations: readonly GradientTransformation[]): GradientTransformation {
   return {
     nonNegativeSlots: transformations.flatMap((t) => t.nonNegativeSlots ?? []),
+    stabilizers: transformations.flatMap((t) => t.stabilizers ?? []),
     init(name, param) {
       const slots: Record<string, SlotMap[string]> = {};
       for (const t of transformations) {

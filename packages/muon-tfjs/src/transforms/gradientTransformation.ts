@@ -64,6 +64,21 @@ export interface GradientTransformation {
    * negative entry in one of them is refused when it is restored.
    */
   readonly nonNegativeSlots?: readonly string[];
+  /**
+   * The positive constants this transformation adds to a denominator so that a zero input gives a
+   * zero update (Adam's ε, Muon's normalization eps). The adapter refuses to step on a backend
+   * whose floats cannot hold one of them (see `unrepresentableStabilizers`).
+   */
+  readonly stabilizers?: readonly Stabilizer[];
+}
+
+/** A positive constant added to a denominator, named by the option that set it. */
+export interface Stabilizer {
+  /** The option's name, as the user wrote it (`epsilon`, `eps`). */
+  readonly option: string;
+  readonly value: number;
+  /** The hybrid group (partition label) it belongs to, when there is one. */
+  readonly group?: string;
 }
 
 /** A hyper-parameter that may change between steps (e.g. a scheduled learning rate). */

@@ -20,6 +20,7 @@ export function partition<L extends string>(
   };
   return {
     nonNegativeSlots: Object.values<GradientTransformation>(transformations).flatMap((t) => t.nonNegativeSlots ?? []),
+    stabilizers: Object.entries<GradientTransformation>(transformations).flatMap(([label, t]) => (t.stabilizers ?? []).map((s) => ({ group: label, ...s }))),
     init: (name, param) => pick(name, param).init(name, param),
     update(grads, state, params, context) {
       const groups = new Map<GradientTransformation, Record<string, tf.Tensor>>();

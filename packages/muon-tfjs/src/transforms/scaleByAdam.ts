@@ -16,6 +16,7 @@ export interface ScaleByAdamOptions {
 export function scaleByAdam({ beta1, beta2, epsilon }: ScaleByAdamOptions): GradientTransformation {
   return {
     nonNegativeSlots: ['v'],
+    stabilizers: [{ option: 'epsilon', value: epsilon }],
     init: (_name, param) => ({ m: tf.zerosLike(param), v: tf.zerosLike(param) }),
     update(grads, state, _params, { step }) {
       const correction1 = 1 - beta1 ** step;

@@ -46,6 +46,7 @@ export const MUON_TAPS = Object.freeze({
 export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation {
   const { momentum, nesterov, newtonSchulz, orthogonalize } = options;
   return {
+    stabilizers: [{ option: 'eps', value: newtonSchulz.eps }],
     init(name, param) {
       if (param.rank < 2) {
         throw new Error(

@@ -37,6 +37,7 @@ export const NEURON_SECOND_MOMENT_SLOT = 'neuronSecondMoment';
  */
 export function scaleByNeuronRms({ beta2, epsilon }: ScaleByNeuronRmsOptions): GradientTransformation {
   return {
+    stabilizers: [{ option: 'epsilon', value: epsilon }],
     init(_name, param) {
       return { [NEURON_SECOND_MOMENT_SLOT]: tf.zeros([1, matrixShape(param.shape).fanOut]) };
     },

@@ -38,6 +38,8 @@ export const SOPHIA_TAPS = Object.freeze({ unclippedFraction: 'sophia/unclippedF
  */
 export function scaleBySophia({ beta1, beta2, rho, epsilon }: ScaleBySophiaOptions): GradientTransformation {
   return {
+    // ε = 0 is valid here when ρ > 0 (checked by the options): only a positive ε can vanish.
+    stabilizers: epsilon > 0 ? [{ option: 'epsilon', value: epsilon }] : [],
     init: (_name, param) => ({ m: tf.zerosLike(param), hessian: tf.zerosLike(param) }),
     update(grads, state, _params, { inputs, taps }) {
       const estimates = inputs[HESSIAN_DIAGONAL_INPUT] ?? {};
