@@ -3,9 +3,10 @@
  *
  *   npm run bench:spectra [-- --runs 3 --shapes 256x1024,768x768,768x3072,3072x768 --skip-svd]
  *
- * 1. `spectrumOf` wall and CPU time per shape (median of `--runs` after one warm-up; seeded
- *    Gaussian tensors on the wasm backend, so the time includes reading the tensor back; the CPU
- *    time of this single-threaded code is the figure a shared, loaded machine distorts least),
+ * 1. `spectrumOf` wall and CPU time per shape, in JavaScript and in the native addon (median of
+ *    `--runs` after one warm-up; seeded Gaussian tensors on the wasm backend, so the time includes
+ *    reading the tensor back; the CPU time of the single-threaded JavaScript is the figure a shared,
+ *    loaded machine distorts least),
  *    against the same call with `method: 'svd'` (one run, shapes up to 768×768: minutes beyond).
  * 2. `chooseSchedule` wall and CPU time per call (median over σ_q from 1e-5 to 0.5, `--runs` each).
  * 3. Preconditioning of the first Newton–Schulz step, on 256×1024 matrices with known spectra: the
@@ -25,21 +26,29 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { commandLine } from './commandLine.js';
 import { machineInfo, median, printMachine } from './machine.js';
-import { chooseSchedule, resolveCoefficients, type ScheduleCandidate } from 'muon-tfjs';
-import { type Float64Matrix, matrixWithSingularValues, polarFactor, relativeFrobenius, seededNormal, spectrumOf, toFloat64Matrix } from 'muon-tfjs/diagnostics';
+import { chooseSchedule, describeFastestOrthogonalizer, resolveCoefficients, type ScheduleCandidate } from 'muon-tfjs';
+import { type Float64Matrix, type GramEigenvaluesEngine, matrixWithSingularValues, polarFactor, relativeFrobenius, seededNormal, spectrumOf, toFloat64Matrix } from 'muon-tfjs/diagnostics';
 
-function timeSpectrum(shape: readonly [number, number], runs: number, skipSvd: boolean): Record<string, unknown> {
-  const x = tf.randomNormal([...shape], 0, 1, 'float32', 7);
-  spectrumOf(x); // warm-up (JIT)
+/** Median wall and CPU milliseconds of `spectrumOf(x)` on `engine`, after one warm-up. */
+function timeEngine(x: tf.Tensor, engine: GramEigenvaluesEngine, runs: number): { ms: number; cpuMs: number } {
+  spectrumOf(x, { engine }); // warm-up (JIT, BLAS buffers)
   const times: number[] = [];
   const cpu: number[] = [];
   for (let r = 0; r < runs; r++) {
     const start = performance.now();
     const startCpu = process.cpuUsage();
-    spectrumOf(x);
+    spectrumOf(x, { engine });
     cpu.push(process.cpuUsage(startCpu).user / 1000);
     times.push(performance.now() - start);
   }
+  return { ms: round(median(times)), cpuMs: round(median(cpu)) };
+}
+
+function timeSpectrum(shape: readonly [number, number], runs: number, skipSvd: boolean, nativeAvailable: boolean): Record<string, unknown> {
+  const x = tf.randomNormal([...shape], 0, 1, 'float32', 7);
+  const javascript = timeEngine(x, 'javascript', runs);
+  // The native engine's BLAS runs on 2 threads: its CPU time can exceed its wall time.
+  const native = nativeAvailable ? timeEngine(x, 'native', runs) : null;
   let svdMs: number | null = null;
   if (!skipSvd && Math.max(...shape) <= 1024 && shape[0] * shape[1] <= 768 * 768) {
     const start = performance.now();
@@ -47,7 +56,7 @@ function timeSpectrum(shape: readonly [number, number], runs: number, skipSvd: b
     svdMs = performance.now() - start;
   }
   x.dispose();
-  return { shape: shape.join('x'), gramMs: round(median(times)), gramCpuMs: round(median(cpu)), svdMs: svdMs === null ? null : round(svdMs) };
+  return { shape: shape.join('x'), gramMs: javascript.ms, gramCpuMs: javascript.cpuMs, nativeGramMs: native?.ms ?? null, nativeGramCpuMs: native?.cpuMs ?? null, svdMs: svdMs === null ? null : round(svdMs) };
 }
 
 function timeChooser(runs: number): { medianMs: number; medianCpuMs: number; perSigma: { sigma: number; ms: number; cpuMs: number; choice: string }[] } {
@@ -189,8 +198,10 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   printMachine(machine);
 
-  console.log(`\nspectrumOf: median of ${runs} runs after a warm-up, wall and CPU ms; method 'svd' once, up to 768×768`);
-  const spectrum = shapes.map((shape) => timeSpectrum(shape, runs, skipSvd));
+  // The addon serves the wasm backend this script runs on whenever it is built.
+  const nativeAvailable = describeFastestOrthogonalizer().kernel === 'native';
+  console.log(`\nspectrumOf: median of ${runs} runs after a warm-up, wall and CPU ms; gram* in JavaScript, nativeGram* in the addon${nativeAvailable ? '' : ' (not built: null)'}; method 'svd' once, up to 768×768`);
+  const spectrum = shapes.map((shape) => timeSpectrum(shape, runs, skipSvd, nativeAvailable));
   console.table(spectrum);
 
   console.log(`\nchooseSchedule: wall and CPU ms per call, median of ${runs} runs per σ_q`);

@@ -26,6 +26,8 @@
 #include <napi.h>
 #include <cblas.h>
 
+#include "gram_spectrum.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -396,8 +398,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   result.Set("blas", Napi::String::New(env, openblas_get_config()));
   result.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
   // The interface version src/kernels/nativeAddon.ts expects (2: orthogonalize takes `outputs`;
-  // 3: it takes per-matrix plans and flops from TypeScript instead of a mode).
-  result.Set("version", Napi::Number::New(env, 3));
+  // 3: it takes per-matrix plans and flops from TypeScript instead of a mode; 4: gramEigenvalues).
+  result.Set("version", Napi::Number::New(env, 4));
   return result;
 }
 
@@ -429,6 +431,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("gramEigenvalues", Napi::Function::New(env, GramEigenvalues));
   return exports;
 }
 

@@ -34,6 +34,8 @@ export interface NativeAddon {
   setThreads(count: number): void;
   /** Row-major C = A·B (m×k times k×n), for throughput measurements. */
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array;
+  /** The min(rows, cols) eigenvalues, descending, of the smaller Gram side of a row-major float64 matrix (dsyrk + LAPACK dsyevd). */
+  gramEigenvalues(data: Float64Array, rows: number, cols: number): Float64Array;
 }
 
 /** How the addon's `plans` argument encodes an algorithm (`Algorithm` in native/src/muon_native.cc). */
@@ -45,7 +47,7 @@ export type NativeAddonStatus = { readonly available: true; readonly addon: Nati
 let cached: NativeAddonStatus | undefined;
 
 /** The interface version this module speaks (`info().version` of native/src/muon_native.cc). */
-const NATIVE_ADDON_VERSION = 3;
+const NATIVE_ADDON_VERSION = 4;
 
 /**
  * Where node-gyp puts the addon, relative to this module. Held in a variable on purpose: bundlers
