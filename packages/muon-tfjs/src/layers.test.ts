@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
  *   adapter      tf.Optimizer subclasses; supplies the default kernel
  *   stability    QK-clip: pure rescaling math and an after-step hook (the hook type of the adapter)
  *   layers       tfjs-layers layers (the attention that records max logits), over stability and math
- *   diagnostics  float64 references (ml-matrix) and the spectrum tracker (it listens to the taps), over math
+ *   diagnostics  float64 references (ml-matrix; the native addon's LAPACK for spectra) and the spectrum tracker (it listens to the taps)
  */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   math: ['math'],
@@ -27,7 +27,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   adapter: ['adapter', 'optimizers', 'transforms', 'kernels', 'backends', 'math'],
   stability: ['stability', 'adapter', 'math'],
   layers: ['layers', 'stability', 'math'],
-  diagnostics: ['diagnostics', 'adapter', 'transforms', 'math'],
+  diagnostics: ['diagnostics', 'adapter', 'transforms', 'kernels', 'math'],
   // The entry points: the main one must not load the float64 references (ml-matrix) nor
   // tfjs-layers (custom-loop users need not install it).
   'index.ts': ['stability', 'adapter', 'optimizers', 'transforms', 'kernels', 'backends', 'math'],
