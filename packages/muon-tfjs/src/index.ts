@@ -174,7 +174,7 @@ export {
 export { describeModelVariables, describeVariables, type LayersModelLike } from './adapter/describeVariables.js';
 export { type AfterStepContext, type AfterStepHook } from './adapter/afterStepHooks.js';
 export { type TapEvent, type TapListener, type TapOptions } from './adapter/tapRegistry.js';
-export { backendFloatPrecision, smallestUsableConstant } from './adapter/backendFloats.js';
+export { backendFloatPrecision, smallestUsableConstant } from './kernels/backendFloatPrecision.js';
 
 // Training stability at scale: QK-clip (MuonClip, Kimi K2), as a function and as an after-step hook.
 export { QK_CLIP_DEFAULTS, qkClipFactors } from './stability/qkClipFactors.js';
