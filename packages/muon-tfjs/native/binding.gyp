@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "muon_native",
-      "sources": ["src/muon_native.cc"],
+      "sources": ["src/muon_native.cc", "src/fused_muon_step.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -26,6 +26,8 @@
 #include <napi.h>
 #include <cblas.h>
 
+#include "orthogonalize_engine.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -429,9 +431,23 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("muonStep", Napi::Function::New(env, muon_native::MuonStep));
   return exports;
 }
 
 }  // namespace
+
+std::string muon_native::orthogonalizePlanned(std::vector<PlannedMatrix>& matrices, const EngineSchedule& schedule) {
+  std::vector<Quintic> quintics;
+  for (size_t i = 0; i + 2 < schedule.coefficients.size(); i += 3) {
+    quintics.push_back({schedule.coefficients[i], schedule.coefficients[i + 1], schedule.coefficients[i + 2]});
+  }
+  std::vector<Job> jobs;
+  jobs.reserve(matrices.size());
+  for (const PlannedMatrix& m : matrices) {
+    jobs.push_back({m.in, m.out, m.rows, m.cols, m.transposed, static_cast<Algorithm>(m.algorithm), m.flops});
+  }
+  return orthogonalizeAll(jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.restartAfter});
+}
 
 NODE_API_MODULE(muon_native, Init)
