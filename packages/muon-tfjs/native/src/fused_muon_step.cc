@@ -19,8 +19,8 @@
 //
 // All-or-nothing: it writes only into the caller's `newParams` and `newMomenta` (fresh tensors the
 // caller commits after reading the returned flags) and its own scratch; the parameters and momenta
-// it is given are only read. The flags say, per variable, whether the gradient was finite and
-// whether every new value (parameter and momentum) is: the adapter's finiteness check, done here
+// it is given are only read. The flags say, per variable, whether the gradient, the new momentum and
+// the new parameter are finite: the adapter's finiteness check, done here
 // during the passes that compute the values instead of as extra TF.js ops over them.
 #include <napi.h>
 
@@ -35,7 +35,8 @@ namespace {
 
 // Bits of the returned flags (FUSED_STEP_FLAGS in src/kernels/nativeMuonStep.ts).
 constexpr uint8_t kNonFiniteGradient = 1;
-constexpr uint8_t kNonFiniteValue = 2;
+constexpr uint8_t kNonFiniteMomentum = 2;
+constexpr uint8_t kNonFiniteParam = 4;
 
 // True when the float32 bit pattern has the all-ones exponent of NaN and ±Inf. An integer OR over
 // a loop, which the compiler vectorizes (a float comparison reduction it would not, without
@@ -71,11 +72,11 @@ uint8_t momentumPass(const Variable& v, float beta, float oneMinusBeta, float* l
   if (lookAhead != nullptr) {
     for (size_t k = 0; k < v.size; ++k) lookAhead[k] = v.grad[k] * oneMinusBeta + v.newMomentum[k] * beta;
   }
-  return (badGradient != 0 ? kNonFiniteGradient : 0) | (badMomentum != 0 ? kNonFiniteValue : 0);
+  return (badGradient != 0 ? kNonFiniteGradient : 0) | (badMomentum != 0 ? kNonFiniteMomentum : 0);
 }
 
 // p' = p + (O·s + decay(p)·wd)·(−lr), reading O from `newParam` (where Newton–Schulz wrote it) and
-// overwriting it. Returns kNonFiniteValue when some p' is NaN or ±Inf.
+// overwriting it. Returns kNonFiniteParam when some p' is NaN or ±Inf.
 uint8_t updatePass(const Variable& v, float negativeLearningRate, bool decays, float weightDecay, bool cautious) {
   uint32_t bad = 0;
   for (size_t k = 0; k < v.size; ++k) {
@@ -89,7 +90,7 @@ uint8_t updatePass(const Variable& v, float negativeLearningRate, bool decays, f
     v.newParam[k] = next;
     bad |= nonFiniteBits(next);
   }
-  return bad != 0 ? kNonFiniteValue : 0;
+  return bad != 0 ? kNonFiniteParam : 0;
 }
 
 // Look-ahead buffers kept across calls: a step allocates nothing here after the first.
@@ -131,7 +132,7 @@ Napi::Float32Array float32At(const Napi::Array& arrays, uint32_t i, size_t size,
 //          flops: Float64Array, shapeScales: Float64Array, coefficients: Float64Array [a0, b0, c0, …],
 //          normalizationScale: number, eps: number, restartAfter: Int32Array,
 //          hyper: Float64Array [β, nesterov (0/1), lr, wd (this step's decay, 0 for none), cautious (0/1)])
-//   → Uint8Array of flags per variable (1: non-finite gradient, 2: a non-finite new value)
+//   → Uint8Array of flags per variable (1: non-finite gradient, 2: new momentum, 4: new parameter)
 Napi::Value muon_native::MuonStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 14 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray() || !info[4].IsArray() ||
