@@ -23,10 +23,13 @@
 // the new parameter are finite: the adapter's finiteness check, done here
 // during the passes that compute the values instead of as extra TF.js ops over them.
 #include <napi.h>
+#include <cblas.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "orthogonalize_engine.h"
@@ -58,28 +61,27 @@ struct Variable {
   float shapeScale;
 };
 
-// Momentum EMA and, with Nesterov, the look-ahead into `lookAhead`. Returns the non-finite flags
-// of the gradient and of the new momentum.
-uint8_t momentumPass(const Variable& v, float beta, float oneMinusBeta, float* lookAhead) {
+// Momentum EMA over elements [begin, end) and, with Nesterov, the look-ahead into `lookAhead`, in
+// one pass. Returns the non-finite flags of the gradient and of the new momentum.
+template <bool kNesterov>
+uint8_t momentumPass(const Variable& v, size_t begin, size_t end, float beta, float oneMinusBeta, float* lookAhead) {
   uint32_t badGradient = 0, badMomentum = 0;
-  for (size_t k = 0; k < v.size; ++k) {
+  for (size_t k = begin; k < end; ++k) {
     const float g = v.grad[k];
     const float m = v.momentum[k] * beta + g * oneMinusBeta;
     v.newMomentum[k] = m;
+    if (kNesterov) lookAhead[k] = g * oneMinusBeta + m * beta;
     badGradient |= nonFiniteBits(g);
     badMomentum |= nonFiniteBits(m);
-  }
-  if (lookAhead != nullptr) {
-    for (size_t k = 0; k < v.size; ++k) lookAhead[k] = v.grad[k] * oneMinusBeta + v.newMomentum[k] * beta;
   }
   return (badGradient != 0 ? kNonFiniteGradient : 0) | (badMomentum != 0 ? kNonFiniteMomentum : 0);
 }
 
-// p' = p + (O·s + decay(p)·wd)·(−lr), reading O from `newParam` (where Newton–Schulz wrote it) and
-// overwriting it. Returns kNonFiniteParam when some p' is NaN or ±Inf.
-uint8_t updatePass(const Variable& v, float negativeLearningRate, bool decays, float weightDecay, bool cautious) {
+// p' = p + (O·s + decay(p)·wd)·(−lr) over elements [begin, end), reading O from `newParam` (where
+// Newton–Schulz wrote it) and overwriting it. Returns kNonFiniteParam when some p' is NaN or ±Inf.
+uint8_t updatePass(const Variable& v, size_t begin, size_t end, float negativeLearningRate, bool decays, float weightDecay, bool cautious) {
   uint32_t bad = 0;
-  for (size_t k = 0; k < v.size; ++k) {
+  for (size_t k = begin; k < end; ++k) {
     const float p = v.param[k];
     float u = v.newParam[k] * v.shapeScale;
     if (decays) {
@@ -91,6 +93,27 @@ uint8_t updatePass(const Variable& v, float negativeLearningRate, bool decays, f
     bad |= nonFiniteBits(next);
   }
   return bad != 0 ? kNonFiniteParam : 0;
+}
+
+// Runs `pass(begin, end)` over [0, size) in contiguous chunks, one per BLAS thread (these passes
+// are memory-bound: a second core's bandwidth halves them), and ORs their flags. Small arrays run
+// on the caller alone, where starting a thread would cost more than it saves.
+template <typename Pass>
+uint8_t inChunks(size_t size, const Pass& pass) {
+  constexpr size_t kMinimumChunk = size_t{1} << 16;
+  const size_t threads = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(std::max(1, openblas_get_num_threads())), size / kMinimumChunk));
+  if (threads == 1) return pass(0, size);
+  std::vector<uint8_t> flags(threads, 0);
+  std::vector<std::thread> helpers;
+  const size_t chunk = (size + threads - 1) / threads;
+  for (size_t t = 1; t < threads; ++t) {
+    helpers.emplace_back([&, t] { flags[t] = pass(t * chunk, std::min(size, (t + 1) * chunk)); });
+  }
+  flags[0] = pass(0, std::min(size, chunk));
+  for (std::thread& helper : helpers) helper.join();
+  uint8_t all = 0;
+  for (uint8_t f : flags) all |= f;
+  return all;
 }
 
 // Look-ahead buffers kept across calls: a step allocates nothing here after the first.
@@ -202,14 +225,17 @@ Napi::Value muon_native::MuonStep(const Napi::CallbackInfo& info) {
       if (scratch[i].size() < v.size) scratch[i].resize(v.size);
       lookAhead = scratch[i].data();
     }
-    flags[i] = momentumPass(v, beta, oneMinusBeta, lookAhead);
+    flags[i] = inChunks(v.size, [&](size_t begin, size_t end) {
+      return nesterov ? momentumPass<true>(v, begin, end, beta, oneMinusBeta, lookAhead) : momentumPass<false>(v, begin, end, beta, oneMinusBeta, nullptr);
+    });
     // Newton–Schulz writes O into newParam, which the update pass then turns into p' in place.
     matrices.push_back({nesterov ? lookAhead : v.newMomentum, v.newParam, shapes[2 * i], shapes[2 * i + 1], plans[2 * i], plans[2 * i + 1] == 1, flops[i]});
   }
   const std::string failure = orthogonalizePlanned(matrices, schedule);
   if (!failure.empty()) throw Napi::Error::New(env, "muonStep failed: " + failure);
   for (uint32_t i = 0; i < count; ++i) {
-    flags[i] = flags[i] | updatePass(variables[i], negativeLearningRate, decays, weightDecay, cautious);
+    const Variable& v = variables[i];
+    flags[i] = flags[i] | inChunks(v.size, [&](size_t begin, size_t end) { return updatePass(v, begin, end, negativeLearningRate, decays, weightDecay, cautious); });
   }
   return flags;
 }
