@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -100,14 +101,19 @@ uint8_t updatePass(const Variable& v, size_t begin, size_t end, float negativeLe
 // on the caller alone, where starting a thread would cost more than it saves.
 template <typename Pass>
 uint8_t inChunks(size_t size, const Pass& pass) {
-  constexpr size_t kMinimumChunk = size_t{1} << 16;
+  constexpr size_t kMinimumChunk = size_t{1} << 20;
   const size_t threads = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(std::max(1, openblas_get_num_threads())), size / kMinimumChunk));
   if (threads == 1) return pass(0, size);
   std::vector<uint8_t> flags(threads, 0);
   std::vector<std::thread> helpers;
   const size_t chunk = (size + threads - 1) / threads;
   for (size_t t = 1; t < threads; ++t) {
-    helpers.emplace_back([&, t] { flags[t] = pass(t * chunk, std::min(size, (t + 1) * chunk)); });
+    auto work = [&, t] { flags[t] = pass(t * chunk, std::min(size, (t + 1) * chunk)); };
+    try {
+      helpers.emplace_back(work);
+    } catch (const std::system_error&) {
+      work();  // no thread to be had: the caller does this chunk too
+    }
   }
   flags[0] = pass(0, std::min(size, chunk));
   for (std::thread& helper : helpers) helper.join();

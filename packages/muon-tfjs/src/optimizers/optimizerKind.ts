@@ -10,8 +10,8 @@ import type { GradientTransformation, Live } from '../transforms/gradientTransfo
 export interface OptimizerServices {
   /** The orthogonalization kernel Muon uses when its options name none. */
   readonly defaultOrthogonalizer: () => Orthogonalizer;
-  /** The kernel of the fused Muon step that goes with the default orthogonalizer. */
-  readonly muonStepKernel: () => MuonStepKernel;
+  /** The kernel of the fused Muon step that goes with the default orthogonalizer; without it, Muon runs composed. */
+  readonly muonStepKernel?: () => MuonStepKernel;
 }
 
 /**
@@ -113,8 +113,12 @@ export function matrixOptimizerKind<
           return { scale: shapeScale(m, resolved.lrAdjust), matrix: [m.fanIn, m.fanOut] };
         },
         transformation: (learningRate) => build(resolved, learningRate, orthogonalize ?? services.defaultOrthogonalizer()),
-        fusedStep: (learningRate) =>
-          fuse === undefined ? `${title} has no fused step` : fusedStepOf(options, () => fuse(resolved, learningRate, services.muonStepKernel())),
+        fusedStep(learningRate) {
+          const kernel = services.muonStepKernel;
+          if (fuse === undefined) return `${title} has no fused step`;
+          if (kernel === undefined) return 'the services supply no fused-step kernel';
+          return fusedStepOf(options, () => fuse(resolved, learningRate, kernel()));
+        },
       };
     },
   };
