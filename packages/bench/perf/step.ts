@@ -69,17 +69,22 @@ function makeVariables(layers: number): { variables: tf.Variable[]; grads: Recor
 }
 
 /**
- * Times `runs` rounds after `warmup` ones, each round one applyGradients call per optimizer in
- * turn (so that load changes hit all alike); returns seconds per step, per optimizer.
+ * Times `runs` rounds after `warmup` ones, each round one call of every task in turn (so that load
+ * changes hit all alike); returns, per task, the wall seconds per call and the process's CPU
+ * seconds per call (all its threads: on a shared machine, where other jobs stretch the wall time,
+ * the CPU time still shows how much work a call does).
  */
-function timeInTurns(optimizers: readonly tf.Optimizer[], grads: Record<string, tf.Tensor>, warmup: number, runs: number): number[][] {
-  for (let i = 0; i < warmup; i++) optimizers.forEach((o) => o.applyGradients(grads));
-  const times = optimizers.map((): number[] => []);
+function timeInTurns(tasks: readonly (() => void)[], warmup: number, runs: number): { wall: number[]; cpu: number[] }[] {
+  for (let i = 0; i < warmup; i++) tasks.forEach((task) => task());
+  const times = tasks.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
   for (let i = 0; i < runs; i++) {
-    optimizers.forEach((o, k) => {
+    tasks.forEach((task, k) => {
+      const cpu = process.cpuUsage();
       const start = performance.now();
-      o.applyGradients(grads);
-      times[k]?.push((performance.now() - start) / 1000);
+      task();
+      times[k]?.wall.push((performance.now() - start) / 1000);
+      const used = process.cpuUsage(cpu);
+      times[k]?.cpu.push((used.user + used.system) / 1e6);
     });
   }
   return times;
@@ -123,7 +128,7 @@ async function main(): Promise<void> {
   if (requested.includes('wasm-plain')) kernels.push({ name: 'tfjs plain (newtonSchulzEach)', orthogonalize: newtonSchulzEach, slow: true });
 
   const rows: Record<string, string | number | null>[] = [];
-  const fusedRatios: number[] = [];
+  const fusedRatios: { wall: number; cpu: number; seconds: Record<string, { wall: number; cpu: number }> }[] = [];
   const report = (what: string, name: string, count: number, times: number[], target: number | null): void => {
     const seconds = median(times);
     // The PyTorch figure covers 12 layers; scale it when fewer are measured.
@@ -161,16 +166,34 @@ async function main(): Promise<void> {
       optimizer.dispose();
       continue;
     }
-    // The native kernel given as `orthogonalize` runs composed; Muon's default runs fused.
+    // The native kernel given as `orthogonalize` runs composed; Muon's default runs fused. In turns
+    // with them, the orthogonalization of the same matrices alone: what neither path can save.
     const fused = muon({ learningRate: 0.02 });
-    const [composedTimes = [], fusedTimes = []] = timeInTurns([optimizer, fused], stepGrads, 1, runs);
+    const stepMatrices = Object.values(stepGrads) as tf.Tensor2D[];
+    const none = { wall: [], cpu: [] };
+    const [orthogonalizeTimes = none, composedTimes = none, fusedTimes = none] = timeInTurns(
+      [() => tf.dispose(kernel.orthogonalize(stepMatrices, schedule)), () => optimizer.applyGradients(stepGrads), () => fused.applyGradients(stepGrads)],
+      1,
+      runs,
+    );
     const [execution] = fused.describeExecution();
     if (execution?.lastStep !== 'fused') throw new Error(`the fused step did not run: ${execution?.reason ?? 'no execution row'}`);
-    report('Muon step (applyGradients), composed', kernel.name, stepLayers, composedTimes, NATIVE_TARGET);
-    report('Muon step (applyGradients), fused (muonStep)', 'native', stepLayers, fusedTimes, NATIVE_TARGET);
-    const ratio = median(fusedTimes) / median(composedTimes);
-    fusedRatios.push(ratio);
-    console.log(`${'  fused / composed, same run'.padEnd(72)} ${ratio.toFixed(3).padStart(7)}×  (issue 13's target for the whole step, bfloat16 Newton–Schulz included: ≤ ${FUSED_TARGET}×)`);
+    report('Muon step (applyGradients), composed', kernel.name, stepLayers, composedTimes.wall, NATIVE_TARGET);
+    report('Muon step (applyGradients), fused (muonStep)', 'native', stepLayers, fusedTimes.wall, NATIVE_TARGET);
+    const ratio = median(fusedTimes.wall) / median(composedTimes.wall);
+    const cpuRatio = median(fusedTimes.cpu) / median(composedTimes.cpu);
+    fusedRatios.push({
+      wall: ratio,
+      cpu: cpuRatio,
+      seconds: Object.fromEntries(Object.entries({ orthogonalize: orthogonalizeTimes, composed: composedTimes, fused: fusedTimes }).map(([k, t]) => [k, { wall: median(t.wall), cpu: median(t.cpu) }])),
+    });
+    console.log(`${'  fused / composed, same run: wall time'.padEnd(72)} ${ratio.toFixed(3).padStart(7)}×  (issue 13's target for the whole step, bfloat16 Newton–Schulz included: ≤ ${FUSED_TARGET}×)`);
+    console.log(`${'  CPU time (all threads), composed → fused'.padEnd(72)} ${median(composedTimes.cpu).toFixed(3)} → ${median(fusedTimes.cpu).toFixed(3)} s = ${cpuRatio.toFixed(3)}×`);
+    const beyond = (t: { wall: number[]; cpu: number[] }, key: 'wall' | 'cpu'): number => median(t[key]) - median(orthogonalizeTimes[key]);
+    console.log(
+      `${`  beyond orthogonalizing (${median(orthogonalizeTimes.wall).toFixed(3)} s wall, ${median(orthogonalizeTimes.cpu).toFixed(3)} s CPU, same turns)`.padEnd(72)} ` +
+        `composed ${beyond(composedTimes, 'wall').toFixed(3)} s wall / ${beyond(composedTimes, 'cpu').toFixed(3)} s CPU, fused ${beyond(fusedTimes, 'wall').toFixed(3)} / ${beyond(fusedTimes, 'cpu').toFixed(3)}`,
+    );
     fused.dispose();
     optimizer.dispose();
   }
@@ -180,7 +203,7 @@ async function main(): Promise<void> {
 
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/step-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ benchmark: 'step', wasmThreads: threads, layers, stepLayers, parameters, backend: tf.getBackend(), machine, pytorchMuonStepSeconds: PYTORCH_MUON_STEP_S, rows, fusedOverComposed: fusedRatios.map((r) => Number(r.toFixed(3))) }, null, 2));
+  writeFileSync(file, JSON.stringify({ benchmark: 'step', wasmThreads: threads, layers, stepLayers, parameters, backend: tf.getBackend(), machine, pytorchMuonStepSeconds: PYTORCH_MUON_STEP_S, rows, fusedOverComposed: fusedRatios }, null, 2));
   console.log(`\nwritten: ${file}`);
 }
 
