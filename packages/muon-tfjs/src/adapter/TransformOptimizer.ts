@@ -57,6 +57,9 @@ export interface ExecutionRow {
  *   checkpoint whole before replacing the state, and binds each entry to the live variable of the
  *   same name or, only where that cannot take another live variable's state, to its renamed copy
  *   (see `bindRestoredNames`).
+ * - A subclass may execute part of the transformation fused ({@link createFusedExecutions}, e.g.
+ *   Muon's whole step in the native addon): same values, same checks (the fused step reports the
+ *   finiteness it found while computing), same commit; {@link describeExecution} says which ran.
  * - Around the transformation: taps ({@link tap}) observe named points of a step, free when
  *   unheard; extra per-step inputs ({@link provideStepInputs}) reach the transformations of the
  *   next step; after-step hooks ({@link addAfterStepHook}) run once the weights are committed.
