@@ -12,16 +12,17 @@
 //   u  = u + (p·mask)·wd                 addDecayedWeights (mask = [u·p ≥ 0] when cautious, else p)
 //   p' = p + u·(−lr)                     scaleByLearningRate, then the adapter's p + update
 // with every scalar rounded to float32 first, as TF.js does with a JavaScript number. No fused
-// multiply-add: the file is compiled as ISO C++ (-std=c++17, so -ffp-contract=off) for a baseline
-// x86-64/arm64 target, so each product and sum is rounded like TF.js's float32 ops. (TF.js's cpu
-// backend computes in float64 and rounds to float32; for one +, −, × of float32 numbers that is
-// the float32 result, since 53 ≥ 2·24 + 2: Figueroa 1995, double rounding is innocuous.)
+// multiply-add (binding.gyp passes -ffp-contract=off; the pragma below says it to clang too, which
+// would otherwise contract a·b + c on arm64), so each product and sum is rounded like TF.js's
+// float32 ops. (TF.js's cpu backend computes in float64 and rounds to float32; for one +, −, × of
+// float32 numbers that is the float32 result, since 53 ≥ 2·24 + 2: double rounding is innocuous,
+// Figueroa 1995.)
 //
 // All-or-nothing: it writes only into the caller's `newParams` and `newMomenta` (fresh tensors the
 // caller commits after reading the returned flags) and its own scratch; the parameters and momenta
-// it is given are only read. The flags say, per variable, whether the gradient, the new momentum and
-// the new parameter are finite: the adapter's finiteness check, done here
-// during the passes that compute the values instead of as extra TF.js ops over them.
+// it is given are only read. The flags say, per variable, whether the gradient, the new momentum
+// and the new parameter are finite: the adapter's finiteness check, done here during the passes
+// that compute the values instead of as extra TF.js ops over them.
 #include <napi.h>
 #include <cblas.h>
 
@@ -34,6 +35,10 @@
 #include <vector>
 
 #include "orthogonalize_engine.h"
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 namespace {
 
