@@ -57,6 +57,7 @@ export {
 } from './math/planOrthogonalization.js';
 export { orthogonalizationPlanner, type OrthogonalizationPlanner } from './math/orthogonalizationPlanner.js';
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
+export type { MuonStepKernel, MuonStepResult, MuonStepSettings, MuonStepVariable } from './math/muonStepKernel.js';
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
 export {
@@ -84,6 +85,7 @@ export { describeFastestOrthogonalizer, fastestOrthogonalizer, type Orthogonaliz
 export { gramOrthogonalizer, type GramOrthogonalizerOptions } from './kernels/gramOrthogonalizer.js';
 export { NATIVE_CAPABILITIES, nativeOrthogonalizer, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
 export { loadNativeAddon, type NativeAddonStatus } from './kernels/nativeAddon.js';
+export { nativeMuonStep } from './kernels/nativeMuonStep.js';
 export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
 // Backend fixes for training on tfjs-backend-wasm 4.22 (opt-in).
@@ -92,6 +94,7 @@ export { installWasmTrainingKernels } from './backends/wasmTrainingKernels.js';
 // Transformations (optax-style init/update pairs) for building new optimizers.
 export type { GradientTransformation, Live, SlotMap, StateMap, StepContext, TensorMap, TransformResult } from './transforms/gradientTransformation.js';
 export { SILENT_TAPS, observe, observedPoints, type Taps } from './transforms/taps.js';
+export type { FusedStep, FusedStepResult, NonFiniteValue } from './transforms/fusedStep.js';
 export { chain } from './transforms/chain.js';
 export { partition } from './transforms/partition.js';
 export { MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
@@ -143,11 +146,12 @@ export {
   type RoutingRule,
   type VariableDescription,
 } from './optimizers/routing.js';
-export { elementwiseOptimizerKind, matrixOptimizerKind, type OptimizerGroup, type OptimizerKind, type OptimizerServices } from './optimizers/optimizerKind.js';
+export { elementwiseOptimizerKind, fusedStepOf, matrixOptimizerKind, type OptimizerGroup, type OptimizerKind, type OptimizerServices } from './optimizers/optimizerKind.js';
+export { fusedMuonStep } from './optimizers/fusedMuon.js';
 export { OPTIMIZER_KINDS, createGroup, type GroupSpec, type OptimizerKindName } from './optimizers/optimizerKinds.js';
 
 // The TF.js adapter: tf.Optimizer subclasses, registered for serialization.
-export { TransformOptimizer } from './adapter/TransformOptimizer.js';
+export { TransformOptimizer, type ExecutionRow, type FusedExecution } from './adapter/TransformOptimizer.js';
 export { MuonOptimizer, muon } from './adapter/MuonOptimizer.js';
 export { AdamWOptimizer, adamw } from './adapter/AdamWOptimizer.js';
 export { LionOptimizer, lion } from './adapter/LionOptimizer.js';

@@ -31,6 +31,8 @@ export interface OptimizerContext {
    * `npm run bench:model-step` to time the TF.js kernel on the same optimizer.
    */
   orthogonalize?: Orthogonalizer;
+  /** Muon's `fused` option (absent: Muon's default, fused where it can). Set by `npm run bench:model-step` to time the composed step. */
+  fused?: boolean;
 }
 
 /** One compared optimizer: how to build it, its lr grid and fixed hyper-parameters. */
@@ -76,8 +78,8 @@ const SPECS: Record<OptimizerKind, OptimizerSpec> = {
     label: 'Muon (+AdamW)',
     grid: [0.01, 0.02, 0.05, 0.1, 0.2],
     hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
-    create: (learningRate, { model, auxLearningRate, orthogonalize }) => muonWithAdamW(model, {
-      muon: { learningRate, ...MUON, ...(orthogonalize && { orthogonalize }) },
+    create: (learningRate, { model, auxLearningRate, orthogonalize, fused }) => muonWithAdamW(model, {
+      muon: { learningRate, ...MUON, ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) },
       adamw: { learningRate: auxLearningRate, ...ADAMW },
     }),
     usesAuxiliaryAdamW: true,

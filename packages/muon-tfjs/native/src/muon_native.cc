@@ -27,6 +27,7 @@
 #include <cblas.h>
 
 #include "gram_spectrum.h"
+#include "orthogonalize_engine.h"
 
 #include <algorithm>
 #include <atomic>
@@ -398,7 +399,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   result.Set("blas", Napi::String::New(env, openblas_get_config()));
   result.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
   // The interface version src/kernels/nativeAddon.ts expects (2: orthogonalize takes `outputs`;
-  // 3: it takes per-matrix plans and flops from TypeScript instead of a mode; 4: gramEigenvalues).
+  // 3: it takes per-matrix plans and flops from TypeScript instead of a mode; 4: gramEigenvalues and
+  // muonStep, the fused step).
   result.Set("version", Napi::Number::New(env, 4));
   return result;
 }
@@ -432,9 +434,23 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("gramEigenvalues", Napi::Function::New(env, GramEigenvalues));
+  exports.Set("muonStep", Napi::Function::New(env, muon_native::MuonStep));
   return exports;
 }
 
 }  // namespace
+
+std::string muon_native::orthogonalizePlanned(std::vector<PlannedMatrix>& matrices, const EngineSchedule& schedule) {
+  std::vector<Quintic> quintics;
+  for (size_t i = 0; i + 2 < schedule.coefficients.size(); i += 3) {
+    quintics.push_back({schedule.coefficients[i], schedule.coefficients[i + 1], schedule.coefficients[i + 2]});
+  }
+  std::vector<Job> jobs;
+  jobs.reserve(matrices.size());
+  for (const PlannedMatrix& m : matrices) {
+    jobs.push_back({m.in, m.out, m.rows, m.cols, m.transposed, static_cast<Algorithm>(m.algorithm), m.flops});
+  }
+  return orthogonalizeAll(jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.restartAfter});
+}
 
 NODE_API_MODULE(muon_native, Init)

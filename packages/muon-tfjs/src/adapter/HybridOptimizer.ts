@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
+import { nativeMuonStep } from '../kernels/nativeMuonStep.js';
 import type { OptimizerGroup, OptimizerServices } from '../optimizers/optimizerKind.js';
 import { type GroupSpec, createGroup } from '../optimizers/optimizerKinds.js';
 import { type Scheduled, scheduleValue } from '../math/schedule.js';
@@ -8,11 +9,11 @@ import { type RouteDecision, type RoutingPolicy, type VariableDescription, check
 import type { GradientTransformation } from '../transforms/gradientTransformation.js';
 import { partition } from '../transforms/partition.js';
 import { type LayersModelLike, describeVariables } from './describeVariables.js';
-import { TransformOptimizer } from './TransformOptimizer.js';
+import { type FusedExecution, TransformOptimizer } from './TransformOptimizer.js';
 import { bindRestoredNames } from './restoredState.js';
 
 /** The kernels and other services the adapter hands to the optimizers it builds. */
-export const ADAPTER_SERVICES: OptimizerServices = Object.freeze({ defaultOrthogonalizer: fastestOrthogonalizer });
+export const ADAPTER_SERVICES: OptimizerServices = Object.freeze({ defaultOrthogonalizer: fastestOrthogonalizer, muonStepKernel: nativeMuonStep });
 
 /** Options of {@link hybrid}: the groups by label, and the routing policy. */
 export interface HybridOptions<L extends string = string> extends RoutingPolicy<NoInfer<L>> {
@@ -187,6 +188,15 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
       transformations[label] = group.transformation(() => this.learningRateOf(label as L));
     }
     return partition((name, param) => this.routeOf(name, param.shape), transformations);
+  }
+
+  /** Each group's fused step (Muon's), claiming the variables routed to the group. */
+  protected override createFusedExecutions(): readonly FusedExecution[] {
+    return [...this.#groups].map(([label, group]) => ({
+      label,
+      step: group.fusedStep(() => this.learningRateOf(label as L)),
+      claims: (name, shape) => this.routeOf(name, shape) === label,
+    }));
   }
 
   /**

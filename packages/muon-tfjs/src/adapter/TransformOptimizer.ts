@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor, NamedTensorMap } from '@tensorflow/tfjs-core/dist/tensor_types.js';
-import type { GradientTransformation, SlotMap, StepContext } from '../transforms/gradientTransformation.js';
+import type { FusedStep } from '../transforms/fusedStep.js';
+import type { GradientTransformation, SlotMap, StepContext, TensorMap } from '../transforms/gradientTransformation.js';
 import { type AfterStepHook, AfterStepHooks } from './afterStepHooks.js';
 import { backendFloatPrecision } from '../kernels/backendFloatPrecision.js';
 import { assertStabilizersRepresentable } from './backendFloats.js';
@@ -20,6 +21,29 @@ interface ComputedUpdate {
   readonly name: string;
   readonly value: tf.Tensor;
   readonly slots: readonly { readonly slot: string; readonly variable: tf.Variable; readonly tensor: tf.Tensor }[];
+  /** Present when a fused step computed it and checked its finiteness: the adapter does not check again. */
+  readonly checked?: { readonly gradientFinite: boolean; readonly nonFiniteKeys: readonly string[] };
+}
+
+/**
+ * A fused execution of part of the transformation (see {@link FusedStep}): the variables it
+ * claims (those of one group), and the step, or why the group has none.
+ */
+export interface FusedExecution {
+  /** The group it executes (`muon` for MuonOptimizer, a hybrid's group label). */
+  readonly label: string;
+  readonly step: FusedStep | string;
+  claims(name: string, shape: readonly number[]): boolean;
+}
+
+/** How the steps of one group run; a row of {@link TransformOptimizer.describeExecution}. */
+export interface ExecutionRow {
+  readonly label: string;
+  /** What the next step will run, taps aside: the fused step, or the composed transformation. */
+  readonly strategy: 'fused' | 'composed';
+  readonly reason: string;
+  /** What the last committed step that updated this group ran; `none` before one. */
+  readonly lastStep: 'fused' | 'composed' | 'none';
 }
 
 /**
@@ -35,12 +59,19 @@ interface ComputedUpdate {
  *   checkpoint whole before replacing the state, and binds each entry to the live variable of the
  *   same name or, only where that cannot take another live variable's state, to its renamed copy
  *   (see `bindRestoredNames`).
+ * - A subclass may execute part of the transformation fused ({@link createFusedExecutions}, e.g.
+ *   Muon's whole step in the native addon): same values, same checks (the fused step reports the
+ *   finiteness it found while computing), same commit; {@link describeExecution} says which ran.
  * - Around the transformation: taps ({@link tap}) observe named points of a step, free when
  *   unheard; extra per-step inputs ({@link provideStepInputs}) reach the transformations of the
  *   next step; after-step hooks ({@link addAfterStepHook}) run once the weights are committed.
  */
 export abstract class TransformOptimizer extends tf.Optimizer {
   #transformation: GradientTransformation | undefined;
+  #fusedExecutions: readonly FusedExecution[] | undefined;
+  /** What the last committed step ran, per group label; and what the step being computed runs. */
+  readonly #lastExecution = new Map<string, 'fused' | 'composed'>();
+  #pendingExecution = new Map<string, 'fused' | 'composed'>();
   /** Live state: variable name → its slots. */
   readonly #state = new Map<string, VariableState>();
   /** Names of the optimizer's own state variables, which no gradient may target. */
@@ -68,6 +99,37 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   protected get transformation(): GradientTransformation {
     this.#transformation ??= this.createTransformation();
     return this.#transformation;
+  }
+
+  /**
+   * The fused executions of parts of the transformation (none by default), built once, on first
+   * use: where one claims a variable and can run, it computes that variable's step instead of the
+   * transformation; the checks and the commit stay the adapter's.
+   */
+  protected createFusedExecutions(): readonly FusedExecution[] {
+    return [];
+  }
+
+  private get fusedExecutions(): readonly FusedExecution[] {
+    this.#fusedExecutions ??= this.createFusedExecutions();
+    return this.#fusedExecutions;
+  }
+
+  /**
+   * Whether each group's steps run fused (e.g. Muon's whole step in the native kernel) or composed,
+   * why, and what the last step ran. A step on which a listener hears one of the group's tap
+   * points runs composed.
+   */
+  describeExecution(): ExecutionRow[] {
+    return this.fusedExecutions.map(({ label, step }) => {
+      const unavailable = typeof step === 'string' ? step : step.unavailable();
+      return {
+        label,
+        strategy: unavailable === undefined ? 'fused' : 'composed',
+        reason: unavailable ?? 'the fused kernel runs the whole step; the composition runs on steps where one of its tap points is heard',
+        lastStep: this.#lastExecution.get(label) ?? 'none',
+      };
+    });
   }
 
   /**
@@ -110,6 +172,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
       this.#restored.get(saved)?.forEach((t) => t.dispose());
       this.#restored.delete(saved);
     }
+    this.#pendingExecution.forEach((path, label) => this.#lastExecution.set(label, path));
     this.#inputs.release();
     this.incrementIterations();
     this.#hooks.run(step, params, this.checkFinite);
@@ -252,32 +315,65 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     }
   }
 
-  /** Runs the transformation (inside the step's tidy) and pairs every new value with its variable. */
+  /**
+   * Runs the step (inside the step's tidy) and pairs every new value with its variable: the fused
+   * executions that can run take their variables, the transformation the rest.
+   */
   private compute(grads: Readonly<Record<string, tf.Tensor>>, params: Readonly<Record<string, tf.Variable>>, context: StepContext): ComputedUpdate[] {
     const names = Object.keys(grads);
     const state: Record<string, SlotMap> = {};
     for (const name of names) {
       state[name] = Object.fromEntries(this.slotsOf(name));
     }
-    const { updates, state: newState } = this.transformation.update(grads, state, params, context);
-    return names.map((name) => {
-      const param = params[name] as tf.Variable;
-      const update = updates[name];
-      if (update === undefined || !tf.util.arraysEqual(update.shape, param.shape)) {
-        throw new Error(`${this.getClassName()}: the update of '${name}' is ${update === undefined ? 'missing' : `[${update.shape.join(', ')}]`}, expected [${param.shape.join(', ')}]; no variable was updated`);
+    this.#pendingExecution = new Map();
+    const computed = new Map<string, ComputedUpdate>();
+    for (const { label, step, claims } of this.fusedExecutions) {
+      const claimed = names.filter((name) => !computed.has(name) && claims(name, (params[name] as tf.Variable).shape));
+      if (claimed.length === 0) continue;
+      const runs = typeof step !== 'string' && step.unavailable() === undefined && !step.tapPoints.some((point) => context.taps.heard(point));
+      this.#pendingExecution.set(label, runs ? 'fused' : 'composed');
+      if (!runs) continue;
+      const result = step.step(pick(grads, claimed), state, params, context);
+      for (const name of claimed) {
+        const nonFinite = new Set(result.nonFiniteValues.filter((v) => v.name === name).map(({ slot }) => (slot === undefined ? name : `${name}${SLOT_SEPARATOR}${slot}`)));
+        computed.set(name, {
+          ...this.pairWithVariables(name, params, result.values[name], result.state),
+          checked: { gradientFinite: !result.nonFiniteGradients.includes(name), nonFiniteKeys: [...nonFinite] },
+        });
       }
-      return {
-        name,
-        value: tf.add(param, update),
-        slots: [...this.slotsOf(name)].map(([slot, variable]) => {
-          const tensor = newState[name]?.[slot];
-          if (tensor === undefined || !tf.util.arraysEqual(tensor.shape, variable.shape)) {
-            throw new Error(`${this.getClassName()}: the new '${slot}' state of '${name}' is ${tensor === undefined ? 'missing' : `[${tensor.shape.join(', ')}]`}, expected [${variable.shape.join(', ')}]; no variable was updated`);
-          }
-          return { slot, variable, tensor };
-        }),
-      };
-    });
+    }
+    const rest = names.filter((name) => !computed.has(name));
+    if (rest.length > 0) {
+      const { updates, state: newState } = this.transformation.update(pick(grads, rest), state, params, context);
+      for (const name of rest) {
+        const update = updates[name];
+        const param = params[name] as tf.Variable;
+        if (update === undefined || !tf.util.arraysEqual(update.shape, param.shape)) {
+          throw new Error(`${this.getClassName()}: the update of '${name}' is ${update === undefined ? 'missing' : `[${update.shape.join(', ')}]`}, expected [${param.shape.join(', ')}]; no variable was updated`);
+        }
+        computed.set(name, this.pairWithVariables(name, params, tf.add(param, update), newState));
+      }
+    }
+    return names.map((name) => computed.get(name) as ComputedUpdate);
+  }
+
+  /** One variable's new value and new state, each checked against the variable it will be written to. */
+  private pairWithVariables(name: string, params: Readonly<Record<string, tf.Variable>>, value: tf.Tensor | undefined, newState: Readonly<Record<string, SlotMap>>): ComputedUpdate {
+    const param = params[name] as tf.Variable;
+    if (value === undefined || !tf.util.arraysEqual(value.shape, param.shape)) {
+      throw new Error(`${this.getClassName()}: the new value of '${name}' is ${value === undefined ? 'missing' : `[${value.shape.join(', ')}]`}, expected [${param.shape.join(', ')}]; no variable was updated`);
+    }
+    return {
+      name,
+      value,
+      slots: [...this.slotsOf(name)].map(([slot, variable]) => {
+        const tensor = newState[name]?.[slot];
+        if (tensor === undefined || !tf.util.arraysEqual(tensor.shape, variable.shape)) {
+          throw new Error(`${this.getClassName()}: the new '${slot}' state of '${name}' is ${tensor === undefined ? 'missing' : `[${tensor.shape.join(', ')}]`}, expected [${variable.shape.join(', ')}]; no variable was updated`);
+        }
+        return { slot, variable, tensor };
+      }),
+    };
   }
 
   /**
@@ -285,14 +381,20 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    * Only on failure are the gradients read too, to say whether they were the cause.
    */
   private assertFinite(computed: readonly ComputedUpdate[], grads: Readonly<Record<string, tf.Tensor>>): void {
+    // Values a fused step computed were checked while it computed them; only the rest are read back.
     const values = new Map<string, tf.Tensor>();
-    for (const { name, value, slots } of computed) {
+    for (const { name, value, slots, checked } of computed) {
+      if (checked !== undefined) continue;
       values.set(name, value);
       for (const { slot, tensor } of slots) values.set(`${name}${SLOT_SEPARATOR}${slot}`, tensor);
     }
-    const bad = nonFiniteKeys(values);
+    const uncheckedBad = new Set(nonFiniteKeys(values));
+    const bad = computed.flatMap(({ name, slots, checked }) =>
+      [name, ...slots.map(({ slot }) => `${name}${SLOT_SEPARATOR}${slot}`)].filter((key) => (checked === undefined ? uncheckedBad.has(key) : checked.nonFiniteKeys.includes(key))),
+    );
     if (bad.length === 0) return;
-    const badGradients = nonFiniteKeys(grads);
+    const uncheckedBadGradients = new Set(nonFiniteKeys(pick(grads, computed.filter((c) => c.checked === undefined).map((c) => c.name))));
+    const badGradients = computed.filter(({ name, checked }) => (checked === undefined ? uncheckedBadGradients.has(name) : !checked.gradientFinite)).map((c) => c.name);
     if (badGradients.length > 0) {
       throw new Error(`Non-finite (NaN or Inf) gradient for ${badGradients.map((n) => `'${n}'`).join(', ')}; no variable was updated`);
     }
@@ -412,4 +514,9 @@ export abstract class TransformOptimizer extends tf.Optimizer {
       }
     }
   }
+}
+
+/** The entries of `map` for `names`, in that order. */
+function pick(map: Readonly<Record<string, tf.Tensor>>, names: readonly string[]): TensorMap {
+  return Object.fromEntries(names.map((name) => [name, map[name] as tf.Tensor]));
 }

@@ -28,6 +28,29 @@ export interface NativeAddon {
     flops: Float64Array,
     outputs?: readonly Float32Array[],
   ): Float32Array[];
+  /**
+   * A whole Muon step for every variable (native/src/fused_muon_step.cc): reads `params`, `grads`,
+   * `momenta`, writes the new values into `newParams` and `newMomenta` (same lengths, not
+   * overlapping the inputs), orthogonalizing as `orthogonalize` does with the same `shapes`,
+   * `plans`, `flops` and schedule. `hyper` is [β, nesterov (0/1), lr, wd of this step, cautious
+   * (0/1)]. Returns {@link FUSED_STEP_FLAGS} per variable. Absent in builds older than the export.
+   */
+  muonStep?(
+    params: readonly Float32Array[],
+    grads: readonly Float32Array[],
+    momenta: readonly Float32Array[],
+    newParams: readonly Float32Array[],
+    newMomenta: readonly Float32Array[],
+    shapes: Int32Array,
+    plans: Int32Array,
+    flops: Float64Array,
+    shapeScales: Float64Array,
+    coefficients: Float64Array,
+    normalizationScale: number,
+    eps: number,
+    restartAfter: Int32Array,
+    hyper: Float64Array,
+  ): Uint8Array;
   /** The BLAS build string, its thread count and the addon's interface version. */
   info(): { blas: string; threads: number; version: number };
   /** Sets the BLAS thread count. */
@@ -40,6 +63,9 @@ export interface NativeAddon {
 
 /** How the addon's `plans` argument encodes an algorithm (`Algorithm` in native/src/muon_native.cc). */
 export const NATIVE_ALGORITHM_CODES: Readonly<Record<'plain' | 'gram', number>> = Object.freeze({ plain: 0, gram: 1 });
+
+/** The bits of `muonStep`'s flags per variable (`kNonFinite…` in native/src/fused_muon_step.cc). */
+export const FUSED_STEP_FLAGS: Readonly<Record<'gradient' | 'momentum' | 'param', number>> = Object.freeze({ gradient: 1, momentum: 2, param: 4 });
 
 /** The outcome of looking for the addon: the module, or why there is none. */
 export type NativeAddonStatus = { readonly available: true; readonly addon: NativeAddon; readonly path: string } | { readonly available: false; readonly reason: string };

@@ -20,10 +20,22 @@ export interface NativeOrthogonalizerOptions {
 /** The native kernel computes XXᵀ and R² = RRᵀ with ssyrk: one triangle, half the flops of sgemm. */
 export const NATIVE_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true });
 
-/** A schedule as the addon reads it, flattened once per schedule rather than per step. */
+/** A schedule as the addon reads it. */
 interface NativeSchedule {
   readonly coefficients: Float64Array;
   readonly restartAfter: Int32Array;
+}
+
+const flattenedSchedules = new WeakMap<NewtonSchulzSchedule, NativeSchedule>();
+
+/** The schedule as the addon reads it, flattened once per schedule rather than per step. */
+export function nativeSchedule(schedule: NewtonSchulzSchedule): NativeSchedule {
+  let native = flattenedSchedules.get(schedule);
+  if (native === undefined) {
+    native = { coefficients: Float64Array.from(schedule.iterations.flat()), restartAfter: Int32Array.from(schedule.restartAfter) };
+    flattenedSchedules.set(schedule, native);
+  }
+  return native;
 }
 
 /**
@@ -46,13 +58,8 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
   if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
   const { addon } = status;
   const plan = kernelPlanner(settings, () => orthogonalizationPlanner(NATIVE_CAPABILITIES, settings.algorithm));
-  const flattened = new WeakMap<NewtonSchulzSchedule, NativeSchedule>();
   return (matrices, schedule) => {
-    let native = flattened.get(schedule);
-    if (native === undefined) {
-      native = { coefficients: Float64Array.from(schedule.iterations.flat()), restartAfter: Int32Array.from(schedule.restartAfter) };
-      flattened.set(schedule, native);
-    }
+    const native = nativeSchedule(schedule);
     const shapes = new Int32Array(2 * matrices.length);
     const plans = new Int32Array(2 * matrices.length);
     const flops = new Float64Array(matrices.length);
@@ -75,7 +82,7 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
     const heap = wasmHeap(matrices);
     if (heap !== undefined) {
       // Allocate first: an allocation may grow the wasm memory and invalidate earlier views.
-      const outputs = matrices.map((g) => heap.allocate(g.shape));
+      const outputs = matrices.map((g) => heap.allocate(g.shape) as tf.Tensor2D);
       try {
         run(matrices.map((g) => heap.view(g)), outputs.map((o) => heap.view(o)));
       } catch (error) {
@@ -97,16 +104,16 @@ interface WasmBackendInternals {
 
 /**
  * In-place access to tensors of the wasm backend, when it is the current one and holds every
- * matrix (a tensor made on another backend and not yet moved is read with dataSync instead).
+ * tensor (a tensor made on another backend and not yet moved is read with dataSync instead).
  */
-function wasmHeap(matrices: readonly tf.Tensor2D[]): { allocate(shape: readonly number[]): tf.Tensor2D; view(t: tf.Tensor2D): Float32Array } | undefined {
+export function wasmHeap(tensors: readonly tf.Tensor[]): { allocate(shape: readonly number[]): tf.Tensor; view(t: tf.Tensor): Float32Array } | undefined {
   if (tf.getBackend() !== 'wasm') return undefined;
   const backend = tf.backend() as unknown as Partial<WasmBackendInternals>;
   const { typedArrayFromHeap, makeOutput, dataIdMap } = backend;
   if (typedArrayFromHeap === undefined || makeOutput === undefined || dataIdMap === undefined) return undefined;
-  if (!matrices.every((g) => dataIdMap.has(g.dataId))) return undefined;
+  if (!tensors.every((t) => dataIdMap.has(t.dataId))) return undefined;
   return {
-    allocate: (shape) => tf.engine().makeTensorFromTensorInfo(makeOutput.call(backend, [...shape], 'float32')) as tf.Tensor2D,
+    allocate: (shape) => tf.engine().makeTensorFromTensorInfo(makeOutput.call(backend, [...shape], 'float32')),
     view: (t) => typedArrayFromHeap.call(backend, t),
   };
 }

@@ -11,6 +11,7 @@ import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
 import { splitColumns } from '../transforms/splitColumns.js';
 import { type BlockColumnsRule, blockColumnsOf, checkBlockColumns } from './blockColumns.js';
+import { fusedMuonStep } from './fusedMuon.js';
 import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
 import { checkLearningRate, checkMomentum, checkPositive, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_NAMES, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
@@ -45,10 +46,17 @@ export interface MuonOptions extends WeightDecayOptions {
    * kernel in Node when built, else Gram/plain Newton–Schulz in TF.js.
    */
   readonly orthogonalize?: Orthogonalizer;
+  /**
+   * Run the whole step fused in the native kernel when it can (not serialized): in Node with the
+   * addon built, on the cpu and wasm backends, with the default `orthogonalize`, no `blockColumns`,
+   * and no Muon tap heard at that step; the composed step runs otherwise. Both compute the same
+   * values (the fused step is the composition's arithmetic in one pass). Default true.
+   */
+  readonly fused?: boolean;
 }
 
-/** Muon's serializable options with every default filled in (the `orthogonalize` kernel aside). */
-type MuonSettings = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps'>> & { readonly nsSteps: number };
+/** Muon's serializable options with every default filled in (the `orthogonalize` kernel and `fused` aside). */
+type MuonSettings = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps' | 'fused'>> & { readonly nsSteps: number };
 
 /**
  * Muon's options with every default filled in (the `orthogonalize` kernel aside), and the
@@ -78,7 +86,7 @@ export const MUON_DEFAULTS = {
   blockColumns: [],
 } as const satisfies Omit<MuonSettings, 'maxLearningRate'>;
 
-const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES, 'orthogonalize'];
+const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES, 'orthogonalize', 'fused'];
 
 /** Fills in defaults and checks every option, throwing with the option's name and value. */
 export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): ResolvedMuonOptions {
@@ -105,6 +113,9 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   checkBlockColumns(settings.blockColumns, owner);
   if (options.orthogonalize !== undefined && typeof options.orthogonalize !== 'function') {
     throw new Error(`${owner}: orthogonalize must be a function (matrices, schedule) => matrices, got ${typeof options.orthogonalize}`);
+  }
+  if (options.fused !== undefined && typeof options.fused !== 'boolean') {
+    throw new Error(`${owner}: fused must be a boolean, got ${String(options.fused)}`);
   }
   if (typeof settings.nesterov !== 'boolean') {
     throw new Error(`${owner}: nesterov must be a boolean, got ${String(settings.nesterov)}`);
@@ -157,6 +168,7 @@ export function muonTransformation(
 
 /**
  * Muon as a kind of hybrid group (`{ optimizer: 'muon', options }`). It refuses parameters of
- * rank < 2 and reports each kernel's `[fanIn, fanOut]` matrix view and shape scale.
+ * rank < 2, reports each kernel's `[fanIn, fanOut]` matrix view and shape scale, and has a fused
+ * step ({@link fusedMuonStep}).
  */
-export const MUON_KIND: OptimizerKind<MuonOptions> = matrixOptimizerKind('muon', 'Muon', resolveMuonOptions, muonTransformation);
+export const MUON_KIND: OptimizerKind<MuonOptions> = matrixOptimizerKind('muon', 'Muon', resolveMuonOptions, muonTransformation, fusedMuonStep);

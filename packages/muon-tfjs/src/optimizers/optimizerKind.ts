@@ -1,13 +1,17 @@
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { matrixShape } from '../math/matrixView.js';
+import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
 import { type LrAdjust, shapeScale } from '../math/shapeScale.js';
+import type { FusedStep } from '../transforms/fusedStep.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 
 /** What the adapter supplies to the optimizers it builds (the kernels live above this layer). */
 export interface OptimizerServices {
   /** The orthogonalization kernel Muon uses when its options name none. */
   readonly defaultOrthogonalizer: () => Orthogonalizer;
+  /** The kernel of the fused Muon step that goes with the default orthogonalizer; without it, Muon runs composed. */
+  readonly muonStepKernel?: () => MuonStepKernel;
 }
 
 /**
@@ -30,6 +34,11 @@ export interface OptimizerGroup {
   describe(shape: readonly number[]): { readonly scale: number; readonly matrix?: readonly [number, number] };
   /** The transformation, reading its learning rate live (the adapter evaluates schedules at its step index). */
   transformation(learningRate: Live<number>): GradientTransformation;
+  /**
+   * The fused execution of {@link transformation} (same learning rate), or why there is none for
+   * this kind or these options; the adapter decides per step whether it can run.
+   */
+  fusedStep(learningRate: Live<number>): FusedStep | string;
 }
 
 /**
@@ -65,6 +74,7 @@ export function elementwiseOptimizerKind<Options, Resolved extends { readonly le
         refuse: () => undefined,
         describe: () => ({ scale: 1 }),
         transformation: (learningRate) => build(resolved, learningRate),
+        fusedStep: () => `${title} has no fused step`,
       };
     },
   };
@@ -73,13 +83,18 @@ export function elementwiseOptimizerKind<Options, Resolved extends { readonly le
 /**
  * The kind of an optimizer that orthogonalizes matrices (Muon, NorMuon): it refuses parameters of
  * rank < 2, reports each kernel's `[fanIn, fanOut]` matrix view and shape scale, and runs the
- * options' `orthogonalize` kernel, else the adapter's default.
+ * options' `orthogonalize` kernel, else the adapter's default. With `fuse`, the kind also has a
+ * fused step ({@link fusedStepOf}).
  */
-export function matrixOptimizerKind<Options extends { readonly orthogonalize?: Orthogonalizer }, Resolved extends { readonly learningRate: Scheduled; readonly lrAdjust: LrAdjust }>(
+export function matrixOptimizerKind<
+  Options extends { readonly orthogonalize?: Orthogonalizer; readonly fused?: boolean },
+  Resolved extends { readonly learningRate: Scheduled; readonly lrAdjust: LrAdjust },
+>(
   name: string,
   title: string,
   resolve: (options: Options | undefined, owner: string) => Resolved,
   build: (resolved: Resolved, learningRate: Live<number>, orthogonalize: Orthogonalizer) => GradientTransformation,
+  fuse?: (resolved: Resolved, learningRate: Live<number>, kernel: MuonStepKernel) => FusedStep | string,
 ): OptimizerKind<Options> {
   return {
     name,
@@ -98,7 +113,24 @@ export function matrixOptimizerKind<Options extends { readonly orthogonalize?: O
           return { scale: shapeScale(m, resolved.lrAdjust), matrix: [m.fanIn, m.fanOut] };
         },
         transformation: (learningRate) => build(resolved, learningRate, orthogonalize ?? services.defaultOrthogonalizer()),
+        fusedStep(learningRate) {
+          const kernel = services.muonStepKernel;
+          if (fuse === undefined) return `${title} has no fused step`;
+          if (kernel === undefined) return 'the services supply no fused-step kernel';
+          return fusedStepOf(options, () => fuse(resolved, learningRate, kernel()));
+        },
       };
     },
   };
+}
+
+/**
+ * The fused step of a matrix optimizer under its options: none when they turn it off
+ * (`fused: false`) or name their own orthogonalization kernel (the fused kernel runs the native
+ * engine, so it equals the composition only with the default kernel); else `fuse()`'s.
+ */
+export function fusedStepOf(options: { readonly orthogonalize?: Orthogonalizer; readonly fused?: boolean } | undefined, fuse: () => FusedStep | string): FusedStep | string {
+  if (options?.fused === false) return 'turned off by the option fused: false';
+  if (options?.orthogonalize !== undefined) return 'the options name their own orthogonalize kernel; the fused step runs the native one';
+  return fuse();
 }

@@ -63,7 +63,12 @@ export function resolveWeightDecayOptions(options: WeightDecayOptions, defaultWe
  * one (so the step decays p by lr_t²/lr_max·wd), masked by u·p ≥ 0 when cautious.
  */
 export function weightDecayTransformation(options: ResolvedWeightDecayOptions, learningRate: Live<number>): GradientTransformation {
-  const { weightDecay, correctedWeightDecay, cautiousWeightDecay, maxLearningRate } = options;
-  const decay: Live<number> = correctedWeightDecay ? () => (weightDecay * read(learningRate)) / maxLearningRate : weightDecay;
-  return addDecayedWeights(decay, { cautious: cautiousWeightDecay });
+  const decay: Live<number> = options.correctedWeightDecay ? () => weightDecayAt(options, read(learningRate)) : options.weightDecay;
+  return addDecayedWeights(decay, { cautious: options.cautiousWeightDecay });
+}
+
+/** The decay added before the learning rate at a step of rate lr: wd, or wd·lr/lr_max when corrected. */
+export function weightDecayAt(options: ResolvedWeightDecayOptions, learningRate: number): number {
+  const { weightDecay, correctedWeightDecay, maxLearningRate } = options;
+  return correctedWeightDecay ? (weightDecay * learningRate) / maxLearningRate : weightDecay;
 }

@@ -1,0 +1,38 @@
+// The one entry into muon_native.cc's Newton–Schulz engine that other files of the addon use
+// (fused_muon_step.cc): orthogonalize a set of planned matrices, exactly as the `orthogonalize`
+// export does (same plans, same thread scheduling, same arithmetic).
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+namespace muon_native {
+
+// One matrix: row-major float32 `rows × cols` read from `in`, its orthogonalization written to
+// `out` (not overlapping `in`), with the plan decided in TypeScript (planOrthogonalization).
+struct PlannedMatrix {
+  const float* in;
+  float* out;
+  int rows, cols;
+  int algorithm;  // NATIVE_ALGORITHM_CODES: 0 plain, 1 Gram
+  bool transposed;
+  double flops;
+};
+
+// The resolved Newton–Schulz schedule: (a, b, c) per iteration, the normalization and the Gram
+// restarts.
+struct EngineSchedule {
+  std::vector<double> coefficients;
+  double normalizationScale, eps;
+  std::vector<int> restartAfter;
+};
+
+// Orthogonalizes every matrix; returns an error message, empty on success.
+std::string orthogonalizePlanned(std::vector<PlannedMatrix>& matrices, const EngineSchedule& schedule);
+
+// The `muonStep` export (fused_muon_step.cc).
+Napi::Value MuonStep(const Napi::CallbackInfo& info);
+
+}  // namespace muon_native

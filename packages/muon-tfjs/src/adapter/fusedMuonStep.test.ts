@@ -1,0 +1,208 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadNativeAddon } from '../kernels/nativeAddon.js';
+import { newtonSchulzEach } from '../math/orthogonalizer.js';
+import { linear, momentumWarmup } from '../math/schedule.js';
+import type { MuonOptions } from '../optimizers/muon.js';
+import { MUON_TAPS } from '../transforms/scaleByMuon.js';
+import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
+import { HybridOptimizer } from './HybridOptimizer.js';
+import { muon } from './MuonOptimizer.js';
+import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
+import type { TransformOptimizer } from './TransformOptimizer.js';
+
+// The fused Muon step (native/src/fused_muon_step.cc) against the composed transformation it
+// executes. Tolerance: none (bitwise equality). The fused kernel performs the composition's float32
+// operations one by one in the same order, with every scalar rounded to float32 as TF.js rounds a
+// JavaScript number, and no fused multiply-add (ISO C++, baseline target); TF.js's cpu backend
+// computes each op in float64 and rounds once, which equals the float32 op (Figueroa: 53 ≥ 2·24+2),
+// and the wasm backend computes in float32. The orthogonalization is the same engine called with the
+// same plans, the same inputs and the same thread schedule. So every stage, hence every new value,
+// is the same float32 number; a difference of one ulp would show a stage computed differently.
+
+const native = loadNativeAddon();
+const SHAPES = { tall: [96, 32], wide: [32, 96], conv: [3, 3, 4, 8], square: [48, 48] } as const;
+
+let counter = 0;
+/** Two identical sets of variables (one per optimizer), one per shape. */
+function twinVariables(shapes: readonly (readonly number[])[]): [tf.Variable[], tf.Variable[]] {
+  const make = () => shapes.map((shape, i) => tf.variable(tf.randomNormal([...shape], 0, 0.1, 'float32', 7 + i), true, `fused${++counter}`));
+  return [make(), make()];
+}
+
+/** Applies the same `steps` seeded gradients to both optimizers, each on its own variables. */
+function stepBoth(steps: number, a: TransformOptimizer, va: tf.Variable[], b: TransformOptimizer, vb: tf.Variable[]): void {
+  for (let step = 0; step < steps; step++) {
+    const grads = va.map((v, i) => tf.randomNormal(v.shape, 0, 1, 'float32', 1000 * step + i));
+    a.applyGradients(va.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
+    b.applyGradients(vb.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
+    tf.dispose(grads);
+  }
+}
+
+/** The checkpoint's values by entry, with the variable names of `a` mapped to position. */
+async function checkpointOf(optimizer: TransformOptimizer, variables: readonly tf.Variable[]): Promise<Record<string, number[]>> {
+  const weights = await optimizer.getWeights();
+  const byPosition = (name: string) => variables.reduce((n, v, i) => n.replace(v.name, `var${i}`), name);
+  const out = Object.fromEntries(weights.map(({ name, tensor }) => [byPosition(name), Array.from(tensor.dataSync())]));
+  (weights[0] as { tensor: tf.Tensor }).tensor.dispose(); // 'iter' is made anew by each call
+  return out;
+}
+
+const values = (t: tf.Tensor) => Array.from(t.dataSync());
+
+const DECAYS: Record<string, MuonOptions> = {
+  none: {},
+  decoupled: { weightDecay: 0.1 },
+  corrected: { weightDecay: 0.1, correctedWeightDecay: true, learningRate: linear({ from: 0.02, to: 0.005, steps: 4 }) },
+  cautious: { weightDecay: 0.1, cautiousWeightDecay: true },
+  'corrected + cautious': { weightDecay: 0.1, correctedWeightDecay: true, cautiousWeightDecay: true, learningRate: linear({ from: 0.02, to: 0.005, steps: 4 }) },
+};
+
+describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it.runIf(native.available)('runs by default where the native kernel can, and says so', () => {
+    const [[w]] = twinVariables([[8, 4]]);
+    const optimizer = muon();
+    expect(optimizer.describeExecution()).toEqual([expect.objectContaining({ label: 'muon', strategy: 'fused', lastStep: 'none' })]);
+    optimizer.applyGradients({ [(w as tf.Variable).name]: tf.onesLike(w as tf.Variable) });
+    expect(optimizer.describeExecution()[0]?.lastStep).toBe('fused');
+  });
+
+  describe.runIf(native.available).each(Object.entries(DECAYS))('equals the composed step bit for bit, weight decay %s', (_, decay) => {
+    it.each([true, false])('nesterov %s: tall, wide, conv and square, 3 steps, with a momentum warm-up', async (nesterov) => {
+      const options: MuonOptions = { ...decay, nesterov, momentum: momentumWarmup({ from: 0.85, to: 0.95, steps: 2 }), lrAdjust: 'matchAdamW' };
+      const [va, vb] = twinVariables(Object.values(SHAPES));
+      const fused = muon(options);
+      const composed = muon({ ...options, fused: false });
+      stepBoth(3, fused, va, composed, vb);
+      expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
+      expect(composed.describeExecution()[0]).toEqual(expect.objectContaining({ strategy: 'composed', lastStep: 'composed', reason: expect.stringMatching(/fused: false/) }));
+      va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
+      expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+    });
+  });
+
+  it.runIf(native.available).each(Object.entries(DECAYS))("the hybrid's Muon half, weight decay %s", async (_, decay) => {
+    const shapes = [...Object.values(SHAPES), [32], [16, 8]];
+    const [va, vb] = twinVariables(shapes);
+    const head = (vs: tf.Variable[]) => [{ pattern: (vs[5] as tf.Variable).name, to: 'adamw' as const }];
+    const fused = new MuonWithAdamWOptimizer({ muon: decay, adamw: { weightDecay: 0.01 }, overrides: head(va) });
+    const composed = new MuonWithAdamWOptimizer({ muon: { ...decay, fused: false }, adamw: { weightDecay: 0.01 }, overrides: head(vb) });
+    stepBoth(3, fused, va, composed, vb);
+    expect(fused.describeExecution()).toEqual([
+      expect.objectContaining({ label: 'muon', strategy: 'fused', lastStep: 'fused' }),
+      expect.objectContaining({ label: 'adamw', strategy: 'composed', reason: 'AdamW has no fused step', lastStep: 'composed' }),
+    ]);
+    va.forEach((v, i) => expect(values(v), `variable ${i}`).toEqual(values(vb[i] as tf.Variable)));
+    expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+  });
+
+  it.runIf(native.available)('a step with a Muon tap heard runs composed and delivers the values; the others run fused', () => {
+    const [va, vb] = twinVariables([SHAPES.tall, SHAPES.conv]);
+    const tapped = muon();
+    const composed = muon({ fused: false });
+    const heard: { step: number; variable: string; shape: number[] }[] = [];
+    tapped.tap(MUON_TAPS.newtonSchulzOutput, ({ step, variable, value }) => heard.push({ step, variable, shape: value.shape }), { every: 2 });
+    const paths: string[] = [];
+    for (let step = 0; step < 4; step++) {
+      stepBoth(1, tapped, va, composed, vb);
+      paths.push(tapped.describeExecution()[0]?.lastStep as string);
+    }
+    expect(paths).toEqual(['fused', 'composed', 'fused', 'composed']);
+    expect(heard.map(({ step, shape }) => [step, shape])).toEqual([
+      [2, [96, 32]],
+      [2, [36, 8]],
+      [4, [96, 32]],
+      [4, [36, 8]],
+    ]);
+    va.forEach((v, i) => expect(values(v)).toEqual(values(vb[i] as tf.Variable)));
+  });
+
+  it.runIf(native.available)('checkpoints move between fused and composed optimizers unchanged', async () => {
+    const [va, vb] = twinVariables([SHAPES.wide, SHAPES.square]);
+    const first = muon({ fused: false });
+    const second = muon();
+    stepBoth(2, first, va, second, vb);
+    const saved = (await first.getWeights()).map(({ name, tensor }) => ({ name: name.replace(va[0]?.name as string, vb[0]?.name as string).replace(va[1]?.name as string, vb[1]?.name as string), tensor: tensor.clone() }));
+    const resumed = muon();
+    await resumed.setWeights(saved);
+    vb.forEach((v, i) => v.assign(va[i] as tf.Variable));
+    stepBoth(2, first, va, resumed, vb);
+    expect(resumed.describeExecution()[0]?.lastStep).toBe('fused');
+    va.forEach((v, i) => expect(values(v)).toEqual(values(vb[i] as tf.Variable)));
+    tf.dispose(saved.map((s) => s.tensor));
+  });
+
+  it.runIf(native.available)('all-or-nothing: a NaN gradient of the last variable leaves every earlier one and all state untouched', async () => {
+    const [vs] = twinVariables(Object.values(SHAPES));
+    const optimizer = muon({ weightDecay: 0.1 });
+    const grads = () => vs.map((v) => ({ name: v.name, tensor: tf.onesLike(v) }));
+    optimizer.applyGradients(grads());
+    const before = vs.map(values);
+    const state = await checkpointOf(optimizer, vs);
+    const count = tf.memory().numTensors;
+    const bad = vs.map((v, i) => ({ name: v.name, tensor: i === 3 ? tf.fill(v.shape, Number.NaN) : tf.onesLike(v) }));
+    expect(() => optimizer.applyGradients(bad)).toThrow(new RegExp(`^Non-finite \\(NaN or Inf\\) gradient for '${vs[3]?.name}'; no variable was updated$`));
+    expect(optimizer.describeExecution()[0]?.lastStep).toBe('fused');
+    vs.forEach((v, i) => expect(values(v)).toEqual(before[i]));
+    expect(await checkpointOf(optimizer, vs)).toEqual(state);
+    expect(optimizer.iterations).toBe(1);
+    tf.dispose(bad.map((g) => g.tensor));
+    expect(tf.memory().numTensors).toBe(count);
+  });
+
+  it.runIf(native.available)('all-or-nothing in the hybrid: a NaN in an AdamW gradient also stops the fused Muon half', () => {
+    const [vs] = twinVariables([SHAPES.tall, SHAPES.square, [32]]);
+    const optimizer = new MuonWithAdamWOptimizer();
+    const before = vs.map(values);
+    const grads = vs.map((v, i) => ({ name: v.name, tensor: i === 2 ? tf.fill(v.shape, Number.POSITIVE_INFINITY) : tf.onesLike(v) }));
+    expect(() => optimizer.applyGradients(grads)).toThrow(new RegExp(`gradient for '${vs[2]?.name}'; no variable was updated`));
+    vs.forEach((v, i) => expect(values(v)).toEqual(before[i]));
+    expect(optimizer.iterations).toBe(0);
+    expect(optimizer.variableNames).toEqual([]);
+    tf.dispose(grads.map((g) => g.tensor));
+  });
+
+  it.runIf(native.available)('all-or-nothing: finite gradients that make a non-finite value are refused by name, as composed', () => {
+    const run = (fused: boolean) => {
+      const [[w]] = twinVariables([[4, 4]]);
+      const optimizer = muon({ learningRate: 1e39, fused });
+      const before = values(w as tf.Variable);
+      const grad = tf.randomNormal([4, 4], 0, 1, 'float32', 3);
+      let message = '';
+      try {
+        optimizer.applyGradients({ [(w as tf.Variable).name]: grad });
+      } catch (error) {
+        message = (error as Error).message.replace((w as tf.Variable).name, 'w');
+      }
+      expect(values(w as tf.Variable)).toEqual(before);
+      grad.dispose();
+      return message;
+    };
+    const fused = run(true);
+    expect(fused).toMatch(/^The step computed non-finite \(NaN or Inf\) values for 'w' from finite gradients/);
+    expect(fused).toBe(run(false));
+  });
+
+  it.runIf(native.available)('leaks no tensor: a fused step leaves the tensor count as the composed one does', () => {
+    const [va, vb] = twinVariables(Object.values(SHAPES));
+    const fused = muon({ weightDecay: 0.1, cautiousWeightDecay: true });
+    const composed = muon({ weightDecay: 0.1, cautiousWeightDecay: true, fused: false });
+    stepBoth(1, fused, va, composed, vb); // creates the state
+    const count = tf.memory().numTensors;
+    stepBoth(3, fused, va, composed, vb);
+    expect(tf.memory().numTensors).toBe(count);
+  });
+
+  it('runs composed, saying why, where the options need the composition', () => {
+    const reasons = (optimizer: TransformOptimizer) => optimizer.describeExecution().map(({ strategy, reason }) => `${strategy}: ${reason}`);
+    expect(reasons(muon({ blockColumns: [{ name: 'qkv', blocks: 3 }] }))).toEqual([expect.stringMatching(/^composed: blockColumns splits matrices/)]);
+    expect(reasons(muon({ orthogonalize: newtonSchulzEach }))).toEqual([expect.stringMatching(/^composed: the options name their own orthogonalize kernel/)]);
+    expect(reasons(muon({ fused: false }))).toEqual(['composed: turned off by the option fused: false']);
+    const hybrid = new HybridOptimizer({ groups: { muon: { optimizer: 'normuon' }, adamw: { optimizer: 'adamw' } } });
+    expect(reasons(hybrid)).toEqual(['composed: NorMuon has no fused step', 'composed: AdamW has no fused step']);
+    expect(() => muon({ fused: 'yes' as unknown as boolean })).toThrow(/fused must be a boolean, got yes/);
+  });
+});

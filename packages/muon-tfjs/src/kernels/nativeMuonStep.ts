@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { matrixShape } from '../math/matrixView.js';
+import type { MuonStepKernel, MuonStepResult } from '../math/muonStepKernel.js';
+import { orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
+import { FUSED_STEP_FLAGS, NATIVE_ALGORITHM_CODES, loadNativeAddon } from './nativeAddon.js';
+import { NATIVE_CAPABILITIES, nativeSchedule, wasmHeap } from './nativeOrthogonalizer.js';
+
+/** The backends whose tensors the addon reads in place: the wasm heap, or the cpu backend's own arrays. */
+const FUSED_BACKENDS = new Set(['cpu', 'wasm']);
+
+/**
+ * The {@link MuonStepKernel} of the native addon (`muonStep`, native/src/fused_muon_step.cc): the
+ * whole Muon step of every variable in one call, orthogonalizing with the engine and the plans of
+ * `nativeOrthogonalizer()` (the planner of {@link NATIVE_CAPABILITIES}, algorithm `auto`), so that
+ * it computes what the composed step computes with the default kernel.
+ *
+ * On the wasm backend the inputs are read in place in the wasm heap and the new values written
+ * into tensors allocated there; on the cpu backend it reads the backend's own arrays
+ * (`dataSync()`, no copy) and wraps the new arrays as tensors. Available in Node with the addon
+ * built, on the cpu and wasm backends.
+ */
+export function nativeMuonStep(): MuonStepKernel {
+  const plan = orthogonalizationPlanner(NATIVE_CAPABILITIES);
+  return {
+    unavailable() {
+      const status = loadNativeAddon();
+      if (!status.available) return status.reason;
+      if (status.addon.muonStep === undefined) return `the native addon at ${status.path} predates muonStep (run npm run build:native)`;
+      const backend = tf.getBackend() as string | undefined;
+      if (backend === undefined || !FUSED_BACKENDS.has(backend)) return `backend '${String(backend)}' is not one whose tensors the addon reads in place (${[...FUSED_BACKENDS].join(', ')})`;
+      return undefined;
+    },
+    step(variables, settings) {
+      const status = loadNativeAddon();
+      const muonStep = status.available ? status.addon.muonStep?.bind(status.addon) : undefined;
+      if (muonStep === undefined) throw new Error('nativeMuonStep: the native addon with muonStep is not available; ask unavailable() first');
+      const count = variables.length;
+      const shapes = new Int32Array(2 * count);
+      const plans = new Int32Array(2 * count);
+      const flops = new Float64Array(count);
+      const shapeScales = new Float64Array(count);
+      variables.forEach(({ param, grad, momentum, shapeScale }, i) => {
+        if (param.dtype !== 'float32' || grad.dtype !== 'float32' || momentum.dtype !== 'float32') {
+          throw new Error(`nativeMuonStep expects float32 tensors; variable ${i} has ${param.dtype}, gradient ${grad.dtype}, momentum ${momentum.dtype}`);
+        }
+        if (!tf.util.arraysEqual(grad.shape, param.shape) || !tf.util.arraysEqual(momentum.shape, param.shape)) {
+          throw new Error(`nativeMuonStep: variable ${i} is [${param.shape.join(', ')}] but its gradient is [${grad.shape.join(', ')}] and momentum [${momentum.shape.join(', ')}]`);
+        }
+        const { fanIn, fanOut } = matrixShape(param.shape);
+        const decision = plan(fanIn, fanOut, settings.schedule);
+        shapes[2 * i] = fanIn;
+        shapes[2 * i + 1] = fanOut;
+        plans[2 * i] = NATIVE_ALGORITHM_CODES[decision.algorithm];
+        plans[2 * i + 1] = decision.transposed ? 1 : 0;
+        flops[i] = decision.flops;
+        shapeScales[i] = shapeScale;
+      });
+      const { coefficients, restartAfter } = nativeSchedule(settings.schedule);
+      const hyper = Float64Array.of(settings.beta, settings.nesterov ? 1 : 0, settings.learningRate, settings.weightDecay, settings.cautious ? 1 : 0);
+      const run = (read: (t: tf.Tensor) => Float32Array, newParams: Float32Array[], newMomenta: Float32Array[]): Uint8Array =>
+        muonStep(
+          variables.map((v) => read(v.param)),
+          variables.map((v) => read(v.grad)),
+          variables.map((v) => read(v.momentum)),
+          newParams,
+          newMomenta,
+          shapes,
+          plans,
+          flops,
+          shapeScales,
+          coefficients,
+          settings.schedule.normalizationScale,
+          settings.schedule.eps,
+          restartAfter,
+          hyper,
+        );
+      const heap = wasmHeap(variables.flatMap((v) => [v.param, v.grad, v.momentum]));
+      let params: tf.Tensor[];
+      let momenta: tf.Tensor[];
+      let flags: Uint8Array;
+      if (heap !== undefined) {
+        // Allocate first: an allocation may grow the wasm memory and invalidate earlier views.
+        params = variables.map((v) => heap.allocate(v.param.shape));
+        momenta = variables.map((v) => heap.allocate(v.param.shape));
+        try {
+          flags = run(heap.view, params.map(heap.view), momenta.map(heap.view));
+        } catch (error) {
+          tf.dispose([...params, ...momenta]);
+          throw error;
+        }
+      } else {
+        const newParams = variables.map((v) => new Float32Array(v.param.size));
+        const newMomenta = variables.map((v) => new Float32Array(v.param.size));
+        flags = run((t) => t.dataSync<'float32'>(), newParams, newMomenta);
+        params = newParams.map((values, i) => tf.tensor(values, (variables[i] as (typeof variables)[number]).param.shape, 'float32'));
+        momenta = newMomenta.map((values, i) => tf.tensor(values, (variables[i] as (typeof variables)[number]).param.shape, 'float32'));
+      }
+      return variables.map((_, i): MuonStepResult => {
+        const flag = flags[i] as number;
+        return {
+          param: params[i] as tf.Tensor,
+          momentum: momenta[i] as tf.Tensor,
+          gradientFinite: (flag & FUSED_STEP_FLAGS.gradient) === 0,
+          momentumFinite: (flag & FUSED_STEP_FLAGS.momentum) === 0,
+          paramFinite: (flag & FUSED_STEP_FLAGS.param) === 0,
+        };
+      });
+    },
+  };
+}

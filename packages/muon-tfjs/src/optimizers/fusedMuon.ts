@@ -1,0 +1,62 @@
+import { matrixShape } from '../math/matrixView.js';
+import type { MuonStepKernel } from '../math/muonStepKernel.js';
+import { scheduleValue } from '../math/schedule.js';
+import { shapeScale } from '../math/shapeScale.js';
+import type { FusedStep, NonFiniteValue } from '../transforms/fusedStep.js';
+import { type Live, entry, read } from '../transforms/gradientTransformation.js';
+import { MUON_MOMENTUM_SLOT, MUON_TAPS } from '../transforms/scaleByMuon.js';
+import type { ResolvedMuonOptions } from './muon.js';
+import { weightDecayAt } from './weightDecay.js';
+
+/**
+ * Muon's step computed at once by a {@link MuonStepKernel}: the execution strategy of
+ * `muonTransformation(options, learningRate, kernel's orthogonalizer)` followed by p + update, with
+ * the same hyper-parameters read at the same step (β from the momentum schedule at step − 1, lr
+ * live, the decay of `weightDecayAt`, the shape scale of the `[fanIn, fanOut]` view) and the same
+ * `momentum` slot. Every weight-decay variant (decoupled, corrected, cautious, combined) runs
+ * fused. Returns instead why these options need the composition: column blocks (`blockColumns`)
+ * are orthogonalized one by one, which the kernel does not do.
+ */
+export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<number>, kernel: MuonStepKernel): FusedStep | string {
+  if (options.blockColumns.length > 0) return 'blockColumns splits matrices into column blocks, which the fused kernel does not';
+  const { momentum, nesterov, schedule, lrAdjust, cautiousWeightDecay } = options;
+  return {
+    tapPoints: Object.values(MUON_TAPS),
+    unavailable: () => kernel.unavailable(),
+    step(grads, state, params, { step }) {
+      const lr = read(learningRate);
+      const names = Object.keys(grads);
+      const variables = names.map((name) => {
+        const param = entry(params, name, 'parameter');
+        return {
+          param,
+          grad: entry(grads, name, 'gradient'),
+          momentum: entry(entry(state, name, 'state'), MUON_MOMENTUM_SLOT, 'momentum'),
+          shapeScale: shapeScale(matrixShape(param.shape), lrAdjust),
+        };
+      });
+      const results = kernel.step(variables, {
+        beta: scheduleValue(momentum, step - 1),
+        nesterov,
+        schedule,
+        learningRate: lr,
+        weightDecay: weightDecayAt(options, lr),
+        cautious: cautiousWeightDecay,
+      });
+      const values: Record<string, (typeof results)[number]['param']> = {};
+      const newState: Record<string, Record<string, (typeof results)[number]['momentum']>> = {};
+      const nonFiniteGradients: string[] = [];
+      const nonFiniteValues: NonFiniteValue[] = [];
+      names.forEach((name, i) => {
+        const result = results[i];
+        if (result === undefined) throw new Error(`Internal error: the fused Muon kernel returned no result for '${name}'`);
+        values[name] = result.param;
+        newState[name] = { [MUON_MOMENTUM_SLOT]: result.momentum };
+        if (!result.gradientFinite) nonFiniteGradients.push(name);
+        if (!result.paramFinite) nonFiniteValues.push({ name });
+        if (!result.momentumFinite) nonFiniteValues.push({ name, slot: MUON_MOMENTUM_SLOT });
+      });
+      return { values, state: newState, nonFiniteGradients, nonFiniteValues };
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import type { StateMap, StepContext, TensorMap } from './gradientTransformation.js';
+
+/** A new value (a parameter's, or one of its state slots') that holds NaN or ±Inf. */
+export interface NonFiniteValue {
+  readonly name: string;
+  /** The state slot, absent for the parameter itself. */
+  readonly slot?: string;
+}
+
+/** What a {@link FusedStep} computed; nothing has been written. */
+export interface FusedStepResult {
+  /** For each variable, its new value (not an update to add). */
+  readonly values: TensorMap;
+  /** For each variable, the new values of the slots the composed transformation owns. */
+  readonly state: StateMap;
+  /** Variables whose gradient holds NaN or ±Inf, found while computing. */
+  readonly nonFiniteGradients: readonly string[];
+  /** New values holding NaN or ±Inf, found while computing. */
+  readonly nonFiniteValues: readonly NonFiniteValue[];
+}
+
+/**
+ * An execution strategy of a composed {@link GradientTransformation}: the same step, computed at
+ * once (e.g. in native code) for the variables the composition would update. The composition
+ * stays the definition; a fused step must compute exactly its new values and state (up to the
+ * round-off of its orthogonalization kernel) and report the finiteness the adapter would check,
+ * so that the adapter can skip its own checks for these values and keep the step all-or-nothing.
+ *
+ * The adapter runs the composition instead on a step where one of {@link tapPoints} is heard
+ * (the composition emits them; the fused step does not) or where {@link unavailable} says why not.
+ */
+export interface FusedStep {
+  /** The tap points of the composition this step stands for. */
+  readonly tapPoints: readonly string[];
+  /** Why the fused step cannot run now (kernel, backend), or undefined when it can. */
+  unavailable(): string | undefined;
+  /** Computes new values and state of the variables of `grads`, reading everything, writing nothing. */
+  step(grads: TensorMap, state: StateMap, params: TensorMap, context: StepContext): FusedStepResult;
+}
