@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { commandLine } from './commandLine.js';
 import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
-import { type CoefficientPreset, enableWasmThreadsInNode, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, NATIVE_CAPABILITIES, nativeOrthogonalizer, type NewtonSchulzSchedule, newtonSchulzEach, type Orthogonalizer, planOrthogonalization, plainNewtonSchulzFlops, resolveNewtonSchulz } from 'muon-tfjs';
+import { type CoefficientPreset, enableWasmThreadsInNode, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, OPENBLAS_CAPABILITIES, nativeOrthogonalizer, type NewtonSchulzSchedule, newtonSchulzEach, type Orthogonalizer, planOrthogonalization, plainNewtonSchulzFlops, resolveNewtonSchulz } from 'muon-tfjs';
 import { polarFactor, relativeFrobenius } from 'muon-tfjs/diagnostics';
 
 const USAGE = `Usage: npm run bench:ns [-- options]
@@ -106,8 +106,8 @@ async function main(): Promise<void> {
   }
   const nativePlain = loadNativeAddon().available ? nativeOrthogonalizer({ algorithm: 'plain' }) : undefined;
   if (nativePlain !== undefined) {
-    kernels.push({ name: 'native plain (sgemm+ssyrk)', orthogonalize: nativePlain, flops: (r, c) => planOrthogonalization(r, c, schedule, NATIVE_CAPABILITIES, 'plain').flops });
-    kernels.push({ name: 'native auto (nativeOrthogonalizer)', orthogonalize: nativeOrthogonalizer(), flops: (r, c) => planOrthogonalization(r, c, schedule, NATIVE_CAPABILITIES).flops });
+    kernels.push({ name: 'native plain (sgemm+ssyrk)', orthogonalize: nativePlain, flops: (r, c) => planOrthogonalization(r, c, schedule, OPENBLAS_CAPABILITIES, 'plain').flops });
+    kernels.push({ name: 'native auto (nativeOrthogonalizer)', orthogonalize: nativeOrthogonalizer(), flops: (r, c) => planOrthogonalization(r, c, schedule, OPENBLAS_CAPABILITIES).flops });
   }
 
   console.log(`Δ vs plain: relative Frobenius distance to the plain iteration ${nativePlain === undefined ? 'on wasm' : 'through OpenBLAS'}`);

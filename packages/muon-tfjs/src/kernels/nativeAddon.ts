@@ -1,5 +1,6 @@
 /**
- * Lazy loader of the optional native kernel (`native/`, an N-API addon over OpenBLAS).
+ * Lazy loader of the optional native kernel (`native/`, an N-API addon over OpenBLAS and, where it
+ * was found at build time, oneDNN).
  *
  * Browser-safe by construction: nothing here imports a Node module statically. In Node the addon is
  * loaded through `process.getBuiltinModule('node:module').createRequire`; anywhere else (browser,
@@ -15,7 +16,8 @@ export interface NativeAddon {
    * [algorithm ({@link NATIVE_ALGORITHM_CODES}), transposed (0 or 1)] per input and `flops` the
    * planned cost per input (the addon balances its threads by it). Writes into `outputs` (one
    * array per input, same length, not overlapping the inputs) when given, else into new arrays;
-   * returns the arrays written.
+   * returns the arrays written. `precision` ({@link NATIVE_PRECISION_CODES}, default float32) is
+   * the arithmetic of the products; bfloat16 throws unless `info().bfloat16`.
    */
   orthogonalize(
     inputs: readonly Float32Array[],
@@ -27,17 +29,44 @@ export interface NativeAddon {
     plans: Int32Array,
     flops: Float64Array,
     outputs?: readonly Float32Array[],
+    precision?: number,
   ): Float32Array[];
-  /** The BLAS build string, its thread count and the addon's interface version. */
-  info(): { blas: string; threads: number; version: number };
-  /** Sets the BLAS thread count. */
+  /** What the addon was built with and runs on. */
+  info(): NativeAddonInfo;
+  /** Sets the thread count of OpenBLAS and of oneDNN (OpenMP) on the calling thread. */
   setThreads(count: number): void;
-  /** Row-major C = A·B (m×k times k×n), for throughput measurements. */
-  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array;
+  /**
+   * Row-major C = A·B (m×k times k×n), for throughput measurements: OpenBLAS's sgemm, or with
+   * `precision` the product Newton–Schulz runs in that precision.
+   */
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, precision?: number): Float32Array;
+}
+
+/** `info()` of the addon (native/src/muon_native.cc, products.cc). */
+export interface NativeAddonInfo {
+  /** OpenBLAS's build string. */
+  readonly blas: string;
+  /** Threads of a product that runs alone (OpenBLAS, and oneDNN's OpenMP team). */
+  readonly threads: number;
+  /** The addon's interface version. */
+  readonly version: number;
+  /** oneDNN's version and effective ISA, e.g. `'oneDNN 2.6.3 (avx512_core_bf16)'`; null when built without it. */
+  readonly onednn: string | null;
+  /** Which library computes which product, per precision (or why bfloat16 cannot run). */
+  readonly products: { readonly float32: string; readonly bfloat16: string };
+  /** Whether bfloat16 products can run: oneDNN built in and an ISA with bfloat16 dot products. */
+  readonly bfloat16: boolean;
+  /** XXᵀ and R² run through ssyrk at half a gemm's flops (the OpenBLAS-only build), for the planner. */
+  readonly symmetricProductsAtHalfCost: boolean;
+  /** The CPU's bfloat16 features (cpuid), whatever the libraries use. */
+  readonly cpu: { readonly avx512Bf16: boolean; readonly amxBf16: boolean };
 }
 
 /** How the addon's `plans` argument encodes an algorithm (`Algorithm` in native/src/muon_native.cc). */
 export const NATIVE_ALGORITHM_CODES: Readonly<Record<'plain' | 'gram', number>> = Object.freeze({ plain: 0, gram: 1 });
+
+/** How the addon's `precision` argument encodes a precision (`muon::Precision` in native/src/products.h). */
+export const NATIVE_PRECISION_CODES: Readonly<Record<'float32' | 'bfloat16', number>> = Object.freeze({ float32: 0, bfloat16: 1 });
 
 /** The outcome of looking for the addon: the module, or why there is none. */
 export type NativeAddonStatus = { readonly available: true; readonly addon: NativeAddon; readonly path: string } | { readonly available: false; readonly reason: string };
@@ -45,7 +74,7 @@ export type NativeAddonStatus = { readonly available: true; readonly addon: Nati
 let cached: NativeAddonStatus | undefined;
 
 /** The interface version this module speaks (`info().version` of native/src/muon_native.cc). */
-const NATIVE_ADDON_VERSION = 3;
+const NATIVE_ADDON_VERSION = 4;
 
 /**
  * Where node-gyp puts the addon, relative to this module. Held in a variable on purpose: bundlers
