@@ -7,8 +7,10 @@ import { describeFastestOrthogonalizer, fastestOrthogonalizer } from './fastestO
 (globalThis as { process: { env: Record<string, string | undefined> } }).process.env.MUON_TFJS_DISABLE_NATIVE = '1';
 
 describe('fastestOrthogonalizer without the native addon', () => {
-  it('falls back to the TF.js kernel and says why', () => {
-    expect(describeFastestOrthogonalizer()).toEqual({ kernel: 'tfjs', reason: 'disabled by MUON_TFJS_DISABLE_NATIVE=1' });
+  it('falls back to the TF.js kernel and says why, in float32 whatever precision is asked', () => {
+    const fallback = { kernel: 'tfjs', reason: 'disabled by MUON_TFJS_DISABLE_NATIVE=1', engine: 'TF.js', precision: 'float32', bfloat16Missing: 'TF.js kernels compute in float32' };
+    expect(describeFastestOrthogonalizer()).toEqual(fallback);
+    expect(describeFastestOrthogonalizer('bfloat16')).toEqual(fallback);
   });
 });
 

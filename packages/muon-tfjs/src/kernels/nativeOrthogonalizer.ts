@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { GENERAL_MATMUL_CAPABILITIES, type KernelCapabilities, type NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
+import type { KernelCapabilities, NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
 import { kernelPlanner } from './kernelPlanner.js';
 import { NATIVE_ALGORITHM_CODES, NATIVE_PRECISION_CODES, loadNativeAddon } from './nativeAddon.js';
 import { precisionThatRuns } from './precisionThatRuns.js';
@@ -19,17 +19,19 @@ export interface NativeOrthogonalizerOptions {
 }
 
 /** The addon built over OpenBLAS alone computes XXᵀ and R² = RRᵀ with ssyrk: one triangle, half the flops of sgemm. */
-export const OPENBLAS_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true });
+export const OPENBLAS_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true, bfloat16Products: false });
 
 /**
  * The capabilities of the addon that loads here: {@link OPENBLAS_CAPABILITIES} when built over
  * OpenBLAS alone; general matmuls when built with oneDNN, which has no syrk and computes XXᵀ and R²
- * as full gemms, measured faster than ssyrk beside it (native/src/products.cc).
+ * as full gemms, measured faster than ssyrk beside it (native/src/products.cc), and bfloat16
+ * products where `info().bfloat16`.
  */
 export function nativeCapabilities(): KernelCapabilities {
   const status = loadNativeAddon();
   if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
-  return status.addon.info().symmetricProductsAtHalfCost ? OPENBLAS_CAPABILITIES : GENERAL_MATMUL_CAPABILITIES;
+  const info = status.addon.info();
+  return Object.freeze({ symmetricProductsAtHalfCost: info.symmetricProductsAtHalfCost, bfloat16Products: info.bfloat16 });
 }
 
 /** A schedule as the addon reads it, flattened once per schedule rather than per step. */
