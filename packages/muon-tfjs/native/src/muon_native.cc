@@ -311,7 +311,7 @@ std::vector<T> readNumbers(const Napi::Value& value, const char* what) {
 // orthogonalize(inputs: Float32Array[], shapes: Int32Array [r0, c0, r1, c1, …],
 //               coefficients: Float64Array [a0, b0, c0, a1, …], normalizationScale: number,
 //               eps: number, restartAfter: Int32Array, plans: Int32Array [algorithm0, transposed0, …],
-//               flops: Float64Array [flops0, …][, outputs: Float32Array[]][, precision: 0 float32 | 1 bfloat16])
+//               flops: Float64Array [flops0, …][, outputs: Float32Array[]][, precision: 0 float32 | 1 bfloat16 | 2 float32 via OpenBLAS])
 //               → Float32Array[]
 Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -322,7 +322,9 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, plans, flops[, outputs][, precision])");
   }
   const int precisionCode = precisionGiven ? info[9].As<Napi::Number>().Int32Value() : 0;
-  if (precisionCode != 0 && precisionCode != 1) throw Napi::RangeError::New(env, "precision must be 0 (float32) or 1 (bfloat16), got " + std::to_string(precisionCode));
+  if (precisionCode < 0 || precisionCode > 2) {
+    throw Napi::RangeError::New(env, "precision must be 0 (float32), 1 (bfloat16) or 2 (float32 through OpenBLAS), got " + std::to_string(precisionCode));
+  }
   const muon::Precision precision = static_cast<muon::Precision>(precisionCode);
   if (!muon::supports(precision)) throw Napi::Error::New(env, "orthogonalize: bfloat16 is " + muon::describe().bfloat16Products);
   Napi::Array inputs = info[0].As<Napi::Array>();
@@ -419,7 +421,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 }
 
 // Plain row-major C = A·B, exposed for the benchmark's matmul throughput line: through OpenBLAS's
-// sgemm, or with `precision` (0 float32, 1 bfloat16) through the products Newton–Schulz runs.
+// sgemm, or with `precision` (0 float32, 1 bfloat16, 2 float32 via OpenBLAS) through the products Newton–Schulz runs.
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || info.Length() > 6 || (info.Length() == 6 && !info[5].IsNumber())) throw Napi::TypeError::New(env, "matmul(a, b, m, k, n[, precision])");
@@ -434,7 +436,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Napi::Float32Array c = Napi::Float32Array::New(env, static_cast<size_t>(m) * n);
   if (info.Length() == 6) {
     const int code = info[5].As<Napi::Number>().Int32Value();
-    if ((code != 0 && code != 1) || !muon::supports(static_cast<muon::Precision>(code))) {
+    if (code < 0 || code > 2 || !muon::supports(static_cast<muon::Precision>(code))) {
       throw Napi::RangeError::New(env, "matmul: precision " + std::to_string(code) + " is not available (" + muon::describe().bfloat16Products + ")");
     }
     muon::multiply(static_cast<muon::Precision>(code), m, n, k, a.Data(), b.Data(), c.Data());

@@ -11,7 +11,9 @@ namespace muon {
 // The arithmetic of the Newton–Schulz products (the codes of NATIVE_PRECISION_CODES in
 // src/kernels/nativeAddon.ts). bfloat16: every product's two operands are rounded to bfloat16
 // (round to nearest even), multiplied with float32 accumulation into a float32 result.
-enum class Precision { kFloat32 = 0, kBfloat16 = 1 };
+// kFloat32OpenBlas: float32 through OpenBLAS (ssyrk, sgemm) even where oneDNN is built in, the
+// fallback build's products, so that benchmarks compare both libraries in one process.
+enum class Precision { kFloat32 = 0, kBfloat16 = 1, kFloat32OpenBlas = 2 };
 
 // c (m×n) = a (m×k) · b (k×n), all row-major float32.
 void multiply(Precision precision, int m, int n, int k, const float* a, const float* b, float* c);

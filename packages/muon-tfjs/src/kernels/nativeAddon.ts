@@ -65,8 +65,12 @@ export interface NativeAddonInfo {
 /** How the addon's `plans` argument encodes an algorithm (`Algorithm` in native/src/muon_native.cc). */
 export const NATIVE_ALGORITHM_CODES: Readonly<Record<'plain' | 'gram', number>> = Object.freeze({ plain: 0, gram: 1 });
 
-/** How the addon's `precision` argument encodes a precision (`muon::Precision` in native/src/products.h). */
-export const NATIVE_PRECISION_CODES: Readonly<Record<'float32' | 'bfloat16', number>> = Object.freeze({ float32: 0, bfloat16: 1 });
+/**
+ * How the addon's `precision` argument encodes the products' arithmetic (`muon::Precision` in
+ * native/src/products.h): `openblasFloat32` is float32 through OpenBLAS (ssyrk, sgemm) even in a
+ * oneDNN build, the fallback build's products, for same-process comparisons.
+ */
+export const NATIVE_PRECISION_CODES: Readonly<Record<'float32' | 'bfloat16' | 'openblasFloat32', number>> = Object.freeze({ float32: 0, bfloat16: 1, openblasFloat32: 2 });
 
 /** The outcome of looking for the addon: the module, or why there is none. */
 export type NativeAddonStatus = { readonly available: true; readonly addon: NativeAddon; readonly path: string } | { readonly available: false; readonly reason: string };

@@ -16,6 +16,13 @@ export interface NativeOrthogonalizerOptions {
   readonly algorithm?: NewtonSchulzAlgorithm;
   /** Plans the matrices instead of the kernel's own planner (e.g. to give two kernels the same plans); excludes `algorithm`. */
   readonly planner?: OrthogonalizationPlanner;
+  /**
+   * `'openblas'` runs the products in float32 through OpenBLAS (ssyrk, sgemm, planned with
+   * {@link OPENBLAS_CAPABILITIES}) even where the addon was built with oneDNN: the kernel of an
+   * OpenBLAS-only build, for comparisons in one process (`bench:ns`, `bench:step`); bfloat16
+   * schedules then run in float32, said once. Default `'fastest'`: the build's own products.
+   */
+  readonly library?: 'fastest' | 'openblas';
 }
 
 /** The addon built over OpenBLAS alone computes XXᵀ and R² = RRᵀ with ssyrk: one triangle, half the flops of sgemm. */
@@ -63,8 +70,12 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
   if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
   const { addon } = status;
   const info = addon.info();
-  const plan = kernelPlanner(settings, () => orthogonalizationPlanner(nativeCapabilities(), settings.algorithm));
-  const bfloat16Missing = info.bfloat16 ? undefined : info.products.bfloat16;
+  const openblas = settings.library === 'openblas';
+  if (settings.library !== undefined && !openblas && settings.library !== 'fastest') {
+    throw new Error(`nativeOrthogonalizer: library must be 'fastest' or 'openblas'; got ${JSON.stringify(settings.library)}`);
+  }
+  const plan = kernelPlanner(settings, () => orthogonalizationPlanner(openblas ? OPENBLAS_CAPABILITIES : nativeCapabilities(), settings.algorithm));
+  const bfloat16Missing = openblas ? "library 'openblas' computes in float32" : info.bfloat16 ? undefined : info.products.bfloat16;
   const flattened = new WeakMap<NewtonSchulzSchedule, NativeSchedule>();
   return (matrices, schedule) => {
     let native = flattened.get(schedule);
@@ -88,7 +99,8 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
       flops[i] = decision.flops;
     });
     const { coefficients, restartAfter } = native;
-    const precision = NATIVE_PRECISION_CODES[precisionThatRuns(schedule.precision, 'the native kernel', bfloat16Missing)];
+    const runs = precisionThatRuns(schedule.precision, 'the native kernel', bfloat16Missing);
+    const precision = openblas ? NATIVE_PRECISION_CODES.openblasFloat32 : NATIVE_PRECISION_CODES[runs];
     const run = (inputs: Float32Array[], outputs?: Float32Array[]): Float32Array[] =>
       addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, schedule.eps, restartAfter, plans, flops, outputs, precision);
 
