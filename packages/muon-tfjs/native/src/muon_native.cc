@@ -71,18 +71,19 @@ Workspace& workspace() {
 }
 
 // C = X Xᵀ (wide) or Xᵀ X (tall), full symmetric m×m, m = min(rows, cols).
-void gram(muon::Precision precision, const float* x, int rows, int cols, bool tall, float* c) {
+// With `hold`, X's bfloat16 copy stays for the next applyLeft(…, xHeld = true) (products.h, Held).
+void gram(muon::Precision precision, const float* x, int rows, int cols, bool tall, float* c, bool hold = false) {
   const int m = tall ? cols : rows;
   const int k = tall ? rows : cols;
-  muon::symmetricProduct(precision, tall, m, k, x, c);
+  muon::symmetricProduct(precision, tall, m, k, x, c, hold);
 }
 
 // out = Q X (wide: Q is rows×rows) or X Q (tall: Q is cols×cols); out is rows×cols.
-void applyLeft(muon::Precision precision, const float* q, const float* x, int rows, int cols, bool tall, float* out) {
+void applyLeft(muon::Precision precision, const float* q, const float* x, int rows, int cols, bool tall, float* out, bool xHeld = false) {
   if (tall) {
-    muon::multiply(precision, rows, cols, cols, x, q, out);
+    muon::multiply(precision, rows, cols, cols, x, q, out, xHeld ? muon::Held::kLeft : muon::Held::kNone);
   } else {
-    muon::multiply(precision, rows, cols, rows, q, x, out);
+    muon::multiply(precision, rows, cols, rows, q, x, out, xHeld ? muon::Held::kRight : muon::Held::kNone);
   }
 }
 
@@ -126,10 +127,10 @@ void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, c
     Workspace::grow(ws.x2, size);
     float* y = ws.x2.data();
     for (size_t t = 0; t < steps; ++t) {
-      gram(precision, x, rows, cols, tall, r);                 // A = XXᵀ
+      gram(precision, x, rows, cols, tall, r, true);           // A = XXᵀ, X's rounded copy kept
       muon::symmetricProduct(precision, false, m, m, r, r2);  // A² = AAᵀ
       polynomial(schedule[t], r, r2, m, z);
-      applyLeft(precision, z, x, rows, cols, tall, t + 1 == steps ? out : y);  // X ← (aI + bA + cA²) X
+      applyLeft(precision, z, x, rows, cols, tall, t + 1 == steps ? out : y, true);  // X ← (aI + bA + cA²) X
       std::swap(x, y);
     }
     return;

@@ -128,9 +128,10 @@ void toBfloat16(const float* in, size_t count, std::vector<uint16_t>& out) {
   toBfloat16(in, count, out.data());
 }
 
-// The bfloat16 copies of the operands, one pair per thread, reused across calls.
+// The bfloat16 copies of the operands, one set per thread, reused across calls; `held` is the
+// operand kept by `symmetricProduct(…, hold = true)` (see Held in products.h).
 struct Bfloat16Operands {
-  std::vector<uint16_t> a, b;
+  std::vector<uint16_t> a, b, held;
 };
 Bfloat16Operands& operands() {
   thread_local Bfloat16Operands buffers;
@@ -164,7 +165,7 @@ void requireSupported(Precision precision) {
 
 }  // namespace
 
-void multiply(Precision precision, int m, int n, int k, const float* a, const float* b, float* c) {
+void multiply(Precision precision, int m, int n, int k, const float* a, const float* b, float* c, Held held) {
   if (precision == Precision::kFloat32OpenBlas) {
     openblasMultiply(m, n, k, a, b, c);
     return;
@@ -175,9 +176,11 @@ void multiply(Precision precision, int m, int n, int k, const float* a, const fl
   if (precision == Precision::kBfloat16) {
     requireSupported(precision);
     Bfloat16Operands& ops = operands();
-    toBfloat16(a, static_cast<size_t>(m) * k, ops.a);
-    toBfloat16(b, static_cast<size_t>(k) * n, ops.b);
-    onednnMatmul(memory::data_type::bf16, m, n, k, ops.a.data(), aStrides, ops.b.data(), bStrides, c);
+    if (held != Held::kLeft) toBfloat16(a, static_cast<size_t>(m) * k, ops.a);
+    if (held != Held::kRight) toBfloat16(b, static_cast<size_t>(k) * n, ops.b);
+    const uint16_t* left = held == Held::kLeft ? ops.held.data() : ops.a.data();
+    const uint16_t* right = held == Held::kRight ? ops.held.data() : ops.b.data();
+    onednnMatmul(memory::data_type::bf16, m, n, k, left, aStrides, right, bStrides, c);
     return;
   }
   onednnMatmul(memory::data_type::f32, m, n, k, a, aStrides, b, bStrides, c);
@@ -187,7 +190,7 @@ void multiply(Precision precision, int m, int n, int k, const float* a, const fl
 #endif
 }
 
-void symmetricProduct(Precision precision, bool transposed, int m, int k, const float* x, float* c) {
+void symmetricProduct(Precision precision, bool transposed, int m, int k, const float* x, float* c, bool hold) {
   if (precision == Precision::kFloat32OpenBlas) {
     openblasSymmetric(transposed, m, k, x, c);
     return;
@@ -199,7 +202,7 @@ void symmetricProduct(Precision precision, bool transposed, int m, int k, const 
   const memory::dims bStrides = transposed ? memory::dims{m, 1} : memory::dims{1, k};
   if (precision == Precision::kBfloat16) {
     requireSupported(precision);
-    std::vector<uint16_t>& xb = operands().a;
+    std::vector<uint16_t>& xb = hold ? operands().held : operands().a;
     toBfloat16(x, static_cast<size_t>(m) * k, xb);
     onednnMatmul(memory::data_type::bf16, m, m, k, xb.data(), aStrides, xb.data(), bStrides, c);
     return;

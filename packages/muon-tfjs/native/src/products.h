@@ -15,11 +15,17 @@ namespace muon {
 // fallback build's products, so that benchmarks compare both libraries in one process.
 enum class Precision { kFloat32 = 0, kBfloat16 = 1, kFloat32OpenBlas = 2 };
 
+// Which operand of `multiply` is the matrix the last `symmetricProduct(…, hold = true)` on this
+// thread rounded and kept (bfloat16 only; float32 ignores it): the plain iteration's X feeds both
+// XXᵀ and B·X (or X·B when tall), and is rounded once instead of twice (for 768×3072, 2.4 M of the
+// 6 M values an iteration rounds). The caller guarantees that it is the same, unchanged matrix.
+enum class Held { kNone, kLeft, kRight };
+
 // c (m×n) = a (m×k) · b (k×n), all row-major float32.
-void multiply(Precision precision, int m, int n, int k, const float* a, const float* b, float* c);
+void multiply(Precision precision, int m, int n, int k, const float* a, const float* b, float* c, Held held = Held::kNone);
 
 // c = x·xᵀ (x m×k) or, with `transposed`, xᵀ·x (x k×m): the full symmetric m×m matrix, row-major.
-void symmetricProduct(Precision precision, bool transposed, int m, int k, const float* x, float* c);
+void symmetricProduct(Precision precision, bool transposed, int m, int k, const float* x, float* c, bool hold = false);
 
 // Whether `precision` can run here: float32 always; bfloat16 where oneDNN was built in and the CPU
 // has bfloat16 dot products (AVX512-BF16 or AMX-BF16, as oneDNN's effective ISA reports).
