@@ -165,7 +165,7 @@ void requireSupported(Precision precision) {
 
 }  // namespace
 
-void multiply(Precision precision, int m, int n, int k, const float* a, const float* b, float* c, Held held) {
+void multiply(Precision precision, int m, int n, int k, const float* a, const float* b, float* c, [[maybe_unused]] Held held) {
   if (precision == Precision::kFloat32OpenBlas) {
     openblasMultiply(m, n, k, a, b, c);
     return;
@@ -190,7 +190,7 @@ void multiply(Precision precision, int m, int n, int k, const float* a, const fl
 #endif
 }
 
-void symmetricProduct(Precision precision, bool transposed, int m, int k, const float* x, float* c, bool hold) {
+void symmetricProduct(Precision precision, bool transposed, int m, int k, const float* x, float* c, [[maybe_unused]] bool hold) {
   if (precision == Precision::kFloat32OpenBlas) {
     openblasSymmetric(transposed, m, k, x, c);
     return;
