@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeAddon } from 'muon-tfjs';
+import { loadNativeAddon, type NativeAddonInfo } from 'muon-tfjs';
 
 /**
  * fp32 flops per cycle per core from the vector extensions: two FMA units of 16 (AVX-512), 8 (AVX2)
@@ -63,8 +63,14 @@ export function machineInfo(): MachineInfo {
     flags,
     node: process.version,
     tfjs: tf.version_core,
-    nativeKernel: status.available ? `${status.addon.info().blas.trim()}, ${status.addon.info().threads} threads` : `absent: ${status.reason}`,
+    nativeKernel: status.available ? nativeKernelLine(status.addon.info()) : `absent: ${status.reason}`,
   };
+}
+
+/** The addon's libraries, bfloat16 availability, the CPU's bfloat16 features and its threads, in one line. */
+function nativeKernelLine(info: NativeAddonInfo): string {
+  const libraries = info.onednn === null ? info.blas.trim() : `${info.onednn} + ${info.blas.trim()}`;
+  return `${libraries}; bfloat16 ${info.bfloat16 ? 'available' : info.products.bfloat16}; CPU avx512_bf16 ${String(info.cpu.avx512Bf16)}, amx_bf16 ${String(info.cpu.amxBf16)}; ${info.threads} threads`;
 }
 
 export function printMachine(info: MachineInfo): void {

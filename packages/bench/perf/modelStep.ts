@@ -47,7 +47,7 @@ import { buildMlp, MLP_DEFAULT } from '../src/benchmark/models/mlp.js';
 import { DEFAULT_SCALE, SPLIT_SEED, createTask } from '../src/benchmark/tasks.js';
 import { commandLine } from './commandLine.js';
 import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
-import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, MuonWithAdamWOptimizer, NATIVE_CAPABILITIES, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
+import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, MuonWithAdamWOptimizer, nativeCapabilities, OPENBLAS_CAPABILITIES, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:model-step [-- options]
 
@@ -175,10 +175,12 @@ interface ShapeRow {
 
 /**
  * The Muon matrices of a hybrid and the Newton–Schulz work on them per step: the plans (algorithm
- * and executed flops) of the native kernel (syrk at half a gemm) and of the TF.js one.
+ * and executed flops) of the native kernel (under the built addon's capabilities; OpenBLAS's, syrk
+ * at half a gemm, where it is absent) and of the TF.js one.
  */
 function newtonSchulzWork(optimizer: MuonWithAdamWOptimizer): ShapeRow[] {
   const { schedule } = optimizer.muonOptions;
+  const capabilities = loadNativeAddon().available ? nativeCapabilities() : OPENBLAS_CAPABILITIES;
   const rows = new Map<string, ShapeRow>();
   for (const row of optimizer.describeRouting()) {
     if (row.optimizer !== 'muon' || row.matrix === undefined) continue;
@@ -189,7 +191,7 @@ function newtonSchulzWork(optimizer: MuonWithAdamWOptimizer): ShapeRow[] {
       known.count++;
       continue;
     }
-    const native = planOrthogonalization(fanIn, fanOut, schedule, NATIVE_CAPABILITIES);
+    const native = planOrthogonalization(fanIn, fanOut, schedule, capabilities);
     const tfjs = planOrthogonalization(fanIn, fanOut, schedule, GENERAL_MATMUL_CAPABILITIES);
     rows.set(key, { matrix: [fanIn, fanOut], count: 1, native: native.algorithm, nativeFlops: native.flops, tfjs: tfjs.algorithm, tfjsFlops: tfjs.flops });
   }

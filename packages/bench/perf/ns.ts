@@ -11,14 +11,18 @@
  * output, and (for min side ≤ 256) to the float64 polar factor UVᵀ. Inputs are seeded Gaussians;
  * tensors live on the wasm backend (the Node default), so the native kernel's times include
  * copying in and out of the wasm heap. `--wasm-threads 2` starts the wasm backend with two XNNPACK
- * threads (enableWasmThreadsInNode). Results go to bench-results/ns-<time>.json.
+ * threads (enableWasmThreadsInNode). With the addon built with oneDNN the native rows are: OpenBLAS
+ * float32 (`library: 'openblas'`, the OpenBLAS-only build's kernel), oneDNN float32, and oneDNN
+ * bfloat16 products (`precision: 'bfloat16'`, where the CPU has AVX512-BF16 or AMX), all in this
+ * process; "× OpenBLAS" is each row's time over the OpenBLAS auto row's for the same shape.
+ * Results go to bench-results/ns-<time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { commandLine } from './commandLine.js';
 import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
-import { type CoefficientPreset, enableWasmThreadsInNode, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, NATIVE_CAPABILITIES, nativeOrthogonalizer, type NewtonSchulzSchedule, newtonSchulzEach, type Orthogonalizer, planOrthogonalization, plainNewtonSchulzFlops, resolveNewtonSchulz } from 'muon-tfjs';
+import { type CoefficientPreset, enableWasmThreadsInNode, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, NATIVE_PRECISION_CODES, nativeCapabilities, OPENBLAS_CAPABILITIES, nativeOrthogonalizer, type NewtonSchulzSchedule, newtonSchulzEach, type Orthogonalizer, planOrthogonalization, plainNewtonSchulzFlops, resolveNewtonSchulz } from 'muon-tfjs';
 import { polarFactor, relativeFrobenius } from 'muon-tfjs/diagnostics';
 
 const USAGE = `Usage: npm run bench:ns [-- options]
@@ -45,6 +49,8 @@ const PYTORCH_MS: Record<string, number> = { '768x768': 112, '768x3072': 302, '1
 interface Kernel {
   readonly name: string;
   readonly orthogonalize: Orthogonalizer;
+  /** The schedule it runs (the float32 one, or its bfloat16 twin). */
+  readonly schedule: NewtonSchulzSchedule;
   /** Flops it executes on a rows×cols matrix: those of its plan (`planOrthogonalization`). */
   flops(rows: number, cols: number): number;
 }
@@ -94,22 +100,32 @@ async function main(): Promise<void> {
   const runs = Number(args['runs'] ?? 5);
   const shapes = (args['shapes'] ?? '256x1024,768x768,768x2304,768x3072,3072x768,1024x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
   const schedule = resolveNewtonSchulz({ coefficients });
+  const bfloat16Schedule = resolveNewtonSchulz({ coefficients, precision: 'bfloat16' });
   const steps = schedule.steps;
   const machine = machineInfo();
   printMachine(machine);
-  console.log(`Newton–Schulz, ${coefficients} × ${steps} steps, fp32, median of ${runs} runs after a warm-up; tensors on tfjs-backend-${tf.getBackend()} (${threads} XNNPACK thread${threads > 1 ? 's' : ''})`);
+  console.log(`Newton–Schulz, ${coefficients} × ${steps} steps, float32 products unless the row says bf16, median of ${runs} runs after a warm-up; tensors on tfjs-backend-${tf.getBackend()} (${threads} XNNPACK thread${threads > 1 ? 's' : ''})`);
 
   const kernels: Kernel[] = [];
   if (!args['skip-wasm']) {
-    kernels.push({ name: 'wasm plain (newtonSchulz)', orthogonalize: newtonSchulzEach, flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES, 'plain').flops });
-    kernels.push({ name: 'wasm gram (gramOrthogonalizer)', orthogonalize: gramOrthogonalizer(), flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES).flops });
+    kernels.push({ name: 'wasm plain (newtonSchulz)', orthogonalize: newtonSchulzEach, schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES, 'plain').flops });
+    kernels.push({ name: 'wasm gram (gramOrthogonalizer)', orthogonalize: gramOrthogonalizer(), schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES).flops });
   }
-  const nativePlain = loadNativeAddon().available ? nativeOrthogonalizer({ algorithm: 'plain' }) : undefined;
-  if (nativePlain !== undefined) {
-    kernels.push({ name: 'native plain (sgemm+ssyrk)', orthogonalize: nativePlain, flops: (r, c) => planOrthogonalization(r, c, schedule, NATIVE_CAPABILITIES, 'plain').flops });
-    kernels.push({ name: 'native auto (nativeOrthogonalizer)', orthogonalize: nativeOrthogonalizer(), flops: (r, c) => planOrthogonalization(r, c, schedule, NATIVE_CAPABILITIES).flops });
+  const status = loadNativeAddon();
+  const info = status.available ? status.addon.info() : undefined;
+  const nativePlain = status.available ? nativeOrthogonalizer({ algorithm: 'plain', library: 'openblas' }) : undefined;
+  if (nativePlain !== undefined && info !== undefined) {
+    kernels.push({ name: 'native plain, OpenBLAS f32', orthogonalize: nativePlain, schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, OPENBLAS_CAPABILITIES, 'plain').flops });
+    kernels.push({ name: 'native auto, OpenBLAS f32', orthogonalize: nativeOrthogonalizer({ library: 'openblas' }), schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, OPENBLAS_CAPABILITIES).flops });
+    if (info.onednn !== null) {
+      kernels.push({ name: 'native auto, oneDNN f32', orthogonalize: nativeOrthogonalizer(), schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, nativeCapabilities()).flops });
+    }
+    if (info.bfloat16) {
+      kernels.push({ name: 'native auto, oneDNN bf16', orthogonalize: nativeOrthogonalizer(), schedule: bfloat16Schedule, flops: (r, c) => planOrthogonalization(r, c, bfloat16Schedule, nativeCapabilities()).flops });
+    }
   }
 
+  console.log(`native products: ${info === undefined ? 'absent' : `${info.onednn ?? 'OpenBLAS only'}; bfloat16 ${info.bfloat16 ? 'available' : info.products.bfloat16}; CPU avx512_bf16 ${String(info.cpu.avx512Bf16)}, amx_bf16 ${String(info.cpu.amxBf16)}`}`);
   console.log(`Δ vs plain: relative Frobenius distance to the plain iteration ${nativePlain === undefined ? 'on wasm' : 'through OpenBLAS'}`);
   // Plain matmul throughput, the ceiling each kernel works under (median of 5 after a warm-up).
   const matmul: Record<string, number> = {};
@@ -122,23 +138,28 @@ async function main(): Promise<void> {
       if (r > 0) wasmTimes.push(performance.now() - start);
     }
     matmul[`wasm ${n}`] = (2 * n ** 3) / median(wasmTimes) / 1e6;
-    const status = loadNativeAddon();
-    if (status.available) {
+    if (status.available && info !== undefined) {
       const values = a.dataSync<'float32'>();
-      const nativeTimes: number[] = [];
-      for (let r = 0; r <= 5; r++) {
-        const start = performance.now();
-        status.addon.matmul(values, values, n, n, n);
-        if (r > 0) nativeTimes.push(performance.now() - start);
+      const libraries: [string, number | undefined][] = [['OpenBLAS sgemm', undefined]];
+      if (info.onednn !== null) libraries.push(['oneDNN f32', NATIVE_PRECISION_CODES.float32]);
+      if (info.bfloat16) libraries.push(['oneDNN bf16', NATIVE_PRECISION_CODES.bfloat16]);
+      for (const [label, precision] of libraries) {
+        const nativeTimes: number[] = [];
+        for (let r = 0; r <= 5; r++) {
+          const start = performance.now();
+          if (precision === undefined) status.addon.matmul(values, values, n, n, n);
+          else status.addon.matmul(values, values, n, n, n, precision);
+          if (r > 0) nativeTimes.push(performance.now() - start);
+        }
+        matmul[`${label} ${n}`] = (2 * n ** 3) / median(nativeTimes) / 1e6;
       }
-      matmul[`OpenBLAS sgemm ${n}`] = (2 * n ** 3) / median(nativeTimes) / 1e6;
     }
     a.dispose();
   }
   console.log(`matmul GFLOP/s: ${Object.entries(matmul).map(([k, v]) => `${k}³ ${v.toFixed(1)}`).join(', ')}`);
   console.log(`% peak is of ${PEAK_GFLOPS.toFixed(0)} GFLOP/s (cores × clock × fp32 flops per cycle; see bench/machine.ts)\n`);
   const rows: Record<string, string | number | null>[] = [];
-  const header = ['shape', 'kernel', 'ms', 'GFLOP/s', '% peak', 'plain-eq GFLOP/s', '‖XXᵀ−I‖/√k', 'Δ vs plain', 'Δ vs UVᵀ', 'vs PyTorch'];
+  const header = ['shape', 'kernel', 'ms', '× OpenBLAS', 'GFLOP/s', '% peak', 'plain-eq GFLOP/s', '‖XXᵀ−I‖/√k', 'Δ vs plain', 'Δ vs UVᵀ', 'vs PyTorch'];
   console.log(header.join(' | '));
   for (const [r, c] of shapes) {
     const g = tf.randomNormal([r, c], 0, 1, 'float32', r + c) as tf.Tensor2D;
@@ -151,9 +172,11 @@ async function main(): Promise<void> {
     const [reference] = (nativePlain ?? newtonSchulzEach)([g], schedule);
     const referenceValues = (reference as tf.Tensor2D).dataSync();
     const polar = m <= 256 ? polarFactor(g).data : undefined;
+    let openblasMs: number | undefined;
     for (const kernel of kernels) {
-      const ms = median(time(kernel.orthogonalize, g, schedule, runs));
-      const [output] = kernel.orthogonalize([g], schedule);
+      const ms = median(time(kernel.orthogonalize, g, kernel.schedule, runs));
+      if (kernel.name === 'native auto, OpenBLAS f32') openblasMs = ms;
+      const [output] = kernel.orthogonalize([g], kernel.schedule);
       const values = (output as tf.Tensor2D).dataSync<'float32'>();
       output?.dispose();
       const gflops = kernel.flops(r, c) / ms / 1e6;
@@ -162,6 +185,7 @@ async function main(): Promise<void> {
         shape: key,
         kernel: kernel.name,
         ms: Number(ms.toFixed(1)),
+        openblasRatio: openblasMs === undefined ? null : Number((ms / openblasMs).toFixed(2)),
         gflops: Number(gflops.toFixed(1)),
         peakFraction: Number((gflops / PEAK_GFLOPS).toFixed(3)),
         plainEquivalentGflops: Number((plainFlops / ms / 1e6).toFixed(1)),
@@ -173,7 +197,7 @@ async function main(): Promise<void> {
       };
       rows.push(row);
       console.log(
-        [row.shape, row.kernel, row.ms, row.gflops, `${(100 * row.peakFraction).toFixed(1)}%`, row.plainEquivalentGflops, row.orthogonalityError, row.relativeToPlain, row.relativeToPolar ?? '—', row.pytorchRatio === null ? '—' : `${row.pytorchRatio}×`].join(' | '),
+        [row.shape, row.kernel, row.ms, row.openblasRatio === null ? '—' : `${row.openblasRatio}×`, row.gflops, `${(100 * row.peakFraction).toFixed(1)}%`, row.plainEquivalentGflops, row.orthogonalityError, row.relativeToPlain, row.relativeToPolar ?? '—', row.pytorchRatio === null ? '—' : `${row.pytorchRatio}×`].join(' | '),
       );
     }
     tf.dispose([g, reference as tf.Tensor2D]);

@@ -13,7 +13,12 @@
  *    backend the default is 6 layers: the 12-layer step does not fit the 4 GiB wasm heap (the
  *    step's temporaries peak at about 3.5× its live state: 2.2 GiB of heap for 6 layers, 3.3 for 9).
  *
- *   npm run bench:step [-- --runs 3 --layers 12 --step-layers 6 --backend wasm --wasm-threads 2 --kernels native,wasm-gram,wasm-plain]
+ *   npm run bench:step [-- --runs 3 --layers 12 --step-layers 6 --backend wasm --wasm-threads 2 --kernels native-openblas,native,native-bf16,wasm-gram,wasm-plain]
+ *
+ * Native rows: `native-openblas` (float32 through OpenBLAS, the OpenBLAS-only build's kernel),
+ * `native` (fastestOrthogonalizer: oneDNN float32 where built), `native-bf16` (the same with
+ * `precision: 'bfloat16'`), all in this process; each native row also gives its ratio to the
+ * OpenBLAS row of the same measurement.
  *
  * Median wall time of `--runs` runs after one warm-up (the TF.js kernels take about a minute per
  * 12-layer orthogonalization, so they run `--wasm-runs` times, default 1, after warming up on one
@@ -28,7 +33,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { GPT2_SMALL_LAYER_SHAPES, PYTORCH_MUON_STEP_S } from './gpt2Small.js';
 import { commandLine } from './commandLine.js';
 import { machineInfo, median, printMachine } from './machine.js';
-import { adamw, describeFastestOrthogonalizer, enableWasmThreadsInNode, fastestOrthogonalizer, gramOrthogonalizer, loadNativeAddon, muon, newtonSchulzEach, type Orthogonalizer, resolveNewtonSchulz } from 'muon-tfjs';
+import { adamw, describeFastestOrthogonalizer, enableWasmThreadsInNode, fastestOrthogonalizer, gramOrthogonalizer, loadNativeAddon, muon, nativeOrthogonalizer, newtonSchulzEach, type NewtonSchulzPrecision, type Orthogonalizer, resolveNewtonSchulz } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:step [-- options]
 
@@ -43,7 +48,8 @@ Options:
   --backend NAME       wasm (default) or cpu
   --wasm-threads N     XNNPACK threads of the wasm backend (default 1)
   --wasm-runs N        timed runs of the TF.js kernels (default 1)
-  --kernels LIST       comma-separated: native, wasm-gram, wasm-plain (default all three)
+  --kernels LIST       comma-separated: native-openblas, native, native-bf16, wasm-gram, wasm-plain
+                       (default all five)
   -h, --help           this text
 `;
 
@@ -111,38 +117,51 @@ async function main(): Promise<void> {
   const stepLayers = Math.min(layers, Number(args['step-layers'] ?? (tf.getBackend() === 'wasm' ? 6 : layers)));
   const runs = Number(args['runs'] ?? 3);
   const wasmRuns = Number(args['wasm-runs'] ?? 1);
-  const requested = (args['kernels'] ?? 'native,wasm-gram,wasm-plain').split(',');
+  const requested = (args['kernels'] ?? 'native-openblas,native,native-bf16,wasm-gram,wasm-plain').split(',');
   const machine = machineInfo();
   printMachine(machine);
   const { variables, grads } = makeVariables(layers);
   const parameters = variables.reduce((sum, v) => sum + v.size, 0);
   console.log(`GPT-2-small matrix set: ${layers} × [${GPT2_SMALL_LAYER_SHAPES.map(([a, b]) => `${a}×${b}`).join(', ')}], ${(parameters / 1e6).toFixed(1)} M parameters; backend ${tf.getBackend()}${tf.getBackend() === 'wasm' ? ` (${threads} XNNPACK thread${threads > 1 ? 's' : ''})` : ''}`);
-  console.log(`fastestOrthogonalizer() here: ${JSON.stringify(describeFastestOrthogonalizer())}\n`);
+  console.log(`fastestOrthogonalizer() here: ${JSON.stringify(describeFastestOrthogonalizer())}`);
+  console.log(`with precision 'bfloat16': ${JSON.stringify(describeFastestOrthogonalizer('bfloat16'))}\n`);
 
-  const kernels: { name: string; orthogonalize: Orthogonalizer; slow: boolean }[] = [];
-  if (requested.includes('native')) {
-    if (loadNativeAddon().available) kernels.push({ name: 'native (fastestOrthogonalizer)', orthogonalize: fastestOrthogonalizer(), slow: false });
-    else console.log('native kernel absent: skipped');
+  const kernels: { name: string; orthogonalize: Orthogonalizer; slow: boolean; precision: NewtonSchulzPrecision }[] = [];
+  const status = loadNativeAddon();
+  const info = status.available ? status.addon.info() : undefined;
+  for (const name of ['native-openblas', 'native', 'native-bf16'].filter((k) => requested.includes(k))) {
+    if (info === undefined) console.log(`${name}: native kernel absent, skipped`);
+    else if (name === 'native-openblas') kernels.push({ name: 'native, OpenBLAS f32', orthogonalize: nativeOrthogonalizer({ library: 'openblas' }), slow: false, precision: 'float32' });
+    else if (name === 'native') kernels.push({ name: `native (fastestOrthogonalizer), ${info.onednn === null ? 'OpenBLAS' : 'oneDNN'} f32`, orthogonalize: fastestOrthogonalizer(), slow: false, precision: 'float32' });
+    else if (!info.bfloat16) console.log(`native-bf16: skipped, bfloat16 ${info.products.bfloat16}`);
+    else kernels.push({ name: 'native (fastestOrthogonalizer), oneDNN bf16', orthogonalize: fastestOrthogonalizer(), slow: false, precision: 'bfloat16' });
   }
-  if (requested.includes('wasm-gram')) kernels.push({ name: 'tfjs gram (gramOrthogonalizer)', orthogonalize: gramOrthogonalizer(), slow: true });
-  if (requested.includes('wasm-plain')) kernels.push({ name: 'tfjs plain (newtonSchulzEach)', orthogonalize: newtonSchulzEach, slow: true });
+  if (requested.includes('wasm-gram')) kernels.push({ name: 'tfjs gram (gramOrthogonalizer)', orthogonalize: gramOrthogonalizer(), slow: true, precision: 'float32' });
+  if (requested.includes('wasm-plain')) kernels.push({ name: 'tfjs plain (newtonSchulzEach)', orthogonalize: newtonSchulzEach, slow: true, precision: 'float32' });
 
   const rows: Record<string, string | number | null>[] = [];
   const fusedRatios: { wall: number; cpu: number; seconds: Record<string, { wall: number; cpu: number }> }[] = [];
+  /** Per measurement, the OpenBLAS row's median, for the native rows' ratios. */
+  const openblasSeconds = new Map<string, number>();
   const report = (what: string, name: string, count: number, times: number[], target: number | null): void => {
     const seconds = median(times);
+    if (name === 'native, OpenBLAS f32') openblasSeconds.set(what, seconds);
+    const openblas = name.startsWith('native') ? openblasSeconds.get(what) : undefined;
     // The PyTorch figure covers 12 layers; scale it when fewer are measured.
     const ratio = seconds / ((PYTORCH_MUON_STEP_S * count) / 12);
-    const row = { what, kernel: name, layers: count, runs: times.length, medianSeconds: Number(seconds.toFixed(3)), pytorchRatio: Number(ratio.toFixed(3)), target, met: target === null ? null : ratio <= target ? 'yes' : 'no' };
+    const openblasRatio = openblas === undefined ? null : Number((seconds / openblas).toFixed(3));
+    const row = { what, kernel: name, layers: count, runs: times.length, medianSeconds: Number(seconds.toFixed(3)), openblasRatio, pytorchRatio: Number(ratio.toFixed(3)), target, met: target === null ? null : ratio <= target ? 'yes' : 'no' };
     rows.push(row);
     const label = `${what}, ${count} layers, ${name}`;
-    console.log(`${label.padEnd(72)} ${seconds.toFixed(2).padStart(7)} s  (${times.map((t) => t.toFixed(2)).join(', ')})  ${ratio.toFixed(2)}× PyTorch${target === null ? '' : `, target ≤ ${target}×: ${row.met}`}`);
+    console.log(`${label.padEnd(72)} ${seconds.toFixed(2).padStart(7)} s  (${times.map((t) => t.toFixed(2)).join(', ')})  ${openblasRatio === null ? '' : `${openblasRatio.toFixed(2)}× OpenBLAS, `}${ratio.toFixed(2)}× PyTorch${target === null ? '' : `, target ≤ ${target}×: ${row.met}`}`);
   };
 
   const matrices = Object.values(grads) as tf.Tensor2D[];
   const firstLayer = matrices.slice(0, GPT2_SMALL_LAYER_SHAPES.length);
-  const schedule = resolveNewtonSchulz(); // Muon's default schedule, resolved once as the optimizer does
+  // Muon's default schedule (and its bfloat16 twin), resolved once as the optimizer does.
+  const schedules = { float32: resolveNewtonSchulz(), bfloat16: resolveNewtonSchulz({ precision: 'bfloat16' }) };
   for (const kernel of kernels) {
+    const schedule = schedules[kernel.precision];
     const count = kernel.slow ? wasmRuns : runs;
     tf.dispose(kernel.orthogonalize(kernel.slow ? firstLayer : matrices, schedule)); // warm-up
     const times: number[] = [];
@@ -157,12 +176,18 @@ async function main(): Promise<void> {
 
   const stepGrads = Object.fromEntries(Object.entries(grads).slice(0, stepLayers * GPT2_SMALL_LAYER_SHAPES.length));
   for (const kernel of kernels) {
-    const optimizer = muon({ learningRate: 0.02, orthogonalize: kernel.orthogonalize });
+    const optimizer = muon({ learningRate: 0.02, orthogonalize: kernel.orthogonalize, precision: kernel.precision });
     if (kernel.slow) {
       const warm = muon({ learningRate: 0.02, orthogonalize: kernel.orthogonalize });
       warm.applyGradients(Object.fromEntries(Object.entries(grads).slice(0, GPT2_SMALL_LAYER_SHAPES.length)));
       warm.dispose();
       report('Muon step (applyGradients)', kernel.name, stepLayers, timeSteps(optimizer, stepGrads, 0, wasmRuns), WASM_TARGET);
+      optimizer.dispose();
+      continue;
+    }
+    if (kernel.precision !== 'float32' || kernel.name.startsWith('native, OpenBLAS')) {
+      // The fused step runs float32 on the build's own products: compared with that kernel only.
+      report('Muon step (applyGradients), composed', kernel.name, stepLayers, timeSteps(optimizer, stepGrads, 1, runs), NATIVE_TARGET);
       optimizer.dispose();
       continue;
     }
@@ -172,7 +197,7 @@ async function main(): Promise<void> {
     const stepMatrices = Object.values(stepGrads) as tf.Tensor2D[];
     const none = { wall: [], cpu: [] };
     const [orthogonalizeTimes = none, composedTimes = none, fusedTimes = none] = timeInTurns(
-      [() => tf.dispose(kernel.orthogonalize(stepMatrices, schedule)), () => optimizer.applyGradients(stepGrads), () => fused.applyGradients(stepGrads)],
+      [() => tf.dispose(kernel.orthogonalize(stepMatrices, schedules.float32)), () => optimizer.applyGradients(stepGrads), () => fused.applyGradients(stepGrads)],
       1,
       runs,
     );

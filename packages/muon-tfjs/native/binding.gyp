@@ -1,14 +1,24 @@
 {
+  "variables": {
+    # Set to "true" by build.mjs when oneDNN (libdnnl-dev) compiles and links here.
+    "muon_onednn%": "false"
+  },
   "targets": [
     {
       "target_name": "muon_native",
-      "sources": ["src/muon_native.cc", "src/fused_muon_step.cc", "src/gram_spectrum.cc"],
+      "sources": ["src/muon_native.cc", "src/products.cc", "src/fused_muon_step.cc", "src/gram_spectrum.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O3", "-std=c++17", "-ffp-contract=off"],
-      "libraries": ["-lopenblas"]
+      "libraries": ["-lopenblas"],
+      "conditions": [
+        ["muon_onednn=='true'", {
+          "defines": ["MUON_HAVE_ONEDNN"],
+          "libraries": ["-ldnnl", "-lgomp"]
+        }]
+      ]
     }
   ]
 }

@@ -37,10 +37,12 @@ export {
 } from './math/chooseSchedule.js';
 export {
   DEFAULT_NS_EPS,
+  NEWTON_SCHULZ_PRECISIONS,
   defaultGramRestarts,
   resolveNewtonSchulz,
   scheduleDeviation,
   type NewtonSchulzOptions,
+  type NewtonSchulzPrecision,
   type NewtonSchulzSchedule,
 } from './math/newtonSchulzSchedule.js';
 export { newtonSchulz } from './math/newtonSchulz.js';
@@ -83,8 +85,8 @@ export {
 // Orthogonalization kernels: the native OpenBLAS addon in Node (optional), wasm threads, the chooser.
 export { describeFastestOrthogonalizer, fastestOrthogonalizer, type OrthogonalizerChoice } from './kernels/fastestOrthogonalizer.js';
 export { gramOrthogonalizer, type GramOrthogonalizerOptions } from './kernels/gramOrthogonalizer.js';
-export { NATIVE_CAPABILITIES, nativeOrthogonalizer, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
-export { loadNativeAddon, type NativeAddonStatus } from './kernels/nativeAddon.js';
+export { OPENBLAS_CAPABILITIES, nativeCapabilities, nativeOrthogonalizer, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
+export { loadNativeAddon, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus } from './kernels/nativeAddon.js';
 export { nativeMuonStep } from './kernels/nativeMuonStep.js';
 export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 

@@ -4,7 +4,7 @@ import { SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHes
 import type { Batch } from './task.js';
 
 /** The optimizers the benchmark can compare (`--optimizers`). */
-export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia'] as const;
+export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
 
 /**
@@ -80,6 +80,20 @@ const SPECS: Record<OptimizerKind, OptimizerSpec> = {
     hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
     create: (learningRate, { model, auxLearningRate, orthogonalize, fused }) => muonWithAdamW(model, {
       muon: { learningRate, ...MUON, ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) },
+      adamw: { learningRate: auxLearningRate, ...ADAMW },
+    }),
+    usesAuxiliaryAdamW: true,
+  },
+  // Muon with its Newton–Schulz products in bfloat16 (float32 accumulation): the measurement
+  // behind the default of Muon's `precision` (README, "Precision"). Falls back to float32, said
+  // on the console, where the native kernel cannot run bfloat16.
+  'muon-bf16': {
+    kind: 'muon-bf16',
+    label: 'Muon bf16 NS (+AdamW)',
+    grid: [0.01, 0.02, 0.05, 0.1, 0.2],
+    hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', precision: 'bfloat16', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
+    create: (learningRate, { model, auxLearningRate, orthogonalize }) => muonWithAdamW(model, {
+      muon: { learningRate, ...MUON, precision: 'bfloat16', ...(orthogonalize && { orthogonalize }) },
       adamw: { learningRate: auxLearningRate, ...ADAMW },
     }),
     usesAuxiliaryAdamW: true,

@@ -1,24 +1,29 @@
-// Newton–Schulz orthogonalization over the system BLAS (OpenBLAS), for muon-tfjs in Node.
+// Newton–Schulz orthogonalization in native code, for muon-tfjs in Node: over oneDNN where it was
+// found at build time (float32 or bfloat16 products), else over OpenBLAS (float32); products.h
+// says which library computes which product.
 //
 // One call orthogonalizes every matrix of an optimizer step. Each matrix is row-major float32,
 // `rows × cols`, and comes with its plan, decided in TypeScript (planOrthogonalization in
 // src/math/planOrthogonalization.ts, the library's one cost model): the algorithm, the side to
-// iterate on (XXᵀ, or XᵀX when `transposed`, through BLAS transpose flags, so tall matrices are
-// never copied into a transpose) and its flop count. This file executes plans; it decides nothing.
+// iterate on (XXᵀ, or XᵀX when `transposed`, through transpose flags or strides, so tall matrices
+// are never copied into a transpose) and its flop count. This file executes plans; it decides nothing.
 //
 // Two algorithms compute the same map X ↦ p_k(…p_1(X)) (p_t(X) = a_t X + b_t (XXᵀ)X + c_t (XXᵀ)²X):
-//  - plain:  per iteration A = XXᵀ (ssyrk), A² (ssyrk), X ← (a I + b A + c A²) X (sgemm).
+//  - plain:  per iteration A = XXᵀ, A², X ← (a I + b A + c A²) X.
 //  - Gram:   R = XXᵀ once, then only m×m work: Z = aI + bR + cR², Q ← QZ, R ← Z R Z, with a
 //            restart (X ← QX, R ← XXᵀ, Q ← I) after the iterations listed in `restartAfter`, and
 //            one final multiply X ← QX (Zhang, Amsel, Chen, Dao 2026, Dao-AILab/gram-newton-schulz).
-// The symmetric products XXᵀ and R² = RRᵀ use ssyrk (half the flops of sgemm), which the planner
-// knows as this kernel's capability.
+// Over OpenBLAS the symmetric products XXᵀ and R² = RRᵀ use ssyrk (half the flops of sgemm), which
+// the planner knows as this kernel's capability (info().symmetricProductsAtHalfCost).
 //
-// Scheduling: OpenBLAS splits one product over its threads, which pays off for large products only
+// Precision (the optional `precision` argument): in bfloat16 every product rounds its two operands
+// to bfloat16 and accumulates in float32 (products.h); everything between products stays float32.
+//
+// Scheduling: OpenBLAS (and oneDNN) split one product over their threads, which pays off for large products only
 // (measured here, sgemm m³: 110 GFLOP/s on 1 thread and 118 on 2 at m = 128, 153 and 262 at 768).
 // So the matrices of a call are orthogonalized largest first (by the planned flops): a matrix costing more than its share
 // of the remaining work runs alone on all threads; the rest run concurrently, one matrix per
-// thread, with single-threaded BLAS, on a persistent pool whose threads keep their own scratch.
+// thread, with single-threaded products (OpenBLAS's count and each thread's OpenMP count set to 1), on a persistent pool whose threads keep their own scratch.
 // Every matrix goes through the same arithmetic in either case up to BLAS's summation order.
 //
 // On the wasm backend the caller passes views of the wasm heap: inputs are read and outputs written
@@ -28,6 +33,7 @@
 
 #include "gram_spectrum.h"
 #include "orthogonalize_engine.h"
+#include "products.h"
 
 #include <algorithm>
 #include <atomic>
@@ -66,43 +72,24 @@ Workspace& workspace() {
   return ws;
 }
 
-// ssyrk writes only the upper triangle; mirror it so that sgemm can read the full matrix. Tile by
-// tile (32×32), so that the column-wise reads stay in cache: 3.6× faster than the plain double loop
-// at 768×768 (169 vs 611 µs), where the plain loop cost 4% of a GPT-2-sized step.
-void mirrorUpper(float* a, int n) {
-  constexpr int kTile = 32;
-  for (int ib = 0; ib < n; ib += kTile) {
-    const int ie = std::min(ib + kTile, n);
-    for (int jb = ib; jb < n; jb += kTile) {
-      const int je = std::min(jb + kTile, n);
-      for (int j = jb; j < je; ++j) {
-        float* row = a + static_cast<size_t>(j) * n;
-        for (int i = ib; i < ie && i < j; ++i) row[i] = a[static_cast<size_t>(i) * n + j];
-      }
-    }
-  }
-}
-
 // C = X Xᵀ (wide) or Xᵀ X (tall), full symmetric m×m, m = min(rows, cols).
-void gram(const float* x, int rows, int cols, bool tall, float* c) {
+// With `hold`, X's bfloat16 copy stays for the next applyLeft(…, xHeld = true) (products.h, Held).
+void gram(muon::Precision precision, const float* x, int rows, int cols, bool tall, float* c, bool hold = false) {
   const int m = tall ? cols : rows;
   const int k = tall ? rows : cols;
-  cblas_ssyrk(CblasRowMajor, CblasUpper, tall ? CblasTrans : CblasNoTrans, m, k, 1.0f, x, cols, 0.0f, c, m);
-  mirrorUpper(c, m);
+  muon::symmetricProduct(precision, tall, m, k, x, c, hold);
 }
 
 // out = Q X (wide: Q is rows×rows) or X Q (tall: Q is cols×cols); out is rows×cols.
-void applyLeft(const float* q, const float* x, int rows, int cols, bool tall, float* out) {
+void applyLeft(muon::Precision precision, const float* q, const float* x, int rows, int cols, bool tall, float* out, bool xHeld = false) {
   if (tall) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, cols, 1.0f, x, cols, q, cols, 0.0f, out, cols);
+    muon::multiply(precision, rows, cols, cols, x, q, out, xHeld ? muon::Held::kLeft : muon::Held::kNone);
   } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, rows, 1.0f, q, rows, x, cols, 0.0f, out, cols);
+    muon::multiply(precision, rows, cols, rows, q, x, out, xHeld ? muon::Held::kRight : muon::Held::kNone);
   }
 }
 
-void square(const float* a, const float* b, int m, float* out) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, a, m, b, m, 0.0f, out, m);
-}
+void square(muon::Precision precision, const float* a, const float* b, int m, float* out) { muon::multiply(precision, m, m, m, a, b, out); }
 
 // z = a I + b r + c r2 (all m×m).
 void polynomial(const Quintic& p, const float* r, const float* r2, int m, float* z) {
@@ -115,8 +102,10 @@ void polynomial(const Quintic& p, const float* r, const float* r2, int m, float*
 }
 
 // Orthogonalizes one matrix `in` (rows × cols) into `out` with the planned algorithm, on XᵀX when `tall`.
+// Every product runs in `precision` (products.h); the normalization (float64 sum), the polynomial
+// Z = aI + bR + cR², the iterates X, R, Q and the output stay float32.
 void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, const std::vector<Quintic>& schedule,
-                   double normalizationScale, double eps, const std::vector<int>& restarts, Algorithm algorithm) {
+                   double normalizationScale, double eps, const std::vector<int>& restarts, Algorithm algorithm, muon::Precision precision) {
   const int m = tall ? cols : rows;
   const size_t size = static_cast<size_t>(rows) * cols;
   const size_t gramSize = static_cast<size_t>(m) * m;
@@ -140,11 +129,10 @@ void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, c
     Workspace::grow(ws.x2, size);
     float* y = ws.x2.data();
     for (size_t t = 0; t < steps; ++t) {
-      gram(x, rows, cols, tall, r);                                                          // A = XXᵀ
-      cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, m, 1.0f, r, m, 0.0f, r2, m);  // A² = AAᵀ
-      mirrorUpper(r2, m);
+      gram(precision, x, rows, cols, tall, r, true);           // A = XXᵀ, X's rounded copy kept
+      muon::symmetricProduct(precision, false, m, m, r, r2);  // A² = AAᵀ
       polynomial(schedule[t], r, r2, m, z);
-      applyLeft(z, x, rows, cols, tall, t + 1 == steps ? out : y);  // X ← (aI + bA + cA²) X
+      applyLeft(precision, z, x, rows, cols, tall, t + 1 == steps ? out : y, true);  // X ← (aI + bA + cA²) X
       std::swap(x, y);
     }
     return;
@@ -156,36 +144,35 @@ void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, c
   float* q = ws.q.data();
   float* tmp = ws.t.data();
   float* y = ws.x2.data();
-  gram(x, rows, cols, tall, r);
+  gram(precision, x, rows, cols, tall, r);
   bool qIdentity = true;
   for (size_t t = 0; t < steps; ++t) {
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, m, 1.0f, r, m, 0.0f, r2, m);  // R² = RRᵀ
-    mirrorUpper(r2, m);
+    muon::symmetricProduct(precision, false, m, m, r, r2);  // R² = RRᵀ
     polynomial(schedule[t], r, r2, m, z);
     if (qIdentity) {
       std::memcpy(q, z, gramSize * sizeof(float));
     } else {
-      square(q, z, m, tmp);  // Q ← QZ
+      square(precision, q, z, m, tmp);  // Q ← QZ
       std::swap(q, tmp);
     }
     qIdentity = false;
     if (t + 1 == steps) break;
     if (std::find(restarts.begin(), restarts.end(), static_cast<int>(t + 1)) != restarts.end()) {
-      applyLeft(q, x, rows, cols, tall, y);  // X ← QX
+      applyLeft(precision, q, x, rows, cols, tall, y);  // X ← QX
       std::swap(x, y);
-      gram(x, rows, cols, tall, r);  // R ← XXᵀ
+      gram(precision, x, rows, cols, tall, r);  // R ← XXᵀ
       qIdentity = true;
     } else {
       // R ← Z R Z. R·Z² (Z² by syrk) would save m³ flops but measured 1.5–3× the error against
       // the float64 map on ill-conditioned inputs (128×512, polarExpress5), so it is not used.
-      square(r, z, m, tmp);  // RZ
-      square(z, tmp, m, r);  // R ← Z (R Z)
+      square(precision, r, z, m, tmp);  // RZ
+      square(precision, z, tmp, m, r);  // R ← Z (R Z)
     }
   }
   if (qIdentity) {
     std::memcpy(out, x, size * sizeof(float));
   } else {
-    applyLeft(q, x, rows, cols, tall, out);
+    applyLeft(precision, q, x, rows, cols, tall, out);
   }
 }
 
@@ -204,10 +191,11 @@ struct Settings {
   const std::vector<Quintic>& schedule;
   double normalizationScale, eps;
   const std::vector<int>& restarts;
+  muon::Precision precision;
 };
 
 void run(const Job& job, const Settings& s) {
-  orthogonalize(job.in, job.out, job.rows, job.cols, job.tall, s.schedule, s.normalizationScale, s.eps, s.restarts, job.algorithm);
+  orthogonalize(job.in, job.out, job.rows, job.cols, job.tall, s.schedule, s.normalizationScale, s.eps, s.restarts, job.algorithm, s.precision);
 }
 
 // Threads kept for the life of the process, so that a step neither starts threads nor reallocates
@@ -273,7 +261,9 @@ std::mutex callMutex;
 std::string orthogonalizeAll(std::vector<Job>& jobs, const Settings& s) {
   std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.flops > b.flops; });
   std::lock_guard<std::mutex> serialized(callMutex);
-  const int threads = std::max(1, openblas_get_num_threads());
+  // The OpenMP thread count (oneDNN) is per calling thread: align this thread's with the addon's.
+  const int threads = muon::threads();
+  muon::setThreads(threads);
   double remaining = std::accumulate(jobs.begin(), jobs.end(), 0.0, [](double sum, const Job& j) { return sum + j.flops; });
   size_t next = 0;
   try {
@@ -293,14 +283,14 @@ std::string orthogonalizeAll(std::vector<Job>& jobs, const Settings& s) {
   std::string failure;
   auto worker = [&]() {
     try {
+      muon::useOneThread();
       for (size_t i = cursor++; i < jobs.size() && !failed; i = cursor++) run(jobs[i], s);
     } catch (const std::exception& error) {
       if (!failed.exchange(true)) failure = error.what();
     }
   };
-  openblas_set_num_threads(1);
   workerPool().run(std::min(static_cast<size_t>(threads), jobs.size() - next) - 1, worker);
-  openblas_set_num_threads(threads);
+  muon::setThreads(threads);
   return failure;
 }
 
@@ -324,13 +314,22 @@ std::vector<T> readNumbers(const Napi::Value& value, const char* what) {
 // orthogonalize(inputs: Float32Array[], shapes: Int32Array [r0, c0, r1, c1, …],
 //               coefficients: Float64Array [a0, b0, c0, a1, …], normalizationScale: number,
 //               eps: number, restartAfter: Int32Array, plans: Int32Array [algorithm0, transposed0, …],
-//               flops: Float64Array [flops0, …][, outputs: Float32Array[]]) → Float32Array[]
+//               flops: Float64Array [flops0, …][, outputs: Float32Array[]][, precision: 0 float32 | 1 bfloat16 | 2 float32 via OpenBLAS])
+//               → Float32Array[]
 Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const bool into = info.Length() == 9 && !info[8].IsUndefined();
-  if (info.Length() < 8 || info.Length() > 9 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || (into && !info[8].IsArray())) {
-    throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, plans, flops[, outputs])");
+  const bool into = info.Length() >= 9 && !info[8].IsUndefined();
+  const bool precisionGiven = info.Length() == 10 && !info[9].IsUndefined();
+  if (info.Length() < 8 || info.Length() > 10 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || (into && !info[8].IsArray()) ||
+      (precisionGiven && !info[9].IsNumber())) {
+    throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, plans, flops[, outputs][, precision])");
   }
+  const int precisionCode = precisionGiven ? info[9].As<Napi::Number>().Int32Value() : 0;
+  if (precisionCode < 0 || precisionCode > 2) {
+    throw Napi::RangeError::New(env, "precision must be 0 (float32), 1 (bfloat16) or 2 (float32 through OpenBLAS), got " + std::to_string(precisionCode));
+  }
+  const muon::Precision precision = static_cast<muon::Precision>(precisionCode);
+  if (!muon::supports(precision)) throw Napi::Error::New(env, "orthogonalize: bfloat16 is " + muon::describe().bfloat16Products);
   Napi::Array inputs = info[0].As<Napi::Array>();
   const std::vector<int> shapes = readNumbers<int>(info[1], "shapes");
   const std::vector<double> coefficients = readNumbers<double>(info[2], "coefficients");
@@ -387,7 +386,7 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
     }
     jobs.push_back({input.Data(), output.Data(), rows, cols, transposed == 1, static_cast<Algorithm>(algorithm), flops[i]});
   }
-  const Settings settings{schedule, normalizationScale, eps, restarts};
+  const Settings settings{schedule, normalizationScale, eps, restarts, precision};
   const std::string failure = orthogonalizeAll(jobs, settings);
   if (!failure.empty()) throw Napi::Error::New(env, "orthogonalize failed: " + failure);
   return outputs;
@@ -396,25 +395,39 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
-  result.Set("blas", Napi::String::New(env, openblas_get_config()));
-  result.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
+  const muon::EngineDescription engine = muon::describe();
+  result.Set("blas", Napi::String::New(env, engine.blas));
+  result.Set("threads", Napi::Number::New(env, muon::threads()));
   // The interface version src/kernels/nativeAddon.ts expects (2: orthogonalize takes `outputs`;
-  // 3: it takes per-matrix plans and flops from TypeScript instead of a mode; 4: gramEigenvalues and
-  // muonStep, the fused step).
+  // 3: it takes per-matrix plans and flops from TypeScript instead of a mode; 4: `precision`, the
+  // fields below, gramEigenvalues and muonStep, the fused step).
   result.Set("version", Napi::Number::New(env, 4));
+  result.Set("onednn", engine.onednn.empty() ? env.Null() : Napi::String::New(env, engine.onednn));
+  Napi::Object products = Napi::Object::New(env);
+  products.Set("float32", Napi::String::New(env, engine.float32Products));
+  products.Set("bfloat16", Napi::String::New(env, engine.bfloat16Products));
+  result.Set("products", products);
+  result.Set("bfloat16", Napi::Boolean::New(env, muon::supports(muon::Precision::kBfloat16)));
+  result.Set("symmetricProductsAtHalfCost", Napi::Boolean::New(env, engine.symmetricProductsAtHalfCost));
+  // The CPU's flags, whichever library runs (cpuid).
+  Napi::Object cpu = Napi::Object::New(env);
+  cpu.Set("avx512Bf16", Napi::Boolean::New(env, engine.avx512Bf16));
+  cpu.Set("amxBf16", Napi::Boolean::New(env, engine.amxBf16));
+  result.Set("cpu", cpu);
   return result;
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "setThreads(count)");
-  openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  muon::setThreads(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
 }
 
-// Plain row-major C = A·B, exposed for the benchmark's matmul throughput line.
+// Plain row-major C = A·B, exposed for the benchmark's matmul throughput line: through OpenBLAS's
+// sgemm, or with `precision` (0 float32, 1 bfloat16, 2 float32 via OpenBLAS) through the products Newton–Schulz runs.
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 5) throw Napi::TypeError::New(env, "matmul(a, b, m, k, n)");
+  if (info.Length() < 5 || info.Length() > 6 || (info.Length() == 6 && !info[5].IsNumber())) throw Napi::TypeError::New(env, "matmul(a, b, m, k, n[, precision])");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   Napi::Float32Array b = info[1].As<Napi::Float32Array>();
   const int m = info[2].As<Napi::Number>().Int32Value();
@@ -424,7 +437,15 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "matmul: sizes do not match m, k, n");
   }
   Napi::Float32Array c = Napi::Float32Array::New(env, static_cast<size_t>(m) * n);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.Data(), k, b.Data(), n, 0.0f, c.Data(), n);
+  if (info.Length() == 6) {
+    const int code = info[5].As<Napi::Number>().Int32Value();
+    if (code < 0 || code > 2 || !muon::supports(static_cast<muon::Precision>(code))) {
+      throw Napi::RangeError::New(env, "matmul: precision " + std::to_string(code) + " is not available (" + muon::describe().bfloat16Products + ")");
+    }
+    muon::multiply(static_cast<muon::Precision>(code), m, n, k, a.Data(), b.Data(), c.Data());
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.Data(), k, b.Data(), n, 0.0f, c.Data(), n);
+  }
   return c;
 }
 
@@ -450,7 +471,9 @@ std::string muon_native::orthogonalizePlanned(std::vector<PlannedMatrix>& matric
   for (const PlannedMatrix& m : matrices) {
     jobs.push_back({m.in, m.out, m.rows, m.cols, m.transposed, static_cast<Algorithm>(m.algorithm), m.flops});
   }
-  return orthogonalizeAll(jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.restartAfter});
+  // The fused step runs float32 only: fusedMuonStep (src/optimizers/fusedMuon.ts) leaves a bfloat16
+  // schedule to the composed path.
+  return orthogonalizeAll(jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.restartAfter, muon::Precision::kFloat32});
 }
 
 NODE_API_MODULE(muon_native, Init)

@@ -26,7 +26,7 @@ describe('the Newton–Schulz schedule is resolved once, at construction', () =>
     vi.mocked(resolveNewtonSchulz).mockClear();
     vi.mocked(resolveCoefficients).mockClear();
     muon({ nsSteps: 7 });
-    expect(resolveNewtonSchulz).toHaveBeenCalledWith({ coefficients: 'jordan', eps: 1e-7, steps: 7 });
+    expect(resolveNewtonSchulz).toHaveBeenCalledWith({ coefficients: 'jordan', eps: 1e-7, precision: 'float32', steps: 7 });
     expect(resolveCoefficients).toHaveBeenCalledWith('jordan', 7);
   });
 

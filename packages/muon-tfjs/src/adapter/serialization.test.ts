@@ -24,30 +24,36 @@ describe('getConfig / fromConfig round-trip every option', () => {
   beforeAll(() => useBackend('cpu'));
 
   it.each([
-    ['Muon', () => muon({ learningRate: 0.03, momentum: 0.9, nesterov: false, coefficients: [[3, -3.2, 1.2], [2, -1.5, 0.5]], nsSteps: 3, weightDecay: 0.1, correctedWeightDecay: true, lrAdjust: 'matchAdamW', eps: 1e-6 }), MuonOptimizer],
+    ['Muon', () => muon({ learningRate: 0.03, momentum: 0.9, nesterov: false, coefficients: [[3, -3.2, 1.2], [2, -1.5, 0.5]], nsSteps: 3, weightDecay: 0.1, correctedWeightDecay: true, lrAdjust: 'matchAdamW', eps: 1e-6, precision: 'bfloat16' }), MuonOptimizer],
     ['AdamW', () => adamw({ learningRate: 2e-3, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.05, cautiousWeightDecay: true, maxLearningRate: 4e-3 }), AdamWOptimizer],
     ['Lion', () => lion({ learningRate: 3e-5, beta1: 0.95, beta2: 0.98, weightDecay: 1 }), LionOptimizer],
-    ['NorMuon', () => normuon({ learningRate: 0.03, momentum: 0.9, beta2: 0.9, epsilon: 1e-8, lrAdjust: 'matchAdamW', weightDecay: 0.1 }), NorMuonOptimizer],
+    ['NorMuon', () => normuon({ learningRate: 0.03, momentum: 0.9, beta2: 0.9, epsilon: 1e-8, lrAdjust: 'matchAdamW', weightDecay: 0.1, precision: 'bfloat16' }), NorMuonOptimizer],
     ['Sophia', () => sophia({ learningRate: 1e-3, beta1: 0.9, beta2: 0.95, rho: 1, weightDecay: 0.1, epsilon: 1e-12 }), SophiaOptimizer],
-  ] as const)('%s', (_, make, cls) => {
+  ] as const)('%s', (name, make, cls) => {
     const original = make();
     original.learningRate = original.learningRate / 2; // a scheduled rate is what gets saved
     const copy = rebuild(original);
     expect(copy).toBeInstanceOf(cls);
     expect(copy.getConfig()).toEqual(original.getConfig());
+    // The precision is part of the config and of the schedule rebuilt from it.
+    if (name === 'Muon' || name === 'NorMuon') {
+      expect(original.getConfig()['precision']).toBe('bfloat16');
+      expect((copy as MuonOptimizer | NorMuonOptimizer).options.schedule.precision).toBe('bfloat16');
+    }
   });
 
   it('MuonWithAdamW, with its routing decisions', () => {
     const kernel = tf.variable(tf.zeros([4, 4]), true, 'serialization/kernel');
     const table = tf.variable(tf.zeros([10, 4]), true, 'serialization/table');
     const original = new MuonWithAdamWOptimizer({
-      muon: { learningRate: 0.05, coefficients: 'you6' },
+      muon: { learningRate: 0.05, coefficients: 'you6', precision: 'bfloat16' },
       adamw: { weightDecay: 0.1 },
       overrides: [{ pattern: 'table', to: 'adamw' }],
       variables: [kernel, table].map((v) => ({ name: v.name, shape: v.shape })),
     });
     const copy = rebuild(original) as MuonWithAdamWOptimizer;
     expect(copy.getConfig()).toEqual(original.getConfig());
+    expect(copy.muonOptions.schedule.precision).toBe('bfloat16');
     // The override is not part of the config, but its decision is.
     expect(copy.routeOf(table.name, table.shape)).toBe('adamw');
     expect(copy.routeOf(kernel.name, kernel.shape)).toBe('muon');

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { NewtonSchulzPrecision } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { loadNativeAddon } from './nativeAddon.js';
@@ -8,28 +9,62 @@ import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 export interface OrthogonalizerChoice {
   readonly kernel: 'native' | 'tfjs';
   readonly reason: string;
+  /** The library computing the products: oneDNN's version and ISA, OpenBLAS's build, or TF.js. */
+  readonly engine: string;
+  /** The precision its products run in for the one asked for (bfloat16 falls back to float32 where it cannot run). */
+  readonly precision: NewtonSchulzPrecision;
+  /** Why bfloat16 cannot run with this kernel; absent where it can. */
+  readonly bfloat16Missing?: string;
+  /** The CPU's bfloat16 features (cpuid, from the addon; absent without it). */
+  readonly cpu?: { readonly avx512Bf16: boolean; readonly amxBf16: boolean };
 }
 
 /** Backends whose tensors live in CPU memory, where handing them to native code costs one copy. */
 const CPU_RESIDENT_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
 
-/** Says which kernel {@link fastestOrthogonalizer} would run now (for logs, READMEs, benchmarks). */
-export function describeFastestOrthogonalizer(): OrthogonalizerChoice {
+const TFJS_FLOAT32_ONLY = 'TF.js kernels compute in float32';
+
+/**
+ * Says which kernel {@link fastestOrthogonalizer} would run now, over which library, in which
+ * precision for a schedule asking for `precision` (default float32), and the CPU's bfloat16
+ * features (for logs, READMEs, benchmarks).
+ */
+export function describeFastestOrthogonalizer(precision: NewtonSchulzPrecision = 'float32'): OrthogonalizerChoice {
   const status = loadNativeAddon();
-  const backend = tf.getBackend();
-  if (!status.available) return { kernel: 'tfjs', reason: status.reason };
+  const backend = tf.getBackend() as string | undefined;
+  const tfjs = (reason: string, cpu?: OrthogonalizerChoice['cpu']): OrthogonalizerChoice => ({
+    kernel: 'tfjs',
+    reason,
+    engine: `TF.js${backend === undefined ? '' : ` (${backend})`}`,
+    precision: 'float32',
+    bfloat16Missing: TFJS_FLOAT32_ONLY,
+    ...(cpu === undefined ? {} : { cpu }),
+  });
+  if (!status.available) return tfjs(status.reason);
+  const info = status.addon.info();
+  const engine = info.onednn === null ? info.blas.trim() : `${info.onednn}, ${info.products.float32}`;
+  const library = info.onednn === null ? 'OpenBLAS' : 'oneDNN';
   // tf.getBackend() is undefined until a backend is set or first used (then tfjs picks one).
-  if ((backend as string | undefined) === undefined) {
-    return { kernel: 'native', reason: `no TF.js backend set yet: the OpenBLAS addon at ${status.path} runs once it is ${[...CPU_RESIDENT_BACKENDS].join(', ')}` };
-  }
-  if (!CPU_RESIDENT_BACKENDS.has(backend)) return { kernel: 'tfjs', reason: `backend '${backend}' keeps tensors off the CPU` };
-  return { kernel: 'native', reason: `OpenBLAS addon at ${status.path}` };
+  if (backend !== undefined && !CPU_RESIDENT_BACKENDS.has(backend)) return tfjs(`backend '${backend}' keeps tensors off the CPU`, info.cpu);
+  const reason =
+    backend === undefined
+      ? `no TF.js backend set yet: the ${library} addon at ${status.path} runs once it is ${[...CPU_RESIDENT_BACKENDS].join(', ')}`
+      : `${library} addon at ${status.path}`;
+  return {
+    kernel: 'native',
+    reason,
+    engine,
+    precision: precision === 'bfloat16' && info.bfloat16 ? 'bfloat16' : 'float32',
+    ...(info.bfloat16 ? {} : { bfloat16Missing: info.products.bfloat16 }),
+    cpu: info.cpu,
+  };
 }
 
 /**
  * The fastest available {@link Orthogonalizer}, decided per call: in Node with the native addon
  * built (`npm run build:native`, done by `npm ci`) and a CPU-resident backend (`cpu`, `wasm`), the
- * OpenBLAS kernel; everywhere else (browser, addon absent, GPU backends) Gram/plain Newton–Schulz
+ * native kernel (oneDNN, or OpenBLAS without it; bfloat16 products where the schedule asks and the
+ * CPU can); everywhere else (browser, addon absent, GPU backends) Gram/plain Newton–Schulz
  * in TF.js with same-shape batching where the backend batches fast. Both compute the map of
  * `newtonSchulz` with the same schedule, each planning shapes under its own capabilities
  * (`planOrthogonalization`); the choice only changes speed and round-off.

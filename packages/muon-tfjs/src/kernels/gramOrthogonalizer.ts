@@ -5,6 +5,7 @@ import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { GENERAL_MATMUL_CAPABILITIES, type NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
 import { kernelPlanner } from './kernelPlanner.js';
+import { precisionThatRuns } from './precisionThatRuns.js';
 
 /** Options of {@link gramOrthogonalizer}. */
 export interface GramOrthogonalizerOptions {
@@ -22,12 +23,14 @@ export interface GramOrthogonalizerOptions {
 /**
  * An {@link Orthogonalizer} over TF.js (any backend, browser included): Gram or plain Newton–Schulz
  * per matrix as its planner decides (once per shape, with general matmuls: TF.js has no syrk),
- * same-shape matrices batched together where the backend's batched matmul is fast.
+ * same-shape matrices batched together where the backend's batched matmul is fast. Float32 only:
+ * a schedule asking for bfloat16 runs in float32, said once ({@link precisionThatRuns}).
  */
 export function gramOrthogonalizer(settings: GramOrthogonalizerOptions = {}): Orthogonalizer {
   const plan = kernelPlanner(settings, () => orthogonalizationPlanner(GENERAL_MATMUL_CAPABILITIES, settings.algorithm));
   return (matrices, schedule) => {
     matrices.forEach((g) => checkNewtonSchulzInput(g, 'gramOrthogonalizer'));
+    precisionThatRuns(schedule.precision, 'the TF.js kernel', 'TF.js kernels compute in float32');
     const run = <T extends tf.Tensor2D | tf.Tensor3D>(g: T): T => executePlan(g, schedule, plan(g.shape[g.rank - 2] as number, g.shape[g.rank - 1] as number, schedule));
     const batch = settings.batchSameShapes ?? tf.getBackend() !== 'wasm';
     if (!batch) return matrices.map(run);

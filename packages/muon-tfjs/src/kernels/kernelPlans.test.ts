@@ -8,7 +8,7 @@ import { GENERAL_MATMUL_CAPABILITIES, type KernelCapabilities, type Orthogonaliz
 import { useBackend } from '../testing/backends.js';
 import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { NATIVE_ALGORITHM_CODES, loadNativeAddon } from './nativeAddon.js';
-import { NATIVE_CAPABILITIES, nativeOrthogonalizer } from './nativeOrthogonalizer.js';
+import { OPENBLAS_CAPABILITIES, nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 
 /**
  * The plain/Gram decision is made once, in TypeScript, and every kernel executes it: given the same
@@ -75,7 +75,7 @@ describe('kernels execute the plans they are given', () => {
 
   it.each([
     ['general matmuls', GENERAL_MATMUL_CAPABILITIES],
-    ['syrk at half cost', NATIVE_CAPABILITIES],
+    ['syrk at half cost', OPENBLAS_CAPABILITIES],
   ] as const)('the TF.js kernel runs the planner’s decision per shape (%s)', (_, capabilities) => {
     const { planner, log } = recording(capabilities);
     const got = runEach(gramOrthogonalizer({ planner, batchSameShapes: false }));
@@ -86,7 +86,7 @@ describe('kernels execute the plans they are given', () => {
 
   it.skipIf(!status.available).each([
     ['general matmuls', GENERAL_MATMUL_CAPABILITIES],
-    ['syrk at half cost', NATIVE_CAPABILITIES],
+    ['syrk at half cost', OPENBLAS_CAPABILITIES],
   ] as const)('the native kernel receives the same plans as the TF.js kernel and runs them (%s)', (_, capabilities) => {
     if (!status.available) return;
     const tfjs = recording(capabilities);

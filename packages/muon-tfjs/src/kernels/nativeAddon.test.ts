@@ -6,7 +6,7 @@ import { loadNativeAddon } from './nativeAddon.js';
 
 // This file runs in its own process (vitest forks per file), so the loader's per-process cache
 // starts empty. A stand-in addon of the previous interface (2: a `mode` argument, its own C++ cost
-// model) must be reported as a stale build, not called with the current interface.
+// model) must be reported as a stale build, not called with version 4's arguments.
 const stale = join(mkdtempSync(join(tmpdir(), 'muon-tfjs-stale-')), 'muon_native.cjs');
 writeFileSync(stale, "module.exports = { info: () => ({ blas: 'stand-in', threads: 1, version: 2 }) };\n");
 (globalThis as { process: { env: Record<string, string | undefined> } }).process.env.MUON_TFJS_NATIVE_PATH = stale;

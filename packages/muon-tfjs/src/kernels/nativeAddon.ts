@@ -1,5 +1,6 @@
 /**
- * Lazy loader of the optional native kernel (`native/`, an N-API addon over OpenBLAS).
+ * Lazy loader of the optional native kernel (`native/`, an N-API addon over OpenBLAS and, where it
+ * was found at build time, oneDNN).
  *
  * Browser-safe by construction: nothing here imports a Node module statically. In Node the addon is
  * loaded through `process.getBuiltinModule('node:module').createRequire`; anywhere else (browser,
@@ -15,7 +16,8 @@ export interface NativeAddon {
    * [algorithm ({@link NATIVE_ALGORITHM_CODES}), transposed (0 or 1)] per input and `flops` the
    * planned cost per input (the addon balances its threads by it). Writes into `outputs` (one
    * array per input, same length, not overlapping the inputs) when given, else into new arrays;
-   * returns the arrays written.
+   * returns the arrays written. `precision` ({@link NATIVE_PRECISION_CODES}, default float32) is
+   * the arithmetic of the products; bfloat16 throws unless `info().bfloat16`.
    */
   orthogonalize(
     inputs: readonly Float32Array[],
@@ -27,6 +29,7 @@ export interface NativeAddon {
     plans: Int32Array,
     flops: Float64Array,
     outputs?: readonly Float32Array[],
+    precision?: number,
   ): Float32Array[];
   /**
    * A whole Muon step for every variable (native/src/fused_muon_step.cc): reads `params`, `grads`,
@@ -51,14 +54,37 @@ export interface NativeAddon {
     restartAfter: Int32Array,
     hyper: Float64Array,
   ): Uint8Array;
-  /** The BLAS build string, its thread count and the addon's interface version. */
-  info(): { blas: string; threads: number; version: number };
-  /** Sets the BLAS thread count. */
+  /** What the addon was built with and runs on. */
+  info(): NativeAddonInfo;
+  /** Sets the thread count of OpenBLAS and of oneDNN (OpenMP) on the calling thread. */
   setThreads(count: number): void;
-  /** Row-major C = A·B (m×k times k×n), for throughput measurements. */
-  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array;
+  /**
+   * Row-major C = A·B (m×k times k×n), for throughput measurements: OpenBLAS's sgemm, or with
+   * `precision` the product Newton–Schulz runs in that precision.
+   */
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, precision?: number): Float32Array;
   /** The min(rows, cols) eigenvalues, descending, of the smaller Gram side of a row-major float64 matrix (dsyrk + LAPACK dsyevd). */
   gramEigenvalues(data: Float64Array, rows: number, cols: number): Float64Array;
+}
+
+/** `info()` of the addon (native/src/muon_native.cc, products.cc). */
+export interface NativeAddonInfo {
+  /** OpenBLAS's build string. */
+  readonly blas: string;
+  /** Threads of a product that runs alone (OpenBLAS, and oneDNN's OpenMP team). */
+  readonly threads: number;
+  /** The addon's interface version. */
+  readonly version: number;
+  /** oneDNN's version and effective ISA, e.g. `'oneDNN 2.6.3 (avx512_core_bf16)'`; null when built without it. */
+  readonly onednn: string | null;
+  /** Which library computes which product, per precision (or why bfloat16 cannot run). */
+  readonly products: { readonly float32: string; readonly bfloat16: string };
+  /** Whether bfloat16 products can run: oneDNN built in and an ISA with bfloat16 dot products. */
+  readonly bfloat16: boolean;
+  /** XXᵀ and R² run through ssyrk at half a gemm's flops (the OpenBLAS-only build), for the planner. */
+  readonly symmetricProductsAtHalfCost: boolean;
+  /** The CPU's bfloat16 features (cpuid), whatever the libraries use. */
+  readonly cpu: { readonly avx512Bf16: boolean; readonly amxBf16: boolean };
 }
 
 /** How the addon's `plans` argument encodes an algorithm (`Algorithm` in native/src/muon_native.cc). */
@@ -66,6 +92,13 @@ export const NATIVE_ALGORITHM_CODES: Readonly<Record<'plain' | 'gram', number>> 
 
 /** The bits of `muonStep`'s flags per variable (`kNonFinite…` in native/src/fused_muon_step.cc). */
 export const FUSED_STEP_FLAGS: Readonly<Record<'gradient' | 'momentum' | 'param', number>> = Object.freeze({ gradient: 1, momentum: 2, param: 4 });
+
+/**
+ * How the addon's `precision` argument encodes the products' arithmetic (`muon::Precision` in
+ * native/src/products.h): `openblasFloat32` is float32 through OpenBLAS (ssyrk, sgemm) even in a
+ * oneDNN build, the fallback build's products, for same-process comparisons.
+ */
+export const NATIVE_PRECISION_CODES: Readonly<Record<'float32' | 'bfloat16' | 'openblasFloat32', number>> = Object.freeze({ float32: 0, bfloat16: 1, openblasFloat32: 2 });
 
 /** The outcome of looking for the addon: the module, or why there is none. */
 export type NativeAddonStatus = { readonly available: true; readonly addon: NativeAddon; readonly path: string } | { readonly available: false; readonly reason: string };

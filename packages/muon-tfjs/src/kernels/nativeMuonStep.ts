@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel, MuonStepResult } from '../math/muonStepKernel.js';
-import { orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
+import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import { FUSED_STEP_FLAGS, NATIVE_ALGORITHM_CODES, loadNativeAddon } from './nativeAddon.js';
-import { NATIVE_CAPABILITIES, nativeSchedule, wasmHeap } from './nativeOrthogonalizer.js';
+import { nativeCapabilities, nativeSchedule, wasmHeap } from './nativeOrthogonalizer.js';
 
 /** The backends whose tensors the addon reads in place: the wasm heap, or the cpu backend's own arrays. */
 const FUSED_BACKENDS = new Set(['cpu', 'wasm']);
@@ -11,8 +11,10 @@ const FUSED_BACKENDS = new Set(['cpu', 'wasm']);
 /**
  * The {@link MuonStepKernel} of the native addon (`muonStep`, native/src/fused_muon_step.cc): the
  * whole Muon step of every variable in one call, orthogonalizing with the engine and the plans of
- * `nativeOrthogonalizer()` (the planner of {@link NATIVE_CAPABILITIES}, algorithm `auto`), so that
- * it computes what the composed step computes with the default kernel.
+ * `nativeOrthogonalizer()` (the planner of the build's {@link nativeCapabilities}, algorithm `auto`,
+ * float32 products of the build's own library), so that it computes what the composed step
+ * computes with the default kernel. A bfloat16 schedule never gets here (`fusedMuonStep` leaves it
+ * to the composition).
  *
  * On the wasm backend the inputs are read in place in the wasm heap and the new values written
  * into tensors allocated there; on the cpu backend it reads the backend's own arrays
@@ -20,7 +22,9 @@ const FUSED_BACKENDS = new Set(['cpu', 'wasm']);
  * built, on the cpu and wasm backends.
  */
 export function nativeMuonStep(): MuonStepKernel {
-  const plan = orthogonalizationPlanner(NATIVE_CAPABILITIES);
+  // Built on the first step: the capabilities are the loaded addon's, and there may be none.
+  let planner: OrthogonalizationPlanner | undefined;
+  const plan: OrthogonalizationPlanner = (rows, cols, schedule) => (planner ??= orthogonalizationPlanner(nativeCapabilities()))(rows, cols, schedule);
   return {
     unavailable() {
       const status = loadNativeAddon();

@@ -4,21 +4,42 @@ import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { KernelCapabilities, NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
 import { kernelPlanner } from './kernelPlanner.js';
-import { NATIVE_ALGORITHM_CODES, loadNativeAddon } from './nativeAddon.js';
+import { NATIVE_ALGORITHM_CODES, NATIVE_PRECISION_CODES, loadNativeAddon } from './nativeAddon.js';
+import { precisionThatRuns } from './precisionThatRuns.js';
 
 /** Options of {@link nativeOrthogonalizer}. */
 export interface NativeOrthogonalizerOptions {
   /**
-   * `'auto'` (default) picks Gram or plain per shape by `planOrthogonalization` with syrk counted at
-   * half a gemm ({@link NATIVE_CAPABILITIES}), and plain for convergent schedules.
+   * `'auto'` (default) picks Gram or plain per shape by `planOrthogonalization` under the built
+   * addon's capabilities ({@link nativeCapabilities}), and plain for convergent schedules.
    */
   readonly algorithm?: NewtonSchulzAlgorithm;
   /** Plans the matrices instead of the kernel's own planner (e.g. to give two kernels the same plans); excludes `algorithm`. */
   readonly planner?: OrthogonalizationPlanner;
+  /**
+   * `'openblas'` runs the products in float32 through OpenBLAS (ssyrk, sgemm, planned with
+   * {@link OPENBLAS_CAPABILITIES}) even where the addon was built with oneDNN: the kernel of an
+   * OpenBLAS-only build, for comparisons in one process (`bench:ns`, `bench:step`); bfloat16
+   * schedules then run in float32, said once. Default `'fastest'`: the build's own products.
+   */
+  readonly library?: 'fastest' | 'openblas';
 }
 
-/** The native kernel computes XXᵀ and R² = RRᵀ with ssyrk: one triangle, half the flops of sgemm. */
-export const NATIVE_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true });
+/** The addon built over OpenBLAS alone computes XXᵀ and R² = RRᵀ with ssyrk: one triangle, half the flops of sgemm. */
+export const OPENBLAS_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true, bfloat16Products: false });
+
+/**
+ * The capabilities of the addon that loads here: {@link OPENBLAS_CAPABILITIES} when built over
+ * OpenBLAS alone; general matmuls when built with oneDNN, which has no syrk and computes XXᵀ and R²
+ * as full gemms, measured faster than ssyrk beside it (native/src/products.cc), and bfloat16
+ * products where `info().bfloat16`.
+ */
+export function nativeCapabilities(): KernelCapabilities {
+  const status = loadNativeAddon();
+  if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
+  const info = status.addon.info();
+  return Object.freeze({ symmetricProductsAtHalfCost: info.symmetricProductsAtHalfCost, bfloat16Products: info.bfloat16 });
+}
 
 /** A schedule as the addon reads it. */
 interface NativeSchedule {
@@ -39,9 +60,12 @@ export function nativeSchedule(schedule: NewtonSchulzSchedule): NativeSchedule {
 }
 
 /**
- * An {@link Orthogonalizer} running Newton–Schulz in native code over OpenBLAS (Node only): the
- * same map as `newtonSchulz` with the same schedule, computed with sgemm and ssyrk (the symmetric
- * products XXᵀ and R² at half the flops) and, for rectangular matrices, the Gram iteration.
+ * An {@link Orthogonalizer} running Newton–Schulz in native code (Node only) over oneDNN where the
+ * addon was built with it, else OpenBLAS (sgemm, and ssyrk for the symmetric products XXᵀ and R² at
+ * half the flops): the same map as `newtonSchulz` with the same schedule and, for rectangular
+ * matrices, the Gram iteration. A schedule with `precision: 'bfloat16'` runs its products in
+ * bfloat16 with float32 accumulation where `info().bfloat16` (oneDNN and AVX512-BF16 or AMX), else
+ * in float32, said once ({@link precisionThatRuns}).
  *
  * The decision per matrix (algorithm, side, flops) is made here in TypeScript by the planner, once
  * per shape, and handed to the addon, which executes it and balances its threads by the flops; the
@@ -57,7 +81,13 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
   const status = loadNativeAddon();
   if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
   const { addon } = status;
-  const plan = kernelPlanner(settings, () => orthogonalizationPlanner(NATIVE_CAPABILITIES, settings.algorithm));
+  const info = addon.info();
+  const openblas = settings.library === 'openblas';
+  if (settings.library !== undefined && !openblas && settings.library !== 'fastest') {
+    throw new Error(`nativeOrthogonalizer: library must be 'fastest' or 'openblas'; got ${JSON.stringify(settings.library)}`);
+  }
+  const plan = kernelPlanner(settings, () => orthogonalizationPlanner(openblas ? OPENBLAS_CAPABILITIES : nativeCapabilities(), settings.algorithm));
+  const bfloat16Missing = openblas ? "library 'openblas' computes in float32" : info.bfloat16 ? undefined : info.products.bfloat16;
   return (matrices, schedule) => {
     const native = nativeSchedule(schedule);
     const shapes = new Int32Array(2 * matrices.length);
@@ -76,8 +106,10 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
       flops[i] = decision.flops;
     });
     const { coefficients, restartAfter } = native;
+    const runs = precisionThatRuns(schedule.precision, 'the native kernel', bfloat16Missing);
+    const precision = openblas ? NATIVE_PRECISION_CODES.openblasFloat32 : NATIVE_PRECISION_CODES[runs];
     const run = (inputs: Float32Array[], outputs?: Float32Array[]): Float32Array[] =>
-      addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, schedule.eps, restartAfter, plans, flops, outputs);
+      addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, schedule.eps, restartAfter, plans, flops, outputs, precision);
 
     const heap = wasmHeap(matrices);
     if (heap !== undefined) {

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { executePlan } from './executePlan.js';
-import { checkNewtonSchulzInput } from './newtonSchulz.js';
+import { checkNewtonSchulzInput, checkTfjsPrecision } from './newtonSchulz.js';
 import { type NewtonSchulzOptions, resolveNewtonSchulz } from './newtonSchulzSchedule.js';
 import { GENERAL_MATMUL_CAPABILITIES, type NewtonSchulzAlgorithm, planOrthogonalization } from './planOrthogonalization.js';
 
@@ -33,6 +33,7 @@ export interface GramNewtonSchulzOptions extends NewtonSchulzOptions {
 export function gramNewtonSchulz<T extends tf.Tensor2D | tf.Tensor3D>(g: T, options: GramNewtonSchulzOptions = {}): T {
   checkNewtonSchulzInput(g, 'gramNewtonSchulz');
   const schedule = resolveNewtonSchulz(options);
+  checkTfjsPrecision(schedule, 'gramNewtonSchulz');
   const plan = planOrthogonalization(g.shape[g.rank - 2] as number, g.shape[g.rank - 1] as number, schedule, GENERAL_MATMUL_CAPABILITIES, options.algorithm);
   return executePlan(g, schedule, plan);
 }

@@ -6,6 +6,17 @@ export function swapLastTwo<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
   return (x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [0, 2, 1])) as T;
 }
 
+/**
+ * Throws unless the schedule asks for float32: the TF.js convenience functions compute in float32
+ * and, being called explicitly, refuse bfloat16 rather than ignore it (Muon's kernels fall back to
+ * float32 with a message instead; see `precisionThatRuns` in src/kernels).
+ */
+export function checkTfjsPrecision(schedule: NewtonSchulzSchedule, caller: string): void {
+  if (schedule.precision !== 'float32') {
+    throw new Error(`${caller} computes in float32 through TF.js; precision '${schedule.precision}' runs in the native kernel (nativeOrthogonalizer, or Muon's precision option)`);
+  }
+}
+
 /** Checks what every Newton–Schulz kernel takes, a float32 matrix or batch, naming `caller` and the value at fault. */
 export function checkNewtonSchulzInput(g: tf.Tensor, caller: string): void {
   if (g.rank !== 2 && g.rank !== 3) {
@@ -71,5 +82,6 @@ export function plainNewtonSchulz<T extends tf.Tensor2D | tf.Tensor3D>(g: T, sch
 export function newtonSchulz<T extends tf.Tensor2D | tf.Tensor3D>(g: T, options: NewtonSchulzOptions = {}): T {
   checkNewtonSchulzInput(g, 'newtonSchulz');
   const schedule = resolveNewtonSchulz(options);
+  checkTfjsPrecision(schedule, 'newtonSchulz');
   return plainNewtonSchulz(g, schedule, (g.shape[g.rank - 2] as number) > (g.shape[g.rank - 1] as number));
 }

@@ -11,6 +11,8 @@ describe('resolveNewtonSchulz', () => {
     expect(schedule.steps).toBe(5);
     expect(schedule.eps).toBe(DEFAULT_NS_EPS);
     expect(schedule.restartAfter).toEqual([3]);
+    expect(schedule.precision).toBe('float32');
+    expect(resolveNewtonSchulz({ precision: 'bfloat16' }).precision).toBe('bfloat16');
     expect(schedule.deviation).toBe(scheduleDeviation(coefficients));
     for (const part of [schedule, schedule.iterations, schedule.iterations[0], schedule.restartAfter]) expect(Object.isFrozen(part)).toBe(true);
   });
@@ -27,6 +29,7 @@ describe('resolveNewtonSchulz', () => {
     expect(() => resolveNewtonSchulz({ eps: Number.NaN })).toThrow(/eps must be .* got NaN/);
     expect(() => resolveNewtonSchulz({ restartAfter: [0] })).toThrow(/\[0\]/);
     expect(() => resolveNewtonSchulz({ coefficients: 'cesista5', steps: 3 })).toThrow(/nsSteps=3/);
+    expect(() => resolveNewtonSchulz({ precision: 'float16' as 'float32' })).toThrow(/precision must be 'float32' or 'bfloat16'; got "float16"/);
   });
 });
 

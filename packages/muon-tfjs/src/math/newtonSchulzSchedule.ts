@@ -3,6 +3,18 @@ import { type CoefficientSchedule, type CoefficientSpec, type Quintic, composedP
 /** Default `eps` of the Frobenius normalization (KellerJordan/Muon, torch.optim.Muon). */
 export const DEFAULT_NS_EPS = 1e-7;
 
+/**
+ * The arithmetic of the Newton–Schulz products. `'bfloat16'`: each product rounds its two operands
+ * to bfloat16 (8-bit significand, unit roundoff 2⁻⁸, round to nearest even) and accumulates in
+ * float32, as Muon runs on GPUs; the input, its float64-summed normalization, the iterates between
+ * products and the output stay float32. Kernels that cannot (the TF.js ones; the native one without
+ * oneDNN or on a CPU without AVX512-BF16/AMX) run float32 and say so once (see `precisionThatRuns`).
+ */
+export type NewtonSchulzPrecision = 'float32' | 'bfloat16';
+
+/** The precisions in {@link NewtonSchulzPrecision}, for validation and listings. */
+export const NEWTON_SCHULZ_PRECISIONS: readonly NewtonSchulzPrecision[] = Object.freeze(['float32', 'bfloat16']);
+
 /** How a caller describes a Newton–Schulz run; {@link resolveNewtonSchulz} turns it into a schedule. */
 export interface NewtonSchulzOptions {
   /** Preset name, one (a, b, c) triple, or one triple per iteration. Default `'jordan'`. */
@@ -16,6 +28,8 @@ export interface NewtonSchulzOptions {
    * Default {@link defaultGramRestarts}: after every third iteration. The plain iteration ignores it.
    */
   readonly restartAfter?: readonly number[];
+  /** The arithmetic of the products. Default `'float32'`. */
+  readonly precision?: NewtonSchulzPrecision;
 }
 
 declare const resolved: unique symbol;
@@ -37,6 +51,8 @@ export interface NewtonSchulzSchedule extends CoefficientSchedule {
   readonly eps: number;
   /** 1-based iterations after which the Gram iteration restarts from X, ascending, each < `steps`. */
   readonly restartAfter: readonly number[];
+  /** The arithmetic the products are asked to run in. */
+  readonly precision: NewtonSchulzPrecision;
   /** The schedule's own worst-case error {@link scheduleDeviation}, computed once. */
   readonly deviation: number;
   readonly [resolved]: true;
@@ -80,8 +96,8 @@ export function scheduleDeviation(schedule: CoefficientSchedule): number {
 
 /**
  * Resolves and validates Newton–Schulz options into the frozen {@link NewtonSchulzSchedule} that
- * every kernel runs. This is the one place where the coefficients, the step count, eps and the
- * Gram restart points are checked; the error names the option at fault.
+ * every kernel runs. This is the one place where the coefficients, the step count, eps, the Gram
+ * restart points and the precision are checked; the error names the option at fault.
  *
  * @example
  * const schedule = resolveNewtonSchulz({ coefficients: 'polarExpress5' }); // once
@@ -101,7 +117,11 @@ export function resolveNewtonSchulz(options: NewtonSchulzOptions = {}): NewtonSc
   // A restart after the last iteration (or a repeated one) changes nothing: keep the distinct,
   // effective points in order, so kernels can walk them without searching.
   const restarts = [...new Set(restartAfter)].filter((t) => t < steps).sort((a, b) => a - b);
+  const precision = options.precision ?? 'float32';
+  if (!NEWTON_SCHULZ_PRECISIONS.includes(precision)) {
+    throw new Error(`precision must be ${NEWTON_SCHULZ_PRECISIONS.map((p) => `'${p}'`).join(' or ')}; got ${JSON.stringify(precision)}`);
+  }
   const iterations = Object.freeze(coefficients.iterations.map((triple) => Object.freeze([...triple]) as unknown as Quintic));
   const schedule = { iterations, normalizationScale: coefficients.normalizationScale, steps, eps, restartAfter: Object.freeze(restarts) };
-  return Object.freeze({ ...schedule, deviation: scheduleDeviation(schedule) }) as NewtonSchulzSchedule;
+  return Object.freeze({ ...schedule, precision, deviation: scheduleDeviation(schedule) }) as NewtonSchulzSchedule;
 }

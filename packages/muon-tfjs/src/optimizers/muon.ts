@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
-import { DEFAULT_NS_EPS, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
+import { DEFAULT_NS_EPS, type NewtonSchulzPrecision, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { type Scheduled, maxValue } from '../math/schedule.js';
 import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
@@ -35,6 +35,14 @@ export interface MuonOptions extends WeightDecayOptions {
   /** eps of the Frobenius normalization before Newton–Schulz, > 0. Default 1e-7. */
   readonly eps?: number;
   /**
+   * The arithmetic of the Newton–Schulz products ({@link NewtonSchulzPrecision}): `'bfloat16'`
+   * rounds each product's operands to bfloat16 and accumulates in float32, as GPU Muon does; the
+   * momentum, the normalization and the update stay float32. It runs in the native kernel built
+   * with oneDNN on a CPU with AVX512-BF16 or AMX; elsewhere float32 runs, said once on the console.
+   * Default `'float32'` (README, "Precision": bfloat16 measured against float32 training).
+   */
+  readonly precision?: NewtonSchulzPrecision;
+  /**
    * Per-block orthogonalization: variables matching a rule are split into column blocks, each
    * orthogonalized with its own shape scale (Q, K, V of a fused kernel; attention heads; LSTM/GRU
    * gates). See {@link BlockColumnsRule}. Default `[]`: every matrix whole.
@@ -64,8 +72,8 @@ type MuonSettings = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps' | 'fu
  */
 export type ResolvedMuonOptions = MuonSettings & {
   /**
-   * The frozen schedule every step hands to the kernel, derived from `coefficients`, `nsSteps` and
-   * `eps`. Not enumerable: a config spread from these options (`getConfig` of Muon or of a hybrid
+   * The frozen schedule every step hands to the kernel, derived from `coefficients`, `nsSteps`,
+   * `eps` and `precision`. Not enumerable: a config spread from these options (`getConfig` of Muon or of a hybrid
    * group) or their JSON holds the user's settings only, and `fromConfig` resolves it again.
    */
   readonly schedule: NewtonSchulzSchedule;
@@ -83,6 +91,7 @@ export const MUON_DEFAULTS = {
   cautiousWeightDecay: false,
   lrAdjust: 'original',
   eps: DEFAULT_NS_EPS,
+  precision: 'float32',
   blockColumns: [],
 } as const satisfies Omit<MuonSettings, 'maxLearningRate'>;
 
@@ -97,7 +106,8 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   checkPositive(eps, 'eps', owner);
   // The one resolution of the schedule: it validates coefficients and nsSteps together, fixes the
   // step count, and is what every step runs (scaleByMuon hands it to the kernel unchanged).
-  const schedule = resolveNewtonSchulz({ coefficients, eps, ...(options.nsSteps === undefined ? {} : { steps: options.nsSteps }) });
+  const precision = options.precision ?? MUON_DEFAULTS.precision;
+  const schedule = resolveNewtonSchulz({ coefficients, eps, precision, ...(options.nsSteps === undefined ? {} : { steps: options.nsSteps }) });
   const learningRate = checkLearningRate(options.learningRate ?? MUON_DEFAULTS.learningRate, 'learningRate', owner);
   const settings: MuonSettings = {
     learningRate,
@@ -108,6 +118,7 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
     ...resolveWeightDecayOptions(options, MUON_DEFAULTS.weightDecay, maxValue(learningRate), owner),
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
     eps,
+    precision,
     blockColumns: options.blockColumns ?? MUON_DEFAULTS.blockColumns,
   };
   checkBlockColumns(settings.blockColumns, owner);
