@@ -67,8 +67,10 @@ export interface OptimizerSpec {
   afterStep?(context: AfterStepContext): void;
 }
 
-const ADAMW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 } as const;
-const MUON = { momentum: 0.95, nesterov: true, nsSteps: 5, weightDecay: 0.01 } as const;
+/** The AdamW settings of the baseline and of every hybrid's AdamW group. */
+export const ADAMW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 } as const;
+/** The Muon settings of the benchmark's Muon hybrid. */
+export const MUON = { momentum: 0.95, nesterov: true, nsSteps: 5, weightDecay: 0.01 } as const;
 const LION = { beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } as const;
 const SGD = { momentum: 0.9 } as const;
 const NORMUON = { ...MUON, beta2: 0.95 } as const;
