@@ -17,20 +17,27 @@
  *
  *   npm run bench:convnet-rules [-- --models fashion-convnet --rules LIST --seeds 3 --out DIR]
  *   npm run bench:convnet-rules -- --only cost,spectra          (parts 2 and 3 only)
+ *   npm run bench:convnet-rules -- --combine DIR,DIR --cost FILE --out DIR
  *
  * Parts 2 and 3 write convnet-rules-cost.json to `--out`; part 1's results.json holds the rest.
+ * `--combine` joins the results.json of runs that split the rules over processes (`--no-adamw` in
+ * all but one) and writes the table against AdamW's final loss (`compareWithAdamW`) as
+ * convnet-rules.md and convnet-rules.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { linearDecay, type TransformOptimizer } from 'muon-tfjs';
 import { spectrumOf, singularValues } from 'muon-tfjs/diagnostics';
 import { setupBackend } from '../src/benchmark/backend.js';
+import { type AdamWComparison, compareWithAdamW } from '../src/benchmark/compareWithAdamW.js';
 import { CONVNET_RULES, convNetRule, convNetRuleSpec } from '../src/benchmark/convNetRules.js';
 import { fashionMnistAvailable } from '../src/benchmark/data/fashionMnist.js';
 import { optimizerSpec, type OptimizerSpec } from '../src/benchmark/optimizers.js';
+import { type BenchResults, validateResults } from '../src/benchmark/results.js';
 import { runBenchmark } from '../src/benchmark/runBenchmark.js';
-import { formatRunSummary, formatTextReport } from '../src/benchmark/table.js';
+import type { Stat } from '../src/benchmark/stats.js';
+import { formatRunSummary, formatStat, formatTextReport } from '../src/benchmark/table.js';
 import { DEFAULT_SCALE, TASK_SCHEDULES, createTask, type TaskId } from '../src/benchmark/tasks.js';
 import { createRandom, deriveSeed } from '../src/benchmark/random.js';
 import type { Batch, Task } from '../src/benchmark/task.js';
@@ -61,13 +68,17 @@ Options:
   --only LIST        parts to run: compare, cost, spectra (default all three)
   --runs N           timed steps per optimizer for the step cost (default 30, after 5 untimed)
   --spectrum-steps N steps of the default rule before its momentum spectra (default 100)
+  --combine LIST     instead of running: join these folders' results.json (one of them with AdamW)
+                     into the table against AdamW's final loss
+  --cost FILE        with --combine: a convnet-rules-cost.json whose step costs give the time ratio
+                     at the interleaved step cost
   --out DIR          output folder (default bench-results/convnet-rules)
   -h, --help         this text
 `;
 
 const args = commandLine({
   usage: USAGE,
-  strings: ['models', 'rules', 'seeds', 'epochs', 'train-examples', 'tune-fraction', 'max-extensions', 'only', 'runs', 'spectrum-steps', 'out'],
+  strings: ['models', 'rules', 'seeds', 'epochs', 'train-examples', 'tune-fraction', 'max-extensions', 'only', 'runs', 'spectrum-steps', 'combine', 'cost', 'out'],
   flags: ['no-adamw'],
 });
 
@@ -198,7 +209,39 @@ function spectra(task: Task): Record<string, unknown> {
   }
 }
 
+const ratio = (r: number | null): string => (r === null ? '—' : `${r.toFixed(2)}×`);
+
+/** `--combine`: the table of every rule against AdamW's final loss, from several runs' results. */
+function combine(dirs: readonly string[]): void {
+  const results = dirs.map((dir) => {
+    const parsed: unknown = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+    const problems = validateResults(parsed);
+    if (problems.length > 0) throw new Error(`${dir}/results.json: ${problems.join('; ')}`);
+    return parsed as BenchResults;
+  });
+  const costs = args.cost === undefined
+    ? {}
+    : Object.fromEntries(Object.entries((JSON.parse(readFileSync(args.cost, 'utf8')) as { stepCost: Record<string, { trainMs: number }> }).stepCost).map(([k, c]) => [k, c.trainMs]));
+  const table = compareWithAdamW(results, modelId, costs);
+  const reached = (row: AdamWComparison, stat: Stat, decimals: number): string =>
+    row.reached === 0 ? 'not reached' : `${formatStat(stat, decimals)}${row.reached < row.seeds ? ` (${row.reached}/${row.seeds} seeds)` : ''}`;
+  const lines = [
+    `${table.model}: ${table.steps} steps, seeds ${table.seeds.join(', ')}; target = AdamW's mean final training loss ${table.targetLoss.toFixed(4)}.`,
+    '',
+    '| Optimizer | Peak lr (AdamW group) | Final train loss | Test acc. % | Steps to target | vs AdamW | Time to target s | vs AdamW | vs AdamW at the step cost | Opt. step share |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...table.rows.map((row) => `| ${row.label} | ${row.learningRate}${row.auxLearningRate === null ? '' : ` (${row.auxLearningRate})`}${row.capped ? ' [edge, cap hit]' : ''} | ` +
+      `${formatStat(row.finalTrainLoss, 4)} | ${formatStat(row.testAccuracy, 2, 100)} | ${reached(row, row.stepsToTarget, 0)} | ${ratio(row.stepRatio)} | ` +
+      `${reached(row, row.secondsToTarget, 1)} | ${ratio(row.timeRatio)} | ${ratio(row.costTimeRatio)} | ${formatStat(row.optimizerShare, 0, 100)} % |`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'convnet-rules.md'), `${lines.join('\n')}\n`);
+  writeFileSync(join(out, 'convnet-rules.json'), `${JSON.stringify({ sources: dirs, cost: args.cost ?? null, ...table }, null, 1)}\n`);
+}
+
 async function main(): Promise<void> {
+  if (args.combine !== undefined) return combine(args.combine.split(','));
   const backend = await setupBackend('wasm');
   printMachine(machineInfo());
   const task = createTask(modelId, { ...DEFAULT_SCALE, ...(trainExamples !== undefined && { maxTrainExamples: trainExamples }) });
