@@ -59,6 +59,9 @@ Options:
   --no-adamw         leave AdamW out of the compared set (its peak lr is still tuned, for the hybrids'
                      AdamW group); for splitting the rules over processes: runs are deterministic, so
                      AdamW's runs in another process are the ones it would have here
+  --aux-grid LIST    with --no-adamw: the AdamW peak rates searched for the hybrids' AdamW group
+                     (default AdamW's whole grid); the points around the choice of the run with AdamW
+                     give the same choice, from the same (deterministic) tuning runs
   --seeds N          seeds 1..N (default 3)
   --epochs N         epochs (default 1)
   --train-examples N use only the first N examples of the seeded training split: epochs of N/128 steps
@@ -78,7 +81,7 @@ Options:
 
 const args = commandLine({
   usage: USAGE,
-  strings: ['models', 'rules', 'seeds', 'epochs', 'train-examples', 'tune-fraction', 'max-extensions', 'only', 'runs', 'spectrum-steps', 'combine', 'cost', 'out'],
+  strings: ['models', 'rules', 'aux-grid', 'seeds', 'epochs', 'train-examples', 'tune-fraction', 'max-extensions', 'only', 'runs', 'spectrum-steps', 'combine', 'cost', 'out'],
   flags: ['no-adamw'],
 });
 
@@ -104,6 +107,7 @@ const spectrumSteps = positiveInteger(args['spectrum-steps'], 100, 'spectrum-ste
 const out = args.out ?? join('bench-results', 'convnet-rules');
 
 const adamw = optimizerSpec('adamw');
+const auxiliary = args['aux-grid'] === undefined ? adamw : { ...adamw, grid: args['aux-grid'].split(',').map(Number) };
 const ruleSpecs = rules.map(convNetRuleSpec);
 const say = (s: string): boolean => process.stderr.write(`${s}\n`);
 
@@ -116,6 +120,7 @@ async function compare(task: Task, backend: { simd: boolean | undefined }): Prom
     optimizers,
     seeds,
     protocol: { tuneFraction, maxExtensions },
+    auxiliary,
     mode: 'full',
     backend: 'wasm',
     simd: backend.simd ?? null,
