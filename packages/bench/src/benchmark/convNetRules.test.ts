@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type HybridOptimizer, linearDecay } from 'muon-tfjs';
+import { type HybridOptimizer, linearDecay, muonWithAdamW } from 'muon-tfjs';
 import { setupBackend } from './backend.js';
 import { CONVNET_RULES, convNetRule, convNetRuleSpec, withWarmup } from './convNetRules.js';
 import { initializeWeights } from './initializeWeights.js';
@@ -27,6 +27,15 @@ describe('the ConvNet rules (issue 12, item 5)', () => {
       const rows = routing(rule.id);
       expect([...rows].map(([layer, r]) => [layer, r.label]), rule.id).toEqual([['conv1', 'adamw'], ['conv2', 'muon'], ['hidden', 'muon'], ['head', 'adamw']]);
     }
+  });
+
+  it("the README's one-line form of the rule, an override by the first conv's name, routes the same way", () => {
+    const model = buildConvNet(CONVNET_DEFAULT);
+    const optimizer = muonWithAdamW(model, { overrides: [{ pattern: 'conv1/', to: 'adamw' }] });
+    const labels = optimizer.describeRouting().filter((r) => r.variable.includes('kernel')).map((r) => [r.variable.split('/')[0], r.label]);
+    expect(labels).toEqual([['conv1', 'adamw'], ['conv2', 'muon'], ['hidden', 'muon'], ['head', 'adamw']]);
+    optimizer.dispose();
+    model.dispose();
   });
 
   it('per-tap orthogonalizes conv2 as 9 [16, 32] taps and leaves the Dense kernel whole', () => {
