@@ -78,6 +78,8 @@ export interface RunBenchmarkOptions {
   onRunStart?: (info: { model: string; optimizer: string; phase: string; steps: number }) => void;
   onProgress?: (event: ProgressEvent) => void;
   onRunEnd?: (summary: RunSummary) => void;
+  /** Called after each model with the results so far (the CLI saves them: a stopped run keeps its finished models). */
+  onModelDone?: (resultsSoFar: BenchResults) => void;
 }
 
 const cpuSeconds = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
@@ -251,36 +253,42 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
       muonToAdamwTimeRatio: bothReached ? muon.secondsToTarget.mean / adamw.secondsToTarget.mean : null,
       optimizers: optimizerResults,
     });
+    options.onModelDone?.(collect());
   }
-  const cpu = cpus();
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    tool: 'muon-tfjs bench',
-    createdAt: new Date().toISOString(),
-    command: options.command,
-    machine: {
-      cpu: cpu[0]?.model ?? 'unknown',
-      cores: cpu.length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-      backend: `${options.backend} (tfjs ${tf.version_core})`,
-      simd: options.simd,
-    },
-    config: {
-      mode: options.mode,
-      models: options.entries.map((e) => e.task.id),
-      optimizers: [...kinds],
-      seeds: [...options.seeds],
-      epochs: Object.fromEntries(options.entries.map((e) => [e.task.id, e.epochs])),
-      tuneFraction: protocol.tuneFraction,
-      maxExtensions: protocol.maxExtensions,
-      lrSelection: `lowest validation loss (held-out split) after ${protocol.tuneFraction === 1 ? 'the full' : `${protocol.tuneFraction} of the`} measured run's steps ` +
-        `with the schedule compressed to that length, seed ${firstSeed}; a grid whose best value is at an edge is extended ` +
-        `geometrically in that direction until the best is interior, at most ${protocol.maxExtensions} points`,
-    },
-    totalSeconds: (performance.now() - started) / 1000,
-    totalCpuSeconds: cpuSeconds(process.cpuUsage(cpuStarted)),
-    models,
-  };
+  return collect();
+
+  /** The results so far (every finished model). */
+  function collect(): BenchResults {
+    const cpu = cpus();
+    return {
+      schemaVersion: RESULTS_SCHEMA_VERSION,
+      tool: 'muon-tfjs bench',
+      createdAt: new Date().toISOString(),
+      command: options.command,
+      machine: {
+        cpu: cpu[0]?.model ?? 'unknown',
+        cores: cpu.length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        backend: `${options.backend} (tfjs ${tf.version_core})`,
+        simd: options.simd,
+      },
+      config: {
+        mode: options.mode,
+        models: options.entries.map((e) => e.task.id),
+        optimizers: [...kinds],
+        seeds: [...options.seeds],
+        epochs: Object.fromEntries(options.entries.map((e) => [e.task.id, e.epochs])),
+        tuneFraction: protocol.tuneFraction,
+        maxExtensions: protocol.maxExtensions,
+        lrSelection: `lowest validation loss (held-out split) after ${protocol.tuneFraction === 1 ? 'the full' : `${protocol.tuneFraction} of the`} measured run's steps ` +
+          `with the schedule compressed to that length, seed ${firstSeed}; a grid whose best value is at an edge is extended ` +
+          `geometrically in that direction until the best is interior, at most ${protocol.maxExtensions} points`,
+      },
+      totalSeconds: (performance.now() - started) / 1000,
+      totalCpuSeconds: cpuSeconds(process.cpuUsage(cpuStarted)),
+      models: [...models],
+    };
+  }
 }

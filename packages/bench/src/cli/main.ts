@@ -10,7 +10,7 @@ import { optimizerSpec } from '../benchmark/optimizers.js';
 import { runBenchmark } from '../benchmark/runBenchmark.js';
 import { formatRunSummary, formatTextReport } from '../benchmark/table.js';
 import { createTask, taskAvailable } from '../benchmark/tasks.js';
-import { writeOutputs } from '../benchmark/writeOutputs.js';
+import { resultsJson, writeOutputs } from '../benchmark/writeOutputs.js';
 import { BENCH_USAGE, parseBenchArguments } from './benchArguments.js';
 import { prepareOutputDirectory } from './outputDirectory.js';
 import { spectrumCommand } from '../spectrum/spectrumCommand.js';
@@ -90,6 +90,7 @@ async function bench(argv: string[]): Promise<void> {
     onProgress: (e) => {
       bar?.update(e.step, { epoch: e.epoch, epochs: e.epochs, loss: e.loss.toFixed(4) });
     },
+    onModelDone: (resultsSoFar) => writeFileSync(join(out, 'results.json'), resultsJson(resultsSoFar)),
     onRunEnd: (summary) => {
       bar?.stop();
       bar = undefined;
