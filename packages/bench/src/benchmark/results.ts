@@ -95,7 +95,7 @@ export interface ModelResult {
   optimizers: OptimizerResult[];
 }
 
-/** The whole results.json. */
+/** The whole results.json (see `mergeResults` for `parts`). */
 export interface BenchResults {
   schemaVersion: number;
   tool: string;
@@ -120,6 +120,8 @@ export interface BenchResults {
    * closer than `totalSeconds` to the wall time the run takes on idle cores.
    */
   totalCpuSeconds: number;
+  /** For results merged from several processes: each part's command and cost. */
+  parts?: { command: string; createdAt: string; totalSeconds: number; totalCpuSeconds: number }[];
   models: ModelResult[];
 }
 

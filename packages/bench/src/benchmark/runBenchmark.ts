@@ -2,9 +2,10 @@ import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { gridSearch } from './gridSearch.js';
 import { optimizerSpec, type OptimizerSpec } from './optimizers.js';
-import { RESULTS_SCHEMA_VERSION, type BenchResults, type ModelResult, type OptimizerResult, type RunResult, type SearchResult } from './results.js';
+import { RESULTS_SCHEMA_VERSION, type BenchResults, type ModelResult, type SearchResult } from './results.js';
 import { describeSchedule, runSchedule, type ScheduleSpec } from './runSchedule.js';
-import { finalLoss, stat, stepsToTarget } from './stats.js';
+import { scoreAgainstTarget, type MeasuredOptimizer } from './scoreAgainstTarget.js';
+import { finalLoss } from './stats.js';
 import type { Task } from './task.js';
 import { trainRun, type RunRecord } from './trainRun.js';
 
@@ -71,6 +72,12 @@ export interface RunBenchmarkOptions {
    * `adamw` when there is one, else this (default: the benchmark's AdamW), tuned first.
    */
   auxiliary?: OptimizerSpec;
+  /**
+   * The hybrids' AdamW peak rate, when AdamW's search ran in another part of a run split over
+   * processes (`--adamw-lr`, joined with `--merge`): no AdamW search here, and AdamW itself must
+   * then not be among `optimizers` (its measured runs come from that other part).
+   */
+  auxiliaryLearningRate?: number;
   mode: 'default' | 'full';
   backend: string;
   simd: boolean | null;
@@ -108,6 +115,13 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
   const duplicate = kinds.find((k, i) => kinds.indexOf(k) !== i);
   if (duplicate !== undefined) throw new Error(`runBenchmark: optimizer kind '${duplicate}' appears twice; give each variant its own kind`);
   const auxiliary = options.optimizers.find((o) => o.kind === 'adamw') ?? options.auxiliary ?? optimizerSpec('adamw');
+  const givenAuxPeak = options.auxiliaryLearningRate;
+  if (givenAuxPeak !== undefined && options.optimizers.includes(auxiliary)) {
+    throw new Error('runBenchmark: auxiliaryLearningRate is for a part of a split run without AdamW; AdamW is among the optimizers here, so its search decides the rate');
+  }
+  if (givenAuxPeak !== undefined && !(Number.isFinite(givenAuxPeak) && givenAuxPeak > 0)) {
+    throw new Error(`runBenchmark: auxiliaryLearningRate must be a finite number > 0, got ${givenAuxPeak}`);
+  }
   const models: ModelResult[] = [];
   for (const { task, epochs, schedule } of options.entries) {
     const steps = epochs * task.stepsPerEpoch;
@@ -165,8 +179,8 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
 
     // AdamW first: its peak rate is also the hybrids' AdamW-group rate.
     const needsAuxiliary = options.optimizers.some((o) => o.usesAuxiliaryAdamW);
-    const auxSearches = needsAuxiliary || options.optimizers.includes(auxiliary) ? tune(auxiliary, 0) : undefined;
-    const auxPeak = auxSearches?.[0]?.chosen ?? 0;
+    const auxSearches = givenAuxPeak === undefined && (needsAuxiliary || options.optimizers.includes(auxiliary)) ? tune(auxiliary, 0) : undefined;
+    const auxPeak = givenAuxPeak ?? auxSearches?.[0]?.chosen ?? 0;
     const tuned = new Map(options.optimizers.map((spec) => [spec.kind, spec === auxiliary && auxSearches !== undefined ? auxSearches : tune(spec, auxPeak)]));
 
     const chosenValues = (searches: readonly SearchResult[]): Record<string, number> =>
@@ -177,35 +191,7 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
       return [spec.kind, options.seeds.map((seed) => run(spec, peak, auxPeak, chosenValues(searches), seed, steps, 'test', `seed ${seed}`))];
     }));
 
-    // Target loss for "steps to target": AdamW's mean final training loss (the published claim
-    // is that Muon reaches AdamW's loss in fewer steps); without AdamW, the worst final loss.
-    const finals = new Map([...records].map(([k, rs]) => [k, stat(rs.map((r) => finalLoss(r.losses))).mean]));
-    const adamwFinal = finals.get('adamw');
-    const targetLoss = adamwFinal !== undefined && Number.isFinite(adamwFinal)
-      ? adamwFinal
-      : Math.max(...[...finals.values()].filter((v) => Number.isFinite(v)));
-    const targetRule = adamwFinal !== undefined ? "AdamW's mean final training loss" : 'the highest mean final training loss';
-
-    const optimizerResults: OptimizerResult[] = options.optimizers.map((spec) => {
-      const rs = records.get(spec.kind) as RunRecord[];
-      const runs: RunResult[] = rs.map((r) => {
-        const reached = stepsToTarget(r.losses, targetLoss);
-        return {
-          seed: r.seed,
-          finalTrainLoss: finalLoss(r.losses),
-          testLoss: r.evaluation.loss,
-          testAccuracy: r.evaluation.accuracy,
-          stepsToTarget: reached,
-          secondsToTarget: reached === null ? null : (r.times[reached - 1] as number),
-          wallSeconds: r.trainSeconds,
-          optimizerSeconds: r.optimizerSeconds,
-          optimizerShare: r.trainSeconds > 0 ? r.optimizerSeconds / r.trainSeconds : 0,
-          diverged: r.diverged,
-          losses: r.losses,
-          times: r.times,
-        };
-      });
-      const reached = runs.filter((r) => r.stepsToTarget !== null);
+    const measured: MeasuredOptimizer[] = options.optimizers.map((spec) => {
       const searches = tuned.get(spec.kind) as SearchResult[];
       return {
         kind: spec.kind,
@@ -215,22 +201,20 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
         learningRate: (searches[0] as SearchResult).chosen,
         tuned: chosenValues(searches),
         auxLearningRate: spec.usesAuxiliaryAdamW ? auxPeak : null,
-        runs,
-        summary: {
-          finalTrainLoss: stat(runs.map((r) => r.finalTrainLoss)),
-          testLoss: stat(runs.map((r) => r.testLoss)),
-          testAccuracy: stat(runs.map((r) => r.testAccuracy)),
-          stepsToTarget: stat(reached.map((r) => r.stepsToTarget as number)),
-          secondsToTarget: stat(reached.map((r) => r.secondsToTarget as number)),
-          reachedTarget: reached.length,
-          wallSeconds: stat(runs.map((r) => r.wallSeconds)),
-          optimizerShare: stat(runs.map((r) => r.optimizerShare)),
-        },
+        runs: (records.get(spec.kind) as RunRecord[]).map((r) => ({
+          seed: r.seed,
+          finalTrainLoss: finalLoss(r.losses),
+          testLoss: r.evaluation.loss,
+          testAccuracy: r.evaluation.accuracy,
+          wallSeconds: r.trainSeconds,
+          optimizerSeconds: r.optimizerSeconds,
+          optimizerShare: r.trainSeconds > 0 ? r.optimizerSeconds / r.trainSeconds : 0,
+          diverged: r.diverged,
+          losses: r.losses,
+          times: r.times,
+        })),
       };
     });
-    const muon = optimizerResults.find((o) => o.kind === 'muon')?.summary;
-    const adamw = optimizerResults.find((o) => o.kind === 'adamw')?.summary;
-    const bothReached = muon !== undefined && adamw !== undefined && muon.reachedTarget > 0 && adamw.reachedTarget > 0;
     const model = task.buildModel();
     const parameters = model.countParams();
     model.dispose();
@@ -247,11 +231,7 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
       tuneSteps,
       schedule,
       scheduleDescription: describeSchedule(schedule),
-      targetLoss,
-      targetRule,
-      muonToAdamwStepRatio: bothReached ? muon.stepsToTarget.mean / adamw.stepsToTarget.mean : null,
-      muonToAdamwTimeRatio: bothReached ? muon.secondsToTarget.mean / adamw.secondsToTarget.mean : null,
-      optimizers: optimizerResults,
+      ...scoreAgainstTarget(measured),
     });
     options.onModelDone?.(collect());
   }

@@ -26,6 +26,11 @@ Options:
   --max-extensions N   at most N points added to a grid whose best is at an edge (default 3)
   --backend NAME       wasm (default in Node) or cpu
   --out DIR            output folder (default bench-results)
+  --adamw-lr X         for a part of a run split by --optimizers, without adamw: the hybrids'
+                       AdamW rate that AdamW's search chose in another part (no search here)
+  --merge LIST         instead of running: join comma-separated results.json files of one comparison
+                       split over processes (by --models, or by --optimizers with adamw in each
+                       part), recompute the targets and write the outputs to --out
   --qk-clip TAU        instead of the comparison: the transformer trained twice with Muon at a high
                        learning rate, without and with QK-clip at τ = TAU (e.g. 100); writes
                        qk-clip.md, qk-clip.json and plots of max logit and loss against step
@@ -45,6 +50,10 @@ export interface BenchArguments {
   readonly out: string;
   /** τ of the QK-clip demonstration, which then runs instead of the comparison. */
   readonly qkClip?: number;
+  /** The hybrids' AdamW peak rate chosen in another part of a split run. */
+  readonly adamwLearningRate?: number;
+  /** results.json files to join instead of running (comma-separated). */
+  readonly merge?: string;
 }
 
 /**
@@ -68,6 +77,8 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
       backend: { type: 'string', default: 'wasm' },
       out: { type: 'string', default: 'bench-results' },
       'qk-clip': { type: 'string' },
+      merge: { type: 'string' },
+      'adamw-lr': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -82,6 +93,10 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
   if (qkClip !== undefined && !(Number.isFinite(qkClip) && qkClip > 0)) {
     throw new Error(`--qk-clip: τ must be a number > 0, got '${values['qk-clip']}'`);
   }
+  const adamwLearningRate = values['adamw-lr'] === undefined ? undefined : Number(values['adamw-lr']);
+  if (adamwLearningRate !== undefined && !(Number.isFinite(adamwLearningRate) && adamwLearningRate > 0)) {
+    throw new Error(`--adamw-lr: expected a number > 0, got '${values['adamw-lr']}'`);
+  }
   return {
     help: false,
     options: {
@@ -95,6 +110,8 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
       backend: backend as BenchBackend,
       out: values.out,
       ...(qkClip !== undefined && { qkClip }),
+      ...(values.merge !== undefined && { merge: values.merge }),
+      ...(adamwLearningRate !== undefined && { adamwLearningRate }),
     },
   };
 }
