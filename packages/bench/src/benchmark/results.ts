@@ -46,7 +46,10 @@ export interface OptimizerResult {
   kind: string;
   label: string;
   hyperParameters: Record<string, number | string | boolean>;
-  /** The learning-rate search first, then one per other tuned hyper-parameter, in order. */
+  /**
+   * The learning-rate search first, then one per other tuned hyper-parameter, in order; without
+   * the learning-rate search when the rate was given (`--chosen-lr`, from an earlier search).
+   */
   searches: SearchResult[];
   /** The chosen peak learning rate. */
   learningRate: number;

@@ -73,11 +73,12 @@ export interface RunBenchmarkOptions {
    */
   auxiliary?: OptimizerSpec;
   /**
-   * The hybrids' AdamW peak rate, when AdamW's search ran in another part of a run split over
-   * processes (`--adamw-lr`, joined with `--merge`): no AdamW search here, and AdamW itself must
-   * then not be among `optimizers` (its measured runs come from that other part).
+   * Peak learning rates by kind that an earlier search chose (another part of a run split over
+   * processes, or a stopped run's log; `--chosen-lr`): those optimizers skip their learning-rate
+   * search (their `searches` then hold only what is still tuned, Sophia's ρ), and `adamw`'s is the
+   * hybrids' AdamW rate.
    */
-  auxiliaryLearningRate?: number;
+  chosenLearningRates?: Readonly<Record<string, number>>;
   mode: 'default' | 'full';
   backend: string;
   simd: boolean | null;
@@ -87,6 +88,14 @@ export interface RunBenchmarkOptions {
   onRunEnd?: (summary: RunSummary) => void;
   /** Called after each model with the results so far (the CLI saves them: a stopped run keeps its finished models). */
   onModelDone?: (resultsSoFar: BenchResults) => void;
+}
+
+/** What tuning decided for one optimizer. */
+interface Tuned {
+  learningRate: number;
+  /** The other tuned hyper-parameters' values. */
+  tuned: Record<string, number>;
+  searches: SearchResult[];
 }
 
 const cpuSeconds = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
@@ -115,12 +124,10 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
   const duplicate = kinds.find((k, i) => kinds.indexOf(k) !== i);
   if (duplicate !== undefined) throw new Error(`runBenchmark: optimizer kind '${duplicate}' appears twice; give each variant its own kind`);
   const auxiliary = options.optimizers.find((o) => o.kind === 'adamw') ?? options.auxiliary ?? optimizerSpec('adamw');
-  const givenAuxPeak = options.auxiliaryLearningRate;
-  if (givenAuxPeak !== undefined && options.optimizers.includes(auxiliary)) {
-    throw new Error('runBenchmark: auxiliaryLearningRate is for a part of a split run without AdamW; AdamW is among the optimizers here, so its search decides the rate');
-  }
-  if (givenAuxPeak !== undefined && !(Number.isFinite(givenAuxPeak) && givenAuxPeak > 0)) {
-    throw new Error(`runBenchmark: auxiliaryLearningRate must be a finite number > 0, got ${givenAuxPeak}`);
+  const chosen = options.chosenLearningRates ?? {};
+  for (const [kind, lr] of Object.entries(chosen)) {
+    if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`runBenchmark: the chosen learning rate of '${kind}' must be a finite number > 0, got ${lr}`);
+    if (kind !== auxiliary.kind && !kinds.includes(kind)) throw new Error(`runBenchmark: a learning rate is given for '${kind}', which is not compared (${kinds.join(', ')})`);
   }
   const models: ModelResult[] = [];
   for (const { task, epochs, schedule } of options.entries) {
@@ -146,8 +153,11 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
       });
       return record;
     };
-    /** The searches of one optimizer: the learning rate, then each of `tunedAfter` at the values chosen so far. */
-    const tune = (spec: OptimizerSpec, auxPeak: number): SearchResult[] => {
+    /**
+     * The searches of one optimizer: the learning rate (unless `chosenLearningRates` gives it),
+     * then each of `tunedAfter` at the values chosen so far.
+     */
+    const tune = (spec: OptimizerSpec, auxPeak: number): Tuned => {
       const values: Record<string, number> = Object.fromEntries((spec.tunedAfter ?? []).map((p) => [p.name, p.initial]));
       let learningRate = 0;
       const search = (parameter: string, grid: readonly number[], evaluate: (value: number) => RunRecord): SearchResult => {
@@ -164,42 +174,43 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
         return { parameter, ...result, fixed };
       };
       const phase = (assigned: Record<string, number>): string => `tune ${describeValues(assigned)}`;
-      const lr = search('learningRate', spec.grid, (value) =>
-        run(spec, value, auxPeak, values, firstSeed, tuneSteps, 'validation', phase({ lr: value, ...values })));
-      learningRate = lr.chosen;
-      const searches = [lr];
+      const given = chosen[spec.kind];
+      const searches: SearchResult[] = [];
+      if (given === undefined) {
+        const lr = search('learningRate', spec.grid, (value) =>
+          run(spec, value, auxPeak, values, firstSeed, tuneSteps, 'validation', phase({ lr: value, ...values })));
+        searches.push(lr);
+      }
+      learningRate = given ?? (searches[0] as SearchResult).chosen;
       for (const p of spec.tunedAfter ?? []) {
         const s = search(p.name, p.grid, (value) =>
           run(spec, learningRate, auxPeak, { ...values, [p.name]: value }, firstSeed, tuneSteps, 'validation', phase({ lr: learningRate, ...values, [p.name]: value })));
         values[p.name] = s.chosen;
         searches.push(s);
       }
-      return searches;
+      return { learningRate, tuned: { ...values }, searches };
     };
 
     // AdamW first: its peak rate is also the hybrids' AdamW-group rate.
     const needsAuxiliary = options.optimizers.some((o) => o.usesAuxiliaryAdamW);
-    const auxSearches = givenAuxPeak === undefined && (needsAuxiliary || options.optimizers.includes(auxiliary)) ? tune(auxiliary, 0) : undefined;
-    const auxPeak = givenAuxPeak ?? auxSearches?.[0]?.chosen ?? 0;
-    const tuned = new Map(options.optimizers.map((spec) => [spec.kind, spec === auxiliary && auxSearches !== undefined ? auxSearches : tune(spec, auxPeak)]));
+    const auxTuned = needsAuxiliary || options.optimizers.includes(auxiliary) ? tune(auxiliary, 0) : undefined;
+    const auxPeak = auxTuned?.learningRate ?? 0;
+    const tuned = new Map(options.optimizers.map((spec) => [spec.kind, spec === auxiliary && auxTuned !== undefined ? auxTuned : tune(spec, auxPeak)]));
 
-    const chosenValues = (searches: readonly SearchResult[]): Record<string, number> =>
-      Object.fromEntries(searches.slice(1).map((s) => [s.parameter, s.chosen]));
     const records = new Map(options.optimizers.map((spec) => {
-      const searches = tuned.get(spec.kind) as SearchResult[];
-      const peak = (searches[0] as SearchResult).chosen;
-      return [spec.kind, options.seeds.map((seed) => run(spec, peak, auxPeak, chosenValues(searches), seed, steps, 'test', `seed ${seed}`))];
+      const t = tuned.get(spec.kind) as Tuned;
+      return [spec.kind, options.seeds.map((seed) => run(spec, t.learningRate, auxPeak, t.tuned, seed, steps, 'test', `seed ${seed}`))];
     }));
 
     const measured: MeasuredOptimizer[] = options.optimizers.map((spec) => {
-      const searches = tuned.get(spec.kind) as SearchResult[];
+      const t = tuned.get(spec.kind) as Tuned;
       return {
         kind: spec.kind,
         label: spec.label,
         hyperParameters: spec.hyperParameters,
-        searches,
-        learningRate: (searches[0] as SearchResult).chosen,
-        tuned: chosenValues(searches),
+        searches: t.searches,
+        learningRate: t.learningRate,
+        tuned: t.tuned,
         auxLearningRate: spec.usesAuxiliaryAdamW ? auxPeak : null,
         runs: (records.get(spec.kind) as RunRecord[]).map((r) => ({
           seed: r.seed,

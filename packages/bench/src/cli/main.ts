@@ -74,7 +74,7 @@ async function bench(argv: string[]): Promise<void> {
     optimizers: plan.optimizers.map(optimizerSpec),
     seeds: plan.seeds,
     protocol: plan.protocol,
-    ...(values.adamwLearningRate !== undefined && { auxiliaryLearningRate: values.adamwLearningRate }),
+    ...(values.chosenLearningRates !== undefined && { chosenLearningRates: values.chosenLearningRates }),
     mode: plan.mode,
     backend,
     simd: simd ?? null,
