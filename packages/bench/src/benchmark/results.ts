@@ -46,7 +46,10 @@ export interface OptimizerResult {
   kind: string;
   label: string;
   hyperParameters: Record<string, number | string | boolean>;
-  /** The learning-rate search first, then one per other tuned hyper-parameter, in order. */
+  /**
+   * The learning-rate search first, then one per other tuned hyper-parameter, in order; without
+   * the learning-rate search when the rate was given (`--chosen-lr`, from an earlier search).
+   */
   searches: SearchResult[];
   /** The chosen peak learning rate. */
   learningRate: number;
@@ -95,7 +98,7 @@ export interface ModelResult {
   optimizers: OptimizerResult[];
 }
 
-/** The whole results.json. */
+/** The whole results.json (see `mergeResults` for `parts`). */
 export interface BenchResults {
   schemaVersion: number;
   tool: string;
@@ -120,6 +123,8 @@ export interface BenchResults {
    * closer than `totalSeconds` to the wall time the run takes on idle cores.
    */
   totalCpuSeconds: number;
+  /** For results merged from several processes: each part's command and cost. */
+  parts?: { command: string; createdAt: string; totalSeconds: number; totalCpuSeconds: number }[];
   models: ModelResult[];
 }
 

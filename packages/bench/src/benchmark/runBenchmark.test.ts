@@ -144,8 +144,9 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     }
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
-    // Per model: loss vs step, loss vs time, the lr grids and Sophia's ρ grid.
-    expect(html.match(/<svg /g)).toHaveLength(12);
+    // Per model: loss vs step, loss vs time, steps/time to target, the lr grids and Sophia's ρ grid.
+    expect(html.match(/<svg /g)).toHaveLength(15);
+    for (const id of ['mlp', 'convnet', 'transformer']) expect(wellFormedSvg(readFileSync(join(dir, `${id}-target.svg`), 'utf8'))).toBe(true);
     expect(html).not.toMatch(/<script|src="http|href="http/);
     expect(existsSync(join(dir, 'summary.md'))).toBe(true);
   });

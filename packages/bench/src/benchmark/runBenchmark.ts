@@ -2,9 +2,10 @@ import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { gridSearch } from './gridSearch.js';
 import { optimizerSpec, type OptimizerSpec } from './optimizers.js';
-import { RESULTS_SCHEMA_VERSION, type BenchResults, type ModelResult, type OptimizerResult, type RunResult, type SearchResult } from './results.js';
+import { RESULTS_SCHEMA_VERSION, type BenchResults, type ModelResult, type SearchResult } from './results.js';
 import { describeSchedule, runSchedule, type ScheduleSpec } from './runSchedule.js';
-import { finalLoss, stat, stepsToTarget } from './stats.js';
+import { scoreAgainstTarget, type MeasuredOptimizer } from './scoreAgainstTarget.js';
+import { finalLoss } from './stats.js';
 import type { Task } from './task.js';
 import { trainRun, type RunRecord } from './trainRun.js';
 
@@ -71,6 +72,13 @@ export interface RunBenchmarkOptions {
    * `adamw` when there is one, else this (default: the benchmark's AdamW), tuned first.
    */
   auxiliary?: OptimizerSpec;
+  /**
+   * Peak learning rates by kind that an earlier search chose (another part of a run split over
+   * processes, or a stopped run's log; `--chosen-lr`): those optimizers skip their learning-rate
+   * search (their `searches` then hold only what is still tuned, Sophia's ρ), and `adamw`'s is the
+   * hybrids' AdamW rate.
+   */
+  chosenLearningRates?: Readonly<Record<string, number>>;
   mode: 'default' | 'full';
   backend: string;
   simd: boolean | null;
@@ -78,6 +86,16 @@ export interface RunBenchmarkOptions {
   onRunStart?: (info: { model: string; optimizer: string; phase: string; steps: number }) => void;
   onProgress?: (event: ProgressEvent) => void;
   onRunEnd?: (summary: RunSummary) => void;
+  /** Called after each model with the results so far (the CLI saves them: a stopped run keeps its finished models). */
+  onModelDone?: (resultsSoFar: BenchResults) => void;
+}
+
+/** What tuning decided for one optimizer. */
+interface Tuned {
+  learningRate: number;
+  /** The other tuned hyper-parameters' values. */
+  tuned: Record<string, number>;
+  searches: SearchResult[];
 }
 
 const cpuSeconds = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
@@ -106,6 +124,11 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
   const duplicate = kinds.find((k, i) => kinds.indexOf(k) !== i);
   if (duplicate !== undefined) throw new Error(`runBenchmark: optimizer kind '${duplicate}' appears twice; give each variant its own kind`);
   const auxiliary = options.optimizers.find((o) => o.kind === 'adamw') ?? options.auxiliary ?? optimizerSpec('adamw');
+  const chosen = options.chosenLearningRates ?? {};
+  for (const [kind, lr] of Object.entries(chosen)) {
+    if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`runBenchmark: the chosen learning rate of '${kind}' must be a finite number > 0, got ${lr}`);
+    if (kind !== auxiliary.kind && !kinds.includes(kind)) throw new Error(`runBenchmark: a learning rate is given for '${kind}', which is not compared (${kinds.join(', ')})`);
+  }
   const models: ModelResult[] = [];
   for (const { task, epochs, schedule } of options.entries) {
     const steps = epochs * task.stepsPerEpoch;
@@ -130,8 +153,11 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
       });
       return record;
     };
-    /** The searches of one optimizer: the learning rate, then each of `tunedAfter` at the values chosen so far. */
-    const tune = (spec: OptimizerSpec, auxPeak: number): SearchResult[] => {
+    /**
+     * The searches of one optimizer: the learning rate (unless `chosenLearningRates` gives it),
+     * then each of `tunedAfter` at the values chosen so far.
+     */
+    const tune = (spec: OptimizerSpec, auxPeak: number): Tuned => {
       const values: Record<string, number> = Object.fromEntries((spec.tunedAfter ?? []).map((p) => [p.name, p.initial]));
       let learningRate = 0;
       const search = (parameter: string, grid: readonly number[], evaluate: (value: number) => RunRecord): SearchResult => {
@@ -148,87 +174,58 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
         return { parameter, ...result, fixed };
       };
       const phase = (assigned: Record<string, number>): string => `tune ${describeValues(assigned)}`;
-      const lr = search('learningRate', spec.grid, (value) =>
-        run(spec, value, auxPeak, values, firstSeed, tuneSteps, 'validation', phase({ lr: value, ...values })));
-      learningRate = lr.chosen;
-      const searches = [lr];
+      const given = chosen[spec.kind];
+      const searches: SearchResult[] = [];
+      if (given === undefined) {
+        const lr = search('learningRate', spec.grid, (value) =>
+          run(spec, value, auxPeak, values, firstSeed, tuneSteps, 'validation', phase({ lr: value, ...values })));
+        searches.push(lr);
+      }
+      learningRate = given ?? (searches[0] as SearchResult).chosen;
       for (const p of spec.tunedAfter ?? []) {
         const s = search(p.name, p.grid, (value) =>
           run(spec, learningRate, auxPeak, { ...values, [p.name]: value }, firstSeed, tuneSteps, 'validation', phase({ lr: learningRate, ...values, [p.name]: value })));
         values[p.name] = s.chosen;
         searches.push(s);
       }
-      return searches;
+      return { learningRate, tuned: { ...values }, searches };
     };
 
     // AdamW first: its peak rate is also the hybrids' AdamW-group rate.
     const needsAuxiliary = options.optimizers.some((o) => o.usesAuxiliaryAdamW);
-    const auxSearches = needsAuxiliary || options.optimizers.includes(auxiliary) ? tune(auxiliary, 0) : undefined;
-    const auxPeak = auxSearches?.[0]?.chosen ?? 0;
-    const tuned = new Map(options.optimizers.map((spec) => [spec.kind, spec === auxiliary && auxSearches !== undefined ? auxSearches : tune(spec, auxPeak)]));
+    const auxTuned = needsAuxiliary || options.optimizers.includes(auxiliary) ? tune(auxiliary, 0) : undefined;
+    const auxPeak = auxTuned?.learningRate ?? 0;
+    const tuned = new Map(options.optimizers.map((spec) => [spec.kind, spec === auxiliary && auxTuned !== undefined ? auxTuned : tune(spec, auxPeak)]));
 
-    const chosenValues = (searches: readonly SearchResult[]): Record<string, number> =>
-      Object.fromEntries(searches.slice(1).map((s) => [s.parameter, s.chosen]));
     const records = new Map(options.optimizers.map((spec) => {
-      const searches = tuned.get(spec.kind) as SearchResult[];
-      const peak = (searches[0] as SearchResult).chosen;
-      return [spec.kind, options.seeds.map((seed) => run(spec, peak, auxPeak, chosenValues(searches), seed, steps, 'test', `seed ${seed}`))];
+      const t = tuned.get(spec.kind) as Tuned;
+      return [spec.kind, options.seeds.map((seed) => run(spec, t.learningRate, auxPeak, t.tuned, seed, steps, 'test', `seed ${seed}`))];
     }));
 
-    // Target loss for "steps to target": AdamW's mean final training loss (the published claim
-    // is that Muon reaches AdamW's loss in fewer steps); without AdamW, the worst final loss.
-    const finals = new Map([...records].map(([k, rs]) => [k, stat(rs.map((r) => finalLoss(r.losses))).mean]));
-    const adamwFinal = finals.get('adamw');
-    const targetLoss = adamwFinal !== undefined && Number.isFinite(adamwFinal)
-      ? adamwFinal
-      : Math.max(...[...finals.values()].filter((v) => Number.isFinite(v)));
-    const targetRule = adamwFinal !== undefined ? "AdamW's mean final training loss" : 'the highest mean final training loss';
-
-    const optimizerResults: OptimizerResult[] = options.optimizers.map((spec) => {
-      const rs = records.get(spec.kind) as RunRecord[];
-      const runs: RunResult[] = rs.map((r) => {
-        const reached = stepsToTarget(r.losses, targetLoss);
-        return {
+    const measured: MeasuredOptimizer[] = options.optimizers.map((spec) => {
+      const t = tuned.get(spec.kind) as Tuned;
+      return {
+        kind: spec.kind,
+        label: spec.label,
+        hyperParameters: spec.hyperParameters,
+        searches: t.searches,
+        learningRate: t.learningRate,
+        tuned: t.tuned,
+        auxLearningRate: spec.usesAuxiliaryAdamW ? auxPeak : null,
+        runs: (records.get(spec.kind) as RunRecord[]).map((r) => ({
           seed: r.seed,
           finalTrainLoss: finalLoss(r.losses),
           testLoss: r.evaluation.loss,
           testAccuracy: r.evaluation.accuracy,
-          stepsToTarget: reached,
-          secondsToTarget: reached === null ? null : (r.times[reached - 1] as number),
           wallSeconds: r.trainSeconds,
           optimizerSeconds: r.optimizerSeconds,
           optimizerShare: r.trainSeconds > 0 ? r.optimizerSeconds / r.trainSeconds : 0,
           diverged: r.diverged,
           losses: r.losses,
           times: r.times,
-        };
-      });
-      const reached = runs.filter((r) => r.stepsToTarget !== null);
-      const searches = tuned.get(spec.kind) as SearchResult[];
-      return {
-        kind: spec.kind,
-        label: spec.label,
-        hyperParameters: spec.hyperParameters,
-        searches,
-        learningRate: (searches[0] as SearchResult).chosen,
-        tuned: chosenValues(searches),
-        auxLearningRate: spec.usesAuxiliaryAdamW ? auxPeak : null,
-        runs,
-        summary: {
-          finalTrainLoss: stat(runs.map((r) => r.finalTrainLoss)),
-          testLoss: stat(runs.map((r) => r.testLoss)),
-          testAccuracy: stat(runs.map((r) => r.testAccuracy)),
-          stepsToTarget: stat(reached.map((r) => r.stepsToTarget as number)),
-          secondsToTarget: stat(reached.map((r) => r.secondsToTarget as number)),
-          reachedTarget: reached.length,
-          wallSeconds: stat(runs.map((r) => r.wallSeconds)),
-          optimizerShare: stat(runs.map((r) => r.optimizerShare)),
-        },
+        })),
       };
     });
-    const muon = optimizerResults.find((o) => o.kind === 'muon')?.summary;
-    const adamw = optimizerResults.find((o) => o.kind === 'adamw')?.summary;
-    const bothReached = muon !== undefined && adamw !== undefined && muon.reachedTarget > 0 && adamw.reachedTarget > 0;
     const model = task.buildModel();
     const parameters = model.countParams();
     model.dispose();
@@ -245,42 +242,44 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
       tuneSteps,
       schedule,
       scheduleDescription: describeSchedule(schedule),
-      targetLoss,
-      targetRule,
-      muonToAdamwStepRatio: bothReached ? muon.stepsToTarget.mean / adamw.stepsToTarget.mean : null,
-      muonToAdamwTimeRatio: bothReached ? muon.secondsToTarget.mean / adamw.secondsToTarget.mean : null,
-      optimizers: optimizerResults,
+      ...scoreAgainstTarget(measured),
     });
+    options.onModelDone?.(collect());
   }
-  const cpu = cpus();
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    tool: 'muon-tfjs bench',
-    createdAt: new Date().toISOString(),
-    command: options.command,
-    machine: {
-      cpu: cpu[0]?.model ?? 'unknown',
-      cores: cpu.length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-      backend: `${options.backend} (tfjs ${tf.version_core})`,
-      simd: options.simd,
-    },
-    config: {
-      mode: options.mode,
-      models: options.entries.map((e) => e.task.id),
-      optimizers: [...kinds],
-      seeds: [...options.seeds],
-      epochs: Object.fromEntries(options.entries.map((e) => [e.task.id, e.epochs])),
-      tuneFraction: protocol.tuneFraction,
-      maxExtensions: protocol.maxExtensions,
-      lrSelection: `lowest validation loss (held-out split) after ${protocol.tuneFraction === 1 ? 'the full' : `${protocol.tuneFraction} of the`} measured run's steps ` +
-        `with the schedule compressed to that length, seed ${firstSeed}; a grid whose best value is at an edge is extended ` +
-        `geometrically in that direction until the best is interior, at most ${protocol.maxExtensions} points`,
-    },
-    totalSeconds: (performance.now() - started) / 1000,
-    totalCpuSeconds: cpuSeconds(process.cpuUsage(cpuStarted)),
-    models,
-  };
+  return collect();
+
+  /** The results so far (every finished model). */
+  function collect(): BenchResults {
+    const cpu = cpus();
+    return {
+      schemaVersion: RESULTS_SCHEMA_VERSION,
+      tool: 'muon-tfjs bench',
+      createdAt: new Date().toISOString(),
+      command: options.command,
+      machine: {
+        cpu: cpu[0]?.model ?? 'unknown',
+        cores: cpu.length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        backend: `${options.backend} (tfjs ${tf.version_core})`,
+        simd: options.simd,
+      },
+      config: {
+        mode: options.mode,
+        models: options.entries.map((e) => e.task.id),
+        optimizers: [...kinds],
+        seeds: [...options.seeds],
+        epochs: Object.fromEntries(options.entries.map((e) => [e.task.id, e.epochs])),
+        tuneFraction: protocol.tuneFraction,
+        maxExtensions: protocol.maxExtensions,
+        lrSelection: `lowest validation loss (held-out split) after ${protocol.tuneFraction === 1 ? 'the full' : `${protocol.tuneFraction} of the`} measured run's steps ` +
+          `with the schedule compressed to that length, seed ${firstSeed}; a grid whose best value is at an edge is extended ` +
+          `geometrically in that direction until the best is interior, at most ${protocol.maxExtensions} points`,
+      },
+      totalSeconds: (performance.now() - started) / 1000,
+      totalCpuSeconds: cpuSeconds(process.cpuUsage(cpuStarted)),
+      models: [...models],
+    };
+  }
 }

@@ -24,7 +24,8 @@ export function tunedCell(o: OptimizerResult): string {
     ...Object.entries(o.tuned).map(([name, value]) => `${name === 'rho' ? 'ρ' : name} ${value}`),
   ];
   const capped = o.searches.filter((s) => s.capped).map((s) => (s.parameter === 'learningRate' ? 'lr' : s.parameter === 'rho' ? 'ρ' : s.parameter));
-  return `${o.learningRate}${extras.length > 0 ? ` (${extras.join(', ')})` : ''}${capped.length > 0 ? ` [${capped.join(', ')} at grid edge, cap hit]` : ''}`;
+  const given = o.searches.some((s) => s.parameter === 'learningRate') ? '' : ' [lr given]';
+  return `${o.learningRate}${given}${extras.length > 0 ? ` (${extras.join(', ')})` : ''}${capped.length > 0 ? ` [${capped.join(', ')} at grid edge, cap hit]` : ''}`;
 }
 
 /** The rows of one model's table, as strings. */

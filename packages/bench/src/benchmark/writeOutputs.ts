@@ -5,6 +5,7 @@ import { movingAverage, smoothingWindow } from './stats.js';
 import { gridSearchSpec } from './gridChart.js';
 import { lossChartSpec, type ChartSeries } from './lossChart.js';
 import { renderVegaLite } from './renderVegaLite.js';
+import { targetChartSpec } from './targetChart.js';
 import { formatMarkdownTable, modelFootnote, tableRows, TABLE_HEADERS } from './table.js';
 
 const COLORS: Record<string, string> = { muon: '#d62728', adamw: '#1f77b4', sgd: '#7f7f7f', lion: '#2ca02c', normuon: '#ff7f0e', sophia: '#9467bd' };
@@ -41,6 +42,8 @@ export interface ModelPlots {
   byTime: string;
   /** Validation loss over each optimizer's grids, the choice ringed: one chart per tuned hyper-parameter. */
   grids: GridPlot[];
+  /** Steps and seconds of training to the target loss, per optimizer. */
+  target: string;
 }
 
 const PARAMETER_TITLES: Record<string, string> = { learningRate: 'peak learning rate', rho: 'ρ' };
@@ -74,12 +77,20 @@ export async function modelPlots(model: ModelResult, seeds: number): Promise<Mod
     const svg = await renderVegaLite(gridSearchSpec(`${model.title}: ${title} grids`, note.join('; '), title, gridSeries));
     return { parameter, stem: gridStem(parameter), svg };
   };
-  const [byStep, byTime, ...grids] = await Promise.all([
+  const bars = model.optimizers.map((o) => ({
+    label: o.label,
+    color: COLORS[o.kind] ?? '#8c564b',
+    steps: o.summary.reachedTarget > 0 ? o.summary.stepsToTarget.mean : null,
+    seconds: o.summary.reachedTarget > 0 ? o.summary.secondsToTarget.mean : null,
+  }));
+  const targetNote = `target ${model.targetLoss.toFixed(4)} = ${model.targetRule}; mean over the seeds that reached it (of ${seeds})`;
+  const [byStep, byTime, target, ...grids] = await Promise.all([
     renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs step`, subtitle, xLabel: 'step', yLabel: 'training loss', series: series('steps') })),
     renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs time`, subtitle, xLabel: 'seconds of training steps', yLabel: 'training loss', series: series('times') })),
+    renderVegaLite(targetChartSpec(`${model.title}: cost to reach the target`, targetNote, bars)),
     ...tunedParameters(model).map(gridPlot),
   ]);
-  return { byStep: byStep as string, byTime: byTime as string, grids: grids as GridPlot[] };
+  return { byStep: byStep as string, byTime: byTime as string, target: target as string, grids: grids as GridPlot[] };
 }
 
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -107,7 +118,7 @@ export async function reportHtml(results: BenchResults): Promise<string> {
 <table><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table>
-<div class="plots">${plots.byStep}${plots.byTime}${plots.grids.map((g) => g.svg).join('')}</div>
+<div class="plots">${plots.byStep}${plots.byTime}${plots.target}${plots.grids.map((g) => g.svg).join('')}</div>
 <details><summary>Grids (validation loss after ${model.tuneSteps}-step runs)</summary><ul>
 ${grids}
 </ul></details>
@@ -139,7 +150,7 @@ ${formatMarkdownTable(model)}
 
 ${modelFootnote(model, seeds)}
 
-![${model.title}: loss vs step](${model.id}-loss-vs-step.svg) ![${model.title}: loss vs time](${model.id}-loss-vs-time.svg) ${tunedParameters(model).map((p) => `![${model.title}: ${PARAMETER_TITLES[p] ?? p} grids](${model.id}-${gridStem(p)}-grid.svg)`).join(' ')}
+![${model.title}: loss vs step](${model.id}-loss-vs-step.svg) ![${model.title}: loss vs time](${model.id}-loss-vs-time.svg) ![${model.title}: steps and time to target](${model.id}-target.svg) ${tunedParameters(model).map((p) => `![${model.title}: ${PARAMETER_TITLES[p] ?? p} grids](${model.id}-${gridStem(p)}-grid.svg)`).join(' ')}
 `).join('\n');
 }
 
@@ -153,7 +164,7 @@ function gridStem(parameter: string): string {
   return parameter === 'learningRate' ? 'lr' : parameter;
 }
 
-/** Writes results.json, per-model SVG charts (loss vs step, vs time, lr grids), summary.md and report.html into `dir`; returns the paths. */
+/** Writes results.json, per-model SVG charts (loss vs step, vs time, steps/time to target, grids), summary.md and report.html into `dir`; returns the paths. */
 export async function writeOutputs(results: BenchResults, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
@@ -167,6 +178,7 @@ export async function writeOutputs(results: BenchResults, dir: string): Promise<
     const plots = await modelPlots(model, results.config.seeds.length);
     write(`${model.id}-loss-vs-step.svg`, plots.byStep);
     write(`${model.id}-loss-vs-time.svg`, plots.byTime);
+    write(`${model.id}-target.svg`, plots.target);
     for (const g of plots.grids) write(`${model.id}-${g.stem}-grid.svg`, g.svg);
   }
   write('summary.md', summaryMarkdown(results));

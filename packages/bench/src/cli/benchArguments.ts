@@ -26,6 +26,12 @@ Options:
   --max-extensions N   at most N points added to a grid whose best is at an edge (default 3)
   --backend NAME       wasm (default in Node) or cpu
   --out DIR            output folder (default bench-results)
+  --chosen-lr LIST     kind=lr,...: peak rates an earlier search chose (another part of a run split
+                       by --optimizers, or a stopped run's log); those skip their lr search, and
+                       adamw=X is also the hybrids' AdamW rate
+  --merge LIST         instead of running: join comma-separated results.json files of one comparison
+                       split over processes (by --models, or by --optimizers with adamw in each
+                       part), recompute the targets and write the outputs to --out
   --qk-clip TAU        instead of the comparison: the transformer trained twice with Muon at a high
                        learning rate, without and with QK-clip at τ = TAU (e.g. 100); writes
                        qk-clip.md, qk-clip.json and plots of max logit and loss against step
@@ -45,6 +51,10 @@ export interface BenchArguments {
   readonly out: string;
   /** τ of the QK-clip demonstration, which then runs instead of the comparison. */
   readonly qkClip?: number;
+  /** Peak rates by optimizer kind, chosen by an earlier search. */
+  readonly chosenLearningRates?: Readonly<Record<string, number>>;
+  /** results.json files to join instead of running (comma-separated). */
+  readonly merge?: string;
 }
 
 /**
@@ -68,6 +78,8 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
       backend: { type: 'string', default: 'wasm' },
       out: { type: 'string', default: 'bench-results' },
       'qk-clip': { type: 'string' },
+      merge: { type: 'string' },
+      'chosen-lr': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -82,6 +94,14 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
   if (qkClip !== undefined && !(Number.isFinite(qkClip) && qkClip > 0)) {
     throw new Error(`--qk-clip: τ must be a number > 0, got '${values['qk-clip']}'`);
   }
+  const chosenLearningRates = values['chosen-lr'] === undefined ? undefined : Object.fromEntries(values['chosen-lr'].split(',').map((item) => {
+    const [kind, value] = item.split('=');
+    const lr = Number(value);
+    if (kind === undefined || kind.trim() === '' || !(Number.isFinite(lr) && lr > 0)) {
+      throw new Error(`--chosen-lr: expected kind=lr with lr > 0 (e.g. adamw=0.003), got '${item}'`);
+    }
+    return [kind.trim(), lr];
+  }));
   return {
     help: false,
     options: {
@@ -95,6 +115,8 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
       backend: backend as BenchBackend,
       out: values.out,
       ...(qkClip !== undefined && { qkClip }),
+      ...(values.merge !== undefined && { merge: values.merge }),
+      ...(chosenLearningRates !== undefined && { chosenLearningRates }),
     },
   };
 }

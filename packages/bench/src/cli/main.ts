@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { setupBackend } from '../benchmark/backend.js';
 import { makeBenchPlan, planEntries, type BenchPlan } from '../benchmark/benchPlan.js';
 import { fashionMnistAvailable } from '../benchmark/data/fashionMnist.js';
 import { QK_CLIP_DEMO_DEFAULTS, formatQkClipSummary, qkClipPlots, runQkClipDemo } from '../benchmark/qkClipDemo.js';
+import { mergeResults } from '../benchmark/mergeResults.js';
 import { optimizerSpec } from '../benchmark/optimizers.js';
+import { validateResults, type BenchResults } from '../benchmark/results.js';
 import { runBenchmark } from '../benchmark/runBenchmark.js';
 import { formatRunSummary, formatTextReport } from '../benchmark/table.js';
 import { createTask, taskAvailable } from '../benchmark/tasks.js';
-import { writeOutputs } from '../benchmark/writeOutputs.js';
+import { resultsJson, writeOutputs } from '../benchmark/writeOutputs.js';
 import { BENCH_USAGE, parseBenchArguments } from './benchArguments.js';
 import { prepareOutputDirectory } from './outputDirectory.js';
 import { spectrumCommand } from '../spectrum/spectrumCommand.js';
@@ -35,6 +37,7 @@ async function bench(argv: string[]): Promise<void> {
     return;
   }
   const values = parsed.options;
+  if (values.merge !== undefined) return merge(values.merge, values.out, argv);
   const backend = values.backend;
   const plan = makeBenchPlan({
     ...(values.full && { full: true }),
@@ -71,6 +74,7 @@ async function bench(argv: string[]): Promise<void> {
     optimizers: plan.optimizers.map(optimizerSpec),
     seeds: plan.seeds,
     protocol: plan.protocol,
+    ...(values.chosenLearningRates !== undefined && { chosenLearningRates: values.chosenLearningRates }),
     mode: plan.mode,
     backend,
     simd: simd ?? null,
@@ -90,6 +94,7 @@ async function bench(argv: string[]): Promise<void> {
     onProgress: (e) => {
       bar?.update(e.step, { epoch: e.epoch, epochs: e.epochs, loss: e.loss.toFixed(4) });
     },
+    onModelDone: (resultsSoFar) => writeFileSync(join(out, 'results.json'), resultsJson(resultsSoFar)),
     onRunEnd: (summary) => {
       bar?.stop();
       bar = undefined;
@@ -99,6 +104,21 @@ async function bench(argv: string[]): Promise<void> {
   process.stdout.write(`${formatTextReport(results)}\n\n`);
   const files = await writeOutputs(results, out);
   say(`Total ${results.totalSeconds.toFixed(0)} s (${results.totalCpuSeconds.toFixed(0)} s of CPU). Wrote ${files.length} files to ${out} (open report.html).`);
+}
+
+/** `--merge a/results.json,b/results.json`: one comparison's parts joined, its outputs written. */
+async function merge(list: string, outFlag: string, argv: string[]): Promise<void> {
+  const parts = list.split(',').map((path) => {
+    const parsed: unknown = JSON.parse(readFileSync(path.trim(), 'utf8'));
+    const problems = validateResults(parsed);
+    if (problems.length > 0) throw new Error(`--merge: ${path} is not a results.json of this version: ${problems.slice(0, 3).join('; ')}`);
+    return parsed as BenchResults;
+  });
+  const out = prepareOutputDirectory(outFlag);
+  const results = mergeResults(parts, `muon-tfjs bench ${argv.join(' ')}`);
+  process.stdout.write(`${formatTextReport(results)}\n\n`);
+  const files = await writeOutputs(results, out);
+  process.stderr.write(`Merged ${parts.length} parts (${results.totalSeconds.toFixed(0)} s, ${results.totalCpuSeconds.toFixed(0)} s of CPU in all). Wrote ${files.length} files to ${out}.\n`);
 }
 
 /** `--qk-clip TAU`: the QK-clip demonstration on the transformer (see qkClipDemo.ts). */
