@@ -21,8 +21,8 @@
  *
  * Parts 2 and 3 write convnet-rules-cost.json to `--out`; part 1's results.json holds the rest.
  * `--combine` joins the results.json of runs that split the rules over processes (`--no-adamw` in
- * all but one) and writes the table against AdamW's final loss (`compareWithAdamW`) as
- * convnet-rules.md and convnet-rules.json.
+ * all but one; `mergeResults`), writes the benchmark's report of the whole, and the ratios to AdamW
+ * (`ratiosToAdamW`, with the time ratio at the measured step cost) as convnet-rules.md and .json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,14 +30,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { linearDecay, type TransformOptimizer } from 'muon-tfjs';
 import { spectrumOf, singularValues } from 'muon-tfjs/diagnostics';
 import { setupBackend } from '../src/benchmark/backend.js';
-import { type AdamWComparison, compareWithAdamW } from '../src/benchmark/compareWithAdamW.js';
 import { CONVNET_RULES, convNetRule, convNetRuleSpec } from '../src/benchmark/convNetRules.js';
 import { fashionMnistAvailable } from '../src/benchmark/data/fashionMnist.js';
 import { optimizerSpec, type OptimizerSpec } from '../src/benchmark/optimizers.js';
+import { mergeResults } from '../src/benchmark/mergeResults.js';
+import { ratiosToAdamW } from '../src/benchmark/ratiosToAdamW.js';
 import { type BenchResults, validateResults } from '../src/benchmark/results.js';
 import { runBenchmark } from '../src/benchmark/runBenchmark.js';
-import type { Stat } from '../src/benchmark/stats.js';
-import { formatRunSummary, formatStat, formatTextReport } from '../src/benchmark/table.js';
+import { formatMarkdownTable, formatRunSummary, formatTextReport } from '../src/benchmark/table.js';
 import { DEFAULT_SCALE, TASK_SCHEDULES, createTask, type TaskId } from '../src/benchmark/tasks.js';
 import { createRandom, deriveSeed } from '../src/benchmark/random.js';
 import type { Batch, Task } from '../src/benchmark/task.js';
@@ -216,33 +216,37 @@ function spectra(task: Task): Record<string, unknown> {
 
 const ratio = (r: number | null): string => (r === null ? '—' : `${r.toFixed(2)}×`);
 
-/** `--combine`: the table of every rule against AdamW's final loss, from several runs' results. */
-function combine(dirs: readonly string[]): void {
-  const results = dirs.map((dir) => {
+/**
+ * `--combine`: joins the parts (`mergeResults`: targets recomputed on the joined set), writes the
+ * benchmark's report of the whole comparison, and the table of every rule against AdamW with the
+ * time ratio at the measured step cost (convnet-rules.md / .json).
+ */
+async function combine(dirs: readonly string[]): Promise<void> {
+  const parts = dirs.map((dir) => {
     const parsed: unknown = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
     const problems = validateResults(parsed);
     if (problems.length > 0) throw new Error(`${dir}/results.json: ${problems.join('; ')}`);
     return parsed as BenchResults;
   });
+  const merged = mergeResults(parts, `npm run bench:convnet-rules -- ${process.argv.slice(2).join(' ')}`.trim());
+  const model = merged.models.find((m) => m.id === modelId);
+  if (model === undefined) throw new Error(`--combine: no '${modelId}' in the results (they have ${merged.models.map((m) => m.id).join(', ')})`);
   const costs = args.cost === undefined
     ? {}
     : Object.fromEntries(Object.entries((JSON.parse(readFileSync(args.cost, 'utf8')) as { stepCost: Record<string, { trainMs: number }> }).stepCost).map(([k, c]) => [k, c.trainMs]));
-  const table = compareWithAdamW(results, modelId, costs);
-  const reached = (row: AdamWComparison, stat: Stat, decimals: number): string =>
-    row.reached === 0 ? 'not reached' : `${formatStat(stat, decimals)}${row.reached < row.seeds ? ` (${row.reached}/${row.seeds} seeds)` : ''}`;
+  const ratios = ratiosToAdamW(model, costs);
   const lines = [
-    `${table.model}: ${table.steps} steps, seeds ${table.seeds.join(', ')}; target = AdamW's mean final training loss ${table.targetLoss.toFixed(4)}.`,
+    `${model.title}: ${model.steps} steps, seeds ${merged.config.seeds.join(', ')}; target = AdamW's mean final training loss ${model.targetLoss.toFixed(4)}.`,
     '',
-    '| Optimizer | Peak lr (AdamW group) | Final train loss | Test acc. % | Steps to target | vs AdamW | Time to target s | vs AdamW | vs AdamW at the step cost | Opt. step share |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...table.rows.map((row) => `| ${row.label} | ${row.learningRate}${row.auxLearningRate === null ? '' : ` (${row.auxLearningRate})`}${row.capped ? ' [edge, cap hit]' : ''} | ` +
-      `${formatStat(row.finalTrainLoss, 4)} | ${formatStat(row.testAccuracy, 2, 100)} | ${reached(row, row.stepsToTarget, 0)} | ${ratio(row.stepRatio)} | ` +
-      `${reached(row, row.secondsToTarget, 1)} | ${ratio(row.timeRatio)} | ${ratio(row.costTimeRatio)} | ${formatStat(row.optimizerShare, 0, 100)} % |`),
+    '| Optimizer | Steps to target vs AdamW | Time to target vs AdamW (in the runs) | At the measured step cost |',
+    '|---|---:|---:|---:|',
+    ...ratios.map((r) => `| ${r.label} | ${ratio(r.stepRatio)} | ${ratio(r.timeRatio)} | ${ratio(r.costTimeRatio)} |`),
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'convnet-rules.md'), `${lines.join('\n')}\n`);
-  writeFileSync(join(out, 'convnet-rules.json'), `${JSON.stringify({ sources: dirs, cost: args.cost ?? null, ...table }, null, 1)}\n`);
+  process.stdout.write(`${formatTextReport(merged)}\n\n${lines.join('\n')}\n`);
+  const files = await writeOutputs(merged, out);
+  writeFileSync(join(out, 'convnet-rules.md'), `${formatMarkdownTable(model)}\n\n${lines.join('\n')}\n`);
+  writeFileSync(join(out, 'convnet-rules.json'), `${JSON.stringify({ sources: dirs, cost: args.cost ?? null, targetLoss: model.targetLoss, ratios }, null, 1)}\n`);
+  say(`Wrote ${files.length + 2} files to ${out}.`);
 }
 
 async function main(): Promise<void> {
