@@ -35,17 +35,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { setupBackend } from '../src/benchmark/backend.js';
-import { initializeWeights } from '../src/benchmark/initializeWeights.js';
 import { type OptimizerKind, optimizerSpec } from '../src/benchmark/optimizers.js';
-import { createRandom, deriveSeed } from '../src/benchmark/random.js';
-import type { Batch, Task } from '../src/benchmark/task.js';
+import type { Task } from '../src/benchmark/task.js';
 import { loadMnist } from '../src/benchmark/data/mnist.js';
 import { ImageClassificationTask, splitIndices } from '../src/benchmark/imageClassificationTask.js';
 import { buildMlp, MLP_DEFAULT } from '../src/benchmark/models/mlp.js';
 import { DEFAULT_SCALE, SPLIT_SEED, createTask } from '../src/benchmark/tasks.js';
 import { commandLine } from './commandLine.js';
+import { STEP_COST_SEED, StepTrainer } from './stepTrainer.js';
 import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
 import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, MuonWithAdamWOptimizer, nativeCapabilities, OPENBLAS_CAPABILITIES, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
 
@@ -69,7 +67,6 @@ const args = commandLine({ usage: USAGE, strings: ['models', 'runs', 'warmup'] }
 const TARGET = 1.5;
 /** Issue 13: "whole training step ≤ 1.3× AdamW's on every benchmark model at batch 128". */
 const TRAIN_TARGET = 1.3;
-const SEED = 1;
 
 interface Variant {
   readonly name: string;
@@ -103,65 +100,6 @@ function modelTask(id: ModelId): Task {
 function middleLearningRate(kind: OptimizerKind): number {
   const { grid } = optimizerSpec(kind);
   return grid[Math.floor(grid.length / 2)] as number;
-}
-
-/** One optimizer training its own model on the task's seeded batch stream. */
-class Trainer {
-  readonly optimizer: tf.Optimizer;
-  readonly optimizerMs: number[] = [];
-  readonly trainMs: number[] = [];
-  /** CPU time of the optimizer step (all the process's threads): on a shared machine, the work a step does, whatever the wait. */
-  readonly optimizerCpuMs: number[] = [];
-  readonly model: tfl.LayersModel;
-  private readonly variables: tf.Variable[];
-  private readonly random = createRandom(deriveSeed(SEED, 'batches'));
-  private batches: Iterator<Batch>;
-
-  constructor(private readonly task: Task, variant: Variant) {
-    this.model = task.buildModel();
-    initializeWeights(this.model, deriveSeed(SEED, 'init'));
-    const context = {
-      model: this.model,
-      auxLearningRate: middleLearningRate('adamw'),
-      ...(variant.orthogonalize && { orthogonalize: variant.orthogonalize }),
-      ...(variant.fused !== undefined && { fused: variant.fused }),
-    };
-    this.optimizer = optimizerSpec(variant.kind).create(middleLearningRate(variant.kind), context);
-    this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
-    this.batches = task.epochBatches(this.random)[Symbol.iterator]();
-  }
-
-  /** One training step as trainRun does it; records the times when `record`. */
-  step(record: boolean): void {
-    let next = this.batches.next();
-    if (next.done === true) {
-      this.batches = this.task.epochBatches(this.random)[Symbol.iterator]();
-      next = this.batches.next();
-    }
-    const batch = next.value as Batch;
-    const t0 = performance.now();
-    const { value, grads } = tf.variableGrads(() => this.task.loss(this.model, batch), this.variables);
-    const loss = value.dataSync()[0] as number;
-    value.dispose();
-    tf.dispose([batch.x, batch.y]);
-    if (!Number.isFinite(loss)) throw new Error(`${this.task.id}: the loss became ${loss}`);
-    const cpu = process.cpuUsage();
-    const t1 = performance.now();
-    this.optimizer.applyGradients(grads);
-    const t2 = performance.now();
-    const used = process.cpuUsage(cpu);
-    tf.dispose(grads);
-    if (record) {
-      this.optimizerMs.push(t2 - t1);
-      this.trainMs.push(t2 - t0);
-      this.optimizerCpuMs.push((used.user + used.system) / 1e3);
-    }
-  }
-
-  dispose(): void {
-    this.optimizer.dispose();
-    this.model.dispose();
-  }
 }
 
 interface ShapeRow {
@@ -220,8 +158,14 @@ async function main(): Promise<void> {
   const summary: string[] = [];
   for (const id of models) {
     const task = modelTask(id);
-    const trainers = VARIANTS.map((variant) => new Trainer(task, variant));
-    const first = trainers[0] as Trainer;
+    const trainers = VARIANTS.map(
+      (variant) =>
+        new StepTrainer(task, optimizerSpec(variant.kind), middleLearningRate(variant.kind), middleLearningRate('adamw'), {
+          ...(variant.orthogonalize && { orthogonalize: variant.orthogonalize }),
+          ...(variant.fused !== undefined && { fused: variant.fused }),
+        }),
+    );
+    const first = trainers[0] as StepTrainer;
     const hybrid = first.optimizer;
     if (!(hybrid instanceof MuonWithAdamWOptimizer)) throw new Error('expected the Muon hybrid');
     const parameters = first.model.countParams();
@@ -243,7 +187,7 @@ async function main(): Promise<void> {
     }
     const execution = hybrid.describeExecution().map(({ label, lastStep, reason }) => `${label}: ${lastStep}${lastStep === 'fused' ? '' : ` (${reason})`}`);
     console.log(`'${(VARIANTS[0] as Variant).name}' ran its last step as ${execution.join(', ')}`);
-    const adam = trainers[VARIANTS.length - 1] as Trainer;
+    const adam = trainers[VARIANTS.length - 1] as StepTrainer;
     const adamOptimizer = median(adam.optimizerMs);
     const adamTrain = median(adam.trainMs);
     console.log(`${'optimizer'.padEnd(30)} ${'optimizer step'.padStart(15)} ${'(its CPU time)'.padStart(15)} ${'training step'.padStart(15)} ${'opt. vs AdamW'.padStart(14)} ${'train vs AdamW'.padStart(15)}  target ≤ ${TARGET}× (opt. / train)`);
@@ -298,7 +242,7 @@ async function main(): Promise<void> {
 
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/model-step-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ benchmark: 'model-step', backend: tf.getBackend(), simd, machine, loadAverage: load, runs, warmup, seed: SEED, target: TARGET, trainTarget: TRAIN_TARGET, peakGflops: PEAK_GFLOPS, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ benchmark: 'model-step', backend: tf.getBackend(), simd, machine, loadAverage: load, runs, warmup, seed: STEP_COST_SEED, target: TARGET, trainTarget: TRAIN_TARGET, peakGflops: PEAK_GFLOPS, results }, null, 2));
   console.log(`\nwritten: ${file}`);
 }
 

@@ -62,6 +62,7 @@ export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js'
 export type { MuonStepKernel, MuonStepResult, MuonStepSettings, MuonStepVariable } from './math/muonStepKernel.js';
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
+export { CONV_ORTHOGONALIZATIONS, perTapScale, tapMatrices, type ConvOrthogonalization, type TapMatrices } from './math/convTaps.js';
 export {
   checkScheduled,
   constant,
@@ -107,7 +108,9 @@ export { HESSIAN_DIAGONAL_INPUT, SOPHIA_TAPS, scaleBySophia, type ScaleBySophiaO
 export { scaleByShape } from './transforms/scaleByShape.js';
 export { addDecayedWeights, type DecayedWeightsOptions } from './transforms/addDecayedWeights.js';
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
-export { blockName, splitColumns, type ColumnBlocksOf } from './transforms/splitColumns.js';
+export { blockName, splitBlocks, type BlockSplit, type BlockSplitOf } from './transforms/splitBlocks.js';
+export { splitColumns, type ColumnBlocksOf } from './transforms/splitColumns.js';
+export { splitTaps } from './transforms/splitTaps.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
 export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';

@@ -2,15 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { makeBenchPlan } from './benchPlan.js';
 
 describe('bench flags', () => {
-  it('defaults to three models, four optimizers and one seed', () => {
-    const p = makeBenchPlan({}, true);
-    expect(p).toMatchObject({ mode: 'default', models: ['mlp', 'convnet', 'transformer'], optimizers: ['muon', 'adamw', 'sgd', 'lion'], seeds: [1] });
+  it('defaults to the Fashion-MNIST models when installed (else MNIST) and the transformer, all six optimizers, one seed', () => {
+    expect(makeBenchPlan({}, true)).toMatchObject({
+      mode: 'default', models: ['fashion-mlp', 'fashion-convnet', 'transformer'], optimizers: ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia'], seeds: [1],
+      protocol: { tuneFraction: 0.25, maxExtensions: 3 },
+    });
+    expect(makeBenchPlan({}, false).models).toEqual(['mlp', 'convnet', 'transformer']);
   });
 
-  it('--full adds Fashion-MNIST only when it is installed, and 3 seeds', () => {
+  it('--full: 3 seeds, tuning at half the budget', () => {
     expect(makeBenchPlan({ full: true }, true).models).toContain('fashion-mlp');
     expect(makeBenchPlan({ full: true }, false).models).not.toContain('fashion-mlp');
-    expect(makeBenchPlan({ full: true }, false).seeds).toEqual([1, 2, 3]);
+    expect(makeBenchPlan({ full: true }, false)).toMatchObject({ seeds: [1, 2, 3], protocol: { tuneFraction: 0.5 } });
+  });
+
+  it('reads the protocol flags and names a bad value', () => {
+    expect(makeBenchPlan({ tuneFraction: '1', maxExtensions: '0' }, false).protocol).toEqual({ tuneFraction: 1, maxExtensions: 0 });
+    expect(() => makeBenchPlan({ tuneFraction: '0.2' }, false)).toThrow("--tune-fraction: expected a number in [0.25, 1], got '0.2'");
+    expect(() => makeBenchPlan({ maxExtensions: '1.5' }, false)).toThrow("--max-extensions: expected an integer ≥ 0, got '1.5'");
   });
 
   it('parses lists, seeds and epochs, and names a bad value', () => {

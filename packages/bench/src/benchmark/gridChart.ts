@@ -2,20 +2,21 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { ChartSeries } from './lossChart.js';
 import { logTicks } from './logTicks.js';
 
-/** One optimizer's learning-rate grid: the points tried and the one chosen. */
+/** One optimizer's grid over one hyper-parameter: the points tried and the one chosen. */
 export interface GridSeries extends Omit<ChartSeries, 'x' | 'y'> {
-  points: readonly { readonly learningRate: number; readonly validationLoss: number | null }[];
+  points: readonly { readonly value: number; readonly validationLoss: number | null }[];
   chosen: number;
 }
 
 /**
- * The learning-rate grids of one model as a Vega-Lite chart: validation loss against learning
- * rate (both log scales) for every optimizer, the chosen rate ringed, so that a reader sees whether
- * a choice sits at a grid edge. Diverged points (no loss) are left out and said so.
+ * The grids of one model over one hyper-parameter as a Vega-Lite chart: validation loss against
+ * the value (both log scales) for every optimizer, the chosen value ringed, so that a reader sees
+ * whether a choice sits at a grid edge. Diverged points (no loss) are left out and said so.
+ * @param parameter the x axis title ("learning rate", "ρ")
  */
-export function learningRateGridSpec(title: string, subtitle: string, series: readonly GridSeries[]): TopLevelSpec {
+export function gridSearchSpec(title: string, subtitle: string, parameter: string, series: readonly GridSeries[]): TopLevelSpec {
   const values = series.flatMap((s) =>
-    s.points.flatMap((p) => (p.validationLoss !== null && p.validationLoss > 0 ? [{ optimizer: s.label, lr: p.learningRate, loss: p.validationLoss, chosen: p.learningRate === s.chosen }] : [])),
+    s.points.flatMap((p) => (p.validationLoss !== null && p.validationLoss > 0 ? [{ optimizer: s.label, lr: p.value, loss: p.validationLoss, chosen: p.value === s.chosen }] : [])),
   );
   const span = (xs: number[], fallback: [number, number]): [number, number] => {
     if (xs.length === 0) return fallback;
@@ -29,7 +30,7 @@ export function learningRateGridSpec(title: string, subtitle: string, series: re
   const y = span(values.map((v) => v.loss), [0.1, 1]);
   const color = { field: 'optimizer', type: 'nominal', title: null, scale: { domain: series.map((s) => s.label), range: series.map((s) => s.color) } } as const;
   const axes = {
-    x: { field: 'lr', type: 'quantitative', title: 'learning rate', scale: { type: 'log', domain: x, nice: false }, axis: { values: logTicks(x[0], x[1]), format: '~g', grid: true, labelOverlap: false } },
+    x: { field: 'lr', type: 'quantitative', title: parameter, scale: { type: 'log', domain: x, nice: false }, axis: { values: logTicks(x[0], x[1]), format: '~g', grid: true, labelOverlap: false } },
     y: { field: 'loss', type: 'quantitative', title: 'validation loss', scale: { type: 'log', domain: y, nice: false }, axis: { values: logTicks(y[0], y[1]), format: '~r', grid: true } },
   } as const;
   return {

@@ -1,17 +1,15 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHessianEstimate, sophia, type Orthogonalizer, type TransformOptimizer } from 'muon-tfjs';
+import { SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHessianEstimate, sophia, type Orthogonalizer, type Scheduled, type TransformOptimizer } from 'muon-tfjs';
+import { ScheduledMomentumOptimizer } from './scheduledMomentum.js';
 import type { Batch } from './task.js';
 
 /** The optimizers the benchmark can compare (`--optimizers`). */
 export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
 
-/**
- * The optimizers a plain `npm run bench` compares: NorMuon and Sophia join once the re-tuning
- * protocol (issue 12, items 4–5) has been run for them on a quiet machine.
- */
-export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = ['muon', 'adamw', 'sgd', 'lion'];
+/** The optimizers a plain `npm run bench` compares: the whole competitor table (issue 12). */
+export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS;
 
 /** What an optimizer may do after each step, besides the step itself (Sophia's Hessian estimate). */
 export interface AfterStepContext {
@@ -24,8 +22,13 @@ export interface AfterStepContext {
 /** Everything an optimizer needs besides its learning rate. */
 export interface OptimizerContext {
   model: tfl.LayersModel;
-  /** Learning rate of the AdamW group inside the Muon hybrid (the lr chosen for AdamW). */
-  auxLearningRate: number;
+  /**
+   * Learning rate of the AdamW group inside a hybrid (the peak chosen for AdamW, on the same
+   * schedule as the hybrid's own rate).
+   */
+  auxLearningRate: Scheduled;
+  /** Values of the spec's {@link OptimizerSpec.tunedAfter} hyper-parameters; absent: their defaults. */
+  tuned?: Readonly<Record<string, number>>;
   /**
    * Muon's orthogonalization kernel; absent: Muon's default (`fastestOrthogonalizer()`). Set by
    * `npm run bench:model-step` to time the TF.js kernel on the same optimizer.
@@ -35,44 +38,63 @@ export interface OptimizerContext {
   fused?: boolean;
 }
 
-/** One compared optimizer: how to build it, its lr grid and fixed hyper-parameters. */
+/** A hyper-parameter other than the learning rate that the protocol tunes (Sophia's ρ). */
+export interface TunedHyperParameter {
+  name: string;
+  /** Values tried, increasing; the search extends it past an edge choice. */
+  grid: readonly number[];
+  /** The value used while the learning rate is tuned. */
+  initial: number;
+}
+
+/**
+ * One compared optimizer: how to build it, what the protocol tunes and its fixed hyper-parameters.
+ * A variant (another rule for the same optimizer) is a spec with its own `kind` and `label`.
+ */
 export interface OptimizerSpec {
-  kind: OptimizerKind;
+  /** Identifier in results.json and the CLI (`muon`, `adamw`, … or a variant's own name). */
+  kind: string;
   /** Display name in tables and plots. */
   label: string;
-  /** Learning rates tried on the held-out split. */
+  /** Peak learning rates tried on the held-out split (increasing; extended past an edge choice). */
   grid: readonly number[];
+  /** Tuned after the learning rate, one at a time, each at the values chosen before it. */
+  tunedAfter?: readonly TunedHyperParameter[];
   /** Fixed hyper-parameters, for the report. */
   hyperParameters: Record<string, number | string | boolean>;
-  create(learningRate: number, context: OptimizerContext): tf.Optimizer;
+  create(learningRate: Scheduled, context: OptimizerContext): tf.Optimizer;
   /** Trains the model's embeddings, head, biases and gains with AdamW at AdamW's chosen lr. */
   usesAuxiliaryAdamW: boolean;
   /** Work after every step, timed as part of the optimizer step. */
   afterStep?(context: AfterStepContext): void;
 }
 
-const ADAMW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 } as const;
-const MUON = { momentum: 0.95, nesterov: true, nsSteps: 5, weightDecay: 0.01 } as const;
+/** The AdamW settings of the baseline and of every hybrid's AdamW group. */
+export const ADAMW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 } as const;
+/** The Muon settings of the benchmark's Muon hybrid. */
+export const MUON = { momentum: 0.95, nesterov: true, nsSteps: 5, weightDecay: 0.01 } as const;
 const LION = { beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } as const;
 const SGD = { momentum: 0.9 } as const;
 const NORMUON = { ...MUON, beta2: 0.95 } as const;
 /**
- * ρ = 1, not the reference's 0.05 (GPT-2 scale, tens of thousands of steps). Without bias
- * correction, h after n estimates is (1 − β₂ⁿ) of its level: with β₂ = 0.99 and k = 10, 10 % after
- * 100 steps. On the bench MLP (steps 50–100, lr 3e-3, seed 1) ρ = 0.05 left 5 % of the entries
- * unclipped, a sign-momentum step in effect, ρ = 1 27 %, with the lowest loss; the reference
- * README advises keeping that fraction in 0.1–0.5.
+ * Sophia's ρ is tuned by the protocol, after the learning rate (which is tuned at ρ = 1): the
+ * reference's 0.05 is for GPT-2 scale, tens of thousands of steps. Without bias correction, h
+ * after n estimates is (1 − β₂ⁿ) of its level: with β₂ = 0.99 and k = 10, 10 % after 100 steps, so
+ * on runs of a few hundred steps a small ρ clips almost every entry (a sign-momentum step); the
+ * grid brackets the reference and 1 (on the bench MLP, steps 50–100, ρ = 0.05 left 5 % of the
+ * entries unclipped, ρ = 1 27 %; the reference README advises 0.1–0.5).
  */
-const SOPHIA = { beta1: 0.965, beta2: 0.99, rho: 1, weightDecay: 0.2 } as const;
+const SOPHIA = { beta1: 0.965, beta2: 0.99, weightDecay: 0.2 } as const;
+const SOPHIA_RHO: TunedHyperParameter = { name: 'rho', grid: [0.03, 0.1, 0.3, 1, 3], initial: 1 };
 
 /**
- * The four compared optimizers. Grids bracket each method's usual values (5 points, about ×3
- * apart, one point above the usual range, since short tuning runs favour large rates);
+ * The compared optimizers. Grids bracket each method's usual values (5 points, about ×2–3 apart;
+ * the protocol extends a grid whose best point is at an edge);
  * weight decays follow each method's reference (AdamW 0.01 as in PyTorch, Muon 0.01 as in
  * KellerJordan/Muon's README example, Lion 10× AdamW's as its paper advises). The Muon hybrid's
  * AdamW group uses the same betas, eps and decay as the AdamW baseline, and AdamW's chosen lr.
  */
-const SPECS: Record<OptimizerKind, OptimizerSpec> = {
+const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
   muon: {
     kind: 'muon',
     label: 'Muon (+AdamW)',
@@ -110,8 +132,8 @@ const SPECS: Record<OptimizerKind, OptimizerSpec> = {
     kind: 'sgd',
     label: 'SGD momentum',
     grid: [0.01, 0.03, 0.1, 0.3, 1],
-    hyperParameters: { ...SGD, implementation: 'tf.train.momentum' },
-    create: (learningRate) => tf.train.momentum(learningRate, SGD.momentum),
+    hyperParameters: { ...SGD, implementation: 'tf.train.momentum, its rate set from the schedule before each step' },
+    create: (learningRate) => new ScheduledMomentumOptimizer(learningRate, SGD.momentum),
     usesAuxiliaryAdamW: false,
   },
   lion: {
@@ -140,8 +162,9 @@ const SPECS: Record<OptimizerKind, OptimizerSpec> = {
     kind: 'sophia',
     label: 'SophiaG',
     grid: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+    tunedAfter: [SOPHIA_RHO],
     hyperParameters: { ...SOPHIA, hessianInterval: SOPHIA_HESSIAN_INTERVAL, hessianEstimator: 'Gauss–Newton–Bartlett on the step\'s batch' },
-    create: (learningRate) => sophia({ learningRate, ...SOPHIA }),
+    create: (learningRate, { tuned }) => sophia({ learningRate, ...SOPHIA, rho: tuned?.['rho'] ?? SOPHIA_RHO.initial }),
     usesAuxiliaryAdamW: false,
     // After every k-th step, on the batch just trained on (the reference uses the next batch):
     // labels sampled from the model's logits; its cost is part of the optimizer's time.

@@ -1,15 +1,23 @@
+import type { GridPoint } from './gridSearch.js';
+import type { ScheduleSpec } from './runSchedule.js';
 import type { Stat } from './stats.js';
 import type { TaskData } from './task.js';
 
-/** Bumped whenever the shape of results.json changes. */
-export const RESULTS_SCHEMA_VERSION = 1;
+/** Bumped whenever the shape of results.json changes (2: the re-tuning protocol of issue 12). */
+export const RESULTS_SCHEMA_VERSION = 2;
 
-/** One learning rate tried on the held-out split. */
-export interface GridPoint {
-  learningRate: number;
-  /** Validation loss after the grid budget (null when diverged). */
-  validationLoss: number | null;
-  diverged: boolean;
+/** The search over one hyper-parameter on the held-out split. */
+export interface SearchResult {
+  /** `learningRate` (the schedule's peak), or another tuned hyper-parameter (`rho`). */
+  parameter: string;
+  /** Every value tried, sorted, with its validation loss; `extension` marks those added past an edge. */
+  points: GridPoint[];
+  chosen: number;
+  extensions: number;
+  /** The extension cap was reached with the choice still at an edge: the optimum may lie beyond. */
+  capped: boolean;
+  /** The values of the other tuned hyper-parameters during this search. */
+  fixed: Record<string, number>;
 }
 
 /** One seed of one optimizer on one model. */
@@ -19,6 +27,8 @@ export interface RunResult {
   testLoss: number;
   testAccuracy: number;
   stepsToTarget: number | null;
+  /** Seconds of training steps until the step that reached the target (null: not reached). */
+  secondsToTarget: number | null;
   /** Seconds of training steps (evaluation excluded). */
   wallSeconds: number;
   optimizerSeconds: number;
@@ -27,17 +37,24 @@ export interface RunResult {
   diverged: boolean;
   /** Per-step training loss. */
   losses: number[];
-  /** Per-step cumulative wall-clock seconds. */
+  /** Per-step cumulative seconds of training steps. */
   times: number[];
 }
 
-/** One optimizer on one model: the lr search, each seed, and the summary over seeds. */
+/** One optimizer on one model: the searches, each seed, and the summary over seeds. */
 export interface OptimizerResult {
   kind: string;
   label: string;
   hyperParameters: Record<string, number | string | boolean>;
-  grid: GridPoint[];
+  /**
+   * The learning-rate search first, then one per other tuned hyper-parameter, in order; without
+   * the learning-rate search when the rate was given (`--chosen-lr`, from an earlier search).
+   */
+  searches: SearchResult[];
+  /** The chosen peak learning rate. */
   learningRate: number;
+  /** The chosen values of the other tuned hyper-parameters (empty when none). */
+  tuned: Record<string, number>;
   /** The AdamW-group lr inside the Muon hybrid, when there is one. */
   auxLearningRate: number | null;
   runs: RunResult[];
@@ -46,12 +63,12 @@ export interface OptimizerResult {
     testLoss: Stat;
     testAccuracy: Stat;
     stepsToTarget: Stat;
+    /** Over the seeds that reached the target. */
+    secondsToTarget: Stat;
     /** Seeds that reached the target loss. */
     reachedTarget: number;
     wallSeconds: Stat;
     optimizerShare: Stat;
-    /** Mean wall time relative to SGD's on the same model (null without SGD). */
-    relativeTime: number | null;
   };
 }
 
@@ -66,16 +83,22 @@ export interface ModelResult {
   stepsPerEpoch: number;
   epochs: number;
   steps: number;
-  gridSteps: number;
+  /** Steps of each tuning run (a fraction ≥ ¼ of `steps`, its schedule compressed to it). */
+  tuneSteps: number;
+  /** The learning-rate schedule of every optimizer on this model, and in words. */
+  schedule: ScheduleSpec;
+  scheduleDescription: string;
   /** The loss "steps to target" refers to, and how it was chosen. */
   targetLoss: number;
   targetRule: string;
-  /** Muon's steps to target / AdamW's (below 1: Muon needs fewer), when both ran. */
+  /** Muon's steps to target / AdamW's (below 1: Muon needs fewer), when both ran and reached it. */
   muonToAdamwStepRatio: number | null;
+  /** The same for the seconds of training to the target. */
+  muonToAdamwTimeRatio: number | null;
   optimizers: OptimizerResult[];
 }
 
-/** The whole results.json. */
+/** The whole results.json (see `mergeResults` for `parts`). */
 export interface BenchResults {
   schemaVersion: number;
   tool: string;
@@ -88,10 +111,20 @@ export interface BenchResults {
     optimizers: string[];
     seeds: number[];
     epochs: Record<string, number>;
-    gridFraction: number;
+    /** Tuning runs last this fraction of the measured run. */
+    tuneFraction: number;
+    /** At most this many points are added to a grid whose choice sits at an edge. */
+    maxExtensions: number;
     lrSelection: string;
   };
   totalSeconds: number;
+  /**
+   * CPU seconds of the process (user + system) over the whole run: on a shared, loaded machine,
+   * closer than `totalSeconds` to the wall time the run takes on idle cores.
+   */
+  totalCpuSeconds: number;
+  /** For results merged from several processes: each part's command and cost. */
+  parts?: { command: string; createdAt: string; totalSeconds: number; totalCpuSeconds: number }[];
   models: ModelResult[];
 }
 
@@ -111,24 +144,31 @@ export function validateResults(value: unknown): string[] {
   if (!isObject(value)) return ['results should be an object'];
   if (value['schemaVersion'] !== RESULTS_SCHEMA_VERSION) problems.push(`schemaVersion should be ${RESULTS_SCHEMA_VERSION}`);
   for (const [k, t] of [['tool', 'string'], ['createdAt', 'string'], ['command', 'string'], ['machine', 'object'],
-    ['config', 'object'], ['totalSeconds', 'number'], ['models', 'array']] as const) need(value, k, t, 'results');
+    ['config', 'object'], ['totalSeconds', 'number'], ['totalCpuSeconds', 'number'], ['models', 'array']] as const) need(value, k, t, 'results');
   const models = Array.isArray(value['models']) ? value['models'] : [];
   models.forEach((m: unknown, i) => {
     const where = `models[${i}]`;
     if (!isObject(m)) return void problems.push(`${where} should be an object`);
     for (const [k, t] of [['id', 'string'], ['title', 'string'], ['parameters', 'number'], ['data', 'object'], ['steps', 'number'],
-      ['targetLoss', 'number'], ['optimizers', 'array']] as const) need(m, k, t, where);
+      ['tuneSteps', 'number'], ['schedule', 'object'], ['targetLoss', 'number'], ['optimizers', 'array']] as const) need(m, k, t, where);
     const optimizers = Array.isArray(m['optimizers']) ? m['optimizers'] : [];
     optimizers.forEach((o: unknown, j) => {
       const w = `${where}.optimizers[${j}]`;
       if (!isObject(o)) return void problems.push(`${w} should be an object`);
-      for (const [k, t] of [['kind', 'string'], ['label', 'string'], ['grid', 'array'], ['learningRate', 'number'],
-        ['runs', 'array'], ['summary', 'object']] as const) need(o, k, t, w);
+      for (const [k, t] of [['kind', 'string'], ['label', 'string'], ['searches', 'array'], ['learningRate', 'number'],
+        ['tuned', 'object'], ['runs', 'array'], ['summary', 'object']] as const) need(o, k, t, w);
+      const searches = Array.isArray(o['searches']) ? o['searches'] : [];
+      searches.forEach((g: unknown, s) => {
+        const wg = `${w}.searches[${s}]`;
+        if (!isObject(g)) return void problems.push(`${wg} should be an object`);
+        for (const [k, t] of [['parameter', 'string'], ['points', 'array'], ['chosen', 'number'], ['extensions', 'number'],
+          ['capped', 'boolean']] as const) need(g, k, t, wg);
+      });
       const runs = Array.isArray(o['runs']) ? o['runs'] : [];
       runs.forEach((r: unknown, s) => {
         const wr = `${w}.runs[${s}]`;
         if (!isObject(r)) return void problems.push(`${wr} should be an object`);
-        for (const [k, t] of [['seed', 'number'], ['finalTrainLoss', 'number'], ['testAccuracy', 'number'], ['wallSeconds', 'number'],
+        for (const [k, t] of [['seed', 'number'], ['finalTrainLoss', 'number'], ['testAccuracy', 'number'], ['secondsToTarget', 'number'], ['wallSeconds', 'number'],
           ['optimizerShare', 'number'], ['diverged', 'boolean'], ['losses', 'array'], ['times', 'array']] as const) need(r, k, t, wr);
         if (Array.isArray(r['losses']) && Array.isArray(r['times']) && r['losses'].length !== r['times'].length) {
           problems.push(`${wr}: losses and times differ in length`);

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
+import { scheduleValue, type Scheduled } from 'muon-tfjs';
 import { optimizerSpec, OPTIMIZER_KINDS, type OptimizerKind, type OptimizerSpec } from './optimizers.js';
 import { validateResults, type BenchResults } from './results.js';
-import { runBenchmark } from './runBenchmark.js';
-import { formatMarkdownTable, formatTextReport, TABLE_HEADERS } from './table.js';
-import { createTask, type TaskScale } from './tasks.js';
+import { runBenchmark, type RunSummary } from './runBenchmark.js';
+import { formatMarkdownTable, formatRunSummary, formatStat, formatTextReport, tableRows, TABLE_HEADERS } from './table.js';
+import { createTask, TASK_SCHEDULES, type TaskScale } from './tasks.js';
 import { trainRun } from './trainRun.js';
 import { resultsJson, writeOutputs } from './writeOutputs.js';
 
@@ -20,8 +21,22 @@ const TINY: TaskScale = {
   textBatchSize: 4,
 };
 
-/** Two-point grids keep the test to a few dozen steps in all. */
-const tinySpec = (kind: OptimizerKind): OptimizerSpec => ({ ...optimizerSpec(kind), grid: optimizerSpec(kind).grid.slice(1, 3) });
+/** The learning rates each optimizer was created with, in order (the spec still builds the real optimizer). */
+const createdWith = new Map<string, Scheduled[]>();
+
+/** Two-point grids (Sophia's ρ too) keep the test to a few hundred steps in all. */
+const tinySpec = (kind: OptimizerKind): OptimizerSpec => {
+  const spec = optimizerSpec(kind);
+  return {
+    ...spec,
+    grid: spec.grid.slice(1, 3),
+    ...(spec.tunedAfter && { tunedAfter: spec.tunedAfter.map((p) => ({ ...p, grid: p.grid.slice(2, 4) })) }),
+    create: (learningRate, context) => {
+      createdWith.set(kind, [...(createdWith.get(kind) ?? []), learningRate]);
+      return spec.create(learningRate, context);
+    },
+  };
+};
 
 /** A minimal XML well-formedness check: tags nest and close, one root <svg>. */
 function wellFormedSvg(text: string): boolean {
@@ -41,25 +56,31 @@ function wellFormedSvg(text: string): boolean {
 
 describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
   let results: BenchResults;
+  const logged: RunSummary[] = [];
+  const evaluated: { model: string; phase: string; split: string }[] = [];
 
   beforeAll(async () => {
     await setupBackend('wasm');
     results = runBenchmark({
       entries: [
-        { task: createTask('mlp', TINY), epochs: 2 },
-        { task: createTask('convnet', TINY), epochs: 1 },
-        { task: createTask('transformer', TINY), epochs: 1 },
+        { task: createTask('mlp', TINY), epochs: 2, schedule: TASK_SCHEDULES.mlp },
+        { task: createTask('convnet', TINY), epochs: 1, schedule: TASK_SCHEDULES.convnet },
+        { task: createTask('transformer', TINY), epochs: 2, schedule: TASK_SCHEDULES.transformer },
       ],
-      optimizers: [...OPTIMIZER_KINDS],
+      optimizers: OPTIMIZER_KINDS.map(tinySpec),
       seeds: [1, 2],
-      gridFraction: 0.5,
+      protocol: { tuneFraction: 0.5, maxExtensions: 1 },
       mode: 'default',
       backend: 'wasm',
       simd: null,
       command: 'test',
-      specFor: tinySpec,
+      onRunEnd: (summary) => {
+        logged.push(summary);
+        evaluated.push({ model: summary.model, phase: summary.phase, split: summary.split });
+      },
     });
-  });
+    // About 100 runs of 1–4 tiny steps, each evaluated: a minute of CPU, more on a loaded machine.
+  }, 600_000);
 
   it('produces a results file that matches its schema and survives JSON', () => {
     expect(validateResults(results)).toEqual([]);
@@ -69,8 +90,13 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     for (const model of results.models) {
       expect(model.optimizers.map((o) => o.kind)).toEqual([...OPTIMIZER_KINDS]);
       for (const o of model.optimizers) {
-        expect(o.grid).toHaveLength(2);
-        expect(o.grid.map((g) => g.learningRate)).toContain(o.learningRate);
+        const lr = o.searches[0];
+        expect(lr?.parameter).toBe('learningRate');
+        // Two initial points: the best is always at an edge, so the one allowed extension is used.
+        expect(lr?.points).toHaveLength(3);
+        expect(lr?.extensions).toBe(1);
+        expect(lr?.points.map((g) => g.value)).toContain(o.learningRate);
+        expect(o.searches.map((s) => s.parameter)).toEqual(o.kind === 'sophia' ? ['learningRate', 'rho'] : ['learningRate']);
         expect(o.runs.map((r) => r.seed)).toEqual([1, 2]);
         for (const r of o.runs) {
           expect(r.losses).toHaveLength(model.steps);
@@ -90,9 +116,10 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     const text = formatTextReport(results);
     for (const h of TABLE_HEADERS) expect(text).toContain(h);
     for (const label of ['Muon (+AdamW)', 'AdamW', 'SGD momentum', 'Lion', 'NorMuon (+AdamW)', 'SophiaG']) expect(text).toContain(label);
+    expect(text).toMatch(/SophiaG +\S+ \(ρ /);
     const md = formatMarkdownTable(results.models[0] as BenchResults['models'][number]);
     expect(md.split('\n')).toHaveLength(2 + OPTIMIZER_KINDS.length);
-    expect(md).toMatch(/^\| Optimizer \| lr \|/);
+    expect(md).toMatch(/^\| Optimizer \| Tuned \| Final train loss \|/);
   });
 
   it('writes results.json, valid SVG plots and a self-contained report.html', async () => {
@@ -109,15 +136,83 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
       }
     }
     for (const id of ['mlp', 'convnet', 'transformer']) {
-      const grid = readFileSync(join(dir, `${id}-lr-grid.svg`), 'utf8');
-      expect(wellFormedSvg(grid)).toBe(true);
-      expect(grid).toContain('ringed: the rate chosen');
+      for (const stem of ['lr', 'rho']) {
+        const grid = readFileSync(join(dir, `${id}-${stem}-grid.svg`), 'utf8');
+        expect(wellFormedSvg(grid)).toBe(true);
+        expect(grid).toContain('ringed: the value chosen');
+      }
     }
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html.match(/<svg /g)).toHaveLength(9);
+    // Per model: loss vs step, loss vs time, steps/time to target, the lr grids and Sophia's ρ grid.
+    expect(html.match(/<svg /g)).toHaveLength(15);
+    for (const id of ['mlp', 'convnet', 'transformer']) expect(wellFormedSvg(readFileSync(join(dir, `${id}-target.svg`), 'utf8'))).toBe(true);
     expect(html).not.toMatch(/<script|src="http|href="http/);
     expect(existsSync(join(dir, 'summary.md'))).toBe(true);
+  });
+
+  it('tunes on the held-out split only and reports on the test split only', () => {
+    for (const model of results.models) {
+      const runs = evaluated.filter((e) => e.model === model.id);
+      const tuningRuns = model.optimizers.reduce((n, o) => n + o.searches.reduce((m, s) => m + s.points.length, 0), 0);
+      // AdamW's search serves both AdamW and the hybrids' AdamW groups: run once.
+      expect(runs.filter((e) => e.phase.startsWith('tune ')).every((e) => e.split === 'validation')).toBe(true);
+      expect(runs.filter((e) => e.phase.startsWith('tune '))).toHaveLength(tuningRuns);
+      expect(runs.filter((e) => e.phase.startsWith('seed ')).every((e) => e.split === 'test')).toBe(true);
+      expect(runs.filter((e) => e.phase.startsWith('seed '))).toHaveLength(model.optimizers.length * 2);
+    }
+  });
+
+  it('trains tuning runs on the schedule compressed to their length, measured runs on the full one', () => {
+    const mlp = results.models[0] as BenchResults['models'][number];
+    for (const kind of OPTIMIZER_KINDS) {
+      const o = mlp.optimizers.find((x) => x.kind === kind) as BenchResults['models'][number]['optimizers'][number];
+      const tuningRuns = o.searches.reduce((m, s) => m + s.points.length, 0);
+      const created = (createdWith.get(kind) ?? []).slice(0, tuningRuns + 2);
+      const steps = created.map((lr) => (typeof lr === 'number' ? Number.NaN : lr.kind === 'decay' ? lr.steps : Number.NaN));
+      expect(steps).toEqual([...Array<number>(tuningRuns).fill(mlp.tuneSteps), mlp.steps, mlp.steps]);
+      // Every run's rate decays linearly to 0 at its own last step, from its peak.
+      created.forEach((lr, i) => {
+        expect(scheduleValue(lr, steps[i] as number)).toBe(0);
+        if (i >= tuningRuns) expect(scheduleValue(lr, 0)).toBe(o.learningRate);
+      });
+      expect(created.slice(0, o.searches[0]?.points.length).map((lr) => scheduleValue(lr, 0)).sort((a, b) => a - b))
+        .toEqual(o.searches[0]?.points.map((p) => p.value));
+    }
+    expect(mlp.tuneSteps).toBe(Math.round(mlp.steps * 0.5));
+  });
+
+  it('reports time to target as the training time at the step that reached it, and the optimizer step share', () => {
+    for (const model of results.models) {
+      const rows = tableRows(model);
+      model.optimizers.forEach((o, i) => {
+        for (const r of o.runs) {
+          expect(r.times).toHaveLength(r.losses.length);
+          expect(r.times.at(-1)).toBeCloseTo(r.wallSeconds, 9);
+          if (r.stepsToTarget === null) expect(r.secondsToTarget).toBeNull();
+          else expect(r.secondsToTarget).toBe(r.times[r.stepsToTarget - 1]);
+        }
+        const row = rows[i] as string[];
+        const column = (name: string): string => row[TABLE_HEADERS.indexOf(name as (typeof TABLE_HEADERS)[number])] as string;
+        expect(column('Time to target s')).toEqual(o.summary.reachedTarget === 0 ? 'not reached' : expect.stringContaining(formatStat(o.summary.secondsToTarget, 1)));
+        expect(column('Opt. step share')).toBe(`${formatStat(o.summary.optimizerShare, 0, 100)} %`);
+      });
+      // AdamW's own target: its smoothed loss ends at its final loss, so at least one seed reaches it.
+      expect(model.optimizers.find((o) => o.kind === 'adamw')?.summary.reachedTarget).toBeGreaterThan(0);
+    }
+  });
+
+  it('logs for each measured run the same final train loss as the table', () => {
+    for (const model of results.models) {
+      for (const o of model.optimizers) {
+        for (const r of o.runs) {
+          const line = logged.find((l) => l.model === model.id && l.optimizer === o.label && l.phase === `seed ${r.seed}`) as RunSummary;
+          expect(line.finalTrainLoss).toBe(r.finalTrainLoss);
+          expect(formatRunSummary(line)).toContain(`final train loss ${r.finalTrainLoss.toFixed(4)}`);
+        }
+        if (o.runs.length === 1) expect(tableRows(model).flat()).toContain(o.runs[0]?.finalTrainLoss.toFixed(4));
+      }
+    }
   });
 
   it('gives the same numbers for the same seed and different ones for another seed', () => {

@@ -16,16 +16,17 @@ export function stat(values: readonly number[]): Stat {
   return { mean, std: Math.sqrt(variance), n };
 }
 
-/** Trailing moving average with window w (shorter at the start). */
+/**
+ * Trailing moving average with window w (shorter at the start). Each window is summed afresh, in
+ * order, as {@link finalLoss} sums the last one: a running sum's rounding would leave the last
+ * smoothed value a few ulps off the final loss, and a run could miss a target equal to its own
+ * final loss.
+ */
 export function movingAverage(values: readonly number[], w: number): number[] {
-  const out: number[] = [];
-  let sum = 0;
-  values.forEach((v, i) => {
-    sum += v;
-    if (i >= w) sum -= values[i - w] as number;
-    out.push(sum / Math.min(i + 1, w));
+  return values.map((_, i) => {
+    const window = values.slice(Math.max(0, i - w + 1), i + 1);
+    return window.reduce((a, b) => a + b, 0) / window.length;
   });
-  return out;
 }
 
 /** The smoothing window for per-step losses: a tenth of the run, between 1 and 20 steps. */

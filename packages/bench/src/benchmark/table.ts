@@ -1,5 +1,6 @@
-import type { BenchResults, ModelResult } from './results.js';
-import type { Stat } from './stats.js';
+import type { BenchResults, ModelResult, OptimizerResult } from './results.js';
+import type { RunSummary } from './runBenchmark.js';
+import { smoothingWindow, type Stat } from './stats.js';
 
 /** Formats mean ± std (just the mean for one seed) with the given number of decimals. */
 export function formatStat(s: Stat, decimals: number, scale = 1): string {
@@ -10,27 +11,39 @@ export function formatStat(s: Stat, decimals: number, scale = 1): string {
 
 /** Column headers of the per-model table. */
 export const TABLE_HEADERS = [
-  'Optimizer', 'lr', 'Final train loss', 'Test acc. %', 'Test loss', 'Steps to target', 'Wall s', '× SGD time', 'Opt. step share',
+  'Optimizer', 'Tuned', 'Final train loss', 'Test acc. %', 'Test loss', 'Steps to target', 'Time to target s', 'Wall s', 'Opt. step share',
 ] as const;
+
+/**
+ * The chosen values: the peak learning rate, the hybrid's AdamW rate, other tuned values; a choice
+ * left at a grid edge by the extension cap is flagged.
+ */
+export function tunedCell(o: OptimizerResult): string {
+  const extras = [
+    ...(o.auxLearningRate === null ? [] : [`AdamW ${o.auxLearningRate}`]),
+    ...Object.entries(o.tuned).map(([name, value]) => `${name === 'rho' ? 'ρ' : name} ${value}`),
+  ];
+  const capped = o.searches.filter((s) => s.capped).map((s) => (s.parameter === 'learningRate' ? 'lr' : s.parameter === 'rho' ? 'ρ' : s.parameter));
+  const given = o.searches.some((s) => s.parameter === 'learningRate') ? '' : ' [lr given]';
+  return `${o.learningRate}${given}${extras.length > 0 ? ` (${extras.join(', ')})` : ''}${capped.length > 0 ? ` [${capped.join(', ')} at grid edge, cap hit]` : ''}`;
+}
 
 /** The rows of one model's table, as strings. */
 export function tableRows(model: ModelResult): string[][] {
   return model.optimizers.map((o) => {
     const s = o.summary;
-    const lr = o.auxLearningRate === null ? `${o.learningRate}` : `${o.learningRate} (AdamW ${o.auxLearningRate})`;
     const runs = o.runs.length;
-    const steps = s.reachedTarget === 0
-      ? `not reached`
-      : `${formatStat(s.stepsToTarget, 0)}${s.reachedTarget < runs ? ` (${s.reachedTarget}/${runs} seeds)` : ''}`;
+    const seedsReached = s.reachedTarget < runs ? ` (${s.reachedTarget}/${runs} seeds)` : '';
+    const reached = (stat: Stat, decimals: number): string => (s.reachedTarget === 0 ? 'not reached' : `${formatStat(stat, decimals)}${seedsReached}`);
     return [
       o.label + (o.runs.some((r) => r.diverged) ? ' (diverged)' : ''),
-      lr,
+      tunedCell(o),
       formatStat(s.finalTrainLoss, 4),
       formatStat(s.testAccuracy, 2, 100),
       formatStat(s.testLoss, 4),
-      steps,
+      reached(s.stepsToTarget, 0),
+      reached(s.secondsToTarget, 1),
       formatStat(s.wallSeconds, 1),
-      s.relativeTime === null ? '—' : `${s.relativeTime.toFixed(2)}×`,
       formatStat(s.optimizerShare, 0, 100) + (s.optimizerShare.n > 0 ? ' %' : ''),
     ];
   });
@@ -55,19 +68,37 @@ export function formatMarkdownTable(model: ModelResult): string {
   ].join('\n');
 }
 
-/** A sentence under each table: the target, seeds and the Muon/AdamW step ratio. */
+/**
+ * A paragraph under each table: the model, budget, schedule, tuning, what the columns mean, and
+ * Muon's step and time ratios to AdamW.
+ */
 export function modelFootnote(model: ModelResult, seeds: number): string {
-  const ratio = model.muonToAdamwStepRatio;
-  const ratioText = ratio === null
+  const steps = model.muonToAdamwStepRatio;
+  const time = model.muonToAdamwTimeRatio;
+  const ratioText = steps === null || time === null
     ? ''
-    : ` Muon reached it in ${ratio.toFixed(2)}× AdamW's steps${ratio < 1 ? ` (${(1 / ratio).toFixed(2)}× fewer)` : ratio > 1 ? ' (more steps than AdamW)' : ''}.`;
+    : ` Muon reached it in ${steps.toFixed(2)}× AdamW's steps and ${time.toFixed(2)}× its time${time > 1 && steps < 1 ? ' (fewer steps, but more time)' : ''}.`;
   return `${model.title}: ${model.modelSummary}, ${model.parameters.toLocaleString('en-US')} parameters; ` +
     `${model.epochs} epoch(s) × ${model.stepsPerEpoch} steps of batch ${model.batchSize}; ${seeds} seed(s), mean ± std. ` +
-    `Target loss ${model.targetLoss.toFixed(4)} = ${model.targetRule}.${ratioText}`;
+    `Every optimizer: ${model.scheduleDescription}. Tuned on the held-out split with ${model.tuneSteps}-step runs (schedule compressed to them). ` +
+    `Final train loss: the mean per-step training loss over the last ${smoothingWindow(model.steps)} steps (the log's value). ` +
+    `Target loss ${model.targetLoss.toFixed(4)} = ${model.targetRule}; time to target = seconds of training steps until the smoothed loss reaches it; ` +
+    `opt. step share = fraction of the training step's time in the optimizer step.${ratioText}`;
 }
 
 /** All tables for the terminal. */
 export function formatTextReport(results: BenchResults): string {
   return results.models.map((m) =>
     `\n${m.title}\n${formatTextTable(m)}\n${modelFootnote(m, results.config.seeds.length)}`).join('\n');
+}
+
+/**
+ * The log line of one finished run: its final train loss, computed as the table's column is (for
+ * a measured run, the same number), and the loss on the split evaluated at its end (for a tuning
+ * run, what the search compares).
+ */
+export function formatRunSummary(s: RunSummary): string {
+  const evaluation = s.diverged ? 'diverged' : `${s.split} loss ${s.evaluationLoss.toFixed(4)}`;
+  return `${s.model} ${s.optimizer} ${s.phase}: final train loss ${s.finalTrainLoss.toFixed(4)} (mean of the last ` +
+    `${smoothingWindow(s.steps)} steps), ${evaluation}, ${s.trainSeconds.toFixed(1)} s of training steps`;
 }

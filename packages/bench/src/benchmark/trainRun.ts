@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Scheduled } from 'muon-tfjs';
 import { initializeWeights } from './initializeWeights.js';
 import type { OptimizerSpec } from './optimizers.js';
 import { createRandom, deriveSeed } from './random.js';
@@ -7,10 +8,13 @@ import type { Evaluation, Task } from './task.js';
 /** What one training run measured. */
 export interface RunRecord {
   seed: number;
-  learningRate: number;
+  learningRate: Scheduled;
   /** Training loss of every step (the batch's mean cross-entropy, before the update). */
   losses: number[];
-  /** Wall-clock seconds since the start of training at the end of every step. */
+  /**
+   * Seconds spent in training steps up to the end of every step (cumulative `trainSeconds`: the
+   * batch's upload, forward, backward and optimizer step; batch assembly and evaluation excluded).
+   */
   times: number[];
   /** Seconds spent in `optimizer.applyGradients` (the optimizer step), summed over steps. */
   optimizerSeconds: number;
@@ -25,8 +29,12 @@ export interface RunRecord {
 export interface TrainRunOptions {
   task: Task;
   optimizer: OptimizerSpec;
-  learningRate: number;
-  auxLearningRate: number;
+  /** The optimizer's learning rate: a number or a schedule over this run's steps. */
+  learningRate: Scheduled;
+  /** The AdamW group's rate in a hybrid. */
+  auxLearningRate: Scheduled;
+  /** Values of the spec's other tuned hyper-parameters (Sophia's ρ). */
+  tuned?: Readonly<Record<string, number>>;
   seed: number;
   /** Stop after this many steps (epochs × steps per epoch for a full run). */
   steps: number;
@@ -48,7 +56,7 @@ export function trainRun(options: TrainRunOptions): RunRecord {
   const { task, optimizer: spec, learningRate, seed, steps } = options;
   const model = task.buildModel();
   initializeWeights(model, deriveSeed(seed, 'init'));
-  const optimizer = spec.create(learningRate, { model, auxLearningRate: options.auxLearningRate });
+  const optimizer = spec.create(learningRate, { model, auxLearningRate: options.auxLearningRate, ...(options.tuned && { tuned: options.tuned }) });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const order = createRandom(deriveSeed(seed, 'batches'));
   const losses: number[] = [];
@@ -56,7 +64,6 @@ export function trainRun(options: TrainRunOptions): RunRecord {
   let optimizerSeconds = 0;
   let trainSeconds = 0;
   let diverged = false;
-  const start = performance.now();
   try {
     training: while (losses.length < steps) {
       for (const batch of task.epochBatches(order)) {
@@ -77,7 +84,7 @@ export function trainRun(options: TrainRunOptions): RunRecord {
         optimizerSeconds += (t2 - t1) / 1000;
         trainSeconds += (t2 - t0) / 1000;
         losses.push(loss);
-        times.push((t2 - start) / 1000);
+        times.push(trainSeconds);
         options.onStep?.(losses.length, loss);
         if (losses.length >= steps) break training;
       }

@@ -2,9 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults, ModelResult } from './results.js';
 import { movingAverage, smoothingWindow } from './stats.js';
-import { learningRateGridSpec } from './gridChart.js';
+import { gridSearchSpec } from './gridChart.js';
 import { lossChartSpec, type ChartSeries } from './lossChart.js';
 import { renderVegaLite } from './renderVegaLite.js';
+import { targetChartSpec } from './targetChart.js';
 import { formatMarkdownTable, modelFootnote, tableRows, TABLE_HEADERS } from './table.js';
 
 const COLORS: Record<string, string> = { muon: '#d62728', adamw: '#1f77b4', sgd: '#7f7f7f', lion: '#2ca02c', normuon: '#ff7f0e', sophia: '#9467bd' };
@@ -26,31 +27,70 @@ function curves(model: ModelResult): { label: string; color: string; steps: numb
   });
 }
 
+/** One grid chart: the searches of every optimizer over one hyper-parameter. */
+export interface GridPlot {
+  /** `learningRate`, or another tuned hyper-parameter (`rho`). */
+  parameter: string;
+  /** File name stem: `lr` for the learning rate, else the parameter. */
+  stem: string;
+  svg: string;
+}
+
 /** The SVG charts of one model. */
 export interface ModelPlots {
   byStep: string;
   byTime: string;
-  /** Validation loss over each optimizer's learning-rate grid, the choice ringed. */
-  grid: string;
+  /** Validation loss over each optimizer's grids, the choice ringed: one chart per tuned hyper-parameter. */
+  grids: GridPlot[];
+  /** Steps and seconds of training to the target loss, per optimizer. */
+  target: string;
 }
+
+const PARAMETER_TITLES: Record<string, string> = { learningRate: 'peak learning rate', rho: 'ρ' };
 
 /**
  * The SVG charts of one model (Vega-Lite, rendered in Node): training loss against steps and
- * against wall-clock seconds, on a log scale fitted to the curves, and the learning-rate grids.
+ * against seconds of training, on a log scale fitted to the curves, and the grid searches.
  */
 export async function modelPlots(model: ModelResult, seeds: number): Promise<ModelPlots> {
   const c = curves(model);
   const subtitle = `smoothed over ${smoothingWindow(model.steps)} steps, mean of ${seeds} seed(s)`;
   const series = (x: 'steps' | 'times'): ChartSeries[] => c.map((s) => ({ label: s.label, color: s.color, x: s[x], y: s.loss }));
-  const gridSeries = model.optimizers.map((o, i) => ({ label: o.label, color: (c[i] as { color: string }).color, points: o.grid, chosen: o.learningRate }));
-  const diverged = model.optimizers.flatMap((o) => o.grid.filter((g) => g.validationLoss === null).map((g) => `${o.label} ${g.learningRate}`));
-  const gridNote = `validation loss after ${model.gridSteps} steps, seed ${model.optimizers[0]?.runs[0]?.seed ?? 1}; ringed: the rate chosen${diverged.length > 0 ? `; diverged, not shown: ${diverged.join(', ')}` : ''}`;
-  const [byStep, byTime, grid] = await Promise.all([
+  const gridPlot = async (parameter: string): Promise<GridPlot> => {
+    const searched = model.optimizers.flatMap((o) => {
+      const search = o.searches.find((s) => s.parameter === parameter);
+      return search === undefined ? [] : [{ o, search }];
+    });
+    const gridSeries = searched.map(({ o, search }) => ({ label: o.label, color: COLORS[o.kind] ?? '#8c564b', points: search.points, chosen: search.chosen }));
+    const diverged = searched.flatMap(({ o, search }) => search.points.filter((g) => g.validationLoss === null).map((g) => `${o.label} ${g.value}`));
+    const extended = searched.flatMap(({ o, search }) => (search.extensions > 0 ? [`${o.label} +${search.extensions}${search.capped ? ' (cap hit)' : ''}`] : []));
+    const fixed = searched.flatMap(({ o, search }) => (Object.keys(search.fixed).length > 0 && parameter !== 'learningRate'
+      ? [`${o.label} at ${Object.entries(search.fixed).map(([k, v]) => `${k === 'learningRate' ? 'lr' : k} ${v}`).join(', ')}`]
+      : []));
+    const note = [
+      `validation loss after ${model.tuneSteps}-step runs, seed ${model.optimizers[0]?.runs[0]?.seed ?? 1}; ringed: the value chosen`,
+      ...(fixed.length > 0 ? [fixed.join('; ')] : []),
+      ...(extended.length > 0 ? [`grids extended past an edge: ${extended.join(', ')}`] : []),
+      ...(diverged.length > 0 ? [`diverged, not shown: ${diverged.join(', ')}`] : []),
+    ];
+    const title = PARAMETER_TITLES[parameter] ?? parameter;
+    const svg = await renderVegaLite(gridSearchSpec(`${model.title}: ${title} grids`, note.join('; '), title, gridSeries));
+    return { parameter, stem: gridStem(parameter), svg };
+  };
+  const bars = model.optimizers.map((o) => ({
+    label: o.label,
+    color: COLORS[o.kind] ?? '#8c564b',
+    steps: o.summary.reachedTarget > 0 ? o.summary.stepsToTarget.mean : null,
+    seconds: o.summary.reachedTarget > 0 ? o.summary.secondsToTarget.mean : null,
+  }));
+  const targetNote = `target ${model.targetLoss.toFixed(4)} = ${model.targetRule}; mean over the seeds that reached it (of ${seeds})`;
+  const [byStep, byTime, target, ...grids] = await Promise.all([
     renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs step`, subtitle, xLabel: 'step', yLabel: 'training loss', series: series('steps') })),
-    renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs wall clock`, subtitle, xLabel: 'seconds of training', yLabel: 'training loss', series: series('times') })),
-    renderVegaLite(learningRateGridSpec(`${model.title}: learning-rate grids`, gridNote, gridSeries)),
+    renderVegaLite(lossChartSpec({ title: `${model.title}: training loss vs time`, subtitle, xLabel: 'seconds of training steps', yLabel: 'training loss', series: series('times') })),
+    renderVegaLite(targetChartSpec(`${model.title}: cost to reach the target`, targetNote, bars)),
+    ...tunedParameters(model).map(gridPlot),
   ]);
-  return { byStep, byTime, grid };
+  return { byStep: byStep as string, byTime: byTime as string, target: target as string, grids: grids as GridPlot[] };
 }
 
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -69,8 +109,8 @@ export async function reportHtml(results: BenchResults): Promise<string> {
     const plots = allPlots[i] as ModelPlots;
     const head = TABLE_HEADERS.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
     const rows = tableRows(model).map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
-    const grids = model.optimizers.map((o) => `<li>${escapeHtml(o.label)}: ${o.grid.map((g) =>
-      `${g.learningRate} → ${g.validationLoss === null ? 'diverged' : g.validationLoss.toFixed(4)}`).join(', ')}; chosen ${o.learningRate}</li>`).join('\n');
+    const grids = model.optimizers.flatMap((o) => o.searches.map((s) => `<li>${escapeHtml(o.label)}, ${escapeHtml(PARAMETER_TITLES[s.parameter] ?? s.parameter)}: ${s.points.map((g) =>
+      `${g.value}${g.extension ? ' (extension)' : ''} → ${g.validationLoss === null ? 'diverged' : g.validationLoss.toFixed(4)}`).join(', ')}; chosen ${s.chosen}${s.capped ? ' (at an edge: extension cap hit)' : ''}</li>`)).join('\n');
     return `<section>
 <h2>${escapeHtml(model.title)}</h2>
 <p>${escapeHtml(modelFootnote(model, seeds))}</p>
@@ -78,8 +118,8 @@ export async function reportHtml(results: BenchResults): Promise<string> {
 <table><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table>
-<div class="plots">${plots.byStep}${plots.byTime}${plots.grid}</div>
-<details><summary>Learning-rate grid (validation loss after ${model.gridSteps} steps)</summary><ul>
+<div class="plots">${plots.byStep}${plots.byTime}${plots.target}${plots.grids.map((g) => g.svg).join('')}</div>
+<details><summary>Grids (validation loss after ${model.tuneSteps}-step runs)</summary><ul>
 ${grids}
 </ul></details>
 </section>`;
@@ -93,9 +133,9 @@ td:first-child,th:first-child,td:nth-child(2){text-align:left}.plots svg{margin:
 code{background:#f4f4f4;padding:1px 4px}
 </style></head><body>
 <h1>muon-tfjs bench</h1>
-<p>Command: <code>${escapeHtml(results.command)}</code> — ${escapeHtml(results.createdAt)}, ${results.totalSeconds.toFixed(0)} s in total.</p>
+<p>Command: <code>${escapeHtml(results.command)}</code> — ${escapeHtml(results.createdAt)}, ${results.totalSeconds.toFixed(0)} s in total (${results.totalCpuSeconds.toFixed(0)} s of CPU).</p>
 <p>Machine: ${escapeHtml(m.cpu)}, ${m.cores} cores, ${m.memoryGiB} GiB; Node ${escapeHtml(m.node)} (${escapeHtml(m.platform)}); backend ${escapeHtml(m.backend)}${m.simd === null ? '' : m.simd ? ', SIMD' : ', no SIMD'}.</p>
-<p>Each optimizer's learning rate was chosen from its grid by ${escapeHtml(results.config.lrSelection)}; the Muon hybrid's AdamW group uses AdamW's chosen lr. "Steps to target" counts steps until the smoothed training loss first reaches the target; "× SGD time" is wall time relative to SGD with momentum; "Opt. step share" is the fraction of training time spent in <code>optimizer.applyGradients</code>.</p>
+<p>Each optimizer's peak learning rate (then Sophia's ρ at that rate) was chosen by ${escapeHtml(results.config.lrSelection)}; the hybrids' AdamW groups use AdamW's chosen rate. "Steps to target" counts steps until the smoothed training loss first reaches the target, "Time to target" the seconds of training steps until then; "Wall s" is the seconds of training steps of the whole run (evaluation excluded); "Opt. step share" is the fraction of that time spent in <code>optimizer.applyGradients</code> (and Sophia's Hessian estimate).</p>
 ${sections}
 </body></html>
 `;
@@ -110,11 +150,21 @@ ${formatMarkdownTable(model)}
 
 ${modelFootnote(model, seeds)}
 
-![${model.title}: loss vs step](${model.id}-loss-vs-step.svg) ![${model.title}: loss vs wall clock](${model.id}-loss-vs-time.svg) ![${model.title}: learning-rate grids](${model.id}-lr-grid.svg)
+![${model.title}: loss vs step](${model.id}-loss-vs-step.svg) ![${model.title}: loss vs time](${model.id}-loss-vs-time.svg) ![${model.title}: steps and time to target](${model.id}-target.svg) ${tunedParameters(model).map((p) => `![${model.title}: ${PARAMETER_TITLES[p] ?? p} grids](${model.id}-${gridStem(p)}-grid.svg)`).join(' ')}
 `).join('\n');
 }
 
-/** Writes results.json, per-model SVG charts (loss vs step, vs time, lr grids), summary.md and report.html into `dir`; returns the paths. */
+/** The hyper-parameters searched on a model: `learningRate`, then any other (`rho`). */
+function tunedParameters(model: ModelResult): string[] {
+  return [...new Set(model.optimizers.flatMap((o) => o.searches.map((s) => s.parameter)))];
+}
+
+/** A grid chart's file name stem: `lr` for the learning rate, else the parameter's name. */
+function gridStem(parameter: string): string {
+  return parameter === 'learningRate' ? 'lr' : parameter;
+}
+
+/** Writes results.json, per-model SVG charts (loss vs step, vs time, steps/time to target, grids), summary.md and report.html into `dir`; returns the paths. */
 export async function writeOutputs(results: BenchResults, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
@@ -128,7 +178,8 @@ export async function writeOutputs(results: BenchResults, dir: string): Promise<
     const plots = await modelPlots(model, results.config.seeds.length);
     write(`${model.id}-loss-vs-step.svg`, plots.byStep);
     write(`${model.id}-loss-vs-time.svg`, plots.byTime);
-    write(`${model.id}-lr-grid.svg`, plots.grid);
+    write(`${model.id}-target.svg`, plots.target);
+    for (const g of plots.grids) write(`${model.id}-${g.stem}-grid.svg`, g.svg);
   }
   write('summary.md', summaryMarkdown(results));
   write('report.html', await reportHtml(results));

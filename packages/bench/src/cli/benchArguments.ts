@@ -5,21 +5,34 @@ import { BENCH_BACKENDS, type BenchBackend } from '../benchmark/backend.js';
 export const BENCH_USAGE = `Usage: muon-tfjs bench [options]
        muon-tfjs spectrum [options]   (Muon's spectra against model size; see spectrum --help)
 
-Compares Muon (hybrid with AdamW), AdamW, SGD with momentum and Lion on an MLP and a ConvNet on
-MNIST and a small transformer on Moby Dick (characters). Each optimizer's learning rate comes
-from a small grid on a held-out split. Prints a table per model and writes results.json, SVG
-plots, summary.md and report.html.
+Compares Muon and NorMuon (hybrids with AdamW), AdamW, SGD with momentum, Lion and SophiaG on an
+MLP and a ConvNet on Fashion-MNIST (MNIST when Debian's dataset-fashion-mnist is not installed)
+and a small transformer on Moby Dick (characters), every optimizer on the same schedule (linear
+decay to 0) and seeds. Each optimizer's peak learning rate (and Sophia's rho) is tuned on a
+held-out split with runs of a fraction of the budget, the schedule compressed to them; a grid
+whose best point is at an edge is extended until it is interior. Prints a table per model and
+writes results.json, SVG plots, summary.md and report.html. About 10 minutes on 2 idle cores.
 
 Options:
-  --full               the complete suite: more epochs, 3 seeds, Fashion-MNIST when installed
-                       (apt-get install dataset-fashion-mnist); takes hours on 2 cores
+  --full               longer runs, every training image, 3 seeds, tuning at half the budget;
+                       takes hours on 2 cores
   --models LIST        comma-separated: mlp, convnet, transformer, fashion-mlp, fashion-convnet
   --optimizers LIST    comma-separated: muon, adamw, sgd, lion, normuon, sophia, muon-bf16
-                       (default: muon, adamw, sgd, lion)
-  --epochs N           epochs for every model (default: mlp 3, convnet 1, transformer 2)
+                       (default: all but muon-bf16)
+  --epochs N           epochs for every model (default: fashion-mlp 2, fashion-convnet 1,
+                       transformer 2 of 30 steps; mlp 3, convnet 1)
   --seeds N|LIST       seeds 1..N, or a comma-separated list (default 1; --full: 3)
+  --tune-fraction F    tuning runs last F of the measured run, 0.25 ≤ F ≤ 1 (default 0.25;
+                       --full: 0.5); 1 tunes at the full budget
+  --max-extensions N   at most N points added to a grid whose best is at an edge (default 3)
   --backend NAME       wasm (default in Node) or cpu
   --out DIR            output folder (default bench-results)
+  --chosen-lr LIST     kind=lr,...: peak rates an earlier search chose (another part of a run split
+                       by --optimizers, or a stopped run's log); those skip their lr search, and
+                       adamw=X is also the hybrids' AdamW rate
+  --merge LIST         instead of running: join comma-separated results.json files of one comparison
+                       split over processes (by --models, or by --optimizers with adamw in each
+                       part), recompute the targets and write the outputs to --out
   --qk-clip TAU        instead of the comparison: the transformer trained twice with Muon at a high
                        learning rate, without and with QK-clip at τ = TAU (e.g. 100); writes
                        qk-clip.md, qk-clip.json and plots of max logit and loss against step
@@ -33,10 +46,16 @@ export interface BenchArguments {
   readonly optimizers?: string;
   readonly epochs?: string;
   readonly seeds?: string;
+  readonly tuneFraction?: string;
+  readonly maxExtensions?: string;
   readonly backend: BenchBackend;
   readonly out: string;
   /** τ of the QK-clip demonstration, which then runs instead of the comparison. */
   readonly qkClip?: number;
+  /** Peak rates by optimizer kind, chosen by an earlier search. */
+  readonly chosenLearningRates?: Readonly<Record<string, number>>;
+  /** results.json files to join instead of running (comma-separated). */
+  readonly merge?: string;
 }
 
 /**
@@ -55,9 +74,13 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
       optimizers: { type: 'string' },
       epochs: { type: 'string' },
       seeds: { type: 'string' },
+      'tune-fraction': { type: 'string' },
+      'max-extensions': { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       out: { type: 'string', default: 'bench-results' },
       'qk-clip': { type: 'string' },
+      merge: { type: 'string' },
+      'chosen-lr': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -72,6 +95,14 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
   if (qkClip !== undefined && !(Number.isFinite(qkClip) && qkClip > 0)) {
     throw new Error(`--qk-clip: τ must be a number > 0, got '${values['qk-clip']}'`);
   }
+  const chosenLearningRates = values['chosen-lr'] === undefined ? undefined : Object.fromEntries(values['chosen-lr'].split(',').map((item) => {
+    const [kind, value] = item.split('=');
+    const lr = Number(value);
+    if (kind === undefined || kind.trim() === '' || !(Number.isFinite(lr) && lr > 0)) {
+      throw new Error(`--chosen-lr: expected kind=lr with lr > 0 (e.g. adamw=0.003), got '${item}'`);
+    }
+    return [kind.trim(), lr];
+  }));
   return {
     help: false,
     options: {
@@ -80,9 +111,13 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
       ...(values.optimizers !== undefined && { optimizers: values.optimizers }),
       ...(values.epochs !== undefined && { epochs: values.epochs }),
       ...(values.seeds !== undefined && { seeds: values.seeds }),
+      ...(values['tune-fraction'] !== undefined && { tuneFraction: values['tune-fraction'] }),
+      ...(values['max-extensions'] !== undefined && { maxExtensions: values['max-extensions'] }),
       backend: backend as BenchBackend,
       out: values.out,
       ...(qkClip !== undefined && { qkClip }),
+      ...(values.merge !== undefined && { merge: values.merge }),
+      ...(chosenLearningRates !== undefined && { chosenLearningRates }),
     },
   };
 }

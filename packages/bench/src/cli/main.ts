@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { setupBackend } from '../benchmark/backend.js';
-import { makeBenchPlan, type BenchPlan } from '../benchmark/benchPlan.js';
+import { makeBenchPlan, planEntries, type BenchPlan } from '../benchmark/benchPlan.js';
 import { fashionMnistAvailable } from '../benchmark/data/fashionMnist.js';
 import { QK_CLIP_DEMO_DEFAULTS, formatQkClipSummary, qkClipPlots, runQkClipDemo } from '../benchmark/qkClipDemo.js';
+import { mergeResults } from '../benchmark/mergeResults.js';
+import { optimizerSpec } from '../benchmark/optimizers.js';
+import { validateResults, type BenchResults } from '../benchmark/results.js';
 import { runBenchmark } from '../benchmark/runBenchmark.js';
-import { formatTextReport } from '../benchmark/table.js';
+import { formatRunSummary, formatTextReport } from '../benchmark/table.js';
 import { createTask, taskAvailable } from '../benchmark/tasks.js';
-import { writeOutputs } from '../benchmark/writeOutputs.js';
+import { resultsJson, writeOutputs } from '../benchmark/writeOutputs.js';
 import { BENCH_USAGE, parseBenchArguments } from './benchArguments.js';
 import { prepareOutputDirectory } from './outputDirectory.js';
 import { spectrumCommand } from '../spectrum/spectrumCommand.js';
@@ -17,11 +20,13 @@ import { spectrumCommand } from '../spectrum/spectrumCommand.js';
 /** Seconds per step measured on a 2-core Xeon (wasm): rough, for the up-front estimate only. */
 const SECONDS_PER_STEP: Record<string, number> = { mlp: 0.03, convnet: 0.14, transformer: 0.32, 'fashion-mlp': 0.03, 'fashion-convnet': 0.14 };
 
+/** Rough: 5 grid points (6 with one extension) per search, Sophia's ρ a second search, AdamW's grid reused. */
 function estimateSeconds(plan: BenchPlan, stepsPerEpoch: Record<string, number>): number {
+  const searches = plan.optimizers.reduce((n, kind) => n + 1 + (optimizerSpec(kind).tunedAfter?.length ?? 0), 0);
   return plan.models.reduce((total, id) => {
     const steps = (plan.epochs[id] ?? 1) * (stepsPerEpoch[id] ?? 0);
-    const perOptimizer = steps * (plan.seeds.length + 4 * plan.gridFraction);
-    return total + perOptimizer * plan.optimizers.length * (SECONDS_PER_STEP[id] ?? 0.1);
+    const runSteps = steps * (plan.seeds.length * plan.optimizers.length + 6 * searches * plan.protocol.tuneFraction);
+    return total + runSteps * (SECONDS_PER_STEP[id] ?? 0.1);
   }, 0);
 }
 
@@ -32,6 +37,7 @@ async function bench(argv: string[]): Promise<void> {
     return;
   }
   const values = parsed.options;
+  if (values.merge !== undefined) return merge(values.merge, values.out, argv);
   const backend = values.backend;
   const plan = makeBenchPlan({
     ...(values.full && { full: true }),
@@ -39,6 +45,8 @@ async function bench(argv: string[]): Promise<void> {
     ...(values.optimizers !== undefined && { optimizers: values.optimizers }),
     ...(values.epochs !== undefined && { epochs: values.epochs }),
     ...(values.seeds !== undefined && { seeds: values.seeds }),
+    ...(values.tuneFraction !== undefined && { tuneFraction: values.tuneFraction }),
+    ...(values.maxExtensions !== undefined && { maxExtensions: values.maxExtensions }),
   }, fashionMnistAvailable());
   for (const id of plan.models) {
     if (!taskAvailable(id)) {
@@ -51,30 +59,28 @@ async function bench(argv: string[]): Promise<void> {
   if (values.qkClip !== undefined) {
     return qkClip(values.qkClip, plan, out);
   }
-  const entries = plan.models.map((id) => ({ task: createTask(id, plan.scale), epochs: plan.epochs[id] }));
+  const entries = planEntries(plan);
   const estimate = estimateSeconds(plan, Object.fromEntries(entries.map((e) => [e.task.id, e.task.stepsPerEpoch])));
   const say = (s: string): boolean => process.stderr.write(`${s}\n`);
   say(`muon-tfjs bench (${plan.mode}): models ${plan.models.join(', ')}; optimizers ${plan.optimizers.join(', ')}; seeds ${plan.seeds.join(', ')}.`);
-  say(`Backend ${backend}${simd === true ? ' (SIMD)' : ''}. Each optimizer first picks its lr from a 5-point grid on a held-out split.`);
-  say(`Expected time: about ${Math.max(1, Math.round(estimate / 60))} min on a 2-core machine like the one the defaults were sized on` +
-    `${plan.mode === 'default' && values.models === undefined && values.epochs === undefined && values.seeds === undefined ? ' (the default run is sized for about 5 minutes)' : ''}.`);
+  say(`Backend ${backend}${simd === true ? ' (SIMD)' : ''}. Each optimizer first tunes its peak lr (Sophia also ρ) on a held-out split, ` +
+    `runs of ${plan.protocol.tuneFraction} of the budget, grids extended past an edge (at most ${plan.protocol.maxExtensions} points).`);
+  say(`Expected time: about ${Math.max(1, Math.round(estimate / 60))} min on 2 idle cores` +
+    `${plan.mode === 'default' && values.models === undefined && values.epochs === undefined && values.seeds === undefined ? ' (the default run is sized for about 10 minutes)' : ''}.`);
   const tty = process.stderr.isTTY;
   let bar: cliProgress.SingleBar | undefined;
-  let runLabel = '';
-  let runStarted = 0;
-  let lastLoss = Number.NaN;
   const results = runBenchmark({
     entries,
-    optimizers: plan.optimizers,
+    optimizers: plan.optimizers.map(optimizerSpec),
     seeds: plan.seeds,
-    gridFraction: plan.gridFraction,
+    protocol: plan.protocol,
+    ...(values.chosenLearningRates !== undefined && { chosenLearningRates: values.chosenLearningRates }),
     mode: plan.mode,
     backend,
     simd: simd ?? null,
     command: `muon-tfjs bench ${argv.join(' ')}`.trim(),
     onRunStart: ({ model, optimizer, phase, steps }) => {
-      runLabel = `${model} ${optimizer} ${phase}`;
-      runStarted = performance.now();
+      const runLabel = `${model} ${optimizer} ${phase}`;
       if (tty) {
         bar = new cliProgress.SingleBar({
           format: '{label} |{bar}| {value}/{total} steps | epoch {epoch}/{epochs} | loss {loss} | ETA {eta_formatted}',
@@ -86,18 +92,33 @@ async function bench(argv: string[]): Promise<void> {
       }
     },
     onProgress: (e) => {
-      lastLoss = e.loss;
       bar?.update(e.step, { epoch: e.epoch, epochs: e.epochs, loss: e.loss.toFixed(4) });
     },
-    onRunEnd: () => {
+    onModelDone: (resultsSoFar) => writeFileSync(join(out, 'results.json'), resultsJson(resultsSoFar)),
+    onRunEnd: (summary) => {
       bar?.stop();
       bar = undefined;
-      if (!tty) say(`${runLabel}: loss ${lastLoss.toFixed(4)}, ${((performance.now() - runStarted) / 1000).toFixed(1)} s`);
+      say(formatRunSummary(summary));
     },
   });
   process.stdout.write(`${formatTextReport(results)}\n\n`);
   const files = await writeOutputs(results, out);
-  say(`Total ${results.totalSeconds.toFixed(0)} s. Wrote ${files.length} files to ${out} (open report.html).`);
+  say(`Total ${results.totalSeconds.toFixed(0)} s (${results.totalCpuSeconds.toFixed(0)} s of CPU). Wrote ${files.length} files to ${out} (open report.html).`);
+}
+
+/** `--merge a/results.json,b/results.json`: one comparison's parts joined, its outputs written. */
+async function merge(list: string, outFlag: string, argv: string[]): Promise<void> {
+  const parts = list.split(',').map((path) => {
+    const parsed: unknown = JSON.parse(readFileSync(path.trim(), 'utf8'));
+    const problems = validateResults(parsed);
+    if (problems.length > 0) throw new Error(`--merge: ${path} is not a results.json of this version: ${problems.slice(0, 3).join('; ')}`);
+    return parsed as BenchResults;
+  });
+  const out = prepareOutputDirectory(outFlag);
+  const results = mergeResults(parts, `muon-tfjs bench ${argv.join(' ')}`);
+  process.stdout.write(`${formatTextReport(results)}\n\n`);
+  const files = await writeOutputs(results, out);
+  process.stderr.write(`Merged ${parts.length} parts (${results.totalSeconds.toFixed(0)} s, ${results.totalCpuSeconds.toFixed(0)} s of CPU in all). Wrote ${files.length} files to ${out}.\n`);
 }
 
 /** `--qk-clip TAU`: the QK-clip demonstration on the transformer (see qkClipDemo.ts). */

@@ -53,6 +53,8 @@ export interface RoutingRow {
   readonly shape: readonly number[];
   /** The `[fanIn, fanOut]` matrix Muon orthogonalizes; absent for element-wise optimizers. */
   readonly matrix?: readonly [number, number];
+  /** How many such matrices: a conv kernel's taps when its group orthogonalizes per tap; absent for one. */
+  readonly taps?: number;
   /** The update scale s (Muon's shape scale; 1 for the others): the step is −lr·s·direction. */
   readonly scale: number;
   /** The step size this variable sees now: lr·s. */
@@ -167,13 +169,14 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
       if (shape === undefined || restored) continue;
       const label = decision.route;
       const group = this.group(label);
-      const { scale, matrix } = group.describe(shape);
+      const { scale, matrix, taps } = group.describe(shape);
       rows.push({
         variable,
         label,
         optimizer: group.kind,
         shape,
         ...(matrix && { matrix }),
+        ...(taps !== undefined && { taps }),
         scale,
         effectiveLearningRate: this.learningRateOf(label as L) * scale,
         reason: decision.reason,

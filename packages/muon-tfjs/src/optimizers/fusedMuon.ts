@@ -15,11 +15,12 @@ import { weightDecayAt } from './weightDecay.js';
  * live, the decay of `weightDecayAt`, the shape scale of the `[fanIn, fanOut]` view) and the same
  * `momentum` slot. Every weight-decay variant (decoupled, corrected, cautious, combined) runs
  * fused. Returns instead why these options need the composition: column blocks (`blockColumns`)
- * are orthogonalized one by one, and bfloat16 products run through the orthogonalizer, neither of
- * which the kernel does.
+ * and conv taps (`convOrthogonalization: 'perTap'`) are orthogonalized one by one, and bfloat16
+ * products run through the orthogonalizer, none of which the kernel does.
  */
 export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<number>, kernel: MuonStepKernel): FusedStep | string {
   if (options.blockColumns.length > 0) return 'blockColumns splits matrices into column blocks, which the fused kernel does not';
+  if (options.convOrthogonalization !== 'flatten') return `convOrthogonalization '${options.convOrthogonalization}' orthogonalizes each tap apart; the fused kernel orthogonalizes the flattened kernel`;
   if (options.schedule.precision !== 'float32') return `precision '${options.schedule.precision}' runs through the orthogonalizer; the fused kernel computes in float32`;
   const { momentum, nesterov, schedule, lrAdjust, cautiousWeightDecay } = options;
   return {

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
 import { DEFAULT_NS_EPS, type NewtonSchulzPrecision, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { CONV_ORTHOGONALIZATIONS, type ConvOrthogonalization } from '../math/convTaps.js';
 import { type Scheduled, maxValue } from '../math/schedule.js';
 import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
 import { chain } from '../transforms/chain.js';
@@ -10,6 +11,7 @@ import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
 import { splitColumns } from '../transforms/splitColumns.js';
+import { splitTaps } from '../transforms/splitTaps.js';
 import { type BlockColumnsRule, blockColumnsOf, checkBlockColumns } from './blockColumns.js';
 import { fusedMuonStep } from './fusedMuon.js';
 import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
@@ -48,6 +50,13 @@ export interface MuonOptions extends WeightDecayOptions {
    * gates). See {@link BlockColumnsRule}. Default `[]`: every matrix whole.
    */
   readonly blockColumns?: readonly BlockColumnsRule[];
+  /**
+   * How a conv kernel `[...spatial, in, out]` is orthogonalized: `'flatten'`, the `[kh·kw·in, out]`
+   * matrix (KellerJordan/Muon, the CIFAR-10 speedrun), or `'perTap'`, each tap's `[in, out]`
+   * matrix with its own shape scale and the update divided by √taps (timm's `conv_mode="batched"`).
+   * See {@link ConvOrthogonalization}. Matrices are unaffected. Default `'flatten'`.
+   */
+  readonly convOrthogonalization?: ConvOrthogonalization;
   /**
    * The orthogonalization kernel (not serialized). Default, supplied by the adapter classes
    * (`MuonOptimizer`, `MuonWithAdamWOptimizer`): `fastestOrthogonalizer()`, the native OpenBLAS
@@ -93,6 +102,7 @@ export const MUON_DEFAULTS = {
   eps: DEFAULT_NS_EPS,
   precision: 'float32',
   blockColumns: [],
+  convOrthogonalization: 'flatten',
 } as const satisfies Omit<MuonSettings, 'maxLearningRate'>;
 
 const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES, 'orthogonalize', 'fused'];
@@ -120,6 +130,7 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
     eps,
     precision,
     blockColumns: options.blockColumns ?? MUON_DEFAULTS.blockColumns,
+    convOrthogonalization: options.convOrthogonalization ?? MUON_DEFAULTS.convOrthogonalization,
   };
   checkBlockColumns(settings.blockColumns, owner);
   if (options.orthogonalize !== undefined && typeof options.orthogonalize !== 'function') {
@@ -130,6 +141,9 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   }
   if (typeof settings.nesterov !== 'boolean') {
     throw new Error(`${owner}: nesterov must be a boolean, got ${String(settings.nesterov)}`);
+  }
+  if (!CONV_ORTHOGONALIZATIONS.includes(settings.convOrthogonalization)) {
+    throw new Error(`${owner}: unknown convOrthogonalization '${String(settings.convOrthogonalization)}'; expected one of ${CONV_ORTHOGONALIZATIONS.join(', ')}`);
   }
   if (!LR_ADJUST_MODES.includes(settings.lrAdjust)) {
     throw new Error(`${owner}: unknown lrAdjust '${String(settings.lrAdjust)}'; expected one of ${LR_ADJUST_MODES.join(', ')}`);
@@ -165,11 +179,13 @@ export function muonTransformation(
   orthogonalize: Orthogonalizer,
   ...afterOrthogonalization: readonly GradientTransformation[]
 ): GradientTransformation {
-  const orthogonalized = chain(
+  const perMatrix = chain(
     scaleByMuon({ momentum: options.momentum, nesterov: options.nesterov, newtonSchulz: options.schedule, orthogonalize }),
     ...afterOrthogonalization,
     scaleByShape(options.lrAdjust),
   );
+  // Taps inside column blocks: a block [kh, kw, in, width] of a conv kernel splits into its taps.
+  const orthogonalized = options.convOrthogonalization === 'perTap' ? splitTaps(perMatrix) : perMatrix;
   return chain(
     options.blockColumns.length === 0 ? orthogonalized : splitColumns(blockColumnsOf(options.blockColumns, 'muon'), orthogonalized),
     weightDecayTransformation(options, learningRate),

@@ -1,4 +1,5 @@
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { type ConvOrthogonalization, perTapScale, tapMatrices } from '../math/convTaps.js';
 import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
@@ -30,8 +31,12 @@ export interface OptimizerGroup {
    * undefined when it can. The router asks before routing, so refusals surface at construction.
    */
   refuse(shape: readonly number[]): string | undefined;
-  /** The update scale for a parameter of this shape (Muon's shape scale; 1 for the others) and, for Muon, the matrix it orthogonalizes. */
-  describe(shape: readonly number[]): { readonly scale: number; readonly matrix?: readonly [number, number] };
+  /**
+   * The update scale for a parameter of this shape (Muon's shape scale; 1 for the others) and, for
+   * Muon, the matrix it orthogonalizes, and how many of them when a conv kernel is orthogonalized
+   * per tap (the scale then includes the 1/√taps).
+   */
+  describe(shape: readonly number[]): { readonly scale: number; readonly matrix?: readonly [number, number]; readonly taps?: number };
   /** The transformation, reading its learning rate live (the adapter evaluates schedules at its step index). */
   transformation(learningRate: Live<number>): GradientTransformation;
   /**
@@ -88,7 +93,7 @@ export function elementwiseOptimizerKind<Options, Resolved extends { readonly le
  */
 export function matrixOptimizerKind<
   Options extends { readonly orthogonalize?: Orthogonalizer; readonly fused?: boolean },
-  Resolved extends { readonly learningRate: Scheduled; readonly lrAdjust: LrAdjust },
+  Resolved extends { readonly learningRate: Scheduled; readonly lrAdjust: LrAdjust; readonly convOrthogonalization: ConvOrthogonalization },
 >(
   name: string,
   title: string,
@@ -109,6 +114,10 @@ export function matrixOptimizerKind<
         refuse: (shape) =>
           shape.length < 2 ? `${title} needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)` : undefined,
         describe(shape) {
+          const tapped = resolved.convOrthogonalization === 'perTap' ? tapMatrices(shape) : undefined;
+          if (tapped !== undefined) {
+            return { scale: shapeScale(tapped, resolved.lrAdjust) * perTapScale(tapped.taps), matrix: [tapped.fanIn, tapped.fanOut], taps: tapped.taps };
+          }
           const m = matrixShape(shape);
           return { scale: shapeScale(m, resolved.lrAdjust), matrix: [m.fanIn, m.fanOut] };
         },

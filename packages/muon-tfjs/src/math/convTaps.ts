@@ -1,0 +1,37 @@
+/**
+ * How Muon sees a convolution kernel `[...spatial, in, out]` (rank ≥ 3; TF.js is input-first):
+ *
+ * - `flatten`: one `[kh·kw·in, out]` matrix (the `[fanIn, fanOut]` view of `matrixView`), as
+ *   KellerJordan/Muon ("flatten their last 3 dimensions"), the CIFAR-10 airbench speedrun
+ *   (`g.reshape(len(g), -1)` of a PyTorch `(out, in, kh, kw)` filter) and timm's default
+ *   `conv_mode="flatten"` do.
+ * - `perTap`: each spatial tap's `[in, out]` matrix is orthogonalized on its own, with its own
+ *   shape scale, and the kernel's update is divided by √taps: timm's `conv_mode="batched"` with
+ *   `normalize_spatial=True` (huggingface/pytorch-image-models `timm/optim/muon.py`). Each tap maps
+ *   the input channels at one offset to the output channels; the division keeps the kernel's
+ *   update at the Frobenius norm of one orthogonal `[in, out]` matrix, not √taps times it.
+ */
+export type ConvOrthogonalization = 'flatten' | 'perTap';
+
+export const CONV_ORTHOGONALIZATIONS: readonly ConvOrthogonalization[] = ['flatten', 'perTap'];
+
+/** A conv kernel's taps: `taps` matrices of `[fanIn, fanOut]` = `[in, out]`. */
+export interface TapMatrices {
+  readonly taps: number;
+  readonly fanIn: number;
+  readonly fanOut: number;
+}
+
+/** The per-tap matrices of a kernel of rank ≥ 3 (`[...spatial, in, out]`), or undefined for a matrix. */
+export function tapMatrices(shape: readonly number[]): TapMatrices | undefined {
+  if (shape.length < 3) return undefined;
+  const fanOut = shape[shape.length - 1] as number;
+  const fanIn = shape[shape.length - 2] as number;
+  const taps = shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  return { taps, fanIn, fanOut };
+}
+
+/** The factor on a per-tap update of `taps` taps: 1/√taps (timm's `normalize_spatial`). */
+export function perTapScale(taps: number): number {
+  return 1 / Math.sqrt(taps);
+}
