@@ -15,8 +15,8 @@ export interface BenchPlan {
 }
 
 /**
- * Epochs per model in the default (≈ 10 min on 2 idle cores: Fashion-MNIST MLP 200 steps, ConvNet
- * 100, transformer 60) and full runs.
+ * Epochs per model in the default (≈ 15 min of CPU: Fashion-MNIST MLP 200 steps, ConvNet 100,
+ * transformer 60) and full runs.
  */
 export const DEFAULT_EPOCHS: Record<TaskId, number> = { 'mlp': 3, 'convnet': 1, 'transformer': 2, 'fashion-mlp': 2, 'fashion-convnet': 1 };
 export const FULL_EPOCHS: Record<TaskId, number> = { 'mlp': 10, 'convnet': 3, 'transformer': 4, 'fashion-mlp': 3, 'fashion-convnet': 1 };

@@ -231,3 +231,27 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     expect(m1).not.toEqual(m2);
   });
 });
+
+describe('runBenchmark with learning rates chosen by an earlier search', () => {
+  it('skips their search, keeps the others, marks them in the table and refuses one for an optimizer not compared', async () => {
+    await setupBackend('wasm');
+    const options = {
+      entries: [{ task: createTask('mlp', TINY), epochs: 1, schedule: TASK_SCHEDULES.mlp }],
+      optimizers: [tinySpec('adamw'), tinySpec('sgd')],
+      seeds: [1],
+      protocol: { tuneFraction: 0.5, maxExtensions: 0 },
+      mode: 'default' as const,
+      backend: 'wasm',
+      simd: null,
+      command: 'test',
+    };
+    const tuning: string[] = [];
+    const results = runBenchmark({ ...options, chosenLearningRates: { adamw: 0.01 }, onRunEnd: (s) => void (s.phase.startsWith('tune') && tuning.push(s.optimizer)) });
+    const [adamw, sgd] = results.models[0]?.optimizers ?? [];
+    expect(adamw).toMatchObject({ learningRate: 0.01, searches: [] });
+    expect(sgd?.searches.map((s) => s.parameter)).toEqual(['learningRate']);
+    expect(tuning).toEqual(['SGD momentum', 'SGD momentum']);
+    expect(tableRows(results.models[0] as BenchResults['models'][number])[0]?.[1]).toBe('0.01 [lr given]');
+    expect(() => runBenchmark({ ...options, chosenLearningRates: { muon: 0.02 } })).toThrow("runBenchmark: a learning rate is given for 'muon', which is not compared (adamw, sgd)");
+  });
+});

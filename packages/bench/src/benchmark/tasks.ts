@@ -48,7 +48,7 @@ export interface TaskScale {
 }
 
 /**
- * The default (about 10 minutes) run: image epochs of at most 12,800 training examples (100 steps;
+ * The default run (about 15 minutes of CPU): image epochs of at most 12,800 training examples (100 steps;
  * Fashion-MNIST's 55,000 would take 4× longer, MNIST's 7,000 are all used), text epochs of 30
  * steps of 16 windows.
  */

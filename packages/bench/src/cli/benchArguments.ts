@@ -11,7 +11,7 @@ and a small transformer on Moby Dick (characters), every optimizer on the same s
 decay to 0) and seeds. Each optimizer's peak learning rate (and Sophia's rho) is tuned on a
 held-out split with runs of a fraction of the budget, the schedule compressed to them; a grid
 whose best point is at an edge is extended until it is interior. Prints a table per model and
-writes results.json, SVG plots, summary.md and report.html. About 10 minutes on 2 idle cores.
+writes results.json, SVG plots, summary.md and report.html. About 15 minutes of CPU.
 
 Options:
   --full               longer runs, every training image, 3 seeds, tuning at half the budget;

@@ -66,7 +66,7 @@ async function bench(argv: string[]): Promise<void> {
   say(`Backend ${backend}${simd === true ? ' (SIMD)' : ''}. Each optimizer first tunes its peak lr (Sophia also ρ) on a held-out split, ` +
     `runs of ${plan.protocol.tuneFraction} of the budget, grids extended past an edge (at most ${plan.protocol.maxExtensions} points).`);
   say(`Expected time: about ${Math.max(1, Math.round(estimate / 60))} min on 2 idle cores` +
-    `${plan.mode === 'default' && values.models === undefined && values.epochs === undefined && values.seeds === undefined ? ' (the default run is sized for about 10 minutes)' : ''}.`);
+    `${plan.mode === 'default' && values.models === undefined && values.epochs === undefined && values.seeds === undefined ? ' (the default run measured about 15 minutes of CPU)' : ''}.`);
   const tty = process.stderr.isTTY;
   let bar: cliProgress.SingleBar | undefined;
   const results = runBenchmark({
