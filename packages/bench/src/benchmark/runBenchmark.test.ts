@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend.js';
 import { scheduleValue, type Scheduled } from 'muon-tfjs';
-import { optimizerSpec, OPTIMIZER_KINDS, type OptimizerKind, type OptimizerSpec } from './optimizers.js';
+import { DEFAULT_OPTIMIZER_KINDS, optimizerSpec, type OptimizerKind, type OptimizerSpec } from './optimizers.js';
 import { validateResults, type BenchResults } from './results.js';
 import { runBenchmark, type RunSummary } from './runBenchmark.js';
 import { formatMarkdownTable, formatRunSummary, formatStat, formatTextReport, tableRows, TABLE_HEADERS } from './table.js';
@@ -67,7 +67,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
         { task: createTask('convnet', TINY), epochs: 1, schedule: TASK_SCHEDULES.convnet },
         { task: createTask('transformer', TINY), epochs: 2, schedule: TASK_SCHEDULES.transformer },
       ],
-      optimizers: OPTIMIZER_KINDS.map(tinySpec),
+      optimizers: DEFAULT_OPTIMIZER_KINDS.map(tinySpec),
       seeds: [1, 2],
       protocol: { tuneFraction: 0.5, maxExtensions: 1 },
       mode: 'default',
@@ -88,7 +88,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     expect(validateResults(parsed)).toEqual([]);
     expect(results.models.map((m) => m.id)).toEqual(['mlp', 'convnet', 'transformer']);
     for (const model of results.models) {
-      expect(model.optimizers.map((o) => o.kind)).toEqual([...OPTIMIZER_KINDS]);
+      expect(model.optimizers.map((o) => o.kind)).toEqual([...DEFAULT_OPTIMIZER_KINDS]);
       for (const o of model.optimizers) {
         const lr = o.searches[0];
         expect(lr?.parameter).toBe('learningRate');
@@ -118,7 +118,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     for (const label of ['Muon (+AdamW)', 'AdamW', 'SGD momentum', 'Lion', 'NorMuon (+AdamW)', 'SophiaG']) expect(text).toContain(label);
     expect(text).toMatch(/SophiaG +\S+ \(ρ /);
     const md = formatMarkdownTable(results.models[0] as BenchResults['models'][number]);
-    expect(md.split('\n')).toHaveLength(2 + OPTIMIZER_KINDS.length);
+    expect(md.split('\n')).toHaveLength(2 + DEFAULT_OPTIMIZER_KINDS.length);
     expect(md).toMatch(/^\| Optimizer \| Tuned \| Final train loss \|/);
   });
 
@@ -131,7 +131,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
         const svg = readFileSync(join(dir, `${id}-loss-vs-${kind}.svg`), 'utf8');
         expect(wellFormedSvg(svg)).toBe(true);
         // One Vega line mark per optimizer, each named in the legend.
-        expect(svg.match(/aria-roledescription="line mark"/g)).toHaveLength(OPTIMIZER_KINDS.length);
+        expect(svg.match(/aria-roledescription="line mark"/g)).toHaveLength(DEFAULT_OPTIMIZER_KINDS.length);
         for (const o of (results.models.find((m) => m.id === id) as BenchResults['models'][number]).optimizers) expect(svg).toContain(`>${o.label}</text>`);
       }
     }
@@ -165,7 +165,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
 
   it('trains tuning runs on the schedule compressed to their length, measured runs on the full one', () => {
     const mlp = results.models[0] as BenchResults['models'][number];
-    for (const kind of OPTIMIZER_KINDS) {
+    for (const kind of DEFAULT_OPTIMIZER_KINDS) {
       const o = mlp.optimizers.find((x) => x.kind === kind) as BenchResults['models'][number]['optimizers'][number];
       const tuningRuns = o.searches.reduce((m, s) => m + s.points.length, 0);
       const created = (createdWith.get(kind) ?? []).slice(0, tuningRuns + 2);
