@@ -35,6 +35,7 @@ export {
   type ScheduleCandidate,
   type ScheduleChoice,
 } from './math/chooseSchedule.js';
+export { LOWER_BOUND_GRID_FLOOR, LOWER_BOUND_GRID_PER_DECADE, layerAwareSchedule, snapLowerBound } from './math/layerAwareSchedule.js';
 export {
   DEFAULT_NS_EPS,
   defaultGramRestarts,
@@ -94,7 +95,7 @@ export type { GradientTransformation, Live, SlotMap, StateMap, StepContext, Tens
 export { SILENT_TAPS, observe, observedPoints, type Taps } from './transforms/taps.js';
 export { chain } from './transforms/chain.js';
 export { partition } from './transforms/partition.js';
-export { MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
+export { isLowerBoundStep, type LayerAwareOptions, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
 export { NEURON_SECOND_MOMENT_SLOT, scaleByNeuronRms, type ScaleByNeuronRmsOptions } from './transforms/scaleByNeuronRms.js';
@@ -105,7 +106,7 @@ export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
 export { blockName, splitColumns, type ColumnBlocksOf } from './transforms/splitColumns.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
-export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
+export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type NsAutoQuantile, type ResolvedMuonOptions } from './optimizers/muon.js';
 export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
 export {
   NORMUON_DEFAULTS,

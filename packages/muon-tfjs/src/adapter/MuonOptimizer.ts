@@ -9,7 +9,7 @@ import { SingleRateOptimizer } from './SingleRateOptimizer.js';
  * Muon (MomentUm Orthogonalized by Newton–Schulz, Keller Jordan 2024) as a `tf.Optimizer`, for
  * the hidden matrices and conv kernels of a network only: every variable it receives must have
  * rank ≥ 2 (kernels are seen as `[fanIn, fanOut]` matrices). Use {@link muonWithAdamW} to train a
- * whole model. State: `<variable>/momentum`.
+ * whole model. State: `<variable>/momentum`, and `<variable>/nsLowerBound` under `nsSteps: 'auto'`.
  */
 export class MuonOptimizer extends SingleRateOptimizer {
   static className = 'MuonOptimizer';
