@@ -1,19 +1,21 @@
 /**
- * `npm run bench:model-step`: Muon's cost per training step on the three models of `npm run bench`
- * (MLP 784-256-128-10 and ConvNet on MNIST, batch 128; the 2-block transformer on Moby Dick
- * characters, batch 16), against AdamW's. It answers issue 4's last target, "Muon step ≤ 1.5×
- * AdamW step on the benchmark models", which bench:step (GPT-2-sized matrices) cannot: these
- * matrices are small (at most 784×256), so per-call overheads, not Newton–Schulz flops, may decide.
+ * `npm run bench:model-step`: Muon's cost per training step on the models of `npm run bench`
+ * (MLP 784-256-128-10, the wide MLP 784-512-512-10 and the ConvNet on MNIST, batch 128; the
+ * 2-block transformer on Moby Dick characters, batch 16), against AdamW's. It answers issue 4's
+ * target, "Muon step ≤ 1.5× AdamW step on the benchmark models", and issue 15's (the same at batch
+ * 128 with 512-wide hidden layers, with the layer-aware schedule), which bench:step (GPT-2-sized
+ * matrices) cannot: these matrices are small, so per-call overheads may decide as much as flops.
  *
- *   npm run bench:model-step [-- --models mlp,convnet,transformer --runs 30 --warmup 5]
+ *   npm run bench:model-step [-- --models mlp,wide-mlp,convnet,transformer --runs 30 --warmup 5]
  *
  * Everything is built as the benchmark builds it: the wasm backend by `setupBackend('wasm')`
  * (1 XNNPACK thread, the training kernels installed), tasks by `createTask` (real MNIST and
  * Moby Dick batches, so the transformer's vocabulary is the corpus's), weights by
  * `initializeWeights`, optimizers by `optimizerSpec(kind).create` at the middle of each lr grid.
- * Three optimizers per model: the Muon hybrid with its default kernel (`fastestOrthogonalizer()`,
- * the native OpenBLAS addon when built), the same hybrid with the TF.js kernel forced
- * (`gramOrthogonalizer()`, the browser's path), and AdamW.
+ * Five optimizers per model: the Muon hybrid (fixed 5-step `jordan` schedule) with its default
+ * kernel (`fastestOrthogonalizer()`, the native OpenBLAS addon when built), the same hybrid with
+ * the TF.js kernel forced (`gramOrthogonalizer()`, the browser's path), both again with
+ * `nsSteps: 'auto'` (layer-aware Newton–Schulz), and AdamW.
  *
  * Each optimizer trains its own copy of the model on the same seeded batch stream, with the loop
  * of `trainRun`: `tf.variableGrads` of the task loss (plus the loss read-back), then
@@ -25,7 +27,10 @@
  * Also printed per model: the Muon-routed matrices (`describeRouting()`), which Newton–Schulz
  * algorithm each kernel runs on them (`planOrthogonalization` under each kernel's capabilities: the
  * native addon's with syrk counted at half a gemm, the TF.js kernel's with general matmuls), and the NS flops per
- * step, with the time they need at the machine's fp32 peak (`PEAK_GFLOPS`): a lower bound of Muon's extra cost.
+ * step, with the time they need at the machine's fp32 peak (`PEAK_GFLOPS`): a lower bound of Muon's extra cost;
+ * for `nsSteps: 'auto'`, the schedule each matrix holds after the last step and its flops. The
+ * auto variants' measurement steps (1, 2, 4, … and every `nsAutoEvery`) are left out of their
+ * medians and reported apart: their extra time, and that time spread over `nsAutoEvery` steps.
  * Results go to bench-results/model-step-<time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,19 +42,20 @@ import { initializeWeights } from '../src/benchmark/initializeWeights.js';
 import { type OptimizerKind, optimizerSpec } from '../src/benchmark/optimizers.js';
 import { createRandom, deriveSeed } from '../src/benchmark/random.js';
 import type { Batch, Task } from '../src/benchmark/task.js';
-import { DEFAULT_SCALE, DEFAULT_TASK_IDS, type TaskId, createTask } from '../src/benchmark/tasks.js';
+import { DEFAULT_SCALE, type TaskId, createTask } from '../src/benchmark/tasks.js';
 import { commandLine } from './commandLine.js';
 import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
-import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, MuonWithAdamWOptimizer, NATIVE_CAPABILITIES, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
+import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, storedLowerBound, MuonWithAdamWOptimizer, NATIVE_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:model-step [-- options]
 
-Muon's cost per training step on the three models of npm run bench, against AdamW's: the
-optimizer step and the whole training step, median over steps. Writes
+Muon's cost per training step on the models of npm run bench and the wide MLP, with the fixed
+5-step and the layer-aware (nsSteps 'auto') Newton–Schulz, against AdamW's: the optimizer step
+and the whole training step, median over steps. Writes
 bench-results/model-step-<time>.json.
 
 Options:
-  --models LIST    comma-separated: mlp, convnet, transformer (default all three)
+  --models LIST    comma-separated: mlp, wide-mlp, convnet, transformer (default all four)
   --runs N         timed steps per optimizer (default 30)
   --warmup N       untimed steps first (default 5)
   -h, --help       this text
@@ -69,10 +75,13 @@ interface Variant {
 }
 
 const VARIANTS: readonly Variant[] = [
-  { name: 'Muon hybrid, default kernel', kind: 'muon' },
-  { name: 'Muon hybrid, TF.js kernel', kind: 'muon', orthogonalize: gramOrthogonalizer() },
+  { name: 'Muon, default kernel', kind: 'muon' },
+  { name: 'Muon auto-NS, default kernel', kind: 'muon-auto' },
+  { name: 'Muon, TF.js kernel', kind: 'muon', orthogonalize: gramOrthogonalizer() },
+  { name: 'Muon auto-NS, TF.js kernel', kind: 'muon-auto', orthogonalize: gramOrthogonalizer() },
   { name: 'AdamW', kind: 'adamw' },
 ];
+const MODELS: readonly TaskId[] = ['mlp', 'wide-mlp', 'convnet', 'transformer'];
 
 /** The middle point of an optimizer's learning-rate grid in the benchmark. */
 function middleLearningRate(kind: OptimizerKind): number {
@@ -85,6 +94,8 @@ class Trainer {
   readonly optimizer: tf.Optimizer;
   readonly optimizerMs: number[] = [];
   readonly trainMs: number[] = [];
+  /** The optimizer's 1-based step index of each recorded time. */
+  readonly steps: number[] = [];
   readonly model: tfl.LayersModel;
   private readonly variables: tf.Variable[];
   private readonly random = createRandom(deriveSeed(SEED, 'batches'));
@@ -120,6 +131,7 @@ class Trainer {
     if (record) {
       this.optimizerMs.push(t2 - t1);
       this.trainMs.push(t2 - t0);
+      this.steps.push(this.optimizer.iterations);
     }
   }
 
@@ -131,6 +143,8 @@ class Trainer {
 
 interface ShapeRow {
   matrix: [number, number];
+  /** Newton–Schulz iterations (under nsSteps 'auto': of the matrices grouped in this row). */
+  steps: number;
   count: number;
   native: 'gram' | 'plain';
   nativeFlops: number;
@@ -143,12 +157,12 @@ interface ShapeRow {
  * and executed flops) of the native kernel (syrk at half a gemm) and of the TF.js one.
  */
 function newtonSchulzWork(optimizer: MuonWithAdamWOptimizer): ShapeRow[] {
-  const { schedule } = optimizer.muonOptions;
   const rows = new Map<string, ShapeRow>();
   for (const row of optimizer.describeRouting()) {
     if (row.optimizer !== 'muon' || row.matrix === undefined) continue;
     const [fanIn, fanOut] = row.matrix;
-    const key = `${fanIn}x${fanOut}`;
+    const schedule = scheduleOf(optimizer, row.variable);
+    const key = `${fanIn}x${fanOut}/${schedule.steps}`;
     const known = rows.get(key);
     if (known !== undefined) {
       known.count++;
@@ -156,18 +170,44 @@ function newtonSchulzWork(optimizer: MuonWithAdamWOptimizer): ShapeRow[] {
     }
     const native = planOrthogonalization(fanIn, fanOut, schedule, NATIVE_CAPABILITIES);
     const tfjs = planOrthogonalization(fanIn, fanOut, schedule, GENERAL_MATMUL_CAPABILITIES);
-    rows.set(key, { matrix: [fanIn, fanOut], count: 1, native: native.algorithm, nativeFlops: native.flops, tfjs: tfjs.algorithm, tfjsFlops: tfjs.flops });
+    rows.set(key, { matrix: [fanIn, fanOut], steps: schedule.steps, count: 1, native: native.algorithm, nativeFlops: native.flops, tfjs: tfjs.algorithm, tfjsFlops: tfjs.flops });
   }
   return [...rows.values()];
+}
+
+/** The schedule a Muon matrix runs: the fixed one, or under nsSteps 'auto' the one of the lower bound its slot holds now. */
+function scheduleOf(optimizer: MuonWithAdamWOptimizer, variable: string): NewtonSchulzSchedule {
+  const { schedule, nsSteps, eps } = optimizer.muonOptions;
+  if (nsSteps !== 'auto') return schedule;
+  const slot = optimizer.getSlot(variable, MUON_LOWER_BOUND_SLOT);
+  if (slot === undefined) throw new Error(`no '${MUON_LOWER_BOUND_SLOT}' slot for '${variable}': run a step first`);
+  return layerAwareSchedule(storedLowerBound(slot.dataSync()), eps);
 }
 
 const mflop = (flops: number): string => (flops >= 1e8 ? (flops / 1e6).toFixed(0) : (flops / 1e6).toPrecision(3));
 const boundMs = (flops: number): number => flops / (PEAK_GFLOPS * 1e9) * 1e3;
 
+/** Prints the Muon matrices of a hybrid with their schedules and the Newton–Schulz flops per step; returns the totals. */
+function printWork(title: string, work: readonly ShapeRow[]): { native: number; tfjs: number } {
+  const native = work.reduce((sum, r) => sum + r.count * r.nativeFlops, 0);
+  const tfjs = work.reduce((sum, r) => sum + r.count * r.tfjsFlops, 0);
+  console.log(title);
+  for (const r of work) {
+    console.log(`  ${`${r.matrix[0]}×${r.matrix[1]}`.padEnd(10)} × ${r.count}  ${String(r.steps).padStart(2)} steps   native: ${r.native.padEnd(5)} ${mflop(r.nativeFlops).padStart(7)} MFLOP   TF.js: ${r.tfjs.padEnd(5)} ${mflop(r.tfjsFlops).padStart(7)} MFLOP`);
+  }
+  console.log(`  total per step: native ${mflop(native)} MFLOP (≥ ${boundMs(native).toFixed(2)} ms at ${PEAK_GFLOPS.toFixed(0)} GFLOP/s), TF.js ${mflop(tfjs)} MFLOP (≥ ${boundMs(tfjs).toFixed(2)} ms)`);
+  return { native, tfjs };
+}
+
+function hybridOf(trainer: Trainer): MuonWithAdamWOptimizer {
+  if (!(trainer.optimizer instanceof MuonWithAdamWOptimizer)) throw new Error('expected the Muon hybrid');
+  return trainer.optimizer;
+}
+
 async function main(): Promise<void> {
-  const models = (args['models'] ?? DEFAULT_TASK_IDS.join(',')).split(',') as TaskId[];
+  const models = (args['models'] ?? MODELS.join(',')).split(',') as TaskId[];
   for (const id of models) {
-    if (!DEFAULT_TASK_IDS.includes(id)) throw new Error(`--models takes ${DEFAULT_TASK_IDS.join(', ')}; got '${id}'`);
+    if (!MODELS.includes(id)) throw new Error(`--models takes ${MODELS.join(', ')}; got '${id}'`);
   }
   const runs = Number(args['runs'] ?? 30);
   const warmup = Number(args['warmup'] ?? 5);
@@ -185,34 +225,43 @@ async function main(): Promise<void> {
     const task = createTask(id, DEFAULT_SCALE);
     const trainers = VARIANTS.map((variant) => new Trainer(task, variant));
     const first = trainers[0] as Trainer;
-    const hybrid = first.optimizer;
-    if (!(hybrid instanceof MuonWithAdamWOptimizer)) throw new Error('expected the Muon hybrid');
+    const hybrid = hybridOf(first);
+    const auto = hybridOf(trainers[VARIANTS.findIndex((v) => v.kind === 'muon-auto')] as Trainer);
     const parameters = first.model.countParams();
     const routing: RoutingRow[] = hybrid.describeRouting();
     const muonParameters = routing.filter((r) => r.optimizer === 'muon').reduce((sum, r) => sum + r.shape.reduce((a, b) => a * b, 1), 0);
-    const work = newtonSchulzWork(hybrid);
-    const nativeFlops = work.reduce((sum, r) => sum + r.count * r.nativeFlops, 0);
-    const tfjsFlops = work.reduce((sum, r) => sum + r.count * r.tfjsFlops, 0);
 
     console.log(`== ${task.title}: ${task.modelSummary}; batch ${task.batchSize} × ${task.data.unit}; ${parameters} parameters, ${muonParameters} of them Muon's`);
-    console.log(`Muon matrices [fanIn, fanOut] × count: Newton–Schulz (${hybrid.muonOptions.nsSteps} steps, '${String(hybrid.muonOptions.coefficients)}') per step`);
-    for (const r of work) {
-      console.log(`  ${`${r.matrix[0]}×${r.matrix[1]}`.padEnd(10)} × ${r.count}   native: ${r.native.padEnd(5)} ${mflop(r.nativeFlops).padStart(7)} MFLOP   TF.js: ${r.tfjs.padEnd(5)} ${mflop(r.tfjsFlops).padStart(7)} MFLOP`);
-    }
-    console.log(`  total per step: native ${mflop(nativeFlops)} MFLOP (≥ ${boundMs(nativeFlops).toFixed(2)} ms at ${PEAK_GFLOPS.toFixed(0)} GFLOP/s), TF.js ${mflop(tfjsFlops)} MFLOP (≥ ${boundMs(tfjsFlops).toFixed(2)} ms)`);
+    const work = newtonSchulzWork(hybrid);
+    const fixedFlops = printWork(`Muon matrices [fanIn, fanOut] × count, fixed schedule (${hybrid.muonOptions.nsSteps} steps, '${String(hybrid.muonOptions.coefficients)}'), Newton–Schulz per step:`, work);
 
     for (let s = 0; s < warmup + runs; s++) {
       for (const trainer of trainers) trainer.step(s >= warmup);
     }
+    const autoWork = newtonSchulzWork(auto);
+    const autoFlops = printWork(`nsSteps 'auto' (${auto.muonOptions.nsAutoQuantile}, re-measured every ${auto.muonOptions.nsAutoEvery} steps): the schedules after step ${warmup + runs}:`, autoWork);
+    console.log(`  Newton–Schulz flops, auto / fixed: native ${(autoFlops.native / fixedFlops.native).toFixed(2)}, TF.js ${(autoFlops.tfjs / fixedFlops.tfjs).toFixed(2)}`);
     const adam = trainers[VARIANTS.length - 1] as Trainer;
     const adamOptimizer = median(adam.optimizerMs);
     const adamTrain = median(adam.trainMs);
     console.log(`${'optimizer'.padEnd(30)} ${'optimizer step'.padStart(15)} ${'training step'.padStart(15)} ${'opt. vs AdamW'.padStart(14)} ${'train vs AdamW'.padStart(15)}  target ≤ ${TARGET}× (opt. / train)`);
+    const measurements: string[] = [];
     const rows = trainers.map((trainer, k) => {
       const variant = VARIANTS[k] as Variant;
-      const optimizerMs = median(trainer.optimizerMs);
-      const trainMs = median(trainer.trainMs);
-      const isMuon = variant.kind === 'muon';
+      const isMuon = variant.kind !== 'adamw';
+      // Under 'auto', steps that re-measure the spectra are timed apart (see the file's comment).
+      const every = variant.kind === 'muon-auto' ? hybridOf(trainer).muonOptions.nsAutoEvery : undefined;
+      const measuring = trainer.steps.map((step) => every !== undefined && isLowerBoundStep(step, every));
+      const plain = (times: number[]): number[] => times.filter((_, i) => !measuring[i]);
+      const optimizerMs = median(plain(trainer.optimizerMs));
+      const trainMs = median(plain(trainer.trainMs));
+      let measurement: Record<string, number> | null = null;
+      if (every !== undefined && measuring.some(Boolean)) {
+        const measured = trainer.optimizerMs.filter((_, i) => measuring[i]);
+        const extraMs = median(measured) - optimizerMs;
+        measurement = { steps: measured.length, extraMsPerMeasurement: Number(extraMs.toFixed(3)), amortizedMsPerStep: Number((extraMs / every).toFixed(4)) };
+        measurements.push(`  ${variant.name}: a measurement step costs ${extraMs.toFixed(1)} ms more (median of ${measured.length}: steps ${trainer.steps.filter((_, i) => measuring[i]).join(', ')}), ${(extraMs / every).toFixed(2)} ms per step over nsAutoEvery = ${every}, ${((extraMs / every / trainMs) * 100).toFixed(1)}% of its training step`);
+      }
       const optimizerRatio = optimizerMs / adamOptimizer;
       const trainRatio = trainMs / adamTrain;
       const met = (ratio: number): string => (ratio <= TARGET ? 'yes' : 'no');
@@ -228,10 +277,13 @@ async function main(): Promise<void> {
         trainRatio: isMuon ? Number(trainRatio.toFixed(3)) : null,
         optimizerStepMetTarget: isMuon ? optimizerRatio <= TARGET : null,
         trainStepMetTarget: isMuon ? trainRatio <= TARGET : null,
+        measurement,
+        steps: trainer.steps,
         optimizerStepsMs: trainer.optimizerMs.map((t) => Number(t.toFixed(3))),
         trainStepsMs: trainer.trainMs.map((t) => Number(t.toFixed(3))),
       };
     });
+    for (const line of measurements) console.log(line);
     console.log('');
     results.push({
       model: task.id,
@@ -242,13 +294,15 @@ async function main(): Promise<void> {
       parameters,
       muonParameters,
       muonMatrices: work,
-      newtonSchulzFlops: { native: nativeFlops, tfjs: tfjsFlops },
-      lowerBoundMsAtPeak: { native: Number(boundMs(nativeFlops).toFixed(3)), tfjs: Number(boundMs(tfjsFlops).toFixed(3)) },
+      newtonSchulzFlops: fixedFlops,
+      lowerBoundMsAtPeak: { native: Number(boundMs(fixedFlops.native).toFixed(3)), tfjs: Number(boundMs(fixedFlops.tfjs).toFixed(3)) },
+      autoMuonMatrices: autoWork,
+      autoNewtonSchulzFlops: autoFlops,
       rows,
     });
     for (const trainer of trainers) trainer.dispose();
   }
-  console.log(`Target (issue 4): Muon step ≤ ${TARGET}× AdamW step`);
+  console.log(`Target (issues 4 and 15): Muon step ≤ ${TARGET}× AdamW step`);
   for (const line of summary) console.log(`  ${line}`);
 
   mkdirSync('bench-results', { recursive: true });

@@ -35,7 +35,7 @@ export {
   type ScheduleCandidate,
   type ScheduleChoice,
 } from './math/chooseSchedule.js';
-export { LOWER_BOUND_GRID_FLOOR, LOWER_BOUND_GRID_PER_DECADE, layerAwareSchedule, snapLowerBound } from './math/layerAwareSchedule.js';
+export { LOWER_BOUND_GRID_FLOOR, LOWER_BOUND_GRID_PER_DECADE, MAX_LAYER_AWARE_STEPS, layerAwareSchedule, lowerBoundFloor, snapLowerBound, storedLowerBound } from './math/layerAwareSchedule.js';
 export {
   DEFAULT_NS_EPS,
   defaultGramRestarts,

@@ -14,8 +14,8 @@ export interface BenchPlan {
 }
 
 /** Epochs per model in the default (≈ 5 min on 2 cores) and full runs. */
-export const DEFAULT_EPOCHS: Record<TaskId, number> = { 'mlp': 3, 'convnet': 1, 'transformer': 2, 'fashion-mlp': 1, 'fashion-convnet': 1 };
-export const FULL_EPOCHS: Record<TaskId, number> = { 'mlp': 10, 'convnet': 3, 'transformer': 4, 'fashion-mlp': 3, 'fashion-convnet': 1 };
+export const DEFAULT_EPOCHS: Record<TaskId, number> = { 'mlp': 3, 'convnet': 1, 'transformer': 2, 'fashion-mlp': 1, 'fashion-convnet': 1, 'wide-mlp': 1 };
+export const FULL_EPOCHS: Record<TaskId, number> = { 'mlp': 10, 'convnet': 3, 'transformer': 4, 'fashion-mlp': 3, 'fashion-convnet': 1, 'wide-mlp': 3 };
 
 /** Flags of `muon-tfjs bench` (strings as typed; parsed and checked here). */
 export interface BenchFlags {

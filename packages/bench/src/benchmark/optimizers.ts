@@ -4,7 +4,7 @@ import { SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHes
 import type { Batch } from './task.js';
 
 /** The optimizers the benchmark can compare (`--optimizers`). */
-export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia'] as const;
+export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-auto'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
 
 /**
@@ -71,17 +71,9 @@ const SOPHIA = { beta1: 0.965, beta2: 0.99, rho: 1, weightDecay: 0.2 } as const;
  * AdamW group uses the same betas, eps and decay as the AdamW baseline, and AdamW's chosen lr.
  */
 const SPECS: Record<OptimizerKind, OptimizerSpec> = {
-  muon: {
-    kind: 'muon',
-    label: 'Muon (+AdamW)',
-    grid: [0.01, 0.02, 0.05, 0.1, 0.2],
-    hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
-    create: (learningRate, { model, auxLearningRate, orthogonalize }) => muonWithAdamW(model, {
-      muon: { learningRate, ...MUON, ...(orthogonalize && { orthogonalize }) },
-      adamw: { learningRate: auxLearningRate, ...ADAMW },
-    }),
-    usesAuxiliaryAdamW: true,
-  },
+  muon: muonSpec('muon', 'Muon (+AdamW)', { nsSteps: MUON.nsSteps, coefficients: 'jordan' }),
+  // Layer-aware Newton–Schulz (issue 15): every setting of 'muon' but the schedule, chosen per layer.
+  'muon-auto': muonSpec('muon-auto', 'Muon auto-NS (+AdamW)', { nsSteps: 'auto' }),
   adamw: {
     kind: 'adamw',
     label: 'AdamW',
@@ -135,6 +127,22 @@ const SPECS: Record<OptimizerKind, OptimizerSpec> = {
     },
   },
 };
+
+/** The Muon hybrid with the Newton–Schulz setting given (fixed steps and coefficients, or 'auto'). */
+function muonSpec(kind: OptimizerKind, label: string, newtonSchulz: { nsSteps: number; coefficients: 'jordan' } | { nsSteps: 'auto' }): OptimizerSpec {
+  const { nsSteps: _, ...muon } = MUON;
+  return {
+    kind,
+    label,
+    grid: [0.01, 0.02, 0.05, 0.1, 0.2],
+    hyperParameters: { ...muon, ...newtonSchulz, lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
+    create: (learningRate, { model, auxLearningRate, orthogonalize }) => muonWithAdamW(model, {
+      muon: { learningRate, ...muon, ...newtonSchulz, ...(orthogonalize && { orthogonalize }) },
+      adamw: { learningRate: auxLearningRate, ...ADAMW },
+    }),
+    usesAuxiliaryAdamW: true,
+  };
+}
 
 /** The spec of one optimizer kind. */
 export function optimizerSpec(kind: OptimizerKind): OptimizerSpec {

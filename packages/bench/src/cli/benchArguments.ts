@@ -13,8 +13,10 @@ plots, summary.md and report.html.
 Options:
   --full               the complete suite: more epochs, 3 seeds, Fashion-MNIST when installed
                        (apt-get install dataset-fashion-mnist); takes hours on 2 cores
-  --models LIST        comma-separated: mlp, convnet, transformer, fashion-mlp, fashion-convnet
-  --optimizers LIST    comma-separated: muon, adamw, sgd, lion, normuon, sophia
+  --models LIST        comma-separated: mlp, convnet, transformer, fashion-mlp, fashion-convnet,
+                       wide-mlp (784-512-512-10)
+  --optimizers LIST    comma-separated: muon, adamw, sgd, lion, normuon, sophia, muon-auto
+                       (the Muon hybrid with nsSteps 'auto': layer-aware Newton–Schulz)
                        (default: muon, adamw, sgd, lion)
   --epochs N           epochs for every model (default: mlp 3, convnet 1, transformer 2)
   --seeds N|LIST       seeds 1..N, or a comma-separated list (default 1; --full: 3)

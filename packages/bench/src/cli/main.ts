@@ -15,7 +15,7 @@ import { prepareOutputDirectory } from './outputDirectory.js';
 import { spectrumCommand } from '../spectrum/spectrumCommand.js';
 
 /** Seconds per step measured on a 2-core Xeon (wasm): rough, for the up-front estimate only. */
-const SECONDS_PER_STEP: Record<string, number> = { mlp: 0.03, convnet: 0.14, transformer: 0.32, 'fashion-mlp': 0.03, 'fashion-convnet': 0.14 };
+const SECONDS_PER_STEP: Record<string, number> = { mlp: 0.03, convnet: 0.14, transformer: 0.32, 'fashion-mlp': 0.03, 'fashion-convnet': 0.14, 'wide-mlp': 0.08 };
 
 function estimateSeconds(plan: BenchPlan, stepsPerEpoch: Record<string, number>): number {
   return plan.models.reduce((total, id) => {

@@ -84,6 +84,18 @@ describe("nsSteps: 'auto'", () => {
     optimizer.dispose();
   });
 
+  it('nsAutoMaxSteps caps the heavy-tailed layer (ℓ clamped to lowerBoundFloor), and leaves the flat one alone', () => {
+    const flat = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_capped_flat');
+    const heavy = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_capped_heavy');
+    const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
+    const optimizer = muon({ nsSteps: 'auto', nsAutoMaxSteps: 3, orthogonalize });
+    optimizer.applyGradients({ [flat.name]: gradient(FLAT, 1), [heavy.name]: gradient(HEAVY_TAIL, 3) });
+    expect(calls.map((c) => c.schedule.steps)).toEqual([2, 3]);
+    expect(optimizer.getSlot(heavy.name, MUON_LOWER_BOUND_SLOT)?.dataSync()[0]).toBeCloseTo(1e-2, 7);
+    tf.dispose([flat, heavy]);
+    optimizer.dispose();
+  });
+
   it('checkpoints restore the schedules: a restored optimizer runs the saved ones until the next measurement', async () => {
     const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_saved');
     const first = recording((planner) => gramOrthogonalizer({ planner }));
@@ -150,6 +162,7 @@ describe("nsSteps: 'auto'", () => {
     expect(() => muon({ nsSteps: 'fast' as 'auto' })).toThrow(/nsSteps must be a positive integer or 'auto', got "fast"/);
     expect(() => muon({ nsSteps: 'auto', coefficients: 'polarExpress5' })).toThrow(/nsSteps 'auto' chooses the coefficients per layer; leave coefficients out \(got "polarExpress5"\)/);
     expect(() => muon({ nsSteps: 'auto', nsAutoEvery: 0 })).toThrow(/nsAutoEvery must be an integer ≥ 1 .* got 0/);
+    expect(() => muon({ nsSteps: 'auto', nsAutoMaxSteps: 1 })).toThrow(/nsAutoMaxSteps must be an integer in \[2, 8\], got 1/);
     expect(() => muon({ nsSteps: 'auto', nsAutoQuantile: 'q99' as 'q90' })).toThrow(/nsAutoQuantile must be one of q10, q25, q50, q75, q90, got "q99"/);
   });
 

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { matrixWithSingularValues } from '../diagnostics/float64Matrices.js';
 import { DEFAULT_SCHEDULE_TARGET } from './chooseSchedule.js';
 import { composedPolynomial } from './coefficients.js';
-import { LOWER_BOUND_GRID_FLOOR, layerAwareSchedule, measuredLowerBound, snapLowerBound, storedLowerBound } from './layerAwareSchedule.js';
+import { LOWER_BOUND_GRID_FLOOR, layerAwareSchedule, lowerBoundFloor, measuredLowerBound, snapLowerBound, storedLowerBound } from './layerAwareSchedule.js';
 
-/** The grid from 1 down to the floor: 10^(−j/4), j = 0…16. */
-const GRID = Array.from({ length: 17 }, (_, j) => 10 ** (-j / 4));
+/** The grid from 1 down to the floor: 10^(−j/4), j = 0…20. */
+const GRID = Array.from({ length: 21 }, (_, j) => 10 ** (-j / 4));
 
 describe('snapLowerBound', () => {
-  it('keeps grid points, rounds everything else down onto the grid, and sends σ ≤ 1e-4 (0 included) to the floor', () => {
+  it('keeps grid points, rounds everything else down onto the grid, and sends σ ≤ 1e-5 (0 included) to the floor', () => {
     GRID.forEach((point) => expect(snapLowerBound(point)).toBeCloseTo(point, 12));
     expect(snapLowerBound(0.5)).toBeCloseTo(10 ** -0.5, 12); // 0.316 ≤ 0.5 < 0.562
     expect(snapLowerBound(0.0099)).toBeCloseTo(10 ** -2.25, 12);
@@ -49,9 +49,22 @@ describe('layerAwareSchedule', () => {
       expect(schedule.steps).toBeGreaterThanOrEqual(previousSteps);
       previousSteps = schedule.steps;
     }
-    // The ends, as chooseSchedule's table gives them: 2 steps at ℓ = 1, 7 at the floor.
+    // The ends, as chooseSchedule's table gives them: 2 steps at ℓ = 1, 8 at the floor.
     expect(layerAwareSchedule(1, 1e-7).steps).toBe(2);
-    expect(layerAwareSchedule(LOWER_BOUND_GRID_FLOOR, 1e-7).steps).toBe(7);
+    expect(layerAwareSchedule(LOWER_BOUND_GRID_FLOOR, 1e-7).steps).toBe(8);
+  });
+
+  it('lowerBoundFloor: the lowest grid point within maxSteps, and nothing below it within', () => {
+    // From chooseSchedule's choices on the grid: 2 steps down to 0.056, 3 to 0.01, 4 to 3.2e-3,
+    // 5 to 5.6e-4, 6 to 1.8e-4, 7 to 3.2e-5, 8 to 1e-5.
+    const expected: Record<number, number> = { 2: 10 ** -1.25, 3: 1e-2, 4: 10 ** -2.5, 5: 10 ** -3.25, 6: 10 ** -3.75, 7: 10 ** -4.5, 8: 1e-5 };
+    for (const [maxSteps, floor] of Object.entries(expected)) {
+      const found = lowerBoundFloor(Number(maxSteps), 1e-7);
+      expect(found).toBeCloseTo(floor, 12);
+      expect(layerAwareSchedule(found, 1e-7).steps).toBeLessThanOrEqual(Number(maxSteps));
+      if (found > LOWER_BOUND_GRID_FLOOR) expect(layerAwareSchedule(snapLowerBound(found * 0.99), 1e-7).steps).toBeGreaterThan(Number(maxSteps));
+    }
+    expect(() => lowerBoundFloor(9, 1e-7)).toThrow(/maxSteps must be an integer in \[2, 8\], got 9/);
   });
 
   it('shares one frozen schedule per grid point and eps, and refuses a lower bound off the grid', () => {
@@ -82,5 +95,8 @@ describe('measuredLowerBound', () => {
     expect(measuredLowerBound(new Float64Array(12), 3, 4, 90)).toBe(LOWER_BOUND_GRID_FLOOR);
     const { g } = matrixWithSingularValues(20, 20, [1, 0.5, 0.25], 3); // rank 3 of 20
     expect(measuredLowerBound(Float64Array.from(g.to1DArray()), 20, 20, 90)).toBe(LOWER_BOUND_GRID_FLOOR);
+    // …or the floor given, for the zero matrix too.
+    expect(measuredLowerBound(Float64Array.from(g.to1DArray()), 20, 20, 90, lowerBoundFloor(5, 1e-7))).toBeCloseTo(10 ** -3.25, 12);
+    expect(measuredLowerBound(new Float64Array(12), 3, 4, 90, lowerBoundFloor(3, 1e-7))).toBeCloseTo(1e-2, 12);
   });
 });

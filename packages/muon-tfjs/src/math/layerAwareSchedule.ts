@@ -12,12 +12,34 @@ import { type NewtonSchulzSchedule, resolveNewtonSchulz } from './newtonSchulzSc
 export const LOWER_BOUND_GRID_PER_DECADE = 4;
 
 /**
- * The smallest ℓ on the grid: a layer whose quantile is lower (or 0: a rank-deficient momentum, as
- * at the first steps of a layer wider than the batch) runs the schedule for ℓ = 1e-4, 7 steps.
- * Below it, every further factor 10 costs about 1.5 more steps (`polarExpressSchedule`) for
- * directions that carry σ² < 1e-8 of the matrix's energy.
+ * The smallest ℓ on the grid, where `chooseSchedule` needs 8 steps (its longest candidates): a
+ * layer whose quantile is lower (or 0: a rank-deficient momentum, as at the first steps of a layer
+ * wider than the batch) gets at most the schedule for ℓ = 1e-5, and usually less: see
+ * {@link lowerBoundFloor}.
  */
-export const LOWER_BOUND_GRID_FLOOR = 1e-4;
+export const LOWER_BOUND_GRID_FLOOR = 1e-5;
+
+/** The most Newton–Schulz steps a layer-aware schedule may take: `chooseSchedule`'s longest candidates. */
+export const MAX_LAYER_AWARE_STEPS = 8;
+
+/**
+ * The smallest grid point whose schedule takes at most `maxSteps` iterations: measured quantiles
+ * are clamped to it, so no layer runs more than `maxSteps` (Muon's `nsAutoMaxSteps`). 5 gives
+ * 5.6e-4 (polarExpress for ℓ = 5.6e-4 × 5, which lifts [5.6e-4, 1] into [0.70, 1.30] where the
+ * fixed `jordan` × 5 lifts only [1e-2, 1]); 2 gives 0.056.
+ */
+export function lowerBoundFloor(maxSteps: number, eps: number): number {
+  if (!Number.isInteger(maxSteps) || maxSteps < 2 || maxSteps > MAX_LAYER_AWARE_STEPS) {
+    throw new Error(`lowerBoundFloor: maxSteps must be an integer in [2, ${MAX_LAYER_AWARE_STEPS}], got ${maxSteps}`);
+  }
+  let floor = 1;
+  for (let j = 1; gridPoint(j) >= LOWER_BOUND_GRID_FLOOR; j++) {
+    // Steps never decrease as ℓ falls (layerAwareSchedule.test.ts), so the first miss ends the walk.
+    if (layerAwareSchedule(gridPoint(j), eps).steps > maxSteps) break;
+    floor = gridPoint(j);
+  }
+  return floor;
+}
 
 /**
  * The largest grid point 10^(−j/4) (j = 0, 1, …) not above `sigma`, and at least
@@ -79,16 +101,17 @@ export function layerAwareSchedule(lowerBound: number, eps: number): NewtonSchul
 
 /**
  * The snapped lower bound of a Newton–Schulz input: the descending-rank quantile `percent` of the
- * singular values of X/‖X‖_F (`gramSingularValues`, exact in float64), rounded down onto the grid.
- * The zero matrix (no gradient yet) has no spectrum; it gets the floor, like a rank-deficient one.
+ * singular values of X/‖X‖_F (`gramSingularValues`, exact in float64), rounded down onto the grid
+ * and clamped to `floor` ({@link lowerBoundFloor}). The zero matrix (no gradient yet) has no
+ * spectrum; it gets the floor, like a rank-deficient one.
  * Cost: k²·max(m, n)/2 + (2/3)k³ multiply-adds of JavaScript, k = min(m, n).
  */
-export function measuredLowerBound(values: ArrayLike<number>, rows: number, cols: number, percent: number): number {
+export function measuredLowerBound(values: ArrayLike<number>, rows: number, cols: number, percent: number, floor = LOWER_BOUND_GRID_FLOOR): number {
   let sumSquares = 0;
   for (let i = 0; i < values.length; i++) sumSquares += (values[i] as number) ** 2;
-  if (!(sumSquares > 0) || !Number.isFinite(sumSquares)) return snapLowerBound(0);
+  if (!(sumSquares > 0) || !Number.isFinite(sumSquares)) return snapLowerBound(floor);
   const scale = 1 / Math.sqrt(sumSquares);
   const normalized = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) normalized[i] = (values[i] as number) * scale;
-  return snapLowerBound(Math.min(1, descendingQuantile(gramSingularValues(normalized, rows, cols), percent)));
+  return snapLowerBound(Math.max(floor, Math.min(1, descendingQuantile(gramSingularValues(normalized, rows, cols), percent))));
 }

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_SCHEDULE_TARGET } from '../math/chooseSchedule.js';
+import { MAX_LAYER_AWARE_STEPS } from '../math/layerAwareSchedule.js';
 import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
 import { DEFAULT_NS_EPS, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
@@ -40,6 +41,12 @@ export interface MuonOptions extends WeightDecayOptions {
   readonly nsAutoEvery?: number;
   /** Under `nsSteps: 'auto'`: the quantile to lift, of `SpectrumQuantiles`. Default `'q90'` ({@link DEFAULT_SCHEDULE_TARGET}). */
   readonly nsAutoQuantile?: NsAutoQuantile;
+  /**
+   * Under `nsSteps: 'auto'`: the most iterations any matrix runs, 2–8; a layer whose quantile would
+   * need more gets the best schedule of this length (`lowerBoundFloor`). Default 5: never more
+   * Newton–Schulz work than the fixed default, while lifting [5.6e-4, 1] instead of jordan's [1e-2, 1].
+   */
+  readonly nsAutoMaxSteps?: number;
   /** Coefficient schedule: a preset name, an (a, b, c) triple, or one triple per step. Default `'jordan'`. */
   readonly coefficients?: CoefficientSpec;
   /** Decoupled weight decay wd (applied as p·(1 − lr·wd), with the unscaled lr). Default 0. */
@@ -92,6 +99,7 @@ export const MUON_DEFAULTS = {
   nsSteps: DEFAULT_NS_STEPS,
   nsAutoEvery: 100,
   nsAutoQuantile: DEFAULT_SCHEDULE_TARGET.quantile,
+  nsAutoMaxSteps: DEFAULT_NS_STEPS,
   coefficients: DEFAULT_COEFFICIENTS,
   weightDecay: 0,
   correctedWeightDecay: false,
@@ -125,6 +133,10 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   if (!Object.hasOwn(NS_AUTO_PERCENTS, nsAutoQuantile)) {
     throw new Error(`${owner}: nsAutoQuantile must be one of ${Object.keys(NS_AUTO_PERCENTS).join(', ')}, got ${JSON.stringify(nsAutoQuantile)}`);
   }
+  const nsAutoMaxSteps = options.nsAutoMaxSteps ?? MUON_DEFAULTS.nsAutoMaxSteps;
+  if (!Number.isInteger(nsAutoMaxSteps) || nsAutoMaxSteps < 2 || nsAutoMaxSteps > MAX_LAYER_AWARE_STEPS) {
+    throw new Error(`${owner}: nsAutoMaxSteps must be an integer in [2, ${MAX_LAYER_AWARE_STEPS}], got ${String(nsAutoMaxSteps)}`);
+  }
   // The one resolution of the schedule: it validates coefficients and nsSteps together, fixes the
   // step count, and is what every step runs (scaleByMuon hands it to the kernel unchanged).
   const schedule = resolveNewtonSchulz({ coefficients, eps, ...(options.nsSteps === undefined || auto ? {} : { steps: options.nsSteps }) });
@@ -136,6 +148,7 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
     nsSteps: auto ? 'auto' : schedule.steps,
     nsAutoEvery,
     nsAutoQuantile,
+    nsAutoMaxSteps,
     coefficients,
     ...resolveWeightDecayOptions(options, MUON_DEFAULTS.weightDecay, maxValue(learningRate), owner),
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
@@ -189,7 +202,7 @@ export function muonTransformation(
       nesterov: options.nesterov,
       newtonSchulz: options.schedule,
       orthogonalize,
-      ...(options.nsSteps === 'auto' && { layerAware: { every: options.nsAutoEvery, percent: NS_AUTO_PERCENTS[options.nsAutoQuantile] } }),
+      ...(options.nsSteps === 'auto' && { layerAware: { every: options.nsAutoEvery, percent: NS_AUTO_PERCENTS[options.nsAutoQuantile], maxSteps: options.nsAutoMaxSteps } }),
     }),
     ...afterOrthogonalization,
     scaleByShape(options.lrAdjust),

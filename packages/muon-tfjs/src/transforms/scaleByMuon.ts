@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fromMatrix, toMatrix } from '../math/matrixView.js';
-import { layerAwareSchedule, measuredLowerBound, storedLowerBound } from '../math/layerAwareSchedule.js';
+import { layerAwareSchedule, lowerBoundFloor, measuredLowerBound, storedLowerBound } from '../math/layerAwareSchedule.js';
 import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { type Scheduled, scheduleValue } from '../math/schedule.js';
@@ -29,6 +29,8 @@ export interface LayerAwareOptions {
   readonly every: number;
   /** The descending-rank quantile whose σ the schedule must lift (90: q90, the top 90% of directions). */
   readonly percent: number;
+  /** No matrix runs more iterations than this: quantiles below `lowerBoundFloor(maxSteps)` are clamped to it. */
+  readonly maxSteps: number;
 }
 
 /**
@@ -79,6 +81,7 @@ export const MUON_TAPS = Object.freeze({
  */
 export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation {
   const { momentum, nesterov, newtonSchulz, orthogonalize, layerAware } = options;
+  const floor = layerAware === undefined ? undefined : lowerBoundFloor(layerAware.maxSteps, newtonSchulz.eps);
   // ℓ of the slot tensors this transformation wrote, by their data: between measurements a slot
   // passes through unchanged, so a step reads its ℓ here rather than back from the backend.
   const known = new WeakMap<object, number>();
@@ -130,7 +133,7 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
         let bound = isLowerBoundStep(step, layerAware.every) ? 0 : lowerBoundOf(slot);
         if (bound === 0) {
           const input = inputs[i] as tf.Tensor2D;
-          bound = measuredLowerBound(input.dataSync(), input.shape[0], input.shape[1], layerAware.percent);
+          bound = measuredLowerBound(input.dataSync(), input.shape[0], input.shape[1], layerAware.percent, floor);
           const written = tf.fill(slot.shape, bound);
           known.set(written.dataId, bound);
           lowerBounds[name] = written;
