@@ -43,9 +43,10 @@ import { type OptimizerKind, optimizerSpec } from '../src/benchmark/optimizers.j
 import { createRandom, deriveSeed } from '../src/benchmark/random.js';
 import type { Batch, Task } from '../src/benchmark/task.js';
 import { DEFAULT_SCALE, type TaskId, createTask } from '../src/benchmark/tasks.js';
+import { spectrumOf } from 'muon-tfjs/diagnostics';
 import { commandLine } from './commandLine.js';
 import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
-import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, storedLowerBound, MuonWithAdamWOptimizer, NATIVE_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
+import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, snapLowerBound, storedLowerBound, MuonWithAdamWOptimizer, NATIVE_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:model-step [-- options]
 
@@ -199,6 +200,25 @@ function printWork(title: string, work: readonly ShapeRow[]): { native: number; 
   return { native, tfjs };
 }
 
+const QUANTILES = ['q50', 'q75', 'q90'] as const;
+
+/**
+ * For each Muon matrix of a hybrid, the quantiles of its momentum now (`spectrumOf`) and the steps
+ * `nsSteps: 'auto'` would run with each as its target and no cap: what a laxer or stricter target
+ * than the default q90 would cost.
+ */
+function stepsByQuantile(optimizer: MuonWithAdamWOptimizer): { variable: string; sigma: Record<(typeof QUANTILES)[number], number>; steps: Record<(typeof QUANTILES)[number], number> }[] {
+  const { eps } = optimizer.muonOptions;
+  return optimizer.describeRouting().filter((r) => r.optimizer === 'muon').map((r) => {
+    const momentum = optimizer.getSlot(r.variable, MUON_MOMENTUM_SLOT);
+    if (momentum === undefined) throw new Error(`no momentum for '${r.variable}'`);
+    const { quantiles } = spectrumOf(momentum);
+    const sigma = Object.fromEntries(QUANTILES.map((q) => [q, quantiles[q]])) as Record<(typeof QUANTILES)[number], number>;
+    const steps = Object.fromEntries(QUANTILES.map((q) => [q, layerAwareSchedule(snapLowerBound(Math.min(1, sigma[q])), eps).steps])) as Record<(typeof QUANTILES)[number], number>;
+    return { variable: r.variable, sigma, steps };
+  });
+}
+
 function hybridOf(trainer: Trainer): MuonWithAdamWOptimizer {
   if (!(trainer.optimizer instanceof MuonWithAdamWOptimizer)) throw new Error('expected the Muon hybrid');
   return trainer.optimizer;
@@ -241,6 +261,9 @@ async function main(): Promise<void> {
     const autoWork = newtonSchulzWork(auto);
     const autoFlops = printWork(`nsSteps 'auto' (${auto.muonOptions.nsAutoQuantile}, re-measured every ${auto.muonOptions.nsAutoEvery} steps): the schedules after step ${warmup + runs}:`, autoWork);
     console.log(`  Newton–Schulz flops, auto / fixed: native ${(autoFlops.native / fixedFlops.native).toFixed(2)}, TF.js ${(autoFlops.tfjs / fixedFlops.tfjs).toFixed(2)}`);
+    const quantileSteps = stepsByQuantile(auto);
+    console.log('  the momentum\'s quantiles now, and the steps each would need as the target (uncapped, up to 8):');
+    for (const row of quantileSteps) console.log(`    ${row.variable.padEnd(28)} ${QUANTILES.map((q) => `${q} ${row.sigma[q].toExponential(1)} → ${row.steps[q]}`).join('   ')}`);
     const adam = trainers[VARIANTS.length - 1] as Trainer;
     const adamOptimizer = median(adam.optimizerMs);
     const adamTrain = median(adam.trainMs);
@@ -298,6 +321,7 @@ async function main(): Promise<void> {
       lowerBoundMsAtPeak: { native: Number(boundMs(fixedFlops.native).toFixed(3)), tfjs: Number(boundMs(fixedFlops.tfjs).toFixed(3)) },
       autoMuonMatrices: autoWork,
       autoNewtonSchulzFlops: autoFlops,
+      autoStepsByQuantile: quantileSteps,
       rows,
     });
     for (const trainer of trainers) trainer.dispose();
