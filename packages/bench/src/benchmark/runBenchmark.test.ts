@@ -59,7 +59,9 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
       command: 'test',
       specFor: tinySpec,
     });
-  });
+    // Every optimizer kind (seven, muon-auto included) × 3 models × 2 seeds plus grids: 52 s once on
+    // the shared 2-core machine at load average 25, past vitest's 60 s default another time.
+  }, 180_000);
 
   it('produces a results file that matches its schema and survives JSON', () => {
     expect(validateResults(results)).toEqual([]);
@@ -89,7 +91,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
   it('prints a table per model with every optimizer', () => {
     const text = formatTextReport(results);
     for (const h of TABLE_HEADERS) expect(text).toContain(h);
-    for (const label of ['Muon (+AdamW)', 'AdamW', 'SGD momentum', 'Lion', 'NorMuon (+AdamW)', 'SophiaG']) expect(text).toContain(label);
+    for (const label of ['Muon (+AdamW)', 'AdamW', 'SGD momentum', 'Lion', 'NorMuon (+AdamW)', 'SophiaG', 'Muon auto-NS (+AdamW)']) expect(text).toContain(label);
     const md = formatMarkdownTable(results.models[0] as BenchResults['models'][number]);
     expect(md.split('\n')).toHaveLength(2 + OPTIMIZER_KINDS.length);
     expect(md).toMatch(/^\| Optimizer \| lr \|/);
