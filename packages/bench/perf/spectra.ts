@@ -27,10 +27,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { commandLine } from './commandLine.js';
 import { machineInfo, median, printMachine } from './machine.js';
 import { chooseSchedule, describeFastestOrthogonalizer, resolveCoefficients, type ScheduleCandidate } from 'muon-tfjs';
-import { type Float64Matrix, type GramEigenvaluesEngine, matrixWithSingularValues, polarFactor, relativeFrobenius, seededNormal, spectrumOf, toFloat64Matrix } from 'muon-tfjs/diagnostics';
+import { type Float64Matrix, type GramSpectrumEngine, matrixWithSingularValues, polarFactor, relativeFrobenius, seededNormal, spectrumOf, toFloat64Matrix } from 'muon-tfjs/diagnostics';
 
 /** Median wall and CPU milliseconds of `spectrumOf(x)` on `engine`, after one warm-up. */
-function timeEngine(x: tf.Tensor, engine: GramEigenvaluesEngine, runs: number): { ms: number; cpuMs: number } {
+function timeEngine(x: tf.Tensor, engine: GramSpectrumEngine, runs: number): { ms: number; cpuMs: number } {
   spectrumOf(x, { engine }); // warm-up (JIT, BLAS buffers)
   const times: number[] = [];
   const cpu: number[] = [];

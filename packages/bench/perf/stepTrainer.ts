@@ -23,6 +23,8 @@ export class StepTrainer {
   readonly trainMs: number[] = [];
   /** CPU time of the recorded optimizer steps (all the process's threads), ms: on a shared machine, the work a step does, whatever the wait. */
   readonly optimizerCpuMs: number[] = [];
+  /** The optimizer's 1-based step index of each recorded step. */
+  readonly steps: number[] = [];
   readonly model: tfl.LayersModel;
   private readonly variables: tf.Variable[];
   private readonly random = createRandom(deriveSeed(STEP_COST_SEED, 'batches'));
@@ -69,6 +71,7 @@ export class StepTrainer {
       this.optimizerMs.push(t2 - t1);
       this.trainMs.push(t2 - t0);
       this.optimizerCpuMs.push((used.user + used.system) / 1e3);
+      this.steps.push(this.optimizer.iterations);
     }
   }
 

@@ -13,7 +13,7 @@ export {
   toFloat64Matrix,
 } from './diagnostics/float64Matrices.js';
 export { spectrumOf, type Spectrum, type SpectrumOptions, type SpectrumQuantiles } from './diagnostics/spectrumOf.js';
-export { type GramEigenvaluesEngine } from './diagnostics/gramEigenvalues.js';
+export { type GramSpectrumEngine } from './diagnostics/gramSingularValuesOn.js';
 export {
   spectrumTracker,
   type NewtonSchulzOutputStats,

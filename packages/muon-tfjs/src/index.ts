@@ -35,6 +35,7 @@ export {
   type ScheduleCandidate,
   type ScheduleChoice,
 } from './math/chooseSchedule.js';
+export { LOWER_BOUND_GRID_FLOOR, LOWER_BOUND_GRID_PER_DECADE, MAX_LAYER_AWARE_STEPS, layerAwareSchedule, lowerBoundFloor, snapLowerBound, storedLowerBound } from './math/layerAwareSchedule.js';
 export {
   DEFAULT_NS_EPS,
   NEWTON_SCHULZ_PRECISIONS,
@@ -100,7 +101,7 @@ export { SILENT_TAPS, observe, observedPoints, type Taps } from './transforms/ta
 export type { FusedStep, FusedStepResult, NonFiniteValue } from './transforms/fusedStep.js';
 export { chain } from './transforms/chain.js';
 export { partition } from './transforms/partition.js';
-export { MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
+export { isLowerBoundStep, type LayerAwareOptions, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
 export { NEURON_SECOND_MOMENT_SLOT, scaleByNeuronRms, type ScaleByNeuronRmsOptions } from './transforms/scaleByNeuronRms.js';
@@ -113,7 +114,7 @@ export { splitColumns, type ColumnBlocksOf } from './transforms/splitColumns.js'
 export { splitTaps } from './transforms/splitTaps.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
-export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type ResolvedMuonOptions } from './optimizers/muon.js';
+export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type NsAutoQuantile, type ResolvedMuonOptions } from './optimizers/muon.js';
 export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
 export {
   NORMUON_DEFAULTS,

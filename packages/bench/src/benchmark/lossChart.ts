@@ -69,6 +69,6 @@ export function lossChartSpec(options: LossChartOptions): TopLevelSpec {
         legend: { orient: 'top-right', fillColor: 'white', padding: 6, strokeColor: '#ccc' },
       },
     },
-    config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 } },
+    config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelLimit: 260 } },
   };
 }

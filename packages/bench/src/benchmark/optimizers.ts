@@ -5,14 +5,15 @@ import { ScheduledMomentumOptimizer } from './scheduledMomentum.js';
 import type { Batch } from './task.js';
 
 /** The optimizers the benchmark can compare (`--optimizers`). */
-export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16'] as const;
+export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
 
 /**
  * The optimizers a plain `npm run bench` compares: the whole competitor table (issue 12). Muon with
- * bfloat16 Newton–Schulz is a variant of Muon, asked for by name (`--optimizers muon,muon-bf16`).
+ * bfloat16 Newton–Schulz and with layer-aware Newton–Schulz are variants of Muon, asked for by name
+ * (`--optimizers muon,muon-bf16,muon-auto`).
  */
-export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS.filter((kind) => kind !== 'muon-bf16');
+export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS.filter((kind) => kind !== 'muon-bf16' && kind !== 'muon-auto');
 
 /** What an optimizer may do after each step, besides the step itself (Sophia's Hessian estimate). */
 export interface AfterStepContext {
@@ -98,31 +99,13 @@ const SOPHIA_RHO: TunedHyperParameter = { name: 'rho', grid: [0.03, 0.1, 0.3, 1,
  * AdamW group uses the same betas, eps and decay as the AdamW baseline, and AdamW's chosen lr.
  */
 const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
-  muon: {
-    kind: 'muon',
-    label: 'Muon (+AdamW)',
-    grid: [0.01, 0.02, 0.05, 0.1, 0.2],
-    hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
-    create: (learningRate, { model, auxLearningRate, orthogonalize, fused }) => muonWithAdamW(model, {
-      muon: { learningRate, ...MUON, ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) },
-      adamw: { learningRate: auxLearningRate, ...ADAMW },
-    }),
-    usesAuxiliaryAdamW: true,
-  },
+  muon: muonSpec('muon', 'Muon (+AdamW)', { nsSteps: MUON.nsSteps, coefficients: 'jordan' }),
   // Muon with its Newton–Schulz products in bfloat16 (float32 accumulation): the measurement
   // behind the default of Muon's `precision` (README, "Precision"). Falls back to float32, said
   // on the console, where the native kernel cannot run bfloat16.
-  'muon-bf16': {
-    kind: 'muon-bf16',
-    label: 'Muon bf16 NS (+AdamW)',
-    grid: [0.01, 0.02, 0.05, 0.1, 0.2],
-    hyperParameters: { ...MUON, coefficients: 'jordan', lrAdjust: 'original', precision: 'bfloat16', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
-    create: (learningRate, { model, auxLearningRate, orthogonalize }) => muonWithAdamW(model, {
-      muon: { learningRate, ...MUON, precision: 'bfloat16', ...(orthogonalize && { orthogonalize }) },
-      adamw: { learningRate: auxLearningRate, ...ADAMW },
-    }),
-    usesAuxiliaryAdamW: true,
-  },
+  'muon-bf16': muonSpec('muon-bf16', 'Muon bf16 NS (+AdamW)', { nsSteps: MUON.nsSteps, coefficients: 'jordan', precision: 'bfloat16' }),
+  // Layer-aware Newton–Schulz (issue 15): every setting of 'muon' but the schedule, chosen per layer.
+  'muon-auto': muonSpec('muon-auto', 'Muon auto-NS (+AdamW)', { nsSteps: 'auto' }),
   adamw: {
     kind: 'adamw',
     label: 'AdamW',
@@ -177,6 +160,26 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
     },
   },
 };
+
+/** The Muon hybrid with the Newton–Schulz setting given (fixed steps and coefficients, or 'auto'). */
+function muonSpec(
+  kind: OptimizerKind,
+  label: string,
+  newtonSchulz: { nsSteps: number; coefficients: 'jordan'; precision?: 'bfloat16' } | { nsSteps: 'auto' },
+): OptimizerSpec & { kind: OptimizerKind } {
+  const { nsSteps: _, ...muon } = MUON;
+  return {
+    kind,
+    label,
+    grid: [0.01, 0.02, 0.05, 0.1, 0.2],
+    hyperParameters: { ...muon, ...newtonSchulz, lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
+    create: (learningRate, { model, auxLearningRate, orthogonalize, fused }) => muonWithAdamW(model, {
+      muon: { learningRate, ...muon, ...newtonSchulz, ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) },
+      adamw: { learningRate: auxLearningRate, ...ADAMW },
+    }),
+    usesAuxiliaryAdamW: true,
+  };
+}
 
 /** The spec of one optimizer kind. */
 export function optimizerSpec(kind: OptimizerKind): OptimizerSpec {

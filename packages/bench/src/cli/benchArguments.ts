@@ -16,9 +16,11 @@ writes results.json, SVG plots, summary.md and report.html. About 15 minutes of 
 Options:
   --full               longer runs, every training image, 3 seeds, tuning at half the budget;
                        takes hours on 2 cores
-  --models LIST        comma-separated: mlp, convnet, transformer, fashion-mlp, fashion-convnet
-  --optimizers LIST    comma-separated: muon, adamw, sgd, lion, normuon, sophia, muon-bf16
-                       (default: all but muon-bf16)
+  --models LIST        comma-separated: mlp, convnet, transformer, fashion-mlp, fashion-convnet,
+                       wide-mlp (784-512-512-10)
+  --optimizers LIST    comma-separated: muon, adamw, sgd, lion, normuon, sophia, and the Muon
+                       variants muon-bf16 (bfloat16 Newton–Schulz) and muon-auto (nsSteps 'auto':
+                       layer-aware Newton–Schulz) (default: all but the two variants)
   --epochs N           epochs for every model (default: fashion-mlp 2, fashion-convnet 1,
                        transformer 2 of 30 steps; mlp 3, convnet 1)
   --seeds N|LIST       seeds 1..N, or a comma-separated list (default 1; --full: 3)

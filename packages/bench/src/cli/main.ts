@@ -18,7 +18,7 @@ import { prepareOutputDirectory } from './outputDirectory.js';
 import { spectrumCommand } from '../spectrum/spectrumCommand.js';
 
 /** Seconds per step measured on a 2-core Xeon (wasm): rough, for the up-front estimate only. */
-const SECONDS_PER_STEP: Record<string, number> = { mlp: 0.03, convnet: 0.14, transformer: 0.32, 'fashion-mlp': 0.03, 'fashion-convnet': 0.14 };
+const SECONDS_PER_STEP: Record<string, number> = { mlp: 0.03, convnet: 0.14, transformer: 0.32, 'fashion-mlp': 0.03, 'fashion-convnet': 0.14, 'wide-mlp': 0.08 };
 
 /** Rough: 5 grid points (6 with one extension) per search, Sophia's ρ a second search, AdamW's grid reused. */
 function estimateSeconds(plan: BenchPlan, stepsPerEpoch: Record<string, number>): number {

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { setupBackend, BENCH_BACKENDS, type BenchBackend } from '../benchmark/backend.js';
 import { spectrumExponents } from './spectrumExponents.js';
 import { spectrumReportHtml, exponentTable } from './spectrumReport.js';
+import { renderVegaLite } from '../benchmark/renderVegaLite.js';
 import { histogramPlots, polynomialPlot, powerLawPlots, quantilePlots } from './spectrumPlots.js';
 import { spectrumRun, type SpectrumRunConfig, type SpectrumRunResult } from './spectrumRun.js';
 
@@ -131,8 +132,9 @@ export async function spectrumCommand(argv: string[]): Promise<void> {
   // The σ arrays behind the histograms stay out of the JSON (the SVGs hold them): they are most of its size.
   const slimRuns = runs.map((r) => ({ ...r, layers: r.layers.map(({ lastInputSigma: _i, lastOutputSigma: _o, ...rest }) => rest) }));
   writeFileSync(join(out, 'results.json'), `${JSON.stringify({ ...meta, runs: slimRuns, fits }, null, 1)}\n`);
-  for (const plot of plots) writeFileSync(join(out, plot.file), plot.svg);
-  writeFileSync(join(out, 'report.html'), spectrumReportHtml({ ...meta, runs, fits, plots }));
+  const rendered = await Promise.all(plots.map(async (plot) => ({ ...plot, svg: await renderVegaLite(plot.spec) })));
+  for (const plot of rendered) writeFileSync(join(out, plot.file), plot.svg);
+  writeFileSync(join(out, 'report.html'), spectrumReportHtml({ ...meta, runs, fits, plots: rendered }));
   process.stdout.write(`${exponentTable(fits)}\n`);
   say(`Total ${totalSeconds.toFixed(0)} s. Wrote results.json, ${plots.length} SVG plots and report.html to ${out}.`);
 }

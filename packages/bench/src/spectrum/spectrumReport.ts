@@ -12,7 +12,8 @@ export interface SpectrumReport {
   readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string; readonly backend: string };
   readonly runs: readonly SpectrumRunResult[];
   readonly fits: readonly ExponentFit[];
-  readonly plots: readonly Plot[];
+  /** The plots, rendered to SVG. */
+  readonly plots: readonly (Plot & { readonly svg: string })[];
 }
 
 const POSITIONS: readonly BlockPosition[] = ['first', 'middle', 'final'];

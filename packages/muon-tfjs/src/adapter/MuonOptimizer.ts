@@ -13,8 +13,9 @@ import type { FusedExecution } from './TransformOptimizer.js';
  * Muon (MomentUm Orthogonalized by Newton–Schulz, Keller Jordan 2024) as a `tf.Optimizer`, for
  * the hidden matrices and conv kernels of a network only: every variable it receives must have
  * rank ≥ 2 (kernels are seen as `[fanIn, fanOut]` matrices). Use {@link muonWithAdamW} to train a
- * whole model. State: `<variable>/momentum`. In Node with the native addon, the whole step runs
- * fused in it (see `fused` and {@link describeExecution}).
+ * whole model. State: `<variable>/momentum`, and `<variable>/nsLowerBound` under `nsSteps: 'auto'`.
+ * In Node with the native addon, the whole step runs fused in it (see `fused` and
+ * {@link describeExecution}).
  */
 export class MuonOptimizer extends SingleRateOptimizer {
   static className = 'MuonOptimizer';

@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { descendingQuantile } from '../math/gramSingularValues.js';
 import { matrixShape } from '../math/matrixView.js';
 import { type Float64Matrix, singularValues as svdSingularValues } from './polarFactor.js';
-import { type GramEigenvaluesEngine, gramEigenvalues } from './gramEigenvalues.js';
+import { type GramSpectrumEngine, gramSingularValuesOn } from './gramSingularValuesOn.js';
 
 /**
  * The descending-rank quantiles of "Spectral Scaling Laws of Muon" (Magakyan, Parrilo, Ozdaglar,
@@ -43,7 +44,7 @@ export interface SpectrumOptions {
    * Where the `'gram'` method computes: `'native'` (Node with the addon built: dsyrk and LAPACK's
    * dsyevd) or `'javascript'` (everywhere). Default: native when available. Same bound either way.
    */
-  readonly engine?: GramEigenvaluesEngine;
+  readonly engine?: GramSpectrumEngine;
 }
 
 const QUANTILE_PERCENTS = { q10: 10, q25: 25, q50: 50, q75: 75, q90: 90 } as const;
@@ -110,22 +111,18 @@ export function spectrumOf(matrix: tf.Tensor | Float64Matrix, options: SpectrumO
   const normalized = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) normalized[i] = (values[i] as number) * scale;
   const sigma =
-    method === 'svd' ? svdSingularValues({ rows, cols, data: normalized }) : gramEigenvalues(normalized, rows, cols, options.engine).map((l) => Math.sqrt(Math.max(l, 0)));
+    method === 'svd' ? svdSingularValues({ rows, cols, data: normalized }) : gramSingularValuesOn(normalized, rows, cols, options.engine);
   return describe(sigma);
 }
 
 function describe(sigma: Float64Array): Spectrum {
-  const r = sigma.length;
   const top = sigma[0] as number;
-  // ⌈P·r/100⌉ − 1 in integers: q·r in floating point can land just above an integer (0.1·30 =
-  // 3.0000000000000004) and ceil would then skip a rank.
-  const at = (percent: number): number => sigma[Math.ceil((percent * r) / 100) - 1] as number;
   const quantiles = {
-    q10: at(QUANTILE_PERCENTS.q10),
-    q25: at(QUANTILE_PERCENTS.q25),
-    q50: at(QUANTILE_PERCENTS.q50),
-    q75: at(QUANTILE_PERCENTS.q75),
-    q90: at(QUANTILE_PERCENTS.q90),
+    q10: descendingQuantile(sigma, QUANTILE_PERCENTS.q10),
+    q25: descendingQuantile(sigma, QUANTILE_PERCENTS.q25),
+    q50: descendingQuantile(sigma, QUANTILE_PERCENTS.q50),
+    q75: descendingQuantile(sigma, QUANTILE_PERCENTS.q75),
+    q90: descendingQuantile(sigma, QUANTILE_PERCENTS.q90),
   };
   // ‖M/‖M‖_F‖_F = 1 exactly by construction, so the ratios need only σ₁.
   return { singularValues: sigma, quantiles, stableRank: 1 / (top * top), topEnergy: top * top };

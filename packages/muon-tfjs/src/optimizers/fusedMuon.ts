@@ -20,6 +20,7 @@ import { weightDecayAt } from './weightDecay.js';
  */
 export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<number>, kernel: MuonStepKernel): FusedStep | string {
   if (options.blockColumns.length > 0) return 'blockColumns splits matrices into column blocks, which the fused kernel does not';
+  if (options.nsSteps === 'auto') return "nsSteps 'auto' gives each matrix its own schedule and a lower-bound slot; the fused kernel runs one fixed schedule";
   if (options.convOrthogonalization !== 'flatten') return `convOrthogonalization '${options.convOrthogonalization}' orthogonalizes each tap apart; the fused kernel orthogonalizes the flattened kernel`;
   if (options.schedule.precision !== 'float32') return `precision '${options.schedule.precision}' runs through the orthogonalizer; the fused kernel computes in float32`;
   const { momentum, nesterov, schedule, lrAdjust, cautiousWeightDecay } = options;

@@ -1,4 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { DEFAULT_SCHEDULE_TARGET } from '../math/chooseSchedule.js';
+import { MAX_LAYER_AWARE_STEPS } from '../math/layerAwareSchedule.js';
 import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
 import { DEFAULT_NS_EPS, type NewtonSchulzPrecision, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
@@ -26,8 +28,28 @@ export interface MuonOptions extends WeightDecayOptions {
   readonly momentum?: Scheduled;
   /** Orthogonalize the Nesterov look-ahead (1−β)g + βm rather than m. Default true. */
   readonly nesterov?: boolean;
-  /** Newton–Schulz iterations. Default 5 for a single triple, the schedule's length for a list. */
-  readonly nsSteps?: number;
+  /**
+   * Newton–Schulz iterations. Default 5 for a single triple, the schedule's length for a list.
+   * `'auto'`: layer-aware Newton–Schulz. Each matrix gets the cheapest schedule whose composed
+   * polynomial lifts its measured σ quantile (`nsAutoQuantile` of its Newton–Schulz input,
+   * Frobenius-normalized) into [0.68, 1.32] (`chooseSchedule`; the quantile snapped down to a
+   * quarter-decade grid, `layerAwareSchedule`), re-measured every `nsAutoEvery` steps; then
+   * `coefficients` must be left at its default (the chooser picks them).
+   */
+  readonly nsSteps?: number | 'auto';
+  /**
+   * Under `nsSteps: 'auto'`: steps between re-measurements of each matrix's quantile (also measured
+   * at steps 1, 2, 4, … before the first multiple). Default 100.
+   */
+  readonly nsAutoEvery?: number;
+  /** Under `nsSteps: 'auto'`: the quantile to lift, of `SpectrumQuantiles`. Default `'q90'` ({@link DEFAULT_SCHEDULE_TARGET}). */
+  readonly nsAutoQuantile?: NsAutoQuantile;
+  /**
+   * Under `nsSteps: 'auto'`: the most iterations any matrix runs, 2–8; a layer whose quantile would
+   * need more gets the best schedule of this length (`lowerBoundFloor`). Default 5: never more
+   * Newton–Schulz work than the fixed default, while lifting [5.6e-4, 1] instead of jordan's [1e-2, 1].
+   */
+  readonly nsAutoMaxSteps?: number;
   /** Coefficient schedule: a preset name, an (a, b, c) triple, or one triple per step. Default `'jordan'`. */
   readonly coefficients?: CoefficientSpec;
   /** Decoupled weight decay wd (applied as p·(1 − lr·wd), with the unscaled lr). Default 0. */
@@ -72,8 +94,13 @@ export interface MuonOptions extends WeightDecayOptions {
   readonly fused?: boolean;
 }
 
+/** The quantiles `nsAutoQuantile` may name, as `spectrumOf` reports them (q90: 90% of the directions have σ ≥ it). */
+export type NsAutoQuantile = 'q10' | 'q25' | 'q50' | 'q75' | 'q90';
+
+const NS_AUTO_PERCENTS: Readonly<Record<NsAutoQuantile, number>> = { q10: 10, q25: 25, q50: 50, q75: 75, q90: 90 };
+
 /** Muon's serializable options with every default filled in (the `orthogonalize` kernel and `fused` aside). */
-type MuonSettings = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps' | 'fused'>> & { readonly nsSteps: number };
+type MuonSettings = Required<Omit<MuonOptions, 'orthogonalize' | 'fused'>>;
 
 /**
  * Muon's options with every default filled in (the `orthogonalize` kernel aside), and the
@@ -82,7 +109,8 @@ type MuonSettings = Required<Omit<MuonOptions, 'orthogonalize' | 'nsSteps' | 'fu
 export type ResolvedMuonOptions = MuonSettings & {
   /**
    * The frozen schedule every step hands to the kernel, derived from `coefficients`, `nsSteps`,
-   * `eps` and `precision`. Not enumerable: a config spread from these options (`getConfig` of Muon or of a hybrid
+   * `eps` and `precision` (under `nsSteps: 'auto'`, that of `coefficients` at its default steps, of
+   * which only eps is used: each matrix runs its own `layerAwareSchedule`). Not enumerable: a config spread from these options (`getConfig` of Muon or of a hybrid
    * group) or their JSON holds the user's settings only, and `fromConfig` resolves it again.
    */
   readonly schedule: NewtonSchulzSchedule;
@@ -94,6 +122,9 @@ export const MUON_DEFAULTS = {
   momentum: 0.95,
   nesterov: true,
   nsSteps: DEFAULT_NS_STEPS,
+  nsAutoEvery: 100,
+  nsAutoQuantile: DEFAULT_SCHEDULE_TARGET.quantile,
+  nsAutoMaxSteps: DEFAULT_NS_STEPS,
   coefficients: DEFAULT_COEFFICIENTS,
   weightDecay: 0,
   correctedWeightDecay: false,
@@ -114,16 +145,42 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   const eps = options.eps ?? MUON_DEFAULTS.eps;
   // eps > 0: with eps = 0 a zero gradient is normalized as 0/0 and writes NaN.
   checkPositive(eps, 'eps', owner);
+  const auto = options.nsSteps === 'auto';
+  if (auto && options.coefficients !== undefined && options.coefficients !== DEFAULT_COEFFICIENTS) {
+    throw new Error(`${owner}: nsSteps 'auto' chooses the coefficients per layer; leave coefficients out (got ${JSON.stringify(options.coefficients)})`);
+  }
+  if (typeof options.nsSteps === 'string' && !auto) {
+    throw new Error(`${owner}: nsSteps must be a positive integer or 'auto', got ${JSON.stringify(options.nsSteps)}`);
+  }
+  const nsAutoEvery = options.nsAutoEvery ?? MUON_DEFAULTS.nsAutoEvery;
+  if (!Number.isInteger(nsAutoEvery) || nsAutoEvery < 1) {
+    throw new Error(`${owner}: nsAutoEvery must be an integer ≥ 1 (steps between re-measurements), got ${String(nsAutoEvery)}`);
+  }
+  const nsAutoQuantile = options.nsAutoQuantile ?? MUON_DEFAULTS.nsAutoQuantile;
+  if (!Object.hasOwn(NS_AUTO_PERCENTS, nsAutoQuantile)) {
+    throw new Error(`${owner}: nsAutoQuantile must be one of ${Object.keys(NS_AUTO_PERCENTS).join(', ')}, got ${JSON.stringify(nsAutoQuantile)}`);
+  }
+  const nsAutoMaxSteps = options.nsAutoMaxSteps ?? MUON_DEFAULTS.nsAutoMaxSteps;
+  if (!Number.isInteger(nsAutoMaxSteps) || nsAutoMaxSteps < 2 || nsAutoMaxSteps > MAX_LAYER_AWARE_STEPS) {
+    throw new Error(`${owner}: nsAutoMaxSteps must be an integer in [2, ${MAX_LAYER_AWARE_STEPS}], got ${String(nsAutoMaxSteps)}`);
+  }
   // The one resolution of the schedule: it validates coefficients and nsSteps together, fixes the
   // step count, and is what every step runs (scaleByMuon hands it to the kernel unchanged).
   const precision = options.precision ?? MUON_DEFAULTS.precision;
-  const schedule = resolveNewtonSchulz({ coefficients, eps, precision, ...(options.nsSteps === undefined ? {} : { steps: options.nsSteps }) });
+  if (auto && precision !== 'float32') {
+    // The per-layer schedules are float32 (layerAwareSchedule); bfloat16 would need them re-derived.
+    throw new Error(`${owner}: nsSteps 'auto' runs float32 schedules; leave precision out or 'float32' with it (got ${JSON.stringify(precision)})`);
+  }
+  const schedule = resolveNewtonSchulz({ coefficients, eps, precision, ...(options.nsSteps === undefined || auto ? {} : { steps: options.nsSteps }) });
   const learningRate = checkLearningRate(options.learningRate ?? MUON_DEFAULTS.learningRate, 'learningRate', owner);
   const settings: MuonSettings = {
     learningRate,
     momentum: checkMomentum(options.momentum ?? MUON_DEFAULTS.momentum, 'momentum', owner),
     nesterov: options.nesterov ?? MUON_DEFAULTS.nesterov,
-    nsSteps: schedule.steps,
+    nsSteps: auto ? 'auto' : schedule.steps,
+    nsAutoEvery,
+    nsAutoQuantile,
+    nsAutoMaxSteps,
     coefficients,
     ...resolveWeightDecayOptions(options, MUON_DEFAULTS.weightDecay, maxValue(learningRate), owner),
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
@@ -180,7 +237,13 @@ export function muonTransformation(
   ...afterOrthogonalization: readonly GradientTransformation[]
 ): GradientTransformation {
   const perMatrix = chain(
-    scaleByMuon({ momentum: options.momentum, nesterov: options.nesterov, newtonSchulz: options.schedule, orthogonalize }),
+    scaleByMuon({
+      momentum: options.momentum,
+      nesterov: options.nesterov,
+      newtonSchulz: options.schedule,
+      orthogonalize,
+      ...(options.nsSteps === 'auto' && { layerAware: { every: options.nsAutoEvery, percent: NS_AUTO_PERCENTS[options.nsAutoQuantile], maxSteps: options.nsAutoMaxSteps } }),
+    }),
     ...afterOrthogonalization,
     scaleByShape(options.lrAdjust),
   );

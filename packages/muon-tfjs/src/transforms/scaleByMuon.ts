@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fromMatrix, toMatrix } from '../math/matrixView.js';
+import { layerAwareSchedule, lowerBoundFloor, measuredLowerBound, storedLowerBound } from '../math/layerAwareSchedule.js';
 import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { type Scheduled, scheduleValue } from '../math/schedule.js';
@@ -15,6 +16,40 @@ export interface ScaleByMuonOptions {
   readonly newtonSchulz: NewtonSchulzSchedule;
   /** The kernel that orthogonalizes all matrices of a step together. */
   readonly orthogonalize: Orthogonalizer;
+  /**
+   * Layer-aware Newton–Schulz (Muon's `nsSteps: 'auto'`): each matrix runs
+   * `layerAwareSchedule(ℓ, newtonSchulz.eps)` for its own lower bound ℓ instead of `newtonSchulz`.
+   */
+  readonly layerAware?: LayerAwareOptions;
+}
+
+/** How {@link scaleByMuon} decides each matrix's schedule under `nsSteps: 'auto'`. */
+export interface LayerAwareOptions {
+  /** Re-measure every matrix at the steps that are multiples of this (and at 1, 2, 4, … below it). */
+  readonly every: number;
+  /** The descending-rank quantile whose σ the schedule must lift (90: q90, the top 90% of directions). */
+  readonly percent: number;
+  /** No matrix runs more iterations than this: quantiles below `lowerBoundFloor(maxSteps)` are clamped to it. */
+  readonly maxSteps: number;
+}
+
+/**
+ * The slot holding a matrix's lower bound ℓ under `nsSteps: 'auto'`: the snapped σ quantile of its
+ * last measured Newton–Schulz input (0 before the first measurement). Its schedule is a function of
+ * ℓ alone (`layerAwareSchedule`), so a checkpoint restores the same schedules. Shaped like the
+ * parameter's last axis (ℓ repeated), so that `splitColumns` cuts it into blocks like any other
+ * slot and each block keeps its own ℓ.
+ */
+export const MUON_LOWER_BOUND_SLOT = 'nsLowerBound';
+
+/**
+ * Whether `step` (1-based) re-measures the lower bounds: every `every` steps, and at steps 1, 2, 4,
+ * 8, … before the first of those, while the momentum fills in (at step 1 it is one gradient, of
+ * rank ≤ the batch size, so a layer wider than the batch has q90 = 0 there and needs the floor's
+ * schedule only until its momentum has full rank).
+ */
+export function isLowerBoundStep(step: number, every: number): boolean {
+  return step % every === 0 || (step < every && (step & (step - 1)) === 0);
 }
 
 /** The slot holding Muon's momentum buffer, same shape as its parameter. */
@@ -41,10 +76,23 @@ export const MUON_TAPS = Object.freeze({
  * The EMA form (torch.optim.Muon, KJ) differs from classical momentum m ← βm + g only by the factor
  * (1−β), which the Frobenius normalization inside Newton–Schulz removes; only eps sees it.
  *
- * State: `momentum`, float32, the parameter's shape. Parameters of rank < 2 are refused.
+ * State: `momentum`, float32, the parameter's shape; with `layerAware`, also
+ * {@link MUON_LOWER_BOUND_SLOT}. Parameters of rank < 2 are refused.
  */
 export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation {
-  const { momentum, nesterov, newtonSchulz, orthogonalize } = options;
+  const { momentum, nesterov, newtonSchulz, orthogonalize, layerAware } = options;
+  const floor = layerAware === undefined ? undefined : lowerBoundFloor(layerAware.maxSteps, newtonSchulz.eps);
+  // ℓ of the slot tensors this transformation wrote, by their data: between measurements a slot
+  // passes through unchanged, so a step reads its ℓ here rather than back from the backend.
+  const known = new WeakMap<object, number>();
+  const lowerBoundOf = (slot: tf.Tensor): number => {
+    let bound = known.get(slot.dataId);
+    if (bound === undefined) {
+      bound = storedLowerBound(slot.dataSync());
+      known.set(slot.dataId, bound);
+    }
+    return bound;
+  };
   return {
     stabilizers: [{ option: 'eps', value: newtonSchulz.eps }],
     init(name, param) {
@@ -54,8 +102,11 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
             'Biases, norm gains and other vectors belong to AdamW: use muonWithAdamW(), which routes them there.',
         );
       }
-      return { [MUON_MOMENTUM_SLOT]: tf.zerosLike(param) };
+      const momentumSlot = { [MUON_MOMENTUM_SLOT]: tf.zerosLike(param) };
+      if (layerAware === undefined) return momentumSlot;
+      return { ...momentumSlot, [MUON_LOWER_BOUND_SLOT]: tf.zeros([param.shape[param.rank - 1] as number]) };
     },
+    nonNegativeSlots: [MUON_LOWER_BOUND_SLOT],
     update(grads, state, _params, { step, taps }) {
       const beta = scheduleValue(momentum, step - 1);
       // Per-variable tidies and early disposal keep the step's peak memory near its live state:
@@ -76,7 +127,33 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
         }
       }
       if (taps.heard(MUON_TAPS.newtonSchulzInput)) names.forEach((name, i) => taps.emit(MUON_TAPS.newtonSchulzInput, name, inputs[i] as tf.Tensor2D));
-      const outputs = orthogonalize(inputs, newtonSchulz);
+      const lowerBounds: Record<string, tf.Tensor> = {};
+      const schedules = names.map((name, i) => {
+        if (layerAware === undefined) return newtonSchulz;
+        const slot = entry(entry(state, name, 'state'), MUON_LOWER_BOUND_SLOT, 'lower bound');
+        let bound = isLowerBoundStep(step, layerAware.every) ? 0 : lowerBoundOf(slot);
+        if (bound === 0) {
+          const input = inputs[i] as tf.Tensor2D;
+          bound = measuredLowerBound(input.dataSync(), input.shape[0], input.shape[1], layerAware.percent, floor);
+          const written = tf.fill(slot.shape, bound);
+          known.set(written.dataId, bound);
+          lowerBounds[name] = written;
+        } else {
+          lowerBounds[name] = tf.clone(slot);
+        }
+        return layerAwareSchedule(bound, newtonSchulz.eps);
+      });
+      // One kernel call per distinct schedule (the memoized schedules are shared objects), so the
+      // kernel still batches same-shape matrices within each.
+      const outputs = new Array<tf.Tensor2D>(names.length);
+      const groups = new Map<NewtonSchulzSchedule, number[]>();
+      schedules.forEach((schedule, i) => groups.set(schedule, [...(groups.get(schedule) ?? []), i]));
+      for (const [schedule, indices] of groups) {
+        const results = orthogonalize(indices.map((i) => inputs[i] as tf.Tensor2D), schedule);
+        indices.forEach((i, k) => {
+          outputs[i] = results[k] as tf.Tensor2D;
+        });
+      }
       if (taps.heard(MUON_TAPS.newtonSchulzOutput)) names.forEach((name, i) => taps.emit(MUON_TAPS.newtonSchulzOutput, name, outputs[i] as tf.Tensor2D));
       inputs.forEach((input) => {
         if (!outputs.includes(input)) input.dispose();
@@ -88,7 +165,13 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
         if (update !== output) output.dispose(); // the reshaped view keeps the data
         updates[name] = update;
       });
-      return { updates, state: mapNames(grads, (name) => ({ [MUON_MOMENTUM_SLOT]: entry(momenta, name, 'momentum') })) };
+      return {
+        updates,
+        state: mapNames(grads, (name) => ({
+          [MUON_MOMENTUM_SLOT]: entry(momenta, name, 'momentum'),
+          ...(layerAware === undefined ? {} : { [MUON_LOWER_BOUND_SLOT]: entry(lowerBounds, name, 'lower bound') }),
+        })),
+      };
     },
   };
 }

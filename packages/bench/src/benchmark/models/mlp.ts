@@ -10,6 +10,9 @@ export interface MlpConfig {
 /** The default MNIST MLP: 784 → 256 → 128 → 10, ReLU (235 k parameters). */
 export const MLP_DEFAULT: MlpConfig = { inputSize: 784, hidden: [256, 128], classes: 10 };
 
+/** The wide MNIST MLP: 784 → 512 → 512 → 10 (670 k parameters), where Newton–Schulz outweighs the forward and backward pass. */
+export const MLP_WIDE: MlpConfig = { inputSize: 784, hidden: [512, 512], classes: 10 };
+
 /**
  * A ReLU MLP classifier returning logits. Hidden Dense kernels are Muon's matrices; the last
  * Dense (the classifier head) and all biases go to AdamW in the hybrid.

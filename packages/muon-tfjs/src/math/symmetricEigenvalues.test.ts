@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { seededNormal } from './float64Matrices.js';
+import { seededNormal } from '../diagnostics/float64Matrices.js';
 import { symmetricEigenvalues } from './symmetricEigenvalues.js';
 
 function randomSymmetric(n: number, seed: number): Matrix {

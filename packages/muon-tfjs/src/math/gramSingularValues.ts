@@ -1,33 +1,21 @@
-import { loadNativeAddon } from '../kernels/nativeAddon.js';
 import { symmetricEigenvalues } from './symmetricEigenvalues.js';
 
-/** Where {@link gramEigenvalues} computes: the native addon (dsyrk + LAPACK dsyevd) or JavaScript. */
-export type GramEigenvaluesEngine = 'native' | 'javascript';
-
 /**
- * The k = min(rows, cols) eigenvalues, descending, of the smaller Gram matrix (MMᵀ or MᵀM) of the
- * row-major rows×cols float64 matrix M: the squared singular values of M. In Node with the native
- * addon built, dsyrk and LAPACK's dsyevd; elsewhere (browsers, no addon) the blocked Gram product
- * and the eigensolver below in JavaScript. `spectrumOf` on 768×3072 costs about 0.1 s of CPU the
- * first way and 1.0 s the second (`npm run bench:spectra`). Both are backward stable: absolute
- * error of order k·ε·σ₁², as `spectrumOf` documents.
+ * The singular values of a row-major rows×cols float64 matrix, descending, as the square roots of
+ * the eigenvalues of its smaller Gram matrix (k×k, k = min(rows, cols)), in float64:
+ * k²·max(rows, cols) multiply-adds for the Gram matrix (its lower triangle: half that) plus about
+ * (2/3)k³ for the eigenvalues. Each σᵢ² carries an absolute error of order k·ε·σ₁² (ε = 2⁻⁵²), so
+ * σ below about 1.5e-8·σ₁ is lost; eigenvalues that round-off pushes below zero give σ = 0 (see
+ * `spectrumOf`, which is this on M/‖M‖_F).
  */
-export function gramEigenvalues(data: Float64Array, rows: number, cols: number, engine: GramEigenvaluesEngine = fastestEngine()): Float64Array {
-  if (engine === 'native') {
-    const status = loadNativeAddon();
-    if (!status.available) throw new Error(`gramEigenvalues: the native engine is unavailable (${status.reason})`);
-    return status.addon.gramEigenvalues(data, rows, cols);
-  }
+export function gramSingularValues(data: Float64Array, rows: number, cols: number): Float64Array {
   // For a tall matrix, MᵀM's entries are dot products of columns: transpose once so that every
   // dot product below runs over contiguous memory.
   const k = Math.min(rows, cols);
   const length = Math.max(rows, cols);
   const vectors = rows <= cols ? data : transpose(data, rows, cols);
-  return symmetricEigenvalues(lowerGram(vectors, k, length), k);
-}
-
-function fastestEngine(): GramEigenvaluesEngine {
-  return loadNativeAddon().available ? 'native' : 'javascript';
+  const lambda = symmetricEigenvalues(lowerGram(vectors, k, length), k);
+  return lambda.map((l) => Math.sqrt(Math.max(l, 0)));
 }
 
 function transpose(data: Float64Array, rows: number, cols: number): Float64Array {
@@ -93,4 +81,18 @@ function lowerGram(v: Float64Array, k: number, length: number): Float64Array {
   const out = new Float64Array(k * k);
   for (let i = 0; i < k; i++) out.set(g.subarray(i * padded, i * padded + k), i * k);
   return out;
+}
+
+/**
+ * The descending-rank quantile of "Spectral Scaling Laws of Muon" (arXiv 2606.04058): the value at
+ * index ⌈percent·r/100⌉ − 1 of the descending list `sigma` (r = its length), so percent = 90 sits
+ * near the bottom: 90% of the values are ≥ it.
+ */
+export function descendingQuantile(sigma: ArrayLike<number>, percent: number): number {
+  if (!(percent > 0 && percent <= 100) || sigma.length === 0) {
+    throw new Error(`descendingQuantile: need 0 < percent ≤ 100 and a non-empty list, got percent = ${percent} and ${sigma.length} values`);
+  }
+  // ⌈P·r/100⌉ − 1 in integers: q·r in floating point can land just above an integer (0.1·30 =
+  // 3.0000000000000004) and ceil would then skip a rank.
+  return sigma[Math.ceil((percent * sigma.length) / 100) - 1] as number;
 }

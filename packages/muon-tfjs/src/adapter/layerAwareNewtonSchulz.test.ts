@@ -1,0 +1,188 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { matrixWithSingularValues } from '../diagnostics/float64Matrices.js';
+import { singularValues } from '../diagnostics/polarFactor.js';
+import { gramOrthogonalizer } from '../kernels/gramOrthogonalizer.js';
+import { loadNativeAddon } from '../kernels/nativeAddon.js';
+import { nativeCapabilities, nativeOrthogonalizer } from '../kernels/nativeOrthogonalizer.js';
+import { layerAwareSchedule, snapLowerBound } from '../math/layerAwareSchedule.js';
+import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
+import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
+import { GENERAL_MATMUL_CAPABILITIES } from '../math/planOrthogonalization.js';
+import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { MUON_LOWER_BOUND_SLOT } from '../transforms/scaleByMuon.js';
+import { useBackend } from '../testing/backends.js';
+import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
+import { muon } from './MuonOptimizer.js';
+import { normuon } from './NorMuonOptimizer.js';
+
+const SIZE = 32;
+/** All σ equal: normalized σ = 1/√32 = 0.177 everywhere, so q90 = 0.177 → ℓ = 0.1, 2 steps. */
+const FLAT = Array.from({ length: SIZE }, () => 1);
+/** σᵢ = 10^(−3i/31): 1 down to 1e-3, a heavy tail; q90 = σ₂₈/‖σ‖ = 1.17e-3 → ℓ = 1e-3, 5 steps. */
+const HEAVY_TAIL = Array.from({ length: SIZE }, (_, i) => 10 ** ((-3 * i) / (SIZE - 1)));
+
+function gradient(s: readonly number[], seed: number): tf.Tensor2D {
+  return tf.tensor2d(matrixWithSingularValues(SIZE, SIZE, s, seed).g.to2DArray(), [SIZE, SIZE], 'float32');
+}
+
+/** ℓ from an independent reference: ml-matrix's float64 SVD of the float32 gradient, normalized, q90 = σ[⌈0.9·32⌉ − 1 = 28]. */
+function referenceLowerBound(g: tf.Tensor2D): number {
+  const sigma = singularValues(g);
+  const norm = Math.sqrt(sigma.reduce((sum, x) => sum + x * x, 0));
+  return snapLowerBound((sigma[28] as number) / norm);
+}
+
+/** Wraps a kernel's planner, recording what it is asked to plan (shape and schedule), and the calls' schedules. */
+function recording(make: (planner: OrthogonalizationPlanner) => Orthogonalizer, capabilities = GENERAL_MATMUL_CAPABILITIES) {
+  const plans: { rows: number; cols: number; schedule: NewtonSchulzSchedule }[] = [];
+  const calls: { count: number; schedule: NewtonSchulzSchedule }[] = [];
+  const own = orthogonalizationPlanner(capabilities);
+  const kernel = make((rows, cols, schedule) => {
+    plans.push({ rows, cols, schedule });
+    return own(rows, cols, schedule);
+  });
+  const orthogonalize: Orthogonalizer = (matrices, schedule) => {
+    calls.push({ count: matrices.length, schedule });
+    return kernel(matrices, schedule);
+  };
+  return { plans, calls, orthogonalize };
+}
+
+describe("nsSteps: 'auto'", () => {
+  beforeAll(() => useBackend('cpu'));
+
+  const kernels = [
+    ['TF.js kernel', (planner: OrthogonalizationPlanner) => gramOrthogonalizer({ planner }), GENERAL_MATMUL_CAPABILITIES],
+    ...(loadNativeAddon().available ? [['native kernel', (planner: OrthogonalizationPlanner) => nativeOrthogonalizer({ planner }), nativeCapabilities()] as const] : []),
+  ] as const;
+
+  it.each(kernels)('%s: a flat layer gets fewer steps than a heavy-tailed one, and the kernel plans each with its own schedule', (kernelName, make, capabilities) => {
+    const flat = tf.variable(tf.zeros([SIZE, SIZE]), true, `auto_flat_${kernelName}`);
+    const heavy = tf.variable(tf.zeros([SIZE, SIZE]), true, `auto_heavy_${kernelName}`);
+    const { plans, calls, orthogonalize } = recording(make, capabilities);
+    const optimizer = muon({ nsSteps: 'auto', orthogonalize });
+    // Step 1: the Nesterov input is (1−β)g + β(1−β)g ∝ g, so its spectrum is the gradient's.
+    const gFlat = gradient(FLAT, 1);
+    const gHeavy = gradient(HEAVY_TAIL, 3);
+    optimizer.applyGradients({ [flat.name]: gFlat, [heavy.name]: gHeavy });
+    const expectedFlat = layerAwareSchedule(referenceLowerBound(gFlat), 1e-7);
+    const expectedHeavy = layerAwareSchedule(referenceLowerBound(gHeavy), 1e-7);
+    expect(referenceLowerBound(gFlat)).toBeCloseTo(0.1, 12);
+    expect(referenceLowerBound(gHeavy)).toBeCloseTo(1e-3, 12);
+    expect([expectedFlat.steps, expectedHeavy.steps]).toEqual([2, 5]);
+    // One kernel call per schedule, each planned with that schedule.
+    expect(calls.map((c) => [c.count, c.schedule])).toEqual([[1, expectedFlat], [1, expectedHeavy]]);
+    expect(plans.map((p) => p.schedule)).toEqual([expectedFlat, expectedHeavy]);
+    expect(optimizer.getSlot(flat.name, MUON_LOWER_BOUND_SLOT)?.dataSync()[0]).toBeCloseTo(0.1, 7);
+    // The update is the polynomial of that schedule: for the flat layer every σ maps to the same
+    // p(0.177), so the update is p·UVᵀ·(−lr), with singular values all equal.
+    const update = tf.tidy(() => tf.div(tf.neg(flat), optimizer.learningRate) as tf.Tensor2D);
+    const sigma = singularValues(update);
+    expect(Math.max(...sigma) - Math.min(...sigma)).toBeLessThan(1e-4);
+    tf.dispose([flat, heavy, gFlat, gHeavy, update]);
+    optimizer.dispose();
+  });
+
+  it('nsAutoMaxSteps caps the heavy-tailed layer (ℓ clamped to lowerBoundFloor), and leaves the flat one alone', () => {
+    const flat = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_capped_flat');
+    const heavy = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_capped_heavy');
+    const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
+    const optimizer = muon({ nsSteps: 'auto', nsAutoMaxSteps: 3, orthogonalize });
+    optimizer.applyGradients({ [flat.name]: gradient(FLAT, 1), [heavy.name]: gradient(HEAVY_TAIL, 3) });
+    expect(calls.map((c) => c.schedule.steps)).toEqual([2, 3]);
+    expect(optimizer.getSlot(heavy.name, MUON_LOWER_BOUND_SLOT)?.dataSync()[0]).toBeCloseTo(1e-2, 7);
+    tf.dispose([flat, heavy]);
+    optimizer.dispose();
+  });
+
+  it('checkpoints restore the schedules: a restored optimizer runs the saved ones until the next measurement', async () => {
+    const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_saved');
+    const first = recording((planner) => gramOrthogonalizer({ planner }));
+    const optimizer = muon({ nsSteps: 'auto', nsAutoEvery: 8, orthogonalize: first.orthogonalize });
+    // Steps 1 and 2 measure (heavy tail → 5 steps); step 3 does not.
+    for (let step = 0; step < 2; step++) optimizer.applyGradients({ [w.name]: gradient(HEAVY_TAIL, 10 + step) });
+    const saved = await optimizer.getWeights();
+    const savedValues = saved.map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+    const savedWeights = w.clone();
+    // Step 3 with a flat gradient: the momentum is still heavy-tailed, and nothing is measured.
+    const gFlat = gradient(FLAT, 20);
+    optimizer.applyGradients({ [w.name]: gFlat.clone() });
+    const scheduleAtStep3 = first.calls.at(-1)?.schedule;
+    expect(scheduleAtStep3?.steps).toBeGreaterThan(2); // not the flat gradient's 2
+    const afterStep3 = w.clone();
+
+    const second = recording((planner) => gramOrthogonalizer({ planner }));
+    const restored = muon({ nsSteps: 'auto', nsAutoEvery: 8, orthogonalize: second.orthogonalize });
+    await restored.setWeights(savedValues);
+    w.assign(savedWeights);
+    restored.applyGradients({ [w.name]: gFlat });
+    expect(second.calls.map((c) => c.schedule)).toEqual([scheduleAtStep3]);
+    expect(second.calls[0]?.schedule).toBe(scheduleAtStep3); // the shared, memoized object
+    // The same state, the same gradient and the same schedule: the same step, bit for bit.
+    expect(Array.from(w.dataSync())).toEqual(Array.from(afterStep3.dataSync()));
+    tf.dispose([w, savedWeights, afterStep3, ...savedValues.map((v) => v.tensor)]);
+    optimizer.dispose();
+    restored.dispose();
+  });
+
+  it('re-measures at 1, 2, 4, … and then every nsAutoEvery steps', () => {
+    const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_every');
+    const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
+    const optimizer = muon({ nsSteps: 'auto', nsAutoEvery: 6, momentum: 0, orthogonalize });
+    // momentum 0: the NS input is the gradient itself, flat at odd steps and heavy-tailed at even
+    // ones, so the schedule says when a measurement happened.
+    for (let step = 1; step <= 13; step++) optimizer.applyGradients({ [w.name]: gradient(step % 2 === 1 ? FLAT : HEAVY_TAIL, step) });
+    // measured at 1 (flat), 2 (heavy), 4 (heavy), 6 (heavy), 12 (heavy): 5 steps from step 2 on.
+    expect(calls.map((c) => c.schedule.steps)).toEqual([2, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]);
+    const alternate = recording((planner) => gramOrthogonalizer({ planner }));
+    const other = muon({ nsSteps: 'auto', nsAutoEvery: 6, momentum: 0, orthogonalize: alternate.orthogonalize });
+    // Heavy at odd steps, flat at even: measured flat at 2, 4, 6, 12 → 2 steps from step 2 on.
+    for (let step = 1; step <= 13; step++) other.applyGradients({ [w.name]: gradient(step % 2 === 1 ? HEAVY_TAIL : FLAT, step) });
+    expect(alternate.calls.map((c) => c.schedule.steps)).toEqual([5, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    w.dispose();
+    optimizer.dispose();
+    other.dispose();
+  });
+
+  it('reaches the Muon group of the hybrid and NorMuon, and refuses bad options with their names', () => {
+    const hidden = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_hybrid_kernel');
+    const bias = tf.variable(tf.zeros([SIZE]), true, 'auto_hybrid_bias');
+    const hybrid = muonWithAdamW([hidden, bias], { muon: { nsSteps: 'auto' } });
+    hybrid.applyGradients({ [hidden.name]: gradient(HEAVY_TAIL, 1), [bias.name]: tf.ones([SIZE]) });
+    expect(hybrid.getSlot(hidden.name, MUON_LOWER_BOUND_SLOT)?.dataSync()[0]).toBeCloseTo(1e-3, 7);
+    expect(hybrid.getSlot(bias.name, MUON_LOWER_BOUND_SLOT)).toBeUndefined();
+    const nor = normuon({ nsSteps: 'auto' });
+    nor.applyGradients({ [hidden.name]: gradient(FLAT, 2) });
+    expect(nor.getSlot(hidden.name, MUON_LOWER_BOUND_SLOT)?.dataSync()[0]).toBeCloseTo(0.1, 7);
+    tf.dispose([hidden, bias]);
+    hybrid.dispose();
+    nor.dispose();
+
+    expect(() => muon({ nsSteps: 'fast' as 'auto' })).toThrow(/nsSteps must be a positive integer or 'auto', got "fast"/);
+    expect(() => muon({ nsSteps: 'auto', coefficients: 'polarExpress5' })).toThrow(/nsSteps 'auto' chooses the coefficients per layer; leave coefficients out \(got "polarExpress5"\)/);
+    expect(() => muon({ nsSteps: 'auto', nsAutoEvery: 0 })).toThrow(/nsAutoEvery must be an integer ≥ 1 .* got 0/);
+    expect(() => muon({ nsSteps: 'auto', nsAutoMaxSteps: 1 })).toThrow(/nsAutoMaxSteps must be an integer in \[2, 8\], got 1/);
+    expect(() => muon({ nsSteps: 'auto', nsAutoQuantile: 'q99' as 'q90' })).toThrow(/nsAutoQuantile must be one of q10, q25, q50, q75, q90, got "q99"/);
+  });
+
+  it('refuses a checkpoint whose lower bound is off the grid, and leaves the state as it was', async () => {
+    const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_corrupt');
+    const optimizer = muon({ nsSteps: 'auto', nsAutoEvery: 100 });
+    optimizer.applyGradients({ [w.name]: gradient(FLAT, 1) });
+    const saved = await optimizer.getWeights();
+    // The lower bound off the grid, and iter = 2 so that the next step, 3, reads it (no measurement at 3).
+    const corrupted = saved.map(({ name, tensor }) => ({
+      name,
+      tensor: name.endsWith(MUON_LOWER_BOUND_SLOT) ? tf.fill([SIZE], 0.3) : name === 'iter' ? tf.scalar(2, tensor.dtype) : tensor.clone(),
+    }));
+    const restored = muon({ nsSteps: 'auto', nsAutoEvery: 100 });
+    await restored.setWeights(corrupted);
+    const before = w.clone();
+    expect(() => restored.applyGradients({ [w.name]: gradient(FLAT, 2) })).toThrow(/lower bound slot holds 0\.3.*neither 0 nor a grid point/);
+    expect(Array.from(w.dataSync())).toEqual(Array.from(before.dataSync()));
+    tf.dispose([w, before, ...corrupted.map((c) => c.tensor)]);
+    optimizer.dispose();
+    restored.dispose();
+  });
+});
