@@ -54,11 +54,11 @@ describe('the spectrum plots (Vega-Lite)', () => {
   });
 
   it('power laws: measured points and the fit per layer type, the α in the legend (no "± NaN" with 2 points)', async () => {
-    const fit = (type: LayerType, standardError: number): ExponentFit => ({
+    const exponentFit = (type: LayerType, standardError: number): ExponentFit => ({
       type, position: 'final', quantile: 'q50', fit: { alpha: 0.5, standardError, logIntercept: Math.log(0.5), points: 2 },
       sizes: [1e4, 1e5], sigmas: [0.5 * 1e4 ** -0.5, 0.5 * 1e5 ** -0.5], paper: 0.96,
     } as ExponentFit);
-    const plots = powerLawPlots([fit('O', 0.05), fit('MLP-down', Number.NaN)]);
+    const plots = powerLawPlots([exponentFit('O', 0.05), exponentFit('MLP-down', Number.NaN)]);
     expect(plots.map((p) => p.file)).toEqual(['power-law-final.svg']);
     const svg = await renderVegaLite((plots[0] as (typeof plots)[number]).spec);
     expect(svg).toContain('>O: α = 0.50 ± 0.05</text>');
