@@ -75,9 +75,12 @@ export function formatMarkdownTable(model: ModelResult): string {
 export function modelFootnote(model: ModelResult, seeds: number): string {
   const steps = model.muonToAdamwStepRatio;
   const time = model.muonToAdamwTimeRatio;
+  // The ratios are over the seeds that reached the target: say how many, where not all did.
+  const muon = model.optimizers.find((o) => o.kind === 'muon');
+  const reached = muon !== undefined && muon.summary.reachedTarget < seeds ? ` (in ${muon.summary.reachedTarget} of ${seeds} seeds)` : '';
   const ratioText = steps === null || time === null
     ? ''
-    : ` Muon reached it in ${steps.toFixed(2)}× AdamW's steps and ${time.toFixed(2)}× its time${time > 1 && steps < 1 ? ' (fewer steps, but more time)' : ''}.`;
+    : ` Muon reached it${reached} in ${steps.toFixed(2)}× AdamW's steps and ${time.toFixed(2)}× its time${time > 1 && steps < 1 ? ' (fewer steps, but more time)' : ''}.`;
   return `${model.title}: ${model.modelSummary}, ${model.parameters.toLocaleString('en-US')} parameters; ` +
     `${model.epochs} epoch(s) × ${model.stepsPerEpoch} steps of batch ${model.batchSize}; ${seeds} seed(s), mean ± std. ` +
     `Every optimizer: ${model.scheduleDescription}. Tuned on the held-out split with ${model.tuneSteps}-step runs (schedule compressed to them). ` +
