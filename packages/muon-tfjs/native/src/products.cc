@@ -9,9 +9,11 @@
 //    oneDNN (XXᵀ and R² as full gemms) took 0.53–0.75× the OpenBLAS build's time; the same with
 //    XXᵀ and R² left to ssyrk took 1.08–1.18× the all-oneDNN time (OpenBLAS's pthreads spin after
 //    each call while oneDNN's OpenMP team wants the same two cores).
-// So with oneDNN built every product runs in oneDNN, and the planner counts symmetric products at
-// full cost (info().symmetricProductsAtHalfCost). Without oneDNN, OpenBLAS runs everything as
-// before: ssyrk for XXᵀ and R², sgemm for the rest.
+// So with oneDNN built every product runs in oneDNN, the symmetric ones XXᵀ and R² as block rows
+// of their upper triangle (onednnSymmetric: (b + 1)/2b of a gemm's flops for b blocks, 0.58 at
+// 768 in bfloat16), which the planner counts at half cost like ssyrk
+// (info().symmetricProductsAtHalfCost). Without oneDNN, OpenBLAS runs everything as before: ssyrk
+// for XXᵀ and R², sgemm for the rest.
 #include "products.h"
 
 #include <cblas.h>
@@ -90,10 +92,11 @@ dnnl::stream& threadStream() {
 // c (m×n, row-major f32) = a·b, a m×k and b k×n in `type`, each given by its element strides (so
 // that a transpose is a stride, never a copy). Primitive creation hits oneDNN's primitive cache
 // after the first call per shape (≈ 2 µs measured, against ≥ 60 µs for the smallest product here).
-void onednnMatmul(memory::data_type type, int m, int n, int k, const void* a, memory::dims aStrides, const void* b, memory::dims bStrides, float* c) {
+// `ldc` is c's row stride (n for a whole matrix; larger for a block of a bigger one).
+void onednnMatmul(memory::data_type type, int m, int n, int k, const void* a, memory::dims aStrides, const void* b, memory::dims bStrides, float* c, int ldc) {
   const memory::desc aDesc({m, k}, type, aStrides);
   const memory::desc bDesc({k, n}, type, bStrides);
-  const memory::desc cDesc({m, n}, memory::data_type::f32, memory::dims{n, 1});
+  const memory::desc cDesc({m, n}, memory::data_type::f32, memory::dims{ldc, 1});
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(aDesc, bDesc, cDesc), cpuEngine());
   const dnnl::matmul product(pd);
   dnnl::engine& engine = cpuEngine();
@@ -102,6 +105,33 @@ void onednnMatmul(memory::data_type type, int m, int n, int k, const void* a, me
                            {DNNL_ARG_WEIGHTS, memory(bDesc, engine, const_cast<void*>(b))},
                            {DNNL_ARG_DST, memory(cDesc, engine, c)}});
   stream.wait();
+}
+
+// c (m×m, row-major f32) = x·xᵀ (x m×k) or, `transposed`, xᵀ·x (x k×m), x in `type`. oneDNN has no
+// syrk, so the upper triangle is computed in block rows, C[i:i+h, i:m] = X[i:i+h]·X[i:m]ᵀ, and
+// mirrored: (m/h + 1)/(2m/h) of a full gemm's flops. Block heights measured here (2 threads; the
+// probe timed x·xᵀ alone, medians of 9–21): bfloat16 h = 128, 768×3072 3.66 ms against 5.48 ms for
+// the full gemm (0.67×), 768×768 0.89 vs 1.52 ms, 512×2048 1.22 vs 1.63, 1024×4096 8.8 vs 13.7;
+// float32 h = 192, 768×2304 5.70 vs 7.93 ms, 512×2048 3.03 vs 3.84, 768×768 (h = 192) 1.76 vs 2.64.
+// Smaller blocks lose (h = 64: 0.7–1.5× the full gemm's time); at m ≤ h one full gemm runs.
+void onednnSymmetric(memory::data_type type, bool transposed, int m, int k, const void* x, float* c) {
+  const int blockRows = type == memory::data_type::bf16 ? 128 : 192;
+  const size_t elementBytes = type == memory::data_type::bf16 ? 2 : 4;
+  const auto* bytes = static_cast<const char*>(x);
+  // x·xᵀ: rows [i, i+h) of x (strides {k, 1}) times the transpose of rows [i, m) (strides {1, k});
+  // xᵀ·x: columns [i, i+h) of x transposed (strides {1, m}) times columns [i, m) (strides {m, 1}).
+  const memory::dims aStrides = transposed ? memory::dims{1, m} : memory::dims{k, 1};
+  const memory::dims bStrides = transposed ? memory::dims{m, 1} : memory::dims{1, k};
+  if (m <= blockRows) {
+    onednnMatmul(type, m, m, k, x, aStrides, x, bStrides, c, m);
+    return;
+  }
+  for (int i = 0; i < m; i += blockRows) {
+    const int rows = std::min(blockRows, m - i);
+    const void* start = bytes + (transposed ? static_cast<size_t>(i) : static_cast<size_t>(i) * k) * elementBytes;
+    onednnMatmul(type, rows, m - i, k, start, aStrides, start, bStrides, c + static_cast<size_t>(i) * m + i, m);
+  }
+  mirrorUpper(c, m);
 }
 
 // float32 → bfloat16, rounded to nearest even (as oneDNN's reorders and torch's .bfloat16() do):
@@ -180,10 +210,10 @@ void multiply(Precision precision, int m, int n, int k, const float* a, const fl
     if (held != Held::kRight) toBfloat16(b, static_cast<size_t>(k) * n, ops.b);
     const uint16_t* left = held == Held::kLeft ? ops.held.data() : ops.a.data();
     const uint16_t* right = held == Held::kRight ? ops.held.data() : ops.b.data();
-    onednnMatmul(memory::data_type::bf16, m, n, k, left, aStrides, right, bStrides, c);
+    onednnMatmul(memory::data_type::bf16, m, n, k, left, aStrides, right, bStrides, c, n);
     return;
   }
-  onednnMatmul(memory::data_type::f32, m, n, k, a, aStrides, b, bStrides, c);
+  onednnMatmul(memory::data_type::f32, m, n, k, a, aStrides, b, bStrides, c, n);
 #else
   requireSupported(precision);
   openblasMultiply(m, n, k, a, b, c);
@@ -196,18 +226,14 @@ void symmetricProduct(Precision precision, bool transposed, int m, int k, const 
     return;
   }
 #ifdef MUON_HAVE_ONEDNN
-  // x·xᵀ: a = x (m×k, strides {k, 1}), b = xᵀ (k×m, strides {1, k});
-  // xᵀ·x: a = xᵀ (m×k, strides {1, m}), b = x (k×m, strides {m, 1}).
-  const memory::dims aStrides = transposed ? memory::dims{1, m} : memory::dims{k, 1};
-  const memory::dims bStrides = transposed ? memory::dims{m, 1} : memory::dims{1, k};
   if (precision == Precision::kBfloat16) {
     requireSupported(precision);
     std::vector<uint16_t>& xb = hold ? operands().held : operands().a;
     toBfloat16(x, static_cast<size_t>(m) * k, xb);
-    onednnMatmul(memory::data_type::bf16, m, m, k, xb.data(), aStrides, xb.data(), bStrides, c);
+    onednnSymmetric(memory::data_type::bf16, transposed, m, k, xb.data(), c);
     return;
   }
-  onednnMatmul(memory::data_type::f32, m, m, k, x, aStrides, x, bStrides, c);
+  onednnSymmetric(memory::data_type::f32, transposed, m, k, x, c);
 #else
   requireSupported(precision);
   openblasSymmetric(transposed, m, k, x, c);
@@ -249,8 +275,8 @@ EngineDescription describe() {
 #ifdef MUON_HAVE_ONEDNN
   const dnnl_version_t* v = dnnl_version();
   d.onednn = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " (" + isaName(dnnl::get_effective_cpu_isa()) + ")";
-  d.float32Products = "oneDNN matmul (XXᵀ and R² as full gemms)";
-  d.symmetricProductsAtHalfCost = false;
+  d.float32Products = "oneDNN matmul (XXᵀ and R² as block rows of one triangle)";
+  d.symmetricProductsAtHalfCost = true;
   d.bfloat16Products = onednnHasBfloat16() ? "oneDNN matmul, bfloat16 operands, float32 accumulation"
                                            : "unavailable: oneDNN's effective ISA has no bfloat16 dot products";
 #else

@@ -46,7 +46,7 @@ struct EngineDescription {
   std::string onednn;           // "oneDNN 2.6.3 (avx512_core_bf16)", or empty without oneDNN
   std::string float32Products;  // which library runs which float32 product
   std::string bfloat16Products;  // the same for bfloat16, or why it cannot run
-  bool symmetricProductsAtHalfCost;  // XXᵀ and R² through ssyrk (OpenBLAS only), for the planner
+  bool symmetricProductsAtHalfCost;  // XXᵀ and R² as one triangle (ssyrk, or oneDNN block rows), for the planner
   bool avx512Bf16, amxBf16;
 };
 EngineDescription describe();

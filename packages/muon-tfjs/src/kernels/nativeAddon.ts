@@ -81,7 +81,7 @@ export interface NativeAddonInfo {
   readonly products: { readonly float32: string; readonly bfloat16: string };
   /** Whether bfloat16 products can run: oneDNN built in and an ISA with bfloat16 dot products. */
   readonly bfloat16: boolean;
-  /** XXᵀ and R² run through ssyrk at half a gemm's flops (the OpenBLAS-only build), for the planner. */
+  /** XXᵀ and R² are computed as one triangle (ssyrk, or oneDNN block rows) at about half a gemm's flops, for the planner. */
   readonly symmetricProductsAtHalfCost: boolean;
   /** The CPU's bfloat16 features (cpuid), whatever the libraries use. */
   readonly cpu: { readonly avx512Bf16: boolean; readonly amxBf16: boolean };

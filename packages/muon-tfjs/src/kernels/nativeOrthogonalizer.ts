@@ -29,10 +29,9 @@ export interface NativeOrthogonalizerOptions {
 export const OPENBLAS_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true, bfloat16Products: false });
 
 /**
- * The capabilities of the addon that loads here: {@link OPENBLAS_CAPABILITIES} when built over
- * OpenBLAS alone; general matmuls when built with oneDNN, which has no syrk and computes XXᵀ and R²
- * as full gemms, measured faster than ssyrk beside it (native/src/products.cc), and bfloat16
- * products where `info().bfloat16`.
+ * The capabilities of the addon that loads here: XXᵀ and R² at about half a gemm's flops in both
+ * builds (ssyrk over OpenBLAS alone; over oneDNN, which has no syrk, block rows of the upper
+ * triangle: native/src/products.cc), and bfloat16 products where `info().bfloat16`.
  */
 export function nativeCapabilities(): KernelCapabilities {
   const status = loadNativeAddon();

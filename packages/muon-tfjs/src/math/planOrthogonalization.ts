@@ -19,7 +19,8 @@ export function checkAlgorithm(algorithm: NewtonSchulzAlgorithm): void {
 export interface KernelCapabilities {
   /**
    * The symmetric products XXᵀ and R² = RRᵀ cost half a general matmul, because the kernel computes
-   * one triangle only (BLAS ssyrk, as the native kernel does). TF.js has no such op.
+   * one triangle only (the native kernel: BLAS ssyrk, or oneDNN matmuls over block rows of the
+   * upper triangle, (b + 1)/2b of a gemm for b blocks). TF.js has no such op.
    */
   readonly symmetricProductsAtHalfCost: boolean;
   /**
