@@ -92,11 +92,33 @@ dnnl::stream& threadStream() {
 // c (m×n, row-major f32) = a·b, a m×k and b k×n in `type`, each given by its element strides (so
 // that a transpose is a stride, never a copy). Primitive creation hits oneDNN's primitive cache
 // after the first call per shape (≈ 2 µs measured, against ≥ 60 µs for the smallest product here).
+// Products below this many flops run on the calling thread alone. Splitting them costs more than
+// it saves: waking the second OpenMP thread (passive waits, see nativeAddon.ts) took 20–100 µs
+// here, against 11 µs for a whole 128³ bfloat16 product on one thread and 78 µs for 256³ (64 µs
+// on two); from 256×784×256 (103 MFLOP, 315 µs alone, 148 µs on two) threads pay.
+constexpr double kParallelMinFlops = 32e6;
+
+// Sets the calling thread's OpenMP thread count to 1 for its lifetime when `flops` is below
+// kParallelMinFlops (oneDNN sizes its parallel regions, and keys its primitive cache, by it).
+class SmallProductThreads {
+ public:
+  explicit SmallProductThreads(double flops) : saved_(omp_get_max_threads()) {
+    if (flops < kParallelMinFlops && saved_ > 1) omp_set_num_threads(1);
+  }
+  ~SmallProductThreads() { omp_set_num_threads(saved_); }
+  SmallProductThreads(const SmallProductThreads&) = delete;
+  SmallProductThreads& operator=(const SmallProductThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
 // `ldc` is c's row stride (n for a whole matrix; larger for a block of a bigger one).
 void onednnMatmul(memory::data_type type, int m, int n, int k, const void* a, memory::dims aStrides, const void* b, memory::dims bStrides, float* c, int ldc) {
   const memory::desc aDesc({m, k}, type, aStrides);
   const memory::desc bDesc({k, n}, type, bStrides);
   const memory::desc cDesc({m, n}, memory::data_type::f32, memory::dims{ldc, 1});
+  const SmallProductThreads threads(2.0 * m * n * k);
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(aDesc, bDesc, cDesc), cpuEngine());
   const dnnl::matmul product(pd);
   dnnl::engine& engine = cpuEngine();
