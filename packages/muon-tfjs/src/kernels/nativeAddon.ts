@@ -141,7 +141,7 @@ export function loadNativeAddon(): NativeAddonStatus {
  * 22 shapes from 64³ to 768³ stalled at 8.0 ms, in 2 of 3 rounds; passive: none). Passive threads
  * sleep instead; measured cost on an idle machine: docs/performance.md, "OpenMP threads".
  */
-function withPassiveOpenMpWaits<T>(env: NodeProcessLike['env'], load: () => T): T {
+export function withPassiveOpenMpWaits<T>(env: NodeProcessLike['env'], load: () => T): T {
   if (env.OMP_WAIT_POLICY !== undefined) return load();
   env.OMP_WAIT_POLICY = 'passive';
   try {
