@@ -12,10 +12,12 @@
  * (1 XNNPACK thread, the training kernels installed), tasks by `createTask` (real MNIST and
  * Moby Dick batches, so the transformer's vocabulary is the corpus's), weights by
  * `initializeWeights`, optimizers by `optimizerSpec(kind).create` at the middle of each lr grid.
- * Six optimizers per model: the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
+ * Seven optimizers per model: the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
  * (in Node with the addon built, its Muon half fused: the whole step in the addon's `muonStep`),
  * the same hybrid composed with the native kernel (`fused: false`: TF.js ops around
- * `fastestOrthogonalizer()`), the same hybrid with the TF.js kernel forced (`gramOrthogonalizer()`,
+ * `fastestOrthogonalizer()`), the same hybrid with `precision: 'bfloat16'` as it runs by default
+ * (fused, bfloat16 Newton–Schulz products where the addon and CPU can, else float32, said once;
+ * the benchmark's `muon-bf16`), the same hybrid with the TF.js kernel forced (`gramOrthogonalizer()`,
  * the browser's path), the native and TF.js ones again with `nsSteps: 'auto'` (layer-aware
  * Newton–Schulz; it never runs fused), and AdamW. Issue 13's target, the whole training step ≤
  * 1.3× AdamW's, is checked beside issue 4's and 15's 1.5×.
@@ -81,6 +83,7 @@ interface Variant {
 const VARIANTS: readonly Variant[] = [
   { name: 'Muon, default (fused)', kind: 'muon' },
   { name: 'Muon, composed native', kind: 'muon', fused: false },
+  { name: 'Muon bf16, default (fused)', kind: 'muon-bf16' },
   { name: 'Muon auto-NS, default kernel', kind: 'muon-auto' },
   { name: 'Muon, TF.js kernel', kind: 'muon', orthogonalize: gramOrthogonalizer() },
   { name: 'Muon auto-NS, TF.js kernel', kind: 'muon-auto', orthogonalize: gramOrthogonalizer() },
@@ -224,8 +227,12 @@ async function main(): Promise<void> {
     const quantileSteps = stepsByQuantile(auto);
     console.log('  the momentum\'s quantiles now, and the steps each would need as the target (uncapped, up to 8):');
     for (const row of quantileSteps) console.log(`    ${row.variable.padEnd(28)} ${QUANTILES.map((q) => `${q} ${row.sigma[q].toExponential(1)} → ${row.steps[q]}`).join('   ')}`);
-    const execution = hybrid.describeExecution().map(({ label, lastStep, reason }) => `${label}: ${lastStep}${lastStep === 'fused' ? '' : ` (${reason})`}`);
-    console.log(`'${(VARIANTS[0] as Variant).name}' ran its last step as ${execution.join(', ')}`);
+    const bfloat16Index = VARIANTS.findIndex((v) => v.kind === 'muon-bf16');
+    for (const k of [0, bfloat16Index]) {
+      const execution = hybridOf(trainers[k] as StepTrainer).describeExecution().map(({ label, lastStep, reason }) => `${label}: ${lastStep}${lastStep === 'fused' ? '' : ` (${reason})`}`);
+      console.log(`'${(VARIANTS[k] as Variant).name}' ran its last step as ${execution.join(', ')}`);
+    }
+    console.log(`'${(VARIANTS[bfloat16Index] as Variant).name}' ran its Newton–Schulz products in ${describeFastestOrthogonalizer('bfloat16').precision}`);
     const adam = trainers[VARIANTS.length - 1] as StepTrainer;
     const adamOptimizer = median(adam.optimizerMs);
     const adamTrain = median(adam.trainMs);

@@ -87,9 +87,9 @@ export {
 // Orthogonalization kernels: the native OpenBLAS addon in Node (optional), wasm threads, the chooser.
 export { describeFastestOrthogonalizer, fastestOrthogonalizer, type OrthogonalizerChoice } from './kernels/fastestOrthogonalizer.js';
 export { gramOrthogonalizer, type GramOrthogonalizerOptions } from './kernels/gramOrthogonalizer.js';
-export { OPENBLAS_CAPABILITIES, nativeCapabilities, nativeOrthogonalizer, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
+export { OPENBLAS_CAPABILITIES, nativeCapabilities, nativeOrthogonalizer, type NativeLibrary, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
 export { loadNativeAddon, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus } from './kernels/nativeAddon.js';
-export { nativeMuonStep } from './kernels/nativeMuonStep.js';
+export { nativeMuonStep, type NativeMuonStepOptions } from './kernels/nativeMuonStep.js';
 export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
 // Backend fixes for training on tfjs-backend-wasm 4.22 (opt-in).

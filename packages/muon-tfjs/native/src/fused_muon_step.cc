@@ -2,12 +2,13 @@
 // Newton–Schulz through muon_native.cc's engine (orthogonalize_engine.h), shape scale, weight decay
 // and the parameter update, for every Muon variable of an optimizer step.
 //
-// It computes exactly the float32 arithmetic of the composed transformation
+// It computes exactly the arithmetic of the composed transformation
 //   chain(scaleByMuon, scaleByShape, addDecayedWeights, scaleByLearningRate) then p + update
 // (src/optimizers/muon.ts and TransformOptimizer), operation by operation and in the same order:
 //   m' = m·β + g·(1−β)                  scaleByMuon: tf.add(tf.mul(m, β), tf.mul(g, 1 − β))
 //   x  = g·(1−β) + m'·β  (Nesterov) or m'
-//   O  = NS(x)                           the same engine and plans as the `orthogonalize` export
+//   O  = NS(x)                           the same engine, plans and precision (float32 or bfloat16
+//                                        products) as the `orthogonalize` export
 //   u  = O·s                             scaleByShape
 //   u  = u + (p·mask)·wd                 addDecayedWeights (mask = [u·p ≥ 0] when cautious, else p)
 //   p' = p + u·(−lr)                     scaleByLearningRate, then the adapter's p + update
@@ -165,14 +166,15 @@ Napi::Float32Array float32At(const Napi::Array& arrays, uint32_t i, size_t size,
 //          shapes: Int32Array [rows0, cols0, …], plans: Int32Array [algorithm0, transposed0, …],
 //          flops: Float64Array, shapeScales: Float64Array, coefficients: Float64Array [a0, b0, c0, …],
 //          normalizationScale: number, eps: number, restartAfter: Int32Array,
-//          hyper: Float64Array [β, nesterov (0/1), lr, wd (this step's decay, 0 for none), cautious (0/1)])
+//          hyper: Float64Array [β, nesterov (0/1), lr, wd (this step's decay, 0 for none), cautious (0/1)]
+//          [, precision: 0 float32 | 1 bfloat16 | 2 float32 via OpenBLAS, as `orthogonalize`'s])
 //   → Uint8Array of flags per variable (1: non-finite gradient, 2: new momentum, 4: new parameter)
 Napi::Value muon_native::MuonStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 14 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray() || !info[4].IsArray() ||
+  if (info.Length() < 14 || info.Length() > 15 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray() || !info[4].IsArray() ||
       !info[10].IsNumber() || !info[11].IsNumber()) {
     throw Napi::TypeError::New(env,
-                               "muonStep(params, grads, momenta, newParams, newMomenta, shapes, plans, flops, shapeScales, coefficients, normalizationScale, eps, restartAfter, hyper)");
+                               "muonStep(params, grads, momenta, newParams, newMomenta, shapes, plans, flops, shapeScales, coefficients, normalizationScale, eps, restartAfter, hyper[, precision])");
   }
   Napi::Array params = info[0].As<Napi::Array>();
   Napi::Array grads = info[1].As<Napi::Array>();
@@ -184,7 +186,7 @@ Napi::Value muon_native::MuonStep(const Napi::CallbackInfo& info) {
   const std::vector<double> flops = readFloat64(info[7], "flops");
   const std::vector<double> shapeScales = readFloat64(info[8], "shapeScales");
   EngineSchedule schedule{readFloat64(info[9], "coefficients"), info[10].As<Napi::Number>().DoubleValue(), info[11].As<Napi::Number>().DoubleValue(),
-                          readInt32(info[12], "restartAfter")};
+                          readInt32(info[12], "restartAfter"), precisionArgument(info[14], "muonStep")};
   const std::vector<double> hyper = readFloat64(info[13], "hyper");
   const uint32_t count = params.Length();
   if (grads.Length() != count || momenta.Length() != count || newParams.Length() != count || newMomenta.Length() != count) {

@@ -334,17 +334,10 @@ std::vector<T> readNumbers(const Napi::Value& value, const char* what) {
 Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool into = info.Length() >= 9 && !info[8].IsUndefined();
-  const bool precisionGiven = info.Length() == 10 && !info[9].IsUndefined();
-  if (info.Length() < 8 || info.Length() > 10 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || (into && !info[8].IsArray()) ||
-      (precisionGiven && !info[9].IsNumber())) {
+  if (info.Length() < 8 || info.Length() > 10 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || (into && !info[8].IsArray())) {
     throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, plans, flops[, outputs][, precision])");
   }
-  const int precisionCode = precisionGiven ? info[9].As<Napi::Number>().Int32Value() : 0;
-  if (precisionCode < 0 || precisionCode > 2) {
-    throw Napi::RangeError::New(env, "precision must be 0 (float32), 1 (bfloat16) or 2 (float32 through OpenBLAS), got " + std::to_string(precisionCode));
-  }
-  const muon::Precision precision = static_cast<muon::Precision>(precisionCode);
-  if (!muon::supports(precision)) throw Napi::Error::New(env, "orthogonalize: bfloat16 is " + muon::describe().bfloat16Products);
+  const muon::Precision precision = muon_native::precisionArgument(info[9], "orthogonalize");
   Napi::Array inputs = info[0].As<Napi::Array>();
   const std::vector<int> shapes = readNumbers<int>(info[1], "shapes");
   const std::vector<double> coefficients = readNumbers<double>(info[2], "coefficients");
@@ -415,8 +408,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   result.Set("threads", Napi::Number::New(env, muon::threads()));
   // The interface version src/kernels/nativeAddon.ts expects (2: orthogonalize takes `outputs`;
   // 3: it takes per-matrix plans and flops from TypeScript instead of a mode; 4: `precision`, the
-  // fields below, gramEigenvalues and muonStep, the fused step).
-  result.Set("version", Napi::Number::New(env, 4));
+  // fields below, gramEigenvalues and muonStep, the fused step; 5: muonStep takes `precision`).
+  result.Set("version", Napi::Number::New(env, 5));
   result.Set("onednn", engine.onednn.empty() ? env.Null() : Napi::String::New(env, engine.onednn));
   Napi::Object products = Napi::Object::New(env);
   products.Set("float32", Napi::String::New(env, engine.float32Products));
@@ -486,9 +479,20 @@ std::string muon_native::orthogonalizePlanned(std::vector<PlannedMatrix>& matric
   for (const PlannedMatrix& m : matrices) {
     jobs.push_back({m.in, m.out, m.rows, m.cols, m.transposed, static_cast<Algorithm>(m.algorithm), m.flops});
   }
-  // The fused step runs float32 only: fusedMuonStep (src/optimizers/fusedMuon.ts) leaves a bfloat16
-  // schedule to the composed path.
-  return orthogonalizeAll(jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.restartAfter, muon::Precision::kFloat32});
+  return orthogonalizeAll(jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.restartAfter, schedule.precision});
+}
+
+muon::Precision muon_native::precisionArgument(const Napi::Value& value, const std::string& caller) {
+  Napi::Env env = value.Env();
+  if (value.IsUndefined()) return muon::Precision::kFloat32;
+  if (!value.IsNumber()) throw Napi::TypeError::New(env, caller + ": precision must be a number (0 float32, 1 bfloat16, 2 float32 through OpenBLAS)");
+  const double code = value.As<Napi::Number>().DoubleValue();
+  if (code != 0 && code != 1 && code != 2) {
+    throw Napi::RangeError::New(env, caller + ": precision must be 0 (float32), 1 (bfloat16) or 2 (float32 through OpenBLAS), got " + value.ToString().Utf8Value());
+  }
+  const muon::Precision precision = static_cast<muon::Precision>(static_cast<int>(code));
+  if (!muon::supports(precision)) throw Napi::Error::New(env, caller + ": bfloat16 is " + muon::describe().bfloat16Products);
+  return precision;
 }
 
 NODE_API_MODULE(muon_native, Init)

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "products.h"
+
 namespace muon_native {
 
 // One matrix: row-major float32 `rows × cols` read from `in`, its orthogonalization written to
@@ -21,13 +23,21 @@ struct PlannedMatrix {
   double flops;
 };
 
-// The resolved Newton–Schulz schedule: (a, b, c) per iteration, the normalization and the Gram
-// restarts.
+// The resolved Newton–Schulz schedule: (a, b, c) per iteration, the normalization, the Gram
+// restarts and the arithmetic of the products (products.h; checked by `precisionArgument`).
 struct EngineSchedule {
   std::vector<double> coefficients;
   double normalizationScale, eps;
   std::vector<int> restartAfter;
+  muon::Precision precision;
 };
+
+// The optional `precision` argument of `orthogonalize` and `muonStep` (NATIVE_PRECISION_CODES in
+// src/kernels/nativeAddon.ts): float32 when undefined; otherwise a TypeError for a non-number, a
+// RangeError for an unknown code, an Error saying why for a precision that cannot run here
+// (bfloat16 without oneDNN or without bfloat16 dot products). Callers read it before writing
+// anything, so a refused call leaves every output untouched.
+muon::Precision precisionArgument(const Napi::Value& value, const std::string& caller);
 
 // Orthogonalizes every matrix; returns an error message, empty on success.
 std::string orthogonalizePlanned(std::vector<PlannedMatrix>& matrices, const EngineSchedule& schedule);

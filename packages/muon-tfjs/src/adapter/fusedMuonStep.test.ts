@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../kernels/nativeAddon.js';
+import type { NewtonSchulzPrecision } from '../math/newtonSchulzSchedule.js';
 import { newtonSchulzEach } from '../math/orthogonalizer.js';
 import { linear, momentumWarmup } from '../math/schedule.js';
 import type { MuonOptions } from '../optimizers/muon.js';
@@ -17,10 +18,21 @@ import type { TransformOptimizer } from './TransformOptimizer.js';
 // JavaScript number, and no fused multiply-add (ISO C++, baseline target); TF.js's cpu backend
 // computes each op in float64 and rounds once, which equals the float32 op (Figueroa: 53 ≥ 2·24+2),
 // and the wasm backend computes in float32. The orthogonalization is the same engine called with the
-// same plans, the same inputs and the same thread schedule. So every stage, hence every new value,
-// is the same float32 number; a difference of one ulp would show a stage computed differently.
+// same plans, the same precision, the same inputs and the same thread schedule (in bfloat16 too:
+// the same operands rounded the same way into the same products). So every stage, hence every new
+// value, is the same float32 number; a difference of one ulp would show a stage computed differently.
 
 const native = loadNativeAddon();
+const info = native.available ? native.addon.info() : undefined;
+/**
+ * The precisions compared, with what runs here: a bfloat16 schedule runs float32 on both paths
+ * where bfloat16 products cannot run (said once; src/kernels/nativeMuonStep.test.ts checks that
+ * fallback against float32), and is compared all the same.
+ */
+const PRECISIONS = [
+  { precision: 'float32', runs: '' },
+  { precision: 'bfloat16', runs: info === undefined || info.bfloat16 ? '' : ` (float32 here: bfloat16 ${info.products.bfloat16})` },
+] as const satisfies readonly { precision: NewtonSchulzPrecision; runs: string }[];
 const SHAPES = { tall: [96, 32], wide: [32, 96], conv: [3, 3, 4, 8], square: [48, 48] } as const;
 
 let counter = 0;
@@ -68,36 +80,41 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
     expect(optimizer.describeExecution()).toEqual([expect.objectContaining({ label: 'muon', strategy: 'fused', lastStep: 'none' })]);
     optimizer.applyGradients({ [(w as tf.Variable).name]: tf.onesLike(w as tf.Variable) });
     expect(optimizer.describeExecution()[0]?.lastStep).toBe('fused');
+    // bfloat16 too: the kernel runs the schedule's precision (or float32, said once, where it cannot).
+    expect(muon({ precision: 'bfloat16' }).describeExecution()).toEqual([expect.objectContaining({ label: 'muon', strategy: 'fused' })]);
   });
 
-  describe.runIf(native.available).each(Object.entries(DECAYS))('equals the composed step bit for bit, weight decay %s', (_, decay) => {
-    it.each([true, false])('nesterov %s: tall, wide, conv and square, 3 steps, with a momentum warm-up', async (nesterov) => {
-      const options: MuonOptions = { ...decay, nesterov, momentum: momentumWarmup({ from: 0.85, to: 0.95, steps: 2 }), lrAdjust: 'matchAdamW' };
-      const [va, vb] = twinVariables(Object.values(SHAPES));
-      const fused = muon(options);
-      const composed = muon({ ...options, fused: false });
+  for (const { precision, runs } of PRECISIONS) {
+    const variant = `${precision}${runs}`;
+    describe.runIf(native.available).each(Object.entries(DECAYS))(`equals the composed step bit for bit in ${variant}, weight decay %s`, (_, decay) => {
+      it.each([true, false])('nesterov %s: tall, wide, conv and square, 3 steps, with a momentum warm-up', async (nesterov) => {
+        const options: MuonOptions = { ...decay, nesterov, momentum: momentumWarmup({ from: 0.85, to: 0.95, steps: 2 }), lrAdjust: 'matchAdamW', precision };
+        const [va, vb] = twinVariables(Object.values(SHAPES));
+        const fused = muon(options);
+        const composed = muon({ ...options, fused: false });
+        stepBoth(3, fused, va, composed, vb);
+        expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
+        expect(composed.describeExecution()[0]).toEqual(expect.objectContaining({ strategy: 'composed', lastStep: 'composed', reason: expect.stringMatching(/fused: false/) }));
+        va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
+        expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+      });
+    });
+
+    it.runIf(native.available).each(Object.entries(DECAYS))(`the hybrid's Muon half in ${variant}, weight decay %s`, async (_, decay) => {
+      const shapes = [...Object.values(SHAPES), [32], [16, 8]];
+      const [va, vb] = twinVariables(shapes);
+      const head = (vs: tf.Variable[]) => [{ pattern: (vs[5] as tf.Variable).name, to: 'adamw' as const }];
+      const fused = new MuonWithAdamWOptimizer({ muon: { ...decay, precision }, adamw: { weightDecay: 0.01 }, overrides: head(va) });
+      const composed = new MuonWithAdamWOptimizer({ muon: { ...decay, precision, fused: false }, adamw: { weightDecay: 0.01 }, overrides: head(vb) });
       stepBoth(3, fused, va, composed, vb);
-      expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
-      expect(composed.describeExecution()[0]).toEqual(expect.objectContaining({ strategy: 'composed', lastStep: 'composed', reason: expect.stringMatching(/fused: false/) }));
-      va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
+      expect(fused.describeExecution()).toEqual([
+        expect.objectContaining({ label: 'muon', strategy: 'fused', lastStep: 'fused' }),
+        expect.objectContaining({ label: 'adamw', strategy: 'composed', reason: 'AdamW has no fused step', lastStep: 'composed' }),
+      ]);
+      va.forEach((v, i) => expect(values(v), `variable ${i}`).toEqual(values(vb[i] as tf.Variable)));
       expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
     });
-  });
-
-  it.runIf(native.available).each(Object.entries(DECAYS))("the hybrid's Muon half, weight decay %s", async (_, decay) => {
-    const shapes = [...Object.values(SHAPES), [32], [16, 8]];
-    const [va, vb] = twinVariables(shapes);
-    const head = (vs: tf.Variable[]) => [{ pattern: (vs[5] as tf.Variable).name, to: 'adamw' as const }];
-    const fused = new MuonWithAdamWOptimizer({ muon: decay, adamw: { weightDecay: 0.01 }, overrides: head(va) });
-    const composed = new MuonWithAdamWOptimizer({ muon: { ...decay, fused: false }, adamw: { weightDecay: 0.01 }, overrides: head(vb) });
-    stepBoth(3, fused, va, composed, vb);
-    expect(fused.describeExecution()).toEqual([
-      expect.objectContaining({ label: 'muon', strategy: 'fused', lastStep: 'fused' }),
-      expect.objectContaining({ label: 'adamw', strategy: 'composed', reason: 'AdamW has no fused step', lastStep: 'composed' }),
-    ]);
-    va.forEach((v, i) => expect(values(v), `variable ${i}`).toEqual(values(vb[i] as tf.Variable)));
-    expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
-  });
+  }
 
   it.runIf(native.available)('a step with a Muon tap heard runs composed and delivers the values; the others run fused', () => {
     const [va, vb] = twinVariables([SHAPES.tall, SHAPES.conv]);

@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { loadNativeAddon, withPassiveOpenMpWaits } from './nativeAddon.js';
 
 // This file runs in its own process (vitest forks per file), so the loader's per-process cache
-// starts empty. A stand-in addon of the previous interface (2: a `mode` argument, its own C++ cost
-// model) must be reported as a stale build, not called with version 4's arguments.
+// starts empty. A stand-in addon of the previous interface (4: a `muonStep` without the `precision`
+// argument, which would refuse the 15 arguments of version 5) must be reported as a stale build,
+// not called with version 5's arguments.
 const stale = join(mkdtempSync(join(tmpdir(), 'muon-tfjs-stale-')), 'muon_native.cjs');
-writeFileSync(stale, "module.exports = { info: () => ({ blas: 'stand-in', threads: 1, version: 2 }) };\n");
+writeFileSync(stale, "module.exports = { info: () => ({ blas: 'stand-in', threads: 1, version: 4 }) };\n");
 (globalThis as { process: { env: Record<string, string | undefined> } }).process.env.MUON_TFJS_NATIVE_PATH = stale;
 
 describe('loadNativeAddon', () => {
@@ -16,7 +17,7 @@ describe('loadNativeAddon', () => {
     const status = loadNativeAddon();
     expect(status.available).toBe(false);
     if (status.available) return;
-    expect(status.reason).toBe(`native addon at ${stale} is a stale build (interface 2, expected 4; run npm run build:native)`);
+    expect(status.reason).toBe(`native addon at ${stale} is a stale build (interface 4, expected 5; run npm run build:native)`);
   });
 });
 

@@ -35,7 +35,8 @@ export interface NativeAddon {
    * A whole Muon step for every variable (native/src/fused_muon_step.cc): reads `params`, `grads`,
    * `momenta`, writes the new values into `newParams` and `newMomenta` (same lengths, not
    * overlapping the inputs), orthogonalizing as `orthogonalize` does with the same `shapes`,
-   * `plans`, `flops` and schedule. `hyper` is [β, nesterov (0/1), lr, wd of this step, cautious
+   * `plans`, `flops`, schedule and `precision` (default float32; refused, nothing written, as
+   * `orthogonalize` refuses it). `hyper` is [β, nesterov (0/1), lr, wd of this step, cautious
    * (0/1)]. Returns {@link FUSED_STEP_FLAGS} per variable. Absent in builds older than the export.
    */
   muonStep?(
@@ -53,6 +54,7 @@ export interface NativeAddon {
     eps: number,
     restartAfter: Int32Array,
     hyper: Float64Array,
+    precision?: number,
   ): Uint8Array;
   /** What the addon was built with and runs on. */
   info(): NativeAddonInfo;
@@ -106,7 +108,7 @@ export type NativeAddonStatus = { readonly available: true; readonly addon: Nati
 let cached: NativeAddonStatus | undefined;
 
 /** The interface version this module speaks (`info().version` of native/src/muon_native.cc). */
-const NATIVE_ADDON_VERSION = 4;
+const NATIVE_ADDON_VERSION = 5;
 
 /**
  * Where node-gyp puts the addon, relative to this module. Held in a variable on purpose: bundlers

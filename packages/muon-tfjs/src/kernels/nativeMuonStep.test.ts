@@ -1,15 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { MuonStepKernel } from '../math/muonStepKernel.js';
+import { type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { loadNativeAddon } from './nativeAddon.js';
+import { NATIVE_PRECISION_CODES, loadNativeAddon } from './nativeAddon.js';
 import { nativeMuonStep } from './nativeMuonStep.js';
+import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 
-// The kernel's own contract: its flags and its refusals. Its values are compared bit for bit with
-// the composed step in src/adapter/fusedMuonStep.test.ts.
+// The kernel's own contract: its flags, its precision and its refusals. Its values are compared bit
+// for bit with the composed step in src/adapter/fusedMuonStep.test.ts.
 const status = loadNativeAddon();
 const schedule = resolveNewtonSchulz();
 const settings = { beta: 0.95, nesterov: true, schedule, learningRate: 0.02, weightDecay: 0, cautious: false };
+const info = status.available ? status.addon.info() : undefined;
+const bfloat16Missing = info === undefined || info.bfloat16 ? undefined : info.products.bfloat16;
 
 describe.runIf(status.available).each(TEST_BACKENDS)('nativeMuonStep on %s', (backend) => {
   beforeAll(() => useBackend(backend));
@@ -46,14 +50,101 @@ describe.runIf(status.available).each(TEST_BACKENDS)('nativeMuonStep on %s', (ba
   });
 });
 
+/**
+ * The orthogonalized look-ahead O of one fused step, and the new momentum it came from: with p = 0,
+ * s = 1, lr = −1 and no decay, the update p' = 0 + (O·1)·1 is O itself, bit for bit. β = 0.9, no
+ * Nesterov, so the look-ahead is the new momentum (1 − β)·g.
+ */
+function orthogonalizedStep(kernel: MuonStepKernel, stepSchedule: NewtonSchulzSchedule, shapes: readonly (readonly [number, number])[]): { orthogonalized: number[][]; momenta: tf.Tensor2D[] } {
+  const variables = shapes.map((shape, i) => ({ param: tf.zeros([...shape]), grad: tf.randomNormal([...shape], 0, 1, 'float32', 40 + i), momentum: tf.zeros([...shape]), shapeScale: 1 }));
+  const results = kernel.step(variables, { beta: 0.9, nesterov: false, schedule: stepSchedule, learningRate: -1, weightDecay: 0, cautious: false });
+  const orthogonalized = results.map((r) => Array.from(r.param.dataSync()));
+  tf.dispose([...variables.flatMap((v) => [v.param, v.grad, v.momentum]), ...results.map((r) => r.param)]);
+  return { orthogonalized, momenta: results.map((r) => r.momentum as tf.Tensor2D) };
+}
+
+describe.runIf(status.available)('the precision of the fused step', () => {
+  beforeAll(() => useBackend('cpu'));
+  const shapes = [
+    [48, 16],
+    [16, 48],
+  ] as const;
+
+  for (const [precision, missing] of [
+    ['float32', undefined],
+    ['bfloat16', bfloat16Missing],
+  ] as const) {
+    it.skipIf(missing !== undefined)(`is the schedule's, as nativeOrthogonalizer runs it: ${precision}${missing === undefined ? '' : ` (skipped: ${missing}; the fallback is tested below)`}`, () => {
+      const stepSchedule = resolveNewtonSchulz({ precision });
+      const { orthogonalized, momenta } = orthogonalizedStep(nativeMuonStep(), stepSchedule, shapes);
+      const composed = nativeOrthogonalizer()(momenta, stepSchedule);
+      composed.forEach((o, i) => expect(orthogonalized[i], `matrix ${i}`).toEqual(Array.from(o.dataSync())));
+      if (precision === 'bfloat16') {
+        // Not float32's values: the precision reached the products.
+        const float32 = orthogonalizedStep(nativeMuonStep(), schedule, shapes);
+        float32.orthogonalized.forEach((o, i) => expect(o, `matrix ${i}`).not.toEqual(orthogonalized[i]));
+        tf.dispose(float32.momenta);
+      }
+      tf.dispose([...momenta, ...composed]);
+    });
+  }
+
+  it("without bfloat16 products (library 'openblas'), a bfloat16 schedule runs float32 and says so once, one message with the orthogonalizer's", () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const kernel = nativeMuonStep({ library: 'openblas' });
+    const float32 = orthogonalizedStep(kernel, schedule, shapes);
+    const bfloat16Schedule = resolveNewtonSchulz({ precision: 'bfloat16' });
+    const runs = [orthogonalizedStep(kernel, bfloat16Schedule, shapes), orthogonalizedStep(kernel, bfloat16Schedule, shapes)];
+    const composed = nativeOrthogonalizer({ library: 'openblas' })(float32.momenta, bfloat16Schedule);
+    for (const run of runs) run.orthogonalized.forEach((o, i) => expect(o, `matrix ${i}`).toEqual(float32.orthogonalized[i]));
+    composed.forEach((o, i) => expect(Array.from(o.dataSync()), `matrix ${i}`).toEqual(float32.orthogonalized[i]));
+    const ours = warn.mock.calls.filter(([message]) => String(message).startsWith('muon-tfjs:'));
+    expect(ours).toEqual([["muon-tfjs: precision 'bfloat16' was requested; the native kernel runs Newton–Schulz in float32 (library 'openblas' computes in float32)"]]);
+    warn.mockRestore();
+    tf.dispose([...float32.momenta, ...runs.flatMap((r) => r.momenta), ...composed]);
+  });
+
+  it('refuses a library it does not know', () => {
+    expect(() => nativeMuonStep({ library: 'mkl' as 'openblas' })).toThrow(/^nativeMuonStep: library must be 'fastest' or 'openblas'; got "mkl"$/);
+  });
+});
+
 describe.runIf(status.available)('the addon export muonStep', () => {
-  it('refuses arrays of the wrong length instead of reading past them', () => {
+  const a = new Float32Array(6);
+  /** One 3×2 step into `outputs` (new parameter, new momentum), with `precision` as the 15th argument where given. */
+  const call = (grad: Float32Array, outputs: readonly [Float32Array, Float32Array] = [new Float32Array(6), new Float32Array(6)], ...precision: unknown[]) => {
     if (!status.available || status.addon.muonStep === undefined) throw new Error('muonStep missing');
-    const a = new Float32Array(6);
-    const short = new Float32Array(5);
-    const call = (grad: Float32Array) =>
-      status.addon.muonStep?.([a], [grad], [a], [new Float32Array(6)], [new Float32Array(6)], Int32Array.of(3, 2), Int32Array.of(0, 0), Float64Array.of(1), Float64Array.of(1), Float64Array.of(3, -3.2, 1.2), 1, 1e-7, new Int32Array(0), Float64Array.of(0.95, 1, 0.02, 0, 0));
-    expect(() => call(short)).toThrow(/grads\[0\] must be a Float32Array of rows × cols = 6 numbers/);
+    const args = [[a], [grad], [a], [outputs[0]], [outputs[1]], Int32Array.of(3, 2), Int32Array.of(0, 0), Float64Array.of(1), Float64Array.of(1), Float64Array.of(3, -3.2, 1.2), 1, 1e-7, new Int32Array(0), Float64Array.of(0.95, 1, 0.02, 0, 0), ...precision];
+    return (status.addon.muonStep as (...args: unknown[]) => Uint8Array)(...args);
+  };
+
+  it('refuses arrays of the wrong length instead of reading past them', () => {
+    expect(() => call(new Float32Array(5))).toThrow(/grads\[0\] must be a Float32Array of rows × cols = 6 numbers/);
     expect(call(new Float32Array(6))).toEqual(new Uint8Array(1));
+  });
+
+  it('takes the precision code of orthogonalize, float32 when left out (the 14 arguments of interface 4)', () => {
+    const grad = Float32Array.of(1, -2, 3, 0.5, -1, 2);
+    const run = (...precision: unknown[]) => {
+      const outputs = [new Float32Array(6), new Float32Array(6)] as const;
+      call(grad, outputs, ...precision);
+      return outputs.map((o) => Array.from(o));
+    };
+    const float32 = run();
+    expect(run(NATIVE_PRECISION_CODES.float32)).toEqual(float32);
+    expect(run(undefined)).toEqual(float32);
+  });
+
+  it.each([
+    [3, RangeError, /^muonStep: precision must be 0 \(float32\), 1 \(bfloat16\) or 2 \(float32 through OpenBLAS\), got 3$/],
+    [-1, RangeError, /^muonStep: precision must be 0 \(float32\), 1 \(bfloat16\) or 2 \(float32 through OpenBLAS\), got -1$/],
+    [0.5, RangeError, /^muonStep: precision must be 0 \(float32\), 1 \(bfloat16\) or 2 \(float32 through OpenBLAS\), got 0.5$/],
+    ['1', TypeError, /^muonStep: precision must be a number/],
+    ...(bfloat16Missing === undefined ? [] : [[NATIVE_PRECISION_CODES.bfloat16, Error, `muonStep: bfloat16 is ${bfloat16Missing}`] as const]),
+  ] as const)('refuses precision %j before writing anything', (precision, type, message) => {
+    const outputs = [new Float32Array(6).fill(7), new Float32Array(6).fill(7)] as const;
+    expect(() => call(Float32Array.of(1, -2, 3, 0.5, -1, 2), outputs, precision)).toThrow(type);
+    expect(() => call(Float32Array.of(1, -2, 3, 0.5, -1, 2), outputs, precision)).toThrow(message);
+    for (const o of outputs) expect(Array.from(o)).toEqual(Array<number>(6).fill(7));
   });
 });

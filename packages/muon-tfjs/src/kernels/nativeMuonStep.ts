@@ -3,28 +3,41 @@ import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel, MuonStepResult } from '../math/muonStepKernel.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import { FUSED_STEP_FLAGS, NATIVE_ALGORITHM_CODES, loadNativeAddon } from './nativeAddon.js';
-import { nativeCapabilities, nativeSchedule, wasmHeap } from './nativeOrthogonalizer.js';
+import { type NativeLibrary, type NativeProducts, checkNativeLibrary, nativeProducts, nativeSchedule, wasmHeap } from './nativeOrthogonalizer.js';
 
 /** The backends whose tensors the addon reads in place: the wasm heap, or the cpu backend's own arrays. */
 const FUSED_BACKENDS = new Set(['cpu', 'wasm']);
 
+/** Options of {@link nativeMuonStep}. */
+export interface NativeMuonStepOptions {
+  /** Which library runs the products ({@link NativeLibrary}), as `nativeOrthogonalizer`'s option; default `'fastest'`. */
+  readonly library?: NativeLibrary;
+}
+
 /**
  * The {@link MuonStepKernel} of the native addon (`muonStep`, native/src/fused_muon_step.cc): the
- * whole Muon step of every variable in one call, orthogonalizing with the engine and the plans of
- * `nativeOrthogonalizer()` (the planner of the build's {@link nativeCapabilities}, algorithm `auto`,
- * float32 products of the build's own library), so that it computes what the composed step
- * computes with the default kernel. A bfloat16 schedule never gets here (`fusedMuonStep` leaves it
- * to the composition).
+ * whole Muon step of every variable in one call, orthogonalizing with the engine, the plans and the
+ * precision of `nativeOrthogonalizer({ library })` (the same {@link nativeProducts}: planner
+ * capabilities, algorithm `auto`, bfloat16 products where the schedule asks and they can run, else
+ * float32 said once), so that it computes what the composed step computes with that kernel.
  *
  * On the wasm backend the inputs are read in place in the wasm heap and the new values written
  * into tensors allocated there; on the cpu backend it reads the backend's own arrays
  * (`dataSync()`, no copy) and wraps the new arrays as tensors. Available in Node with the addon
  * built, on the cpu and wasm backends.
  */
-export function nativeMuonStep(): MuonStepKernel {
-  // Built on the first step: the capabilities are the loaded addon's, and there may be none.
-  let planner: OrthogonalizationPlanner | undefined;
-  const plan: OrthogonalizationPlanner = (rows, cols, schedule) => (planner ??= orthogonalizationPlanner(nativeCapabilities()))(rows, cols, schedule);
+export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKernel {
+  const library = options.library ?? 'fastest';
+  checkNativeLibrary(library, 'nativeMuonStep');
+  // Made on the first step: the capabilities are the loaded addon's, and there may be none.
+  let made: { readonly products: NativeProducts; readonly plan: OrthogonalizationPlanner } | undefined;
+  const productsAndPlanner = (): { readonly products: NativeProducts; readonly plan: OrthogonalizationPlanner } => {
+    if (made === undefined) {
+      const products = nativeProducts(library, 'nativeMuonStep');
+      made = { products, plan: orthogonalizationPlanner(products.capabilities) };
+    }
+    return made;
+  };
   return {
     unavailable() {
       const status = loadNativeAddon();
@@ -38,6 +51,7 @@ export function nativeMuonStep(): MuonStepKernel {
       const status = loadNativeAddon();
       const muonStep = status.available ? status.addon.muonStep?.bind(status.addon) : undefined;
       if (muonStep === undefined) throw new Error('nativeMuonStep: the native addon with muonStep is not available; ask unavailable() first');
+      const { products, plan } = productsAndPlanner();
       const count = variables.length;
       const shapes = new Int32Array(2 * count);
       const plans = new Int32Array(2 * count);
@@ -60,6 +74,7 @@ export function nativeMuonStep(): MuonStepKernel {
         shapeScales[i] = shapeScale;
       });
       const { coefficients, restartAfter } = nativeSchedule(settings.schedule);
+      const precision = products.precisionCode(settings.schedule.precision);
       const hyper = Float64Array.of(settings.beta, settings.nesterov ? 1 : 0, settings.learningRate, settings.weightDecay, settings.cautious ? 1 : 0);
       const run = (read: (t: tf.Tensor) => Float32Array, newParams: Float32Array[], newMomenta: Float32Array[]): Uint8Array =>
         muonStep(
@@ -77,6 +92,7 @@ export function nativeMuonStep(): MuonStepKernel {
           settings.schedule.eps,
           restartAfter,
           hyper,
+          precision,
         );
       const heap = wasmHeap(variables.flatMap((v) => [v.param, v.grad, v.momentum]));
       let params: tf.Tensor[];

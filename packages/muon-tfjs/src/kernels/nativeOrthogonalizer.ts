@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
+import type { NewtonSchulzPrecision, NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { KernelCapabilities, NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
@@ -16,14 +16,18 @@ export interface NativeOrthogonalizerOptions {
   readonly algorithm?: NewtonSchulzAlgorithm;
   /** Plans the matrices instead of the kernel's own planner (e.g. to give two kernels the same plans); excludes `algorithm`. */
   readonly planner?: OrthogonalizationPlanner;
-  /**
-   * `'openblas'` runs the products in float32 through OpenBLAS (ssyrk, sgemm, planned with
-   * {@link OPENBLAS_CAPABILITIES}) even where the addon was built with oneDNN: the kernel of an
-   * OpenBLAS-only build, for comparisons in one process (`bench:ns`, `bench:step`); bfloat16
-   * schedules then run in float32, said once. Default `'fastest'`: the build's own products.
-   */
-  readonly library?: 'fastest' | 'openblas';
+  /** Which library runs the products ({@link NativeLibrary}); default `'fastest'`, the build's own. */
+  readonly library?: NativeLibrary;
 }
+
+/**
+ * Which library a native kernel runs its products on: `'fastest'`, the build's own (oneDNN where it
+ * was built in, else OpenBLAS); `'openblas'`, float32 through OpenBLAS (ssyrk, sgemm, planned with
+ * {@link OPENBLAS_CAPABILITIES}) even where the addon was built with oneDNN: the kernel of an
+ * OpenBLAS-only build, for comparisons in one process (`bench:ns`, `bench:step`), where bfloat16
+ * schedules run in float32, said once.
+ */
+export type NativeLibrary = 'fastest' | 'openblas';
 
 /** The addon built over OpenBLAS alone computes XXᵀ and R² = RRᵀ with ssyrk: one triangle, half the flops of sgemm. */
 export const OPENBLAS_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true, bfloat16Products: false });
@@ -38,6 +42,44 @@ export function nativeCapabilities(): KernelCapabilities {
   if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
   const info = status.addon.info();
   return Object.freeze({ symmetricProductsAtHalfCost: info.symmetricProductsAtHalfCost, bfloat16Products: info.bfloat16 });
+}
+
+/** How a native kernel (orthogonalizer, fused Muon step) runs its products on a {@link NativeLibrary}. */
+export interface NativeProducts {
+  /** What its planner plans under (`planOrthogonalization`; a schedule that runs bfloat16 never plans Gram). */
+  readonly capabilities: KernelCapabilities;
+  /**
+   * The addon's `precision` argument ({@link NATIVE_PRECISION_CODES}) for a schedule asking for
+   * `requested`: bfloat16 where these products can run it, else float32, said once per process
+   * ({@link precisionThatRuns}; one message for every native kernel, so an optimizer whose steps
+   * run fused and composed by turns says it once).
+   */
+  precisionCode(requested: NewtonSchulzPrecision): number;
+}
+
+/** Throws, naming `owner`, unless `library` is a {@link NativeLibrary}. */
+export function checkNativeLibrary(library: NativeLibrary, owner: string): void {
+  if (library !== 'fastest' && library !== 'openblas') throw new Error(`${owner}: library must be 'fastest' or 'openblas'; got ${JSON.stringify(library)}`);
+}
+
+/**
+ * The {@link NativeProducts} of `library` in the addon that loads here; `owner` names the caller
+ * in the errors (library not one of {@link NativeLibrary}, addon unavailable).
+ */
+export function nativeProducts(library: NativeLibrary, owner: string): NativeProducts {
+  checkNativeLibrary(library, owner);
+  const status = loadNativeAddon();
+  if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
+  const kernel = 'the native kernel';
+  if (library === 'openblas') {
+    return {
+      capabilities: OPENBLAS_CAPABILITIES,
+      precisionCode: (requested) => (precisionThatRuns(requested, kernel, "library 'openblas' computes in float32"), NATIVE_PRECISION_CODES.openblasFloat32),
+    };
+  }
+  const info = status.addon.info();
+  const bfloat16Missing = info.bfloat16 ? undefined : info.products.bfloat16;
+  return { capabilities: nativeCapabilities(), precisionCode: (requested) => NATIVE_PRECISION_CODES[precisionThatRuns(requested, kernel, bfloat16Missing)] };
 }
 
 /** A schedule as the addon reads it. */
@@ -77,16 +119,11 @@ export function nativeSchedule(schedule: NewtonSchulzSchedule): NativeSchedule {
  * automatic fallback.
  */
 export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {}): Orthogonalizer {
+  const products = nativeProducts(settings.library ?? 'fastest', 'nativeOrthogonalizer');
   const status = loadNativeAddon();
   if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
   const { addon } = status;
-  const info = addon.info();
-  const openblas = settings.library === 'openblas';
-  if (settings.library !== undefined && !openblas && settings.library !== 'fastest') {
-    throw new Error(`nativeOrthogonalizer: library must be 'fastest' or 'openblas'; got ${JSON.stringify(settings.library)}`);
-  }
-  const plan = kernelPlanner(settings, () => orthogonalizationPlanner(openblas ? OPENBLAS_CAPABILITIES : nativeCapabilities(), settings.algorithm));
-  const bfloat16Missing = openblas ? "library 'openblas' computes in float32" : info.bfloat16 ? undefined : info.products.bfloat16;
+  const plan = kernelPlanner(settings, () => orthogonalizationPlanner(products.capabilities, settings.algorithm));
   return (matrices, schedule) => {
     const native = nativeSchedule(schedule);
     const shapes = new Int32Array(2 * matrices.length);
@@ -105,8 +142,7 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
       flops[i] = decision.flops;
     });
     const { coefficients, restartAfter } = native;
-    const runs = precisionThatRuns(schedule.precision, 'the native kernel', bfloat16Missing);
-    const precision = openblas ? NATIVE_PRECISION_CODES.openblasFloat32 : NATIVE_PRECISION_CODES[runs];
+    const precision = products.precisionCode(schedule.precision);
     const run = (inputs: Float32Array[], outputs?: Float32Array[]): Float32Array[] =>
       addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, schedule.eps, restartAfter, plans, flops, outputs, precision);
 

@@ -14,15 +14,15 @@ import { weightDecayAt } from './weightDecay.js';
  * the same hyper-parameters read at the same step (β from the momentum schedule at step − 1, lr
  * live, the decay of `weightDecayAt`, the shape scale of the `[fanIn, fanOut]` view) and the same
  * `momentum` slot. Every weight-decay variant (decoupled, corrected, cautious, combined) runs
- * fused. Returns instead why these options need the composition: column blocks (`blockColumns`)
- * and conv taps (`convOrthogonalization: 'perTap'`) are orthogonalized one by one, and bfloat16
- * products run through the orthogonalizer, none of which the kernel does.
+ * fused, in either precision (the kernel runs the schedule's, as the orthogonalizer does). Returns
+ * instead why these options need the composition: column blocks (`blockColumns`) and conv taps
+ * (`convOrthogonalization: 'perTap'`) are orthogonalized one by one, and `nsSteps: 'auto'` gives
+ * each matrix its own schedule, none of which the kernel does.
  */
 export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<number>, kernel: MuonStepKernel): FusedStep | string {
   if (options.blockColumns.length > 0) return 'blockColumns splits matrices into column blocks, which the fused kernel does not';
   if (options.nsSteps === 'auto') return "nsSteps 'auto' gives each matrix its own schedule and a lower-bound slot; the fused kernel runs one fixed schedule";
   if (options.convOrthogonalization !== 'flatten') return `convOrthogonalization '${options.convOrthogonalization}' orthogonalizes each tap apart; the fused kernel orthogonalizes the flattened kernel`;
-  if (options.schedule.precision !== 'float32') return `precision '${options.schedule.precision}' runs through the orthogonalizer; the fused kernel computes in float32`;
   const { momentum, nesterov, schedule, lrAdjust, cautiousWeightDecay } = options;
   return {
     tapPoints: Object.values(MUON_TAPS),
