@@ -16,6 +16,7 @@
       "conditions": [
         ["muon_onednn=='true'", {
           "defines": ["MUON_HAVE_ONEDNN"],
+          "cflags_cc": ["-fopenmp"],
           "libraries": ["-ldnnl", "-lgomp"]
         }]
       ]

@@ -33,6 +33,7 @@
 
 #include "gram_spectrum.h"
 #include "orthogonalize_engine.h"
+#include "parallel_for.h"
 #include "products.h"
 
 #include <algorithm>
@@ -95,8 +96,9 @@ void square(muon::Precision precision, const float* a, const float* b, int m, fl
 void polynomial(const Quintic& p, const float* r, const float* r2, int m, float* z) {
   const float b = static_cast<float>(p.b);
   const float c = static_cast<float>(p.c);
-  const size_t n = static_cast<size_t>(m) * m;
-  for (size_t i = 0; i < n; ++i) z[i] = b * r[i] + c * r2[i];
+  const long long n = static_cast<long long>(m) * m;
+  MUON_PARALLEL_FOR_IF(n >= (1 << 16))
+  for (long long i = 0; i < n; ++i) z[i] = b * r[i] + c * r2[i];
   const float a = static_cast<float>(p.a);
   for (int i = 0; i < m; ++i) z[static_cast<size_t>(i) * m + i] += a;
 }
@@ -134,7 +136,8 @@ void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, c
   const double sumSquares = sumOfSquares(in, size);
   const float inv = static_cast<float>(1.0 / (normalizationScale * std::sqrt(sumSquares) + eps));
   float* x = ws.x.data();
-  for (size_t i = 0; i < size; ++i) x[i] = in[i] * inv;
+  MUON_PARALLEL_FOR_IF(size >= (size_t{1} << 16))
+  for (long long i = 0; i < static_cast<long long>(size); ++i) x[i] = in[i] * inv;
   float* r = ws.r.data();
   float* r2 = ws.r2.data();
   float* z = ws.z.data();

@@ -16,6 +16,8 @@
 // for XXᵀ and R², sgemm for the rest.
 #include "products.h"
 
+#include "parallel_for.h"
+
 #include <cblas.h>
 #include <cpuid.h>
 
@@ -39,6 +41,8 @@ namespace {
 // at 768×768 (169 vs 611 µs), where the plain loop cost 4% of a GPT-2-sized step.
 void mirrorUpper(float* a, int n) {
   constexpr int kTile = 32;
+  // Each (row j, column i < j) is written once, by the tile row ib holding column i.
+  MUON_PARALLEL_FOR_IF(n >= 256)
   for (int ib = 0; ib < n; ib += kTile) {
     const int ie = std::min(ib + kTile, n);
     for (int jb = ib; jb < n; jb += kTile) {
@@ -92,11 +96,14 @@ dnnl::stream& threadStream() {
 // c (m×n, row-major f32) = a·b, a m×k and b k×n in `type`, each given by its element strides (so
 // that a transpose is a stride, never a copy). Primitive creation hits oneDNN's primitive cache
 // after the first call per shape (≈ 2 µs measured, against ≥ 60 µs for the smallest product here).
-// Products below this many flops run on the calling thread alone. Splitting them costs more than
-// it saves: waking the second OpenMP thread (passive waits, see nativeAddon.ts) took 20–100 µs
-// here, against 11 µs for a whole 128³ bfloat16 product on one thread and 78 µs for 256³ (64 µs
-// on two); from 256×784×256 (103 MFLOP, 315 µs alone, 148 µs on two) threads pay.
-constexpr double kParallelMinFlops = 32e6;
+// Products below this many flops run on the calling thread alone: splitting them saves nothing
+// and exposes them to the other thread being descheduled. Measured here, bfloat16, 2 threads
+// against 1 (medians of 11–51, idle machine): 128³ (4.2 MFLOP) 11 µs either way, 128×512×128
+// (16.8 MFLOP) 26 against 42 µs, 256×784×256 148 against 315 µs. While another process held a
+// core, libgomp's spinning waits made 19 of 22 two-thread products from 64³ to 768³ take 8 ms
+// each (the thread that finished first spins through the other's lost time slice);
+// docs/performance.md, "OpenMP threads", has the numbers and what OMP_WAIT_POLICY=passive costs.
+constexpr double kParallelMinFlops = 8e6;
 
 // Sets the calling thread's OpenMP thread count to 1 for its lifetime when `flops` is below
 // kParallelMinFlops (oneDNN sizes its parallel regions, and keys its primitive cache, by it).
@@ -175,9 +182,18 @@ __attribute__((target("avx512f,avx512bw"))) void toBfloat16(const float* in, siz
   for (size_t i = 0; i < count; ++i) out[i] = toBfloat16(in[i]);
 }
 
+// In chunks of 64 Ki values over the team: each rounds its own range, so the split changes
+// nothing in the result.
 void toBfloat16(const float* in, size_t count, std::vector<uint16_t>& out) {
   if (out.size() < count) out.resize(count);
-  toBfloat16(in, count, out.data());
+  constexpr size_t kChunk = size_t{1} << 16;
+  const long long chunks = static_cast<long long>((count + kChunk - 1) / kChunk);
+  uint16_t* data = out.data();
+  MUON_PARALLEL_FOR_IF(chunks > 1)
+  for (long long chunk = 0; chunk < chunks; ++chunk) {
+    const size_t begin = static_cast<size_t>(chunk) * kChunk;
+    toBfloat16(in + begin, std::min(kChunk, count - begin), data + begin);
+  }
 }
 
 // The bfloat16 copies of the operands, one set per thread, reused across calls; `held` is the

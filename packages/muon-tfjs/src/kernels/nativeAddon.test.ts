@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNativeAddon, withPassiveOpenMpWaits } from './nativeAddon.js';
+import { loadNativeAddon } from './nativeAddon.js';
 
 // This file runs in its own process (vitest forks per file), so the loader's per-process cache
 // starts empty. A stand-in addon of the previous interface (4: a `muonStep` without the `precision`
@@ -18,32 +18,5 @@ describe('loadNativeAddon', () => {
     expect(status.available).toBe(false);
     if (status.available) return;
     expect(status.reason).toBe(`native addon at ${stale} is a stale build (interface 4, expected 5; run npm run build:native)`);
-  });
-});
-
-describe('withPassiveOpenMpWaits', () => {
-  it('sets OMP_WAIT_POLICY=passive only while loading, and removes it afterwards', () => {
-    const env: Record<string, string | undefined> = {};
-    const seen = withPassiveOpenMpWaits(env, () => env.OMP_WAIT_POLICY);
-    expect(seen).toBe('passive');
-    expect('OMP_WAIT_POLICY' in env).toBe(false);
-  });
-
-  it("keeps the user's own setting, even an empty one (libgomp's default)", () => {
-    for (const value of ['active', '']) {
-      const env: Record<string, string | undefined> = { OMP_WAIT_POLICY: value };
-      expect(withPassiveOpenMpWaits(env, () => env.OMP_WAIT_POLICY)).toBe(value);
-      expect(env.OMP_WAIT_POLICY).toBe(value);
-    }
-  });
-
-  it('restores the environment when loading throws', () => {
-    const env: Record<string, string | undefined> = {};
-    expect(() =>
-      withPassiveOpenMpWaits(env, () => {
-        throw new Error('dlopen failed');
-      }),
-    ).toThrow('dlopen failed');
-    expect('OMP_WAIT_POLICY' in env).toBe(false);
   });
 });

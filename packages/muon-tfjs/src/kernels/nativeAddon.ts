@@ -132,27 +132,6 @@ export function loadNativeAddon(): NativeAddonStatus {
   return cached;
 }
 
-/**
- * Runs `load` (the addon's dlopen, which loads libgomp, oneDNN's OpenMP runtime) with
- * `OMP_WAIT_POLICY=passive` unless the user set the variable, then restores the environment:
- * libgomp reads it once, when it loads, and child processes must not inherit our choice.
- *
- * Why: by default libgomp's threads spin at the end of each parallel region. When another process
- * holds one of the cores, the spinning thread waits out the other one's whole time slice, and a
- * 2-thread oneDNN product that takes 12 µs alone took 8 ms (128³, bfloat16; every one of 19 of
- * 22 shapes from 64³ to 768³ stalled at 8.0 ms, in 2 of 3 rounds; passive: none). Passive threads
- * sleep instead; measured cost on an idle machine: docs/performance.md, "OpenMP threads".
- */
-export function withPassiveOpenMpWaits<T>(env: NodeProcessLike['env'], load: () => T): T {
-  if (env.OMP_WAIT_POLICY !== undefined) return load();
-  env.OMP_WAIT_POLICY = 'passive';
-  try {
-    return load();
-  } finally {
-    delete env.OMP_WAIT_POLICY;
-  }
-}
-
 function locate(): NativeAddonStatus {
   const proc = (globalThis as { process?: NodeProcessLike }).process;
   if (proc?.getBuiltinModule === undefined) {
@@ -170,7 +149,7 @@ function locate(): NativeAddonStatus {
     return { available: false, reason: `native addon not built (${path} is missing; run npm run build:native)` };
   }
   try {
-    const addon = withPassiveOpenMpWaits(proc.env, () => moduleApi.createRequire(import.meta.url)(path) as NativeAddon);
+    const addon = moduleApi.createRequire(import.meta.url)(path) as NativeAddon;
     const version = addon.info().version as number | undefined;
     if (version !== NATIVE_ADDON_VERSION) {
       return { available: false, reason: `native addon at ${path} is a stale build (interface ${String(version)}, expected ${NATIVE_ADDON_VERSION}; run npm run build:native)` };
