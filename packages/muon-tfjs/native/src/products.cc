@@ -93,16 +93,14 @@ dnnl::stream& threadStream() {
   return stream;
 }
 
-// c (m×n, row-major f32) = a·b, a m×k and b k×n in `type`, each given by its element strides (so
-// that a transpose is a stride, never a copy). Primitive creation hits oneDNN's primitive cache
-// after the first call per shape (≈ 2 µs measured, against ≥ 60 µs for the smallest product here).
 // Products below this many flops run on the calling thread alone: splitting them saves nothing
 // and exposes them to the other thread being descheduled. Measured here, bfloat16, 2 threads
-// against 1 (medians of 11–51, idle machine): 128³ (4.2 MFLOP) 11 µs either way, 128×512×128
+// against 1 (medians of 11–51, idle machine): 128³ (4.2 MFLOP) 10–21 µs against 11, 128×512×128
 // (16.8 MFLOP) 26 against 42 µs, 256×784×256 148 against 315 µs. While another process held a
 // core, libgomp's spinning waits made 19 of 22 two-thread products from 64³ to 768³ take 8 ms
 // each (the thread that finished first spins through the other's lost time slice);
-// docs/performance.md, "OpenMP threads", has the numbers and what OMP_WAIT_POLICY=passive costs.
+// docs/performance.md, "OpenMP threads on a busy machine", has the numbers and what
+// OMP_WAIT_POLICY=passive costs.
 constexpr double kParallelMinFlops = 8e6;
 
 // Sets the calling thread's OpenMP thread count to 1 for its lifetime when `flops` is below
@@ -120,6 +118,9 @@ class SmallProductThreads {
   int saved_;
 };
 
+// c (m×n, row-major f32) = a·b, a m×k and b k×n in `type`, each given by its element strides (so
+// that a transpose is a stride, never a copy). Primitive creation hits oneDNN's primitive cache
+// after the first call per shape (≈ 2 µs measured, against ≥ 60 µs for the smallest product here).
 // `ldc` is c's row stride (n for a whole matrix; larger for a block of a bigger one).
 void onednnMatmul(memory::data_type type, int m, int n, int k, const void* a, memory::dims aStrides, const void* b, memory::dims bStrides, float* c, int ldc) {
   const memory::desc aDesc({m, k}, type, aStrides);
