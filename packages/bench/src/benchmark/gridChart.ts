@@ -42,7 +42,7 @@ export function gridSearchSpec(title: string, subtitle: string, parameter: strin
     data: { values },
     layer: [
       { mark: { type: 'line', point: true, strokeWidth: 1.4 }, encoding: { ...axes, color: { ...color, legend: { orient: 'top-right', fillColor: 'white', padding: 6, strokeColor: '#ccc' } } } },
-      { transform: [{ filter: 'datum.chosen' }], mark: { type: 'point', size: 180, strokeWidth: 2, filled: false }, encoding: { ...axes, color: { ...color, legend: null } } },
+      { transform: [{ filter: 'datum.chosen' }], mark: { type: 'point', size: 180, strokeWidth: 2, filled: false }, encoding: { ...axes, color } },
     ],
     config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelLimit: 260 } },
   };
