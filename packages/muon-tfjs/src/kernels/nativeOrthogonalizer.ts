@@ -4,7 +4,7 @@ import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { KernelCapabilities, NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
 import { kernelPlanner } from './kernelPlanner.js';
-import { NATIVE_ALGORITHM_CODES, NATIVE_PRECISION_CODES, loadNativeAddon } from './nativeAddon.js';
+import { NATIVE_ALGORITHM_CODES, NATIVE_PRECISION_CODES, type NativeAddon, loadNativeAddon } from './nativeAddon.js';
 import { precisionThatRuns } from './precisionThatRuns.js';
 
 /** Options of {@link nativeOrthogonalizer}. */
@@ -46,6 +46,8 @@ export function nativeCapabilities(): KernelCapabilities {
 
 /** How a native kernel (orthogonalizer, fused Muon step) runs its products on a {@link NativeLibrary}. */
 export interface NativeProducts {
+  /** The loaded addon whose products these are. */
+  readonly addon: NativeAddon;
   /** What its planner plans under (`planOrthogonalization`; a schedule that runs bfloat16 never plans Gram). */
   readonly capabilities: KernelCapabilities;
   /**
@@ -73,13 +75,14 @@ export function nativeProducts(library: NativeLibrary, owner: string): NativePro
   const kernel = 'the native kernel';
   if (library === 'openblas') {
     return {
+      addon: status.addon,
       capabilities: OPENBLAS_CAPABILITIES,
       precisionCode: (requested) => (precisionThatRuns(requested, kernel, "library 'openblas' computes in float32"), NATIVE_PRECISION_CODES.openblasFloat32),
     };
   }
   const info = status.addon.info();
   const bfloat16Missing = info.bfloat16 ? undefined : info.products.bfloat16;
-  return { capabilities: nativeCapabilities(), precisionCode: (requested) => NATIVE_PRECISION_CODES[precisionThatRuns(requested, kernel, bfloat16Missing)] };
+  return { addon: status.addon, capabilities: nativeCapabilities(), precisionCode: (requested) => NATIVE_PRECISION_CODES[precisionThatRuns(requested, kernel, bfloat16Missing)] };
 }
 
 /** A schedule as the addon reads it. */
@@ -120,9 +123,7 @@ export function nativeSchedule(schedule: NewtonSchulzSchedule): NativeSchedule {
  */
 export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {}): Orthogonalizer {
   const products = nativeProducts(settings.library ?? 'fastest', 'nativeOrthogonalizer');
-  const status = loadNativeAddon();
-  if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
-  const { addon } = status;
+  const { addon } = products;
   const plan = kernelPlanner(settings, () => orthogonalizationPlanner(products.capabilities, settings.algorithm));
   return (matrices, schedule) => {
     const native = nativeSchedule(schedule);
