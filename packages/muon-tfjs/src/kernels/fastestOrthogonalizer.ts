@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NewtonSchulzPrecision } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { gramOrthogonalizer } from './gramOrthogonalizer.js';
+import { CPU_RESIDENT_BACKENDS } from './hostReads.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 
@@ -19,8 +20,6 @@ export interface OrthogonalizerChoice {
   readonly cpu?: { readonly avx512Bf16: boolean; readonly amxBf16: boolean };
 }
 
-/** Backends whose tensors live in CPU memory, where handing them to native code costs one copy. */
-const CPU_RESIDENT_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
 
 const TFJS_FLOAT32_ONLY = 'TF.js kernels compute in float32';
 

@@ -7,7 +7,8 @@ import '@tensorflow/tfjs-layers';
 
 /** The backends every numerical test runs on in Node. */
 export const TEST_BACKENDS = ['cpu', 'wasm'] as const;
-export type TestBackend = (typeof TEST_BACKENDS)[number];
+/** A backend a test may switch to: webgpu only through `webgpuBackend.ts`, which starts it in Node. */
+export type TestBackend = (typeof TEST_BACKENDS)[number] | 'webgpu';
 
 /** Switches the global TF.js engine to `name` and waits until it is ready. */
 export async function useBackend(name: TestBackend): Promise<void> {
