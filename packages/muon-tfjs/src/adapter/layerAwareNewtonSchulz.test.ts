@@ -243,4 +243,50 @@ describe("nsSteps: 'auto' on webgpu", () => {
     // 32×32 matrix on SwiftShader against tfjs-backend-cpu: 1e-5 of lr·scale ≈ 0.02).
     cpu.update.forEach((expected, i) => expect(Math.abs((gpu.update[i] as number) - expected), `update[${i}]`).toBeLessThan(2e-7));
   });
+
+  it.runIf(WEBGPU_MISSING === undefined)('a restored lower bound is read asynchronously: the floor until it arrives, then its schedule; an off-grid one fails a later step', async () => {
+    // iter = 2 and the slot at ℓ = 0.1: step 3 measures nothing (nsAutoEvery 100), so it needs the
+    // slot's ℓ, unknown to the new optimizer until its read arrives: the floor's schedule meanwhile.
+    await useBackend('webgpu');
+    const floorSchedule = layerAwareSchedule(lowerBoundFloor(5, 1e-7), 1e-7);
+    const restoredState = (bound: number, w: tf.Variable) => [
+      { name: 'iter', tensor: tf.scalar(2, 'int32') },
+      { name: `${w.name}/momentum`, tensor: tf.zeros([SIZE, SIZE]) },
+      { name: `${w.name}/${MUON_LOWER_BOUND_SLOT}`, tensor: tf.fill([SIZE], bound) },
+    ];
+    const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_gpu_restored');
+    const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
+    const restored = muon({ nsSteps: 'auto', nsAutoEvery: 100, momentum: 0, orthogonalize });
+    restored.checkFinite = false;
+    // setWeights checks the checkpoint with a synchronous read (the adapter's): restore on cpu; the
+    // tensors move to webgpu when the step first uses them.
+    await useBackend('cpu');
+    await restored.setWeights(restoredState(0.1, w));
+    await useBackend('webgpu');
+    const g = gradient(HEAVY_TAIL, 5);
+    restored.applyGradients({ [w.name]: g });
+    const reads = await countSyncReads(async () => {
+      for (let k = 0; k < 200 && calls.at(-1)?.schedule === floorSchedule; k++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        restored.applyGradients({ [w.name]: g });
+      }
+    });
+    expect(reads).toBe(0);
+    expect(calls[0]?.schedule).toBe(floorSchedule);
+    // The restored ℓ = 0.1 (2 steps), not the heavy-tailed gradient's own (5 steps): nothing was measured.
+    expect(calls.at(-1)?.schedule).toBe(layerAwareSchedule(0.1, 1e-7));
+
+    const corrupt = muon({ nsSteps: 'auto', nsAutoEvery: 100 });
+    corrupt.checkFinite = false;
+    await useBackend('cpu');
+    await corrupt.setWeights(restoredState(0.3, w));
+    await useBackend('webgpu');
+    corrupt.applyGradients({ [w.name]: g });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(() => corrupt.applyGradients({ [w.name]: g })).toThrow(/variable 'auto_gpu_restored': the Newton–Schulz lower bound slot holds 0\.3/);
+    tf.dispose([w, g]);
+    restored.dispose();
+    corrupt.dispose();
+    await useBackend('cpu');
+  });
 });
