@@ -78,6 +78,8 @@ export function qkClipHook(options: QKClipHookOptions): AfterStepHook {
         for (const { variable, value } of values) assign(variable, value);
         reports.push({ name, maxLogits, eta });
       } catch (error) {
+        // The records are the hook's to dispose (they were made outside its tidy), read or not.
+        tf.dispose([...(recorded instanceof tf.Tensor ? [recorded] : []), ...onDevice.flatMap(({ logits, eta }) => [logits, eta])]);
         throw new Error(`QK-clip of '${name}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     }
