@@ -188,7 +188,7 @@ export { type TapEvent, type TapListener, type TapOptions } from './adapter/tapR
 export { backendFloatPrecision, smallestUsableConstant } from './kernels/backendFloatPrecision.js';
 
 // Training stability at scale: QK-clip (MuonClip, Kimi K2), as a function and as an after-step hook.
-export { QK_CLIP_DEFAULTS, qkClipFactors } from './stability/qkClipFactors.js';
+export { QK_CLIP_DEFAULTS, qkClipFactors, qkClipFactorsOnDevice } from './stability/qkClipFactors.js';
 export {
   qkClipComponents,
   type QKClipComponent,
@@ -196,5 +196,5 @@ export {
   type QKPart,
   type ResolvedQKClipComponent,
 } from './stability/qkClipComponents.js';
-export { qkClip, qkClipValues, type QKClipOptions, type QKClipValues } from './stability/qkClip.js';
+export { qkClip, qkClipValues, qkClipValuesOnDevice, type QKClipOptions, type QKClipTensors, type QKClipValues } from './stability/qkClip.js';
 export { qkClipHook, type QKClipHookOptions, type QKClipReport, type QKClipTarget } from './stability/qkClipHook.js';

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
  * two entry files are the package's public faces. Test files and `testing/` (test helpers) may use
  * any layer and are not checked.
  *
- *   math         pure tensor math: NS schedules, the plain/Gram cost model, shape handling
+ *   math         pure tensor math: NS schedules, the plain/Gram cost model, shape handling; and
+ *                where a read-back lands (hostReads: every layer that reads on a step's path uses it)
  *   transforms   gradient transformations (init/update pairs), over math
  *   optimizers   compositions of transformations and their options, over math and transforms
  *   kernels      orthogonalization kernels and every backend question (native addon, wasm), over math

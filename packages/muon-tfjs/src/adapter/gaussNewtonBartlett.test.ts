@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { gaussNewtonBartlett } from './gaussNewtonBartlett.js';
+import { countSyncReads } from '../testing/syncReadCounter.js';
+import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
+import { gaussNewtonBartlett, sampledLabels } from './gaussNewtonBartlett.js';
 import { sophiaHessianCallback } from './sophiaHessianCallback.js';
 import { sophia } from './SophiaOptimizer.js';
 
@@ -76,5 +78,87 @@ describe.each(TEST_BACKENDS)('the Gauss–Newton–Bartlett estimate, on %s', (b
     expect(tf.min(optimizer.getSlot(kernel, 'hessian') as tf.Variable).dataSync()[0]).toBeGreaterThanOrEqual(0);
     expect(tf.max(optimizer.getSlot(kernel, 'hessian') as tf.Variable).dataSync()[0]).toBeGreaterThan(0);
     expect((model.evaluate(xs, ys) as tf.Scalar).dataSync()[0]).toBeLessThan(before);
+  });
+});
+
+describe.each(TEST_BACKENDS)('sampledLabels on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('draws each row from its own distribution: frequencies against the exact probabilities (χ²)', async () => {
+    // 4000 rows of p = [0.5, 0.3, 0.15, 0.05], then 4000 rows of the reverse order. Per half,
+    // Σ (count − Np)²/(Np) follows χ² with 3 degrees of freedom: 16.27 is its 0.999 quantile (a
+    // correct sampler fails one seed in a thousand; a fixed seed makes the outcome deterministic).
+    const p = [0.5, 0.3, 0.15, 0.05];
+    const rows = 4000;
+    const logP = tf.log(tf.concat([tf.tile(tf.tensor2d([p]), [rows, 1]), tf.tile(tf.tensor2d([[...p].reverse()]), [rows, 1])])) as tf.Tensor2D;
+    const labels = sampledLabels(logP, 17);
+    const values = await labels.data();
+    expect(labels.shape).toEqual([2 * rows, 4]);
+    for (const [half, probabilities] of [[0, p], [1, [...p].reverse()]] as const) {
+      const counts = new Array<number>(4).fill(0);
+      for (let r = half * rows; r < (half + 1) * rows; r++) {
+        const row = Array.from(values.slice(r * 4, r * 4 + 4));
+        expect(row.reduce((a, b) => a + b, 0), `row ${r} is one-hot`).toBe(1);
+        counts[row.indexOf(1)] = (counts[row.indexOf(1)] as number) + 1;
+      }
+      const chiSquared = counts.reduce((sum, count, c) => sum + (count - rows * (probabilities[c] as number)) ** 2 / (rows * (probabilities[c] as number)), 0);
+      expect(chiSquared, `half ${half}: counts ${counts.join(', ')}`).toBeLessThan(16.27);
+    }
+  });
+
+  it('never draws a class of probability 0, and carries no gradient', () => {
+    // Class 1 has p = 0 (log p = −Inf): the CDF's step at it is empty, so no draw lands there.
+    const logP = tf.log(tf.tile(tf.tensor2d([[0.5, 0, 0.5]]), [500, 1])) as tf.Tensor2D;
+    const counts = tf.sum(sampledLabels(logP, 3), 0).arraySync() as number[];
+    expect(counts[1]).toBe(0);
+    expect((counts[0] as number) + (counts[2] as number)).toBe(500);
+    const gradient = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(sampledLabels(x as tf.Tensor2D, 3), x)))(tf.log(tf.tensor2d([[0.25, 0.75]])));
+    // d/dx Σ y⊙x with y held fixed: y itself, one-hot.
+    expect(Array.from(gradient.dataSync()).sort()).toEqual([0, 1]);
+  });
+});
+
+describe('the Gauss–Newton–Bartlett estimate on webgpu', () => {
+  reportWebGpuSkipped(it);
+
+  it.runIf(WEBGPU_MISSING === undefined)('reads nothing back synchronously, draws the labels cpu draws, and gives its estimate', async () => {
+    // A 2-layer softmax model from fixed arrays, built on each backend so that no tensor moves
+    // between backends. The labels use the same uniform draws on both backends; a label could
+    // differ only if a draw fell within float32 round-off of a CDF step (~1e-7 per row, so about
+    // 1e-4 over these rows): they are compared exactly. The estimates go through float32 matmuls
+    // and exps computed differently on the GPU: relative 1e-4 of the largest entry.
+    const xValues = tf.randomNormal([64, 5], 0, 1, 'float32', 61).arraySync() as number[][];
+    const hidden = tf.randomNormal([5, 8], 0, 0.7, 'float32', 62).arraySync() as number[][];
+    const head = tf.randomNormal([8, 4], 0, 0.7, 'float32', 63).arraySync() as number[][];
+    const estimateOn = async (backend: 'cpu' | 'webgpu'): Promise<{ reads: number; labels: Float32Array; estimate: Float32Array[] }> => {
+      await useBackend(backend);
+      const w1 = tf.variable(tf.tensor2d(hidden), true, `gnb_gpu_w1_${backend}`);
+      const w2 = tf.variable(tf.tensor2d(head), true, `gnb_gpu_w2_${backend}`);
+      const model = {
+        predict: (x: tf.Tensor | tf.Tensor[]) => tf.matMul(tf.tanh(tf.matMul(x as tf.Tensor2D, w1)), w2),
+        trainableWeights: [{ read: () => w1 }, { read: () => w2 }],
+      };
+      const x = tf.tensor2d(xValues);
+      let estimates: Record<string, tf.Tensor>[] = [];
+      let labels: tf.Tensor | undefined;
+      const reads = await countSyncReads(() => {
+        estimates = [5, 6, 7].map((seed) => gaussNewtonBartlett(model, x, { outputs: 'logits', seed }));
+        labels = tf.tidy(() => sampledLabels(tf.logSoftmax(model.predict(x) as tf.Tensor2D) as tf.Tensor2D, 5));
+      });
+      const estimate = await Promise.all(estimates.flatMap((e) => [e[w1.name], e[w2.name]]).map(async (t) => (await (t as tf.Tensor).data()) as Float32Array));
+      const result = { reads, labels: (await (labels as tf.Tensor).data()) as Float32Array, estimate };
+      estimates.forEach((e) => Object.values(e).forEach((t) => t.dispose()));
+      tf.dispose([w1, w2, x, labels as tf.Tensor]);
+      return result;
+    };
+    const cpu = await estimateOn('cpu');
+    const gpu = await estimateOn('webgpu');
+    expect(gpu.reads).toBe(0);
+    expect(Array.from(gpu.labels)).toEqual(Array.from(cpu.labels));
+    cpu.estimate.forEach((expected, i) => {
+      const scale = Math.max(...Array.from(expected, Math.abs));
+      const actual = gpu.estimate[i] as Float32Array;
+      expected.forEach((e, j) => expect(Math.abs((actual[j] as number) - e), `estimate ${i}[${j}]`).toBeLessThanOrEqual(1e-4 * scale));
+    });
   });
 });

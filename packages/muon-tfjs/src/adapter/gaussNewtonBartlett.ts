@@ -34,7 +34,9 @@ export interface GaussNewtonBartlettOptions {
  * and the estimate is B·ĝ⊙ĝ with B the number of predictions averaged (rows of the output, e.g.
  * batch × time for a sequence model). Its expectation is the diagonal of the Gauss–Newton matrix,
  * and it needs no true labels. Returns one tensor per trainable variable, keyed by variable name;
- * the caller disposes them.
+ * the caller disposes them. Nothing is read back: the labels are sampled on the device
+ * ({@link sampledLabels}), so on webgl and webgpu an estimate never stalls the GPU queue, and on
+ * every backend the same seed draws the same labels.
  * @example
  * const estimate = gaussNewtonBartlett(model, tf.slice(xs, 0, 256), { seed: step });
  * optimizer.provideStepInputs('hessianDiagonal', estimate);
@@ -59,7 +61,7 @@ export function gaussNewtonBartlett(model: PredictingModel, inputs: tf.Tensor | 
       }
       const logProbabilities = toLogProbabilities(output, outputs);
       rows = logProbabilities.shape[0];
-      const labels = tf.oneHot(tf.tensor1d(sampleLabels(logProbabilities, seed), 'int32'), logProbabilities.shape[1]);
+      const labels = sampledLabels(logProbabilities, seed);
       return tf.neg(tf.mean(tf.sum(tf.mul(labels, logProbabilities), 1))) as tf.Scalar;
     }, variables);
     const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
@@ -87,20 +89,28 @@ export function provideHessianEstimate(optimizer: TransformOptimizer, model: Pre
 }
 
 /**
- * One label per row, drawn from the row's distribution by inverse CDF: the label is the number of
- * cumulative probabilities below a uniform draw. Read back as data, outside the differentiated
- * graph, as in the reference (`Categorical(logits).sample()` has no gradient). Not
+ * One label per row of `logProbabilities` `[rows, classes]`, drawn from the row's distribution by
+ * inverse CDF, as one-hot rows `[rows, classes]`: the label is the number of cumulative
+ * probabilities below a uniform draw (clamped to the last class against round-off in the CDF). It
+ * stays on the device, so a step that estimates reads nothing back on webgl/webgpu; the uniform
+ * draws come from tfjs-core's seeded generator, identical on every backend. The labels carry no
+ * gradient, as in the reference (`Categorical(logits).sample()`): the comparison has none in
+ * TF.js, so a custom gradient of zero cuts them off the differentiated graph. Not
  * `tf.multinomial`: with a seed, tfjs-backend-cpu 4.22 draws the same label for every row.
+ * @example
+ * const labels = sampledLabels(tf.log(tf.tensor2d([[0.8, 0.2]])), 7); // [[1, 0]] with probability 0.8
  */
-function sampleLabels(logProbabilities: tf.Tensor2D, seed: number): Int32Array {
+export function sampledLabels(logProbabilities: tf.Tensor2D, seed: number): tf.Tensor2D {
   const [rows, classes] = logProbabilities.shape;
-  return Int32Array.from(
-    tf.tidy(() => {
-      const cdf = tf.cumsum(tf.exp(logProbabilities), 1);
-      const draw = tf.randomUniform([rows, 1], 0, 1, 'float32', seed);
-      return tf.minimum(tf.sum(tf.cast(tf.less(cdf, draw), 'int32'), 1), classes - 1).dataSync();
-    }),
-  );
+  const sample = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const logP = inputs[0] as tf.Tensor2D;
+    const cdf = tf.cumsum(tf.exp(logP), 1);
+    const draw = tf.randomUniform([rows, 1], 0, 1, 'float32', seed);
+    const labels = tf.minimum(tf.sum(tf.cast(tf.less(cdf, draw), 'int32'), 1), tf.scalar(classes - 1, 'int32'));
+    // Cast, not oneHot's dtype argument: tfjs-backend-wasm 4.22 writes int32 bits whatever dtype it is asked.
+    return { value: tf.cast(tf.oneHot(labels, classes), 'float32'), gradFunc: () => tf.zerosLike(logP) };
+  });
+  return sample(logProbabilities) as tf.Tensor2D;
 }
 
 /** The output as a `[rows, classes]` matrix of log-probabilities (a Bernoulli output as 2 classes). */

@@ -5,13 +5,15 @@ import { singularValues } from '../diagnostics/polarFactor.js';
 import { gramOrthogonalizer } from '../kernels/gramOrthogonalizer.js';
 import { loadNativeAddon } from '../kernels/nativeAddon.js';
 import { nativeCapabilities, nativeOrthogonalizer } from '../kernels/nativeOrthogonalizer.js';
-import { layerAwareSchedule, snapLowerBound } from '../math/layerAwareSchedule.js';
+import { layerAwareSchedule, lowerBoundFloor, snapLowerBound } from '../math/layerAwareSchedule.js';
 import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import { GENERAL_MATMUL_CAPABILITIES } from '../math/planOrthogonalization.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { MUON_LOWER_BOUND_SLOT } from '../transforms/scaleByMuon.js';
 import { useBackend } from '../testing/backends.js';
+import { countSyncReads } from '../testing/syncReadCounter.js';
+import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 import { muon } from './MuonOptimizer.js';
 import { normuon } from './NorMuonOptimizer.js';
@@ -184,5 +186,107 @@ describe("nsSteps: 'auto'", () => {
     tf.dispose([w, before, ...corrupted.map((c) => c.tensor)]);
     optimizer.dispose();
     restored.dispose();
+  });
+});
+
+describe("nsSteps: 'auto' on webgpu", () => {
+  reportWebGpuSkipped(it);
+
+  it.runIf(WEBGPU_MISSING === undefined)("measures through asynchronous reads: none synchronous, the floor's schedule until ℓ arrives, then cpu's ℓ, schedule and update", async () => {
+    // momentum 0 and the same flat gradient at every step: the NS input is that gradient, whose q90
+    // is ℓ = 0.1 (2 steps). cpu measures at step 1 and runs 2 steps from the start. webgpu runs the
+    // floor's schedule (nsAutoMaxSteps 5 → ℓ = 5.6e-4, 5 steps) until the read arrives, then 2
+    // steps. The steps wait 20 ms apart so that the read can arrive; how many steps that takes
+    // depends on the machine, so the test checks the shape of the sequence, not its length.
+    const floorSchedule = layerAwareSchedule(lowerBoundFloor(5, 1e-7), 1e-7);
+    const flatSchedule = layerAwareSchedule(0.1, 1e-7);
+    expect([floorSchedule.steps, flatSchedule.steps]).toEqual([5, 2]);
+    const run = async (backend: 'cpu' | 'webgpu', maxSteps: number) => {
+      await useBackend(backend);
+      const g = gradient(FLAT, 31);
+      const w = tf.variable(tf.zeros([SIZE, SIZE]), true, `auto_gpu_${backend}`);
+      const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
+      const optimizer = muon({ nsSteps: 'auto', momentum: 0, weightDecay: 0, orthogonalize });
+      // Until the adapter's own check decides on the device (issue 21), it reads; this test counts Muon's reads only.
+      optimizer.checkFinite = false;
+      let before = tf.zeros([SIZE, SIZE]);
+      let lastUpdate = tf.zeros([SIZE, SIZE]);
+      const step = async (): Promise<void> => {
+        before.dispose();
+        before = w.clone();
+        optimizer.applyGradients({ [w.name]: g });
+        lastUpdate.dispose();
+        lastUpdate = tf.sub(w, before);
+        if (backend === 'webgpu') await new Promise((resolve) => setTimeout(resolve, 20));
+      };
+      // Step 1 outside the count: the adapter probes the backend's float precision once per backend.
+      await step();
+      const reads = await countSyncReads(async () => {
+        for (let k = 2; k <= maxSteps && calls.at(-1)?.schedule !== flatSchedule; k++) await step();
+      });
+      const slot = Array.from(await (optimizer.getSlot(w.name, MUON_LOWER_BOUND_SLOT) as tf.Tensor).data());
+      const update = Array.from(await lastUpdate.data());
+      tf.dispose([g, w, before, lastUpdate]);
+      optimizer.dispose();
+      return { reads, schedules: calls.map((c) => c.schedule), slot, update };
+    };
+    const cpu = await run('cpu', 1);
+    const gpu = await run('webgpu', 200);
+    expect(cpu.schedules).toEqual([flatSchedule]);
+    expect(gpu.reads).toBe(0);
+    expect(gpu.schedules.length).toBeGreaterThan(1);
+    expect(gpu.schedules.slice(0, -1).every((s) => s === floorSchedule)).toBe(true);
+    expect(gpu.schedules.at(-1)).toBe(flatSchedule);
+    // The same grid point, stored in float32 on both backends.
+    expect(gpu.slot).toEqual(cpu.slot);
+    // The step that ran the flat schedule: the same update as cpu's (float32 Newton–Schulz of a
+    // 32×32 matrix on SwiftShader against tfjs-backend-cpu: 1e-5 of lr·scale ≈ 0.02).
+    cpu.update.forEach((expected, i) => expect(Math.abs((gpu.update[i] as number) - expected), `update[${i}]`).toBeLessThan(2e-7));
+  });
+
+  it.runIf(WEBGPU_MISSING === undefined)('a restored lower bound is read asynchronously: the floor until it arrives, then its schedule; an off-grid one fails a later step', async () => {
+    // iter = 2 and the slot at ℓ = 0.1: step 3 measures nothing (nsAutoEvery 100), so it needs the
+    // slot's ℓ, unknown to the new optimizer until its read arrives: the floor's schedule meanwhile.
+    await useBackend('webgpu');
+    const floorSchedule = layerAwareSchedule(lowerBoundFloor(5, 1e-7), 1e-7);
+    const restoredState = (bound: number, w: tf.Variable) => [
+      { name: 'iter', tensor: tf.scalar(2, 'int32') },
+      { name: `${w.name}/momentum`, tensor: tf.zeros([SIZE, SIZE]) },
+      { name: `${w.name}/${MUON_LOWER_BOUND_SLOT}`, tensor: tf.fill([SIZE], bound) },
+    ];
+    const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_gpu_restored');
+    const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
+    const restored = muon({ nsSteps: 'auto', nsAutoEvery: 100, momentum: 0, orthogonalize });
+    restored.checkFinite = false;
+    // setWeights checks the checkpoint with a synchronous read (the adapter's): restore on cpu; the
+    // tensors move to webgpu when the step first uses them.
+    await useBackend('cpu');
+    await restored.setWeights(restoredState(0.1, w));
+    await useBackend('webgpu');
+    const g = gradient(HEAVY_TAIL, 5);
+    restored.applyGradients({ [w.name]: g });
+    const reads = await countSyncReads(async () => {
+      for (let k = 0; k < 200 && calls.at(-1)?.schedule === floorSchedule; k++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        restored.applyGradients({ [w.name]: g });
+      }
+    });
+    expect(reads).toBe(0);
+    expect(calls[0]?.schedule).toBe(floorSchedule);
+    // The restored ℓ = 0.1 (2 steps), not the heavy-tailed gradient's own (5 steps): nothing was measured.
+    expect(calls.at(-1)?.schedule).toBe(layerAwareSchedule(0.1, 1e-7));
+
+    const corrupt = muon({ nsSteps: 'auto', nsAutoEvery: 100 });
+    corrupt.checkFinite = false;
+    await useBackend('cpu');
+    await corrupt.setWeights(restoredState(0.3, w));
+    await useBackend('webgpu');
+    corrupt.applyGradients({ [w.name]: g });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(() => corrupt.applyGradients({ [w.name]: g })).toThrow(/variable 'auto_gpu_restored': the Newton–Schulz lower bound slot holds 0\.3/);
+    tf.dispose([w, g]);
+    restored.dispose();
+    corrupt.dispose();
+    await useBackend('cpu');
   });
 });

@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { muon } from '../adapter/MuonOptimizer.js';
 import { muonWithAdamW } from '../adapter/MuonWithAdamWOptimizer.js';
 import { composedPolynomial, resolveCoefficients } from '../math/coefficients.js';
 import { matrixShape } from '../math/matrixView.js';
 import { useBackend } from '../testing/backends.js';
+import { countSyncReads } from '../testing/syncReadCounter.js';
+import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
 import { spectrumOf } from './spectrumOf.js';
 import { type SpectrumRecord, spectrumTracker } from './spectrumTracker.js';
 
@@ -153,5 +156,58 @@ describe('spectrumTracker', () => {
     expect(() => spectrumTracker(optimizer, { every: 0 })).toThrow(/options\.every must be a positive integer, got 0/);
     expect(() => spectrumTracker(optimizer, { every: 2.5 })).toThrow(/options\.every/);
     expect(() => spectrumTracker(optimizer, { write: 'log.jsonl' as unknown as (line: string) => void })).toThrow(/options\.write must be a function/);
+  });
+});
+
+describe('spectrumTracker on webgpu', () => {
+  reportWebGpuSkipped(it);
+
+  it.runIf(WEBGPU_MISSING === undefined)('reads nothing back synchronously, and delivers the records cpu makes once their reads arrive', async () => {
+    // Muon alone on two kernels, the same weights and gradients on both backends (made from arrays
+    // on each, so no tensor moves between backends), tracked every 2 steps for 5 steps. The
+    // momentum is elementwise float32 arithmetic and Newton–Schulz float32 products of 16×8 and
+    // 8×12 matrices: every statistic agrees with cpu's to 1e-4, relative (absolute below 1e-3).
+    const shapes = [[16, 8], [8, 12]] as const;
+    const initial = shapes.map(([m, n], i) => tf.randomNormal([m, n], 0, 0.3, 'float32', 40 + i).arraySync() as number[][]);
+    const gradients = Array.from({ length: 5 }, (_, step) => shapes.map(([m, n], i) => tf.randomNormal([m, n], 0, 1, 'float32', 50 + 2 * step + i).arraySync() as number[][]));
+    const track = async (backend: 'cpu' | 'webgpu') => {
+      await useBackend(backend);
+      const weights = initial.map((values, i) => tf.variable(tf.tensor2d(values), true, `tracked_${i}_${backend}`));
+      const optimizer = muon({ learningRate: 0.02, coefficients: 'jordan' });
+      // Until the adapter's own check decides on the device (issue 21), it reads; this test counts the tracker's reads only.
+      optimizer.checkFinite = false;
+      const tracker = spectrumTracker(optimizer, { every: 2 });
+      tracker.start();
+      const step = (k: number): void => {
+        const grads = Object.fromEntries(weights.map((w, i) => [w.name, tf.tensor2d(gradients[k]?.[i] as number[][])]));
+        optimizer.applyGradients(grads);
+        tf.dispose(Object.values(grads));
+      };
+      // Step 1 (untracked) outside the count: the adapter probes the backend's float precision once.
+      step(0);
+      const reads = await countSyncReads(() => [1, 2, 3, 4].forEach(step));
+      await tracker.whenRecorded();
+      tracker.stop();
+      tf.dispose(weights);
+      optimizer.dispose();
+      return { reads, records: tracker.records.map((r) => ({ ...r, variable: r.variable.replace(`_${backend}`, '') })) };
+    };
+    const cpu = await track('cpu');
+    const gpu = await track('webgpu');
+    await useBackend('cpu');
+    expect(gpu.reads).toBe(0);
+    expect(cpu.records.map((r) => [r.step, r.variable])).toEqual([[2, 'tracked_0'], [2, 'tracked_1'], [4, 'tracked_0'], [4, 'tracked_1']]);
+    expect(gpu.records.map((r) => [r.step, r.variable, r.shape])).toEqual(cpu.records.map((r) => [r.step, r.variable, r.shape]));
+    const close = (actual: number, expected: number, what: string): void => {
+      expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThan(1e-4 * Math.max(Math.abs(expected), 10));
+    };
+    gpu.records.forEach((record, i) => {
+      const expected = cpu.records[i] as SpectrumRecord;
+      for (const part of ['momentum', 'newtonSchulzInput'] as const) {
+        for (const stat of ['q10', 'q50', 'q90', 'max', 'min', 'stableRank', 'topEnergy'] as const) close(record[part][stat], expected[part][stat], `${i} ${part}.${stat}`);
+      }
+      for (const stat of ['min', 'median', 'max', 'polarDistance'] as const) close(record.newtonSchulzOutput[stat], expected.newtonSchulzOutput[stat], `${i} output.${stat}`);
+      close(record.updateRms, expected.updateRms, `${i} updateRms`);
+    });
   });
 });

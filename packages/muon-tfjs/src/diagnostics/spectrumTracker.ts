@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AfterStepHook } from '../adapter/afterStepHooks.js';
 import type { TapListener, TapOptions } from '../adapter/tapRegistry.js';
+import { readOnHost, syncReadsStall } from '../math/hostReads.js';
 import { MUON_TAPS } from '../transforms/scaleByMuon.js';
 import { type Float64Matrix, polarFactor } from './polarFactor.js';
 import { spectrumOf, type SpectrumQuantiles } from './spectrumOf.js';
@@ -96,31 +97,44 @@ export interface SpectrumTracker {
   readonly records: readonly SpectrumRecord[];
   /** Seconds the tracker spent (reading tensors back, spectra, ΔW), the whole of its cost. */
   readonly seconds: number;
-  /** The steps tracked so far. */
+  /** The steps tracked so far (recorded; on webgl/webgpu, once their values have arrived). */
   readonly trackedSteps: number;
+  /**
+   * Resolves once every step tracked so far is recorded and written: at once on cpu and wasm, where
+   * records are made during the step; on webgl and webgpu once their asynchronous reads arrive.
+   * Rejects with the first error a delayed record met (a failed read, or `write` throwing).
+   */
+  whenRecorded(): Promise<void>;
   /** `model.fit` callback: starts the tracker. */
   onTrainBegin(): Promise<void>;
   /** `model.fit` callback: stops the tracker. */
   onTrainEnd(): Promise<void>;
 }
 
-interface Pending {
-  /** The momentum or the NS input was all zeros (a zero gradient so far): M/‖M‖_F is undefined. */
-  zero?: boolean;
-  shape?: readonly [number, number];
-  momentum?: NormalizedSpectrumStats;
-  newtonSchulzInput?: NormalizedSpectrumStats;
-  inputMatrix?: Float64Matrix;
-  newtonSchulzOutput?: NewtonSchulzOutputStats;
+/** The tap values of one matrix at a tracked step, kept (the taps' own are valid only during the call) until the step is committed. */
+interface Captured {
+  momentum?: tf.Tensor;
+  newtonSchulzInput?: tf.Tensor;
+  newtonSchulzOutput?: tf.Tensor;
+  /** The weight before the step, to measure ΔW. */
   before?: tf.Tensor;
+}
+
+/** A captured matrix's values on the host, once read. */
+interface Arrived {
+  readonly variable: string;
+  readonly momentum: Float64Matrix;
+  readonly newtonSchulzInput: Float64Matrix;
+  readonly newtonSchulzOutput: Float64Matrix;
+  readonly updateRms: number;
 }
 
 let trackerCount = 0;
 
-/** Reads a `[fanIn, fanOut]` tap value back into float64 (exact for float32 entries). */
-function readMatrix(value: tf.Tensor): Float64Matrix {
+/** A `[fanIn, fanOut]` matrix from its float32 values (exact in float64). */
+function toMatrix(value: tf.Tensor, values: ArrayLike<number>): Float64Matrix {
   const [rows, cols] = value.shape as [number, number];
-  return { rows, cols, data: Float64Array.from(value.dataSync()) };
+  return { rows, cols, data: Float64Array.from(values) };
 }
 
 const isZero = (m: Float64Matrix): boolean => m.data.every((x) => x === 0);
@@ -176,6 +190,11 @@ function outputStats(output: Float64Matrix, input: Float64Matrix | undefined, ke
  * weight copy and a subtraction; {@link SpectrumTracker.seconds} reports the time spent. With
  * `exactPolar`, add one float64 SVD per matrix (seconds each beyond 128 on a side).
  *
+ * On cpu and wasm the values are read during the tracked step and its records are written before
+ * the step returns. On webgl and webgpu nothing is read synchronously: the tap values are kept on
+ * the device and read with `data()` after the step, and the records follow when they arrive, in
+ * step order (`whenRecorded()` waits for them); the GPU queue never drains for the tracker.
+ *
  * @example
  * ```ts
  * import { spectrumTracker } from 'muon-tfjs/diagnostics';
@@ -197,10 +216,13 @@ export function spectrumTracker(optimizer: TrackableOptimizer, options: Spectrum
   const keepRecords = options.keepRecords ?? true;
   const hookName = `spectrumTracker#${++trackerCount}`;
   const records: SpectrumRecord[] = [];
-  const pending = new Map<string, Pending>();
+  const pending = new Map<string, Captured>();
   let unsubscribe: (() => void)[] = [];
   let seconds = 0;
   let trackedSteps = 0;
+  // The records of stalling backends, chained so that they are delivered in step order.
+  let recorded: Promise<void> = Promise.resolve();
+  let delayedFailure: Error | undefined;
 
   const timed = <T>(f: () => T): T => {
     const start = performance.now();
@@ -210,12 +232,15 @@ export function spectrumTracker(optimizer: TrackableOptimizer, options: Spectrum
       seconds += (performance.now() - start) / 1000;
     }
   };
+  const disposeCaptured = (p: Captured): void => {
+    tf.dispose([p.momentum, p.newtonSchulzInput, p.newtonSchulzOutput, p.before].filter((t): t is tf.Tensor => t !== undefined));
+  };
   const clearPending = (): void => {
-    for (const p of pending.values()) p.before?.dispose();
+    pending.forEach(disposeCaptured);
     pending.clear();
   };
   let pendingStep = 0;
-  const entry = (step: number, variable: string): Pending => {
+  const entry = (step: number, variable: string): Captured => {
     // Values of a step that aborted before its hook ran are dropped, not mixed into this one.
     if (step !== pendingStep) {
       clearPending();
@@ -228,56 +253,80 @@ export function spectrumTracker(optimizer: TrackableOptimizer, options: Spectrum
     }
     return p;
   };
+  const capture = (key: 'momentum' | 'newtonSchulzInput' | 'newtonSchulzOutput'): TapListener => ({ step, variable, value }) => timed(() => {
+    const p = entry(step, variable);
+    p[key]?.dispose();
+    p[key] = tf.keep(value.clone());
+    if (key === 'newtonSchulzOutput') {
+      // The weights are not yet written when Newton–Schulz runs: keep them to measure ΔW after the step.
+      const weight = tf.engine().registeredVariables[variable];
+      if (weight !== undefined) p.before = tf.keep(weight.clone());
+    }
+  });
 
   // A matrix that is still all zeros (no gradient has reached it) has no normalized spectrum: its
   // record is skipped for that step rather than filled with made-up numbers or aborting the step.
-  const onMomentum: TapListener = ({ step, variable, value }) => timed(() => {
-    const matrix = readMatrix(value);
-    const p = entry(step, variable);
-    if (isZero(matrix)) p.zero = true;
-    else p.momentum = normalizedStats(matrix, keep);
-  });
-  const onInput: TapListener = ({ step, variable, value }) => timed(() => {
-    const matrix = readMatrix(value);
-    const p = entry(step, variable);
-    p.shape = [matrix.rows, matrix.cols];
-    if (isZero(matrix)) {
-      p.zero = true;
-      return;
+  const recordOf = (step: number, { variable, momentum, newtonSchulzInput, newtonSchulzOutput, updateRms }: Arrived): SpectrumRecord | undefined => {
+    if (isZero(momentum) || isZero(newtonSchulzInput)) return undefined;
+    return {
+      step,
+      variable,
+      shape: [newtonSchulzInput.rows, newtonSchulzInput.cols],
+      momentum: normalizedStats(momentum, keep),
+      newtonSchulzInput: normalizedStats(newtonSchulzInput, keep),
+      newtonSchulzOutput: outputStats(newtonSchulzOutput, exactPolar ? newtonSchulzInput : undefined, keep),
+      updateRms,
+    };
+  };
+  const deliver = (step: number, arrived: readonly Arrived[]): void => timed(() => {
+    for (const values of arrived) {
+      const record = recordOf(step, values);
+      if (record === undefined) continue;
+      if (keepRecords) records.push(record);
+      options.write?.(`${JSON.stringify(record)}\n`);
     }
-    p.newtonSchulzInput = normalizedStats(matrix, keep);
-    if (exactPolar) p.inputMatrix = matrix;
+    trackedSteps++;
   });
-  const onOutput: TapListener = ({ step, variable, value }) => timed(() => {
-    const p = entry(step, variable);
-    if (p.zero === true) return;
-    p.newtonSchulzOutput = outputStats(readMatrix(value), p.inputMatrix, keep);
-    delete p.inputMatrix;
-    // The weights are not yet written when Newton–Schulz runs: copy them to measure ΔW after the step.
-    const weight = tf.engine().registeredVariables[variable];
-    if (weight !== undefined) p.before = tf.keep(weight.clone());
-  });
+
   const afterStep: AfterStepHook = ({ step, variables }) => {
     if (pending.size === 0) return;
+    const reads: Promise<Arrived>[] = [];
+    const arrivedNow: Arrived[] = [];
     timed(() => {
       try {
         for (const [variable, p] of pending) {
-          const { shape, momentum, newtonSchulzInput, newtonSchulzOutput, before } = p;
+          const { momentum, newtonSchulzInput, newtonSchulzOutput, before } = p;
           const after = variables[variable];
-          if (shape === undefined || momentum === undefined || newtonSchulzInput === undefined || newtonSchulzOutput === undefined || before === undefined || after === undefined) {
-            continue; // a zero matrix, or a variable the step skipped: nothing complete to report
+          if (momentum === undefined || newtonSchulzInput === undefined || newtonSchulzOutput === undefined || before === undefined || after === undefined) {
+            continue; // a variable the step skipped: nothing complete to report
           }
-          const rms = tf.tidy(() => tf.sqrt(tf.mean(tf.square(tf.sub(after, before)))));
-          const updateRms = rms.dataSync()[0] as number;
-          rms.dispose();
-          const record: SpectrumRecord = { step, variable, shape, momentum, newtonSchulzInput, newtonSchulzOutput, updateRms };
-          if (keepRecords) records.push(record);
-          options.write?.(`${JSON.stringify(record)}\n`);
+          const rms = tf.keep(tf.tidy(() => tf.sqrt(tf.mean(tf.square(tf.sub(after, before))))));
+          // readOnHost hands the values over at once on cpu and wasm (the record is then made
+          // during the step, as there) and after an asynchronous read elsewhere; it disposes each.
+          const values: { -readonly [K in keyof Arrived]?: Arrived[K] } = { variable };
+          const parts = [
+            readOnHost(momentum, (v) => (values.momentum = toMatrix(momentum, v))),
+            readOnHost(newtonSchulzInput, (v) => (values.newtonSchulzInput = toMatrix(newtonSchulzInput, v))),
+            readOnHost(newtonSchulzOutput, (v) => (values.newtonSchulzOutput = toMatrix(newtonSchulzOutput, v))),
+            readOnHost(rms, (v) => (values.updateRms = v[0] as number)),
+          ];
+          before.dispose();
+          pending.delete(variable);
+          // Complete once the four reads have handed their values over.
+          if (!syncReadsStall()) arrivedNow.push(values as Arrived);
+          else reads.push(Promise.all(parts).then(() => values as Arrived));
         }
-        trackedSteps++;
       } finally {
         clearPending();
       }
+    });
+    if (!syncReadsStall()) {
+      deliver(step, arrivedNow);
+      return;
+    }
+    const delivered = Promise.all([Promise.all(reads), recorded]).then(([arrived]) => deliver(step, arrived));
+    recorded = delivered.catch((error: unknown) => {
+      delayedFailure ??= error instanceof Error ? error : new Error(String(error));
     });
   };
 
@@ -286,9 +335,9 @@ export function spectrumTracker(optimizer: TrackableOptimizer, options: Spectrum
       if (unsubscribe.length > 0) return;
       const tapOptions = { every };
       unsubscribe = [
-        optimizer.tap(MUON_TAPS.momentum, onMomentum, tapOptions),
-        optimizer.tap(MUON_TAPS.newtonSchulzInput, onInput, tapOptions),
-        optimizer.tap(MUON_TAPS.newtonSchulzOutput, onOutput, tapOptions),
+        optimizer.tap(MUON_TAPS.momentum, capture('momentum'), tapOptions),
+        optimizer.tap(MUON_TAPS.newtonSchulzInput, capture('newtonSchulzInput'), tapOptions),
+        optimizer.tap(MUON_TAPS.newtonSchulzOutput, capture('newtonSchulzOutput'), tapOptions),
         optimizer.addAfterStepHook(hookName, afterStep),
       ];
     },
@@ -305,6 +354,10 @@ export function spectrumTracker(optimizer: TrackableOptimizer, options: Spectrum
     },
     get trackedSteps() {
       return trackedSteps;
+    },
+    async whenRecorded() {
+      await recorded;
+      if (delayedFailure !== undefined) throw delayedFailure;
     },
     onTrainBegin: async () => tracker.start(),
     onTrainEnd: async () => tracker.stop(),

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { CPU_RESIDENT_BACKENDS } from '../math/hostReads.js';
 import type { NewtonSchulzPrecision } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { gramOrthogonalizer } from './gramOrthogonalizer.js';
-import { CPU_RESIDENT_BACKENDS } from './hostReads.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 

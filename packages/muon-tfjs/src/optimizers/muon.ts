@@ -34,7 +34,12 @@ export interface MuonOptions extends WeightDecayOptions {
    * polynomial lifts its measured σ quantile (`nsAutoQuantile` of its Newton–Schulz input,
    * Frobenius-normalized) into [0.68, 1.32] (`chooseSchedule`; the quantile snapped down to a
    * quarter-decade grid, `layerAwareSchedule`), re-measured every `nsAutoEvery` steps; then
-   * `coefficients` must be left at its default (the chooser picks them).
+   * `coefficients` must be left at its default (the chooser picks them). On cpu and wasm a
+   * measurement reads its input at once and the step runs the schedule it calls for. On webgl and
+   * webgpu nothing is read synchronously: the input is read with `data()`, and the new schedule
+   * takes effect at the matrix's first step after the values arrive (usually the next); until a
+   * matrix's first measurement arrives (or a restored lower bound has been read) it runs the
+   * longest schedule allowed, `nsAutoMaxSteps`'s.
    */
   readonly nsSteps?: number | 'auto';
   /**

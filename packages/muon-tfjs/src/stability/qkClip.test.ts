@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adamw } from '../adapter/AdamWOptimizer.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { qkClip, qkClipValues } from './qkClip.js';
-import { qkClipFactors } from './qkClipFactors.js';
+import { countSyncReads } from '../testing/syncReadCounter.js';
+import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
+import { qkClip, qkClipValues, qkClipValuesOnDevice } from './qkClip.js';
+import { qkClipFactors, qkClipFactorsOnDevice } from './qkClipFactors.js';
 import { type QKClipReport, qkClipHook } from './qkClipHook.js';
 
 /** The values below are products of powers of 2 and of √2-free factors: float32 holds them to 1e-7. */
@@ -217,5 +219,112 @@ describe.each(TEST_BACKENDS)('qkClipHook on %s', (backend) => {
     );
     expect(() => failing.applyGradients({ [other.name]: tf.onesLike(other) })).toThrow(/After-step hook 'qkClip' failed at step 1: QK-clip of 'bad': qkClip: maxLogits\[0\] is NaN/);
     expectMatrix(other, [[0.5, 0.5]]);
+  });
+});
+
+describe.each(TEST_BACKENDS)('qkClipFactorsOnDevice on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('gives the host’s η per head, and NaN for a group with a NaN or +∞ logit', () => {
+    // The cases of qkClipFactors above; every η there is a power of 2, exact in float32.
+    for (const [logits, kvHeads] of [[[50, 200, 100, 400], 4], [[50, 200, 400, 80], 2], [[50, 200, 400, 80], 1], [[-500, 0], 2]] as const) {
+      expect(Array.from(qkClipFactorsOnDevice(tf.tensor1d([...logits]), 100, kvHeads).dataSync())).toEqual(qkClipFactors(logits, 100, kvHeads));
+    }
+    // GQA with 2 groups: group 0 holds a NaN, group 1 a +∞; −∞ clips nothing, as on the host.
+    expect(Array.from(qkClipFactorsOnDevice(tf.tensor1d([Number.NaN, 1, 1, Infinity]), 100, 2).dataSync())).toEqual([Number.NaN, Number.NaN, Number.NaN, Number.NaN]);
+    expect(Array.from(qkClipFactorsOnDevice(tf.tensor1d([-Infinity, 400]), 100, 2).dataSync())).toEqual([1, 0.25]);
+  });
+
+  it('qkClipValuesOnDevice: the MLA example’s values, every declared weight staged (×1 where nothing clips)', () => {
+    // As the MLA test above: S = [400, 50] → η = [0.25, 1]; q nope and k nope × 0.5, q rope × 0.25.
+    const qb = variable(columnsScaled(2, [1, 1, 1, 1, 1, 1]));
+    const kvb = variable(columnsScaled(2, [1, 1, 1, 1, 1, 1, 1, 1]));
+    const untouched = variable(columnsScaled(2, [3, 3]));
+    const { eta, values } = qkClipValuesOnDevice({
+      heads: 2,
+      maxLogits: tf.tensor1d([400, 50]),
+      components: [
+        { variable: qb, part: 'query', blocks: 2, width: 2, stride: 3 },
+        { variable: qb, part: 'rotaryQuery', blocks: 2, width: 1, offset: 2, stride: 3 },
+        { variable: kvb, part: 'key', blocks: 2, width: 2, stride: 4 },
+        { variable: untouched, part: 'key', blocks: 2, width: 1 },
+      ],
+    });
+    expect(Array.from(eta.dataSync())).toEqual([0.25, 1]);
+    expect(values.map((v) => v.variable)).toEqual([qb, kvb, untouched]);
+    expectMatrix(values[0]?.value as tf.Tensor, columnsScaled(2, [0.5, 0.5, 0.25, 1, 1, 1]));
+    expectMatrix(values[1]?.value as tf.Tensor, columnsScaled(2, [0.5, 0.5, 1, 1, 1, 1, 1, 1]));
+    expectMatrix(values[2]?.value as tf.Tensor, columnsScaled(2, [1.5, 3]));
+    expect(() => qkClipValuesOnDevice({ query: qb, key: kvb, heads: 2, maxLogits: tf.ones([2, 1]) })).toThrow(/one value per query head \(2\), got a tensor of shape \[2, 1\]/);
+  });
+});
+
+describe('qkClipHook on webgpu', () => {
+  reportWebGpuSkipped(it);
+
+  /** The hook run by hand on one step, as the optimizer runs it: staged values by variable name. */
+  async function clipOnce(backend: 'cpu' | 'webgpu', records: readonly number[][]) {
+    await useBackend(backend);
+    // Separate MHA kernels (4 heads, headDim 2) and a fused GQA QKV kernel (4 query heads, 2 groups).
+    const initial = {
+      q: tf.randomNormal([3, 8], 0, 1, 'float32', 21).arraySync() as number[][],
+      k: tf.randomNormal([3, 8], 0, 1, 'float32', 22).arraySync() as number[][],
+      qkv: tf.randomNormal([3, 16], 0, 1, 'float32', 23).arraySync() as number[][],
+    };
+    const q = tf.variable(tf.tensor2d(initial.q), true, `qk_gpu_q_${backend}`);
+    const k = tf.variable(tf.tensor2d(initial.k), true, `qk_gpu_k_${backend}`);
+    const qkv = tf.variable(tf.tensor2d(initial.qkv), true, `qk_gpu_qkv_${backend}`);
+    let report: (r: QKClipReport) => void = () => undefined;
+    const reported = new Promise<QKClipReport>((resolve) => (report = resolve));
+    const hook = qkClipHook({
+      threshold: 100,
+      alpha: 0.5,
+      targets: [
+        { name: 'mha', query: q, key: k, heads: 4, maxLogits: () => tf.tensor1d(records[0] as number[]) },
+        { name: 'gqa', query: qkv, heads: 4, kvHeads: 2, maxLogits: () => tf.tensor1d(records[1] as number[]) },
+      ],
+      onReport: (r) => report(r),
+    });
+    const staged = new Map<string, tf.Tensor>();
+    const reads = await countSyncReads(() =>
+      tf.tidy(() => hook({ step: 1, variables: {}, assign: (variable, value) => staged.set(variable.name, tf.keep(value.clone())) })),
+    );
+    const weights: Record<string, number[]> = {};
+    for (const [key, variable] of Object.entries({ q, k, qkv })) {
+      const value = staged.get(variable.name);
+      weights[key] = Array.from(await (value ?? variable).data());
+      value?.dispose();
+    }
+    tf.dispose([q, k, qkv]);
+    return { reads, weights, report: await reported };
+  }
+
+  it.runIf(WEBGPU_MISSING === undefined)('reads nothing back synchronously, clips as cpu does, and reports once the read arrives', async () => {
+    // mha: heads 1 and 3 clip (300 → η 1/3, 250 → 0.4); gqa: group 0 (max 120) clips by 5/6,
+    // group 1 (≤ 100) does not. τ/S in float32 on the device, in float64 on cpu: 6e-8 relative;
+    // the weights take √η (α 0.5): within 1e-6 of cpu's, relative to a weight of order 1.
+    const records = [[50, 300, 99, 250], [120, 30, 100, -4]];
+    const cpu = await clipOnce('cpu', records);
+    const gpu = await clipOnce('webgpu', records);
+    expect(gpu.reads).toBe(0);
+    expect(cpu.report.targets.map((t) => t.eta)).toEqual([[1, 1 / 3, 1, 0.4], [5 / 6, 5 / 6, 1, 1]]);
+    for (const key of ['q', 'k', 'qkv'] as const) {
+      (cpu.weights[key] as number[]).forEach((w, i) => expect(Math.abs((gpu.weights[key]?.[i] as number) - w), `${key}[${i}]`).toBeLessThan(1e-6 * Math.max(1, Math.abs(w))));
+    }
+    expect(gpu.report.step).toBe(1);
+    gpu.report.targets.forEach((target, t) => {
+      const expected = cpu.report.targets[t];
+      expect(target.name).toBe(expected?.name);
+      expect(target.maxLogits).toEqual(expected?.maxLogits);
+      target.eta.forEach((e, h) => expect(Math.abs(e - (expected?.eta[h] as number))).toBeLessThan(1e-7));
+    });
+  });
+
+  it.runIf(WEBGPU_MISSING === undefined)('a non-finite logit makes the staged values non-finite (for the optimizer’s guard) and reports η NaN', async () => {
+    const gpu = await clipOnce('webgpu', [[50, Number.NaN, 1, 1], [1, 1, 1, 1]]);
+    expect(gpu.reads).toBe(0);
+    expect(gpu.weights['q']?.some(Number.isNaN)).toBe(true);
+    expect(gpu.report.targets[0]?.eta).toEqual([1, Number.NaN, 1, 1]);
+    expect(gpu.weights['qkv']?.every(Number.isFinite)).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { readOnHost, syncReadsStall } from '../math/hostReads.js';
 import { fromMatrix, toMatrix } from '../math/matrixView.js';
 import { layerAwareSchedule, lowerBoundFloor, measuredLowerBound, storedLowerBound } from '../math/layerAwareSchedule.js';
 import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
@@ -19,6 +20,9 @@ export interface ScaleByMuonOptions {
   /**
    * Layer-aware Newton–Schulz (Muon's `nsSteps: 'auto'`): each matrix runs
    * `layerAwareSchedule(ℓ, newtonSchulz.eps)` for its own lower bound ℓ instead of `newtonSchulz`.
+   * Where synchronous reads stall the backend (`syncReadsStall`: webgl, webgpu), ℓ is measured
+   * from an asynchronous read and applies from the variable's first step after it arrives; until
+   * then the floor's schedule runs (`lowerBoundFloor(maxSteps)`, the longest allowed).
    */
   readonly layerAware?: LayerAwareOptions;
 }
@@ -85,6 +89,32 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
   // ℓ of the slot tensors this transformation wrote, by their data: between measurements a slot
   // passes through unchanged, so a step reads its ℓ here rather than back from the backend.
   const known = new WeakMap<object, number>();
+  const written = (bound: number, shape: readonly number[]): tf.Tensor => {
+    const slot = tf.fill([...shape], bound);
+    known.set(slot.dataId, bound);
+    return slot;
+  };
+  // Where a synchronous read would stall the GPU (webgl, webgpu), slots and Newton–Schulz inputs
+  // are read with `data()` instead; what arrives waits here for the variable's next step.
+  const deferred = {
+    /** Measured ℓ by variable name, to be written at its next step. */
+    arrived: new Map<string, number>(),
+    /** Variables with a read in flight: one at a time each. */
+    reading: new Set<string>(),
+    /** The first failed read (a slot that holds no grid point), thrown at the next step. */
+    failure: undefined as Error | undefined,
+  };
+  const readLater = (name: string, tensor: tf.Tensor, use: (values: tf.TypedArray) => number | undefined): void => {
+    deferred.reading.add(name);
+    void readOnHost(tf.keep(tf.clone(tensor)), use).then(
+      (bound) => {
+        if (bound !== undefined) deferred.arrived.set(name, bound);
+      },
+      (error: unknown) => {
+        deferred.failure ??= new Error(`scaleByMuon: variable '${name}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      },
+    ).finally(() => deferred.reading.delete(name));
+  };
   const lowerBoundOf = (slot: tf.Tensor): number => {
     let bound = known.get(slot.dataId);
     if (bound === undefined) {
@@ -92,6 +122,36 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       known.set(slot.dataId, bound);
     }
     return bound;
+  };
+  /** Today's choice where reads are free: measure now, so the step runs the schedule its own input calls for. */
+  const immediateLowerBound = (step: number, slot: tf.Tensor, input: tf.Tensor2D, options: LayerAwareOptions): { bound: number; slot: tf.Tensor } => {
+    const stored = isLowerBoundStep(step, options.every) ? 0 : lowerBoundOf(slot);
+    if (stored !== 0) return { bound: stored, slot: tf.clone(slot) };
+    const bound = measuredLowerBound(input.dataSync(), input.shape[0], input.shape[1], options.percent, floor);
+    return { bound, slot: written(bound, slot.shape) };
+  };
+  /**
+   * The choice on stalling backends: the step runs the slot's ℓ (the floor's schedule, the longest
+   * allowed, while none is known yet), and a measurement due now is read asynchronously and
+   * written, with its schedule, at the variable's first step after it arrives.
+   */
+  const deferredLowerBound = (name: string, step: number, slot: tf.Tensor, input: tf.Tensor2D, options: LayerAwareOptions): { bound: number; slot: tf.Tensor } => {
+    const arrived = deferred.arrived.get(name);
+    deferred.arrived.delete(name);
+    const current = arrived ?? known.get(slot.dataId);
+    if (!deferred.reading.has(name)) {
+      if (current === undefined) {
+        // A slot this transformation did not write (a restored checkpoint): learn its ℓ.
+        readLater(name, slot, (values) => {
+          known.set(slot.dataId, storedLowerBound(values));
+          return undefined;
+        });
+      } else if (current === 0 || isLowerBoundStep(step, options.every)) {
+        readLater(name, input, (values) => measuredLowerBound(values, input.shape[0], input.shape[1], options.percent, floor));
+      }
+    }
+    const bound = current === undefined || current === 0 ? (floor as number) : current;
+    return { bound, slot: arrived === undefined ? tf.clone(slot) : written(arrived, slot.shape) };
   };
   return {
     stabilizers: [{ option: 'eps', value: newtonSchulz.eps }],
@@ -104,10 +164,13 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       }
       const momentumSlot = { [MUON_MOMENTUM_SLOT]: tf.zerosLike(param) };
       if (layerAware === undefined) return momentumSlot;
-      return { ...momentumSlot, [MUON_LOWER_BOUND_SLOT]: tf.zeros([param.shape[param.rank - 1] as number]) };
+      return { ...momentumSlot, [MUON_LOWER_BOUND_SLOT]: written(0, [param.shape[param.rank - 1] as number]) };
     },
     nonNegativeSlots: [MUON_LOWER_BOUND_SLOT],
     update(grads, state, _params, { step, taps }) {
+      const failure = deferred.failure;
+      deferred.failure = undefined;
+      if (failure !== undefined) throw failure;
       const beta = scheduleValue(momentum, step - 1);
       // Per-variable tidies and early disposal keep the step's peak memory near its live state:
       // a Muon step over large matrices is bounded by the wasm heap (4 GiB), not by arithmetic.
@@ -131,16 +194,9 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       const schedules = names.map((name, i) => {
         if (layerAware === undefined) return newtonSchulz;
         const slot = entry(entry(state, name, 'state'), MUON_LOWER_BOUND_SLOT, 'lower bound');
-        let bound = isLowerBoundStep(step, layerAware.every) ? 0 : lowerBoundOf(slot);
-        if (bound === 0) {
-          const input = inputs[i] as tf.Tensor2D;
-          bound = measuredLowerBound(input.dataSync(), input.shape[0], input.shape[1], layerAware.percent, floor);
-          const written = tf.fill(slot.shape, bound);
-          known.set(written.dataId, bound);
-          lowerBounds[name] = written;
-        } else {
-          lowerBounds[name] = tf.clone(slot);
-        }
+        const input = inputs[i] as tf.Tensor2D;
+        const { bound, slot: next } = syncReadsStall() ? deferredLowerBound(name, step, slot, input, layerAware) : immediateLowerBound(step, slot, input, layerAware);
+        lowerBounds[name] = next;
         return layerAwareSchedule(bound, newtonSchulz.eps);
       });
       // One kernel call per distinct schedule (the memoized schedules are shared objects), so the
