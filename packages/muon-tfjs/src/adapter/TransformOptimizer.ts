@@ -8,7 +8,7 @@ import { assertStabilizersRepresentable } from './backendFloats.js';
 import { DeviceStepGuard, type GuardedWrite } from './deviceStepGuard.js';
 import { nonFiniteKeys } from './finiteness.js';
 import { nonFiniteStepError } from './nonFiniteStepError.js';
-import { syncReadsStall } from '../kernels/hostReads.js';
+import { syncReadsStall } from '../math/hostReads.js';
 import { SLOT_SEPARATOR, bindRestoredNames, parseCheckpoint } from './restoredState.js';
 import { StepInputs } from './stepInputs.js';
 import { type TapListener, type TapOptions, TapRegistry } from './tapRegistry.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readOnHost } from '../kernels/hostReads.js';
+import { readOnHost } from '../math/hostReads.js';
 import { type NonFiniteStepError, nonFiniteStepError } from './nonFiniteStepError.js';
 
 /** A value a guarded step writes: `key` names it in errors (`<variable>` or `<variable>/<slot>`). */

@@ -207,8 +207,6 @@ describe("nsSteps: 'auto' on webgpu", () => {
       const w = tf.variable(tf.zeros([SIZE, SIZE]), true, `auto_gpu_${backend}`);
       const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
       const optimizer = muon({ nsSteps: 'auto', momentum: 0, weightDecay: 0, orthogonalize });
-      // Until the adapter's own check decides on the device (issue 21), it reads; this test counts Muon's reads only.
-      optimizer.checkFinite = false;
       let before = tf.zeros([SIZE, SIZE]);
       let lastUpdate = tf.zeros([SIZE, SIZE]);
       const step = async (): Promise<void> => {

@@ -174,8 +174,6 @@ describe('spectrumTracker on webgpu', () => {
       await useBackend(backend);
       const weights = initial.map((values, i) => tf.variable(tf.tensor2d(values), true, `tracked_${i}_${backend}`));
       const optimizer = muon({ learningRate: 0.02, coefficients: 'jordan' });
-      // Until the adapter's own check decides on the device (issue 21), it reads; this test counts the tracker's reads only.
-      optimizer.checkFinite = false;
       const tracker = spectrumTracker(optimizer, { every: 2 });
       tracker.start();
       const step = (k: number): void => {
