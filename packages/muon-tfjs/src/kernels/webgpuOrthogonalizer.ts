@@ -6,6 +6,7 @@ import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { type KernelCapabilities, type NewtonSchulzAlgorithm, type OrthogonalizationPlan } from '../math/planOrthogonalization.js';
 import { kernelPlanner } from './kernelPlanner.js';
 import { precisionThatRuns } from './precisionThatRuns.js';
+import { sameShapeGroups } from './sameShapeGroups.js';
 import { type FusedProductTerms, type WebGpuProgramRunner, fusedProduct, normalizeFrobeniusOnGpu, webgpuProgramRunner } from './webgpuPrograms.js';
 
 /**
@@ -101,15 +102,8 @@ export function webgpuOrthogonalizer(settings: WebGpuOrthogonalizerOptions = {})
     matrices.forEach((g) => checkNewtonSchulzInput(g, 'webgpuOrthogonalizer'));
     const runner = webgpuProgramRunner('webgpuOrthogonalizer');
     const halfOperands = precisionThatRuns(schedule.precision, 'the WebGPU kernel', schedule.precision === 'bfloat16' ? WEBGPU_BFLOAT16_MISSING : undefined) === 'float16';
-    const groups = new Map<string, number[]>();
-    matrices.forEach((g, i) => {
-      const key = g.shape.join('x');
-      const group = groups.get(key);
-      if (group === undefined) groups.set(key, [i]);
-      else group.push(i);
-    });
     const outputs: tf.Tensor2D[] = new Array<tf.Tensor2D>(matrices.length);
-    for (const indices of groups.values()) {
+    for (const indices of sameShapeGroups(matrices)) {
       const [rows, cols] = (matrices[indices[0] as number] as tf.Tensor2D).shape;
       const results = tf.tidy(() => {
         // One matrix is reshaped (no copy, no dispatch); several are stacked into one batch.
