@@ -92,7 +92,8 @@ describe('webgpuOrthogonalizer', () => {
       // polynomial amplifies in the small singular directions (measured 1.2e-6): the plain
       // iteration's 1e-5 bounds it. An overflowing norm would give 0, an underflowing one Inf/NaN.
       const g = tf.randomNormal([24, 40], 0, 1, 'float32', 9) as tf.Tensor2D;
-      const schedule = resolveNewtonSchulz();
+      // eps = 0: with the default 1e-7, X·1e-30 (‖X‖_F ~ 1e-28) is rightly mapped to nearly 0.
+      const schedule = resolveNewtonSchulz({ eps: 0 });
       const orthogonalize = webgpuOrthogonalizer();
       const [plain, huge, tiny] = [1, 1e30, 1e-30].map((scale) => tf.tidy(() => orthogonalize([tf.mul(g, scale) as tf.Tensor2D], schedule)[0] as tf.Tensor2D));
       const reference = await (plain as tf.Tensor2D).data();
