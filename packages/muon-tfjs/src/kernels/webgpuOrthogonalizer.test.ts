@@ -182,6 +182,9 @@ describe('webgpuOrthogonalizer', () => {
    * needs none). Bounds as for bfloat16 (bfloat16Orthogonalization.test.ts) with float16's unit
    * roundoff u = 2⁻¹¹: each product perturbs the float32 map by at most 2u, so P products per
    * iteration and T iterations by about 2u·P·T to first order; P = 3 for the plain iteration.
+   * Measured on SwiftShader: 1.7u–4.7u from the float32 map (u ≈ 4.9e-4, so 8e-4 to 2.3e-3) on the
+   * inputs below, against bounds of 30u–48u; polarExpress8 3.4u from the exact polar factor.
+   * bfloat16 (u = 2⁻⁸) measured 3u–7u on the same inputs: float16 is about 8× closer to float32.
    */
   describe.skipIf(!onWebGpu)("precision 'float16' on webgpu", () => {
     beforeAll(() => useBackend('webgpu'));
@@ -219,8 +222,8 @@ describe('webgpuOrthogonalizer', () => {
         const got = await orthogonalizeOne(orthogonalize, values, m, n, resolveNewtonSchulz({ coefficients: preset, precision: 'float16' }));
         const distance = relativeFrobenius(got, reference);
         expect(distance, preset).toBeLessThan(bound(float32));
-        // Not float32 in disguise: binary16 rounding shows.
-        expect(distance, preset).toBeGreaterThan(FLOAT16_UNIT_ROUNDOFF / 4);
+        // Not float32 in disguise: binary16 rounding shows (measured ≥ 1.65u).
+        expect(distance, preset).toBeGreaterThan(FLOAT16_UNIT_ROUNDOFF);
       }
     });
 
