@@ -128,7 +128,8 @@ async function main(): Promise<void> {
   console.log(`fastestOrthogonalizer() here: ${JSON.stringify(describeFastestOrthogonalizer())}`);
   console.log(`with precision 'bfloat16': ${JSON.stringify(describeFastestOrthogonalizer('bfloat16'))}\n`);
 
-  const kernels: { name: string; orthogonalize: Orthogonalizer; slow: boolean; precision: NewtonSchulzPrecision }[] = [];
+  // The CPU kernels' precisions (float16 runs on webgpu only).
+  const kernels: { name: string; orthogonalize: Orthogonalizer; slow: boolean; precision: Exclude<NewtonSchulzPrecision, 'float16'> }[] = [];
   const status = loadNativeAddon();
   const info = status.available ? status.addon.info() : undefined;
   for (const name of ['native-openblas', 'native', 'native-bf16'].filter((k) => requested.includes(k))) {

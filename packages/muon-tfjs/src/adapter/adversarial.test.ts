@@ -137,7 +137,7 @@ describe.each(TEST_BACKENDS)('adversarial use on %s (issue 16)', (backend) => {
 
   it('8, 9: eps = 0, epsilon = 0 and a non-function kernel are refused at construction', () => {
     expect(() => muon({ eps: 0 })).toThrow(/eps must be a finite number > 0, got 0/);
-    expect(() => muon({ precision: 'fp16' as 'float32' })).toThrow(/precision must be 'float32' or 'bfloat16'; got "fp16"/);
+    expect(() => muon({ precision: 'fp16' as 'float32' })).toThrow(/precision must be 'float32', 'bfloat16' or 'float16'; got "fp16"/);
     expect(() => adamw({ epsilon: 0 })).toThrow(/epsilon must be a finite number > 0, got 0/);
     expect(() => muon({ orthogonalize: 'x' as unknown as Orthogonalizer })).toThrow(/orthogonalize must be a function .*got string/);
   });

@@ -5,14 +5,15 @@ import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
+import { WEBGPU_BFLOAT16_MISSING, webgpuOrthogonalizer } from './webgpuOrthogonalizer.js';
 
 /** Which kernel {@link fastestOrthogonalizer} runs on the current backend, and why. */
 export interface OrthogonalizerChoice {
-  readonly kernel: 'native' | 'tfjs';
+  readonly kernel: 'native' | 'tfjs' | 'webgpu';
   readonly reason: string;
-  /** The library computing the products: oneDNN's version and ISA, OpenBLAS's build, or TF.js. */
+  /** The library computing the products: oneDNN's version and ISA, OpenBLAS's build, WGSL programs, or TF.js. */
   readonly engine: string;
-  /** The precision its products run in for the one asked for (bfloat16 falls back to float32 where it cannot run). */
+  /** The precision its products run in for the one asked for (bfloat16 and float16 fall back to float32 where they cannot run). */
   readonly precision: NewtonSchulzPrecision;
   /** Why bfloat16 cannot run with this kernel; absent where it can. */
   readonly bfloat16Missing?: string;
@@ -29,8 +30,17 @@ const TFJS_FLOAT32_ONLY = 'TF.js kernels compute in float32';
  * features (for logs, READMEs, benchmarks).
  */
 export function describeFastestOrthogonalizer(precision: NewtonSchulzPrecision = 'float32'): OrthogonalizerChoice {
-  const status = loadNativeAddon();
   const backend = tf.getBackend() as string | undefined;
+  if (backend === 'webgpu') {
+    return {
+      kernel: 'webgpu',
+      reason: "backend 'webgpu': fused WGSL Newton–Schulz programs",
+      engine: 'WGSL compute programs on TF.js webgpu',
+      precision: precision === 'float16' ? 'float16' : 'float32',
+      bfloat16Missing: WEBGPU_BFLOAT16_MISSING,
+    };
+  }
+  const status = loadNativeAddon();
   const tfjs = (reason: string, cpu?: OrthogonalizerChoice['cpu']): OrthogonalizerChoice => ({
     kernel: 'tfjs',
     reason,
@@ -63,7 +73,8 @@ export function describeFastestOrthogonalizer(precision: NewtonSchulzPrecision =
  * The fastest available {@link Orthogonalizer}, decided per call: in Node with the native addon
  * built (`npm run build:native`, done by `npm ci`) and a CPU-resident backend (`cpu`, `wasm`), the
  * native kernel (oneDNN, or OpenBLAS without it; bfloat16 products where the schedule asks and the
- * CPU can); everywhere else (browser, addon absent, GPU backends) Gram/plain Newton–Schulz
+ * CPU can); on webgpu the fused WGSL programs of `webgpuOrthogonalizer` (float16 operands where
+ * the schedule asks); everywhere else (browser CPU backends, addon absent, webgl) Gram/plain Newton–Schulz
  * in TF.js with same-shape batching where the backend batches fast. Both compute the map of
  * `newtonSchulz` with the same schedule, each planning shapes under its own capabilities
  * (`planOrthogonalization`); the choice only changes speed and round-off.
@@ -71,10 +82,16 @@ export function describeFastestOrthogonalizer(precision: NewtonSchulzPrecision =
 export function fastestOrthogonalizer(): Orthogonalizer {
   const tfjs = gramOrthogonalizer();
   let native: Orthogonalizer | undefined;
+  let webgpu: Orthogonalizer | undefined;
   return (matrices, schedule) => {
-    if (describeFastestOrthogonalizer().kernel === 'native') {
+    const kernel = describeFastestOrthogonalizer().kernel;
+    if (kernel === 'native') {
       native ??= nativeOrthogonalizer();
       return native(matrices, schedule);
+    }
+    if (kernel === 'webgpu') {
+      webgpu ??= webgpuOrthogonalizer();
+      return webgpu(matrices, schedule);
     }
     return tfjs(matrices, schedule);
   };

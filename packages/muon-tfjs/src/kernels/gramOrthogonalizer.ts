@@ -6,6 +6,7 @@ import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { GENERAL_MATMUL_CAPABILITIES, type NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
 import { kernelPlanner } from './kernelPlanner.js';
 import { precisionThatRuns } from './precisionThatRuns.js';
+import { sameShapeGroups } from './sameShapeGroups.js';
 
 /** Options of {@link gramOrthogonalizer}. */
 export interface GramOrthogonalizerOptions {
@@ -34,15 +35,8 @@ export function gramOrthogonalizer(settings: GramOrthogonalizerOptions = {}): Or
     const run = <T extends tf.Tensor2D | tf.Tensor3D>(g: T): T => executePlan(g, schedule, plan(g.shape[g.rank - 2] as number, g.shape[g.rank - 1] as number, schedule));
     const batch = settings.batchSameShapes ?? tf.getBackend() !== 'wasm';
     if (!batch) return matrices.map(run);
-    const groups = new Map<string, number[]>();
-    matrices.forEach((g, i) => {
-      const key = g.shape.join('x');
-      const group = groups.get(key);
-      if (group === undefined) groups.set(key, [i]);
-      else group.push(i);
-    });
     const outputs: tf.Tensor2D[] = new Array<tf.Tensor2D>(matrices.length);
-    for (const indices of groups.values()) {
+    for (const indices of sameShapeGroups(matrices)) {
       if (indices.length === 1) {
         const i = indices[0] as number;
         outputs[i] = run(matrices[i] as tf.Tensor2D);

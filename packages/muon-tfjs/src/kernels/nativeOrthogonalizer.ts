@@ -30,7 +30,7 @@ export interface NativeOrthogonalizerOptions {
 export type NativeLibrary = 'fastest' | 'openblas';
 
 /** The addon built over OpenBLAS alone computes XXᵀ and R² = RRᵀ with ssyrk: one triangle, half the flops of sgemm. */
-export const OPENBLAS_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true, bfloat16Products: false });
+export const OPENBLAS_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: true, bfloat16Products: false, float16Products: false });
 
 /**
  * The capabilities of the addon that loads here: XXᵀ and R² at about half a gemm's flops in both
@@ -41,7 +41,7 @@ export function nativeCapabilities(): KernelCapabilities {
   const status = loadNativeAddon();
   if (!status.available) throw new Error(`muon-tfjs native kernel unavailable: ${status.reason}`);
   const info = status.addon.info();
-  return Object.freeze({ symmetricProductsAtHalfCost: info.symmetricProductsAtHalfCost, bfloat16Products: info.bfloat16 });
+  return Object.freeze({ symmetricProductsAtHalfCost: info.symmetricProductsAtHalfCost, bfloat16Products: info.bfloat16, float16Products: false });
 }
 
 /** How a native kernel (orthogonalizer, fused Muon step) runs its products on a {@link NativeLibrary}. */
@@ -58,6 +58,9 @@ export interface NativeProducts {
    */
   precisionCode(requested: NewtonSchulzPrecision): number;
 }
+
+/** Why the native kernel runs a float16 schedule in float32 (its half-precision products are bfloat16's). */
+export const NATIVE_FLOAT16_MISSING = "the native kernel has no float16 products; its reduced precision is 'bfloat16'";
 
 /** Throws, naming `owner`, unless `library` is a {@link NativeLibrary}. */
 export function checkNativeLibrary(library: NativeLibrary, owner: string): void {
@@ -82,7 +85,12 @@ export function nativeProducts(library: NativeLibrary, owner: string): NativePro
   }
   const info = status.addon.info();
   const bfloat16Missing = info.bfloat16 ? undefined : info.products.bfloat16;
-  return { addon: status.addon, capabilities: nativeCapabilities(), precisionCode: (requested) => NATIVE_PRECISION_CODES[precisionThatRuns(requested, kernel, bfloat16Missing)] };
+  const missing = (requested: NewtonSchulzPrecision): string | undefined => (requested === 'float16' ? NATIVE_FLOAT16_MISSING : bfloat16Missing);
+  return {
+    addon: status.addon,
+    capabilities: nativeCapabilities(),
+    precisionCode: (requested) => (precisionThatRuns(requested, kernel, missing(requested)) === 'bfloat16' ? NATIVE_PRECISION_CODES.bfloat16 : NATIVE_PRECISION_CODES.float32),
+  };
 }
 
 /** A schedule as the addon reads it. */

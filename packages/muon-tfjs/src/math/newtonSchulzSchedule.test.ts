@@ -29,7 +29,8 @@ describe('resolveNewtonSchulz', () => {
     expect(() => resolveNewtonSchulz({ eps: Number.NaN })).toThrow(/eps must be .* got NaN/);
     expect(() => resolveNewtonSchulz({ restartAfter: [0] })).toThrow(/\[0\]/);
     expect(() => resolveNewtonSchulz({ coefficients: 'cesista5', steps: 3 })).toThrow(/nsSteps=3/);
-    expect(() => resolveNewtonSchulz({ precision: 'float16' as 'float32' })).toThrow(/precision must be 'float32' or 'bfloat16'; got "float16"/);
+    expect(() => resolveNewtonSchulz({ precision: 'half' as 'float32' })).toThrow(/precision must be 'float32', 'bfloat16' or 'float16'; got "half"/);
+    expect(resolveNewtonSchulz({ precision: 'float16' }).precision).toBe('float16');
   });
 });
 

@@ -7,13 +7,16 @@ export const DEFAULT_NS_EPS = 1e-7;
  * The arithmetic of the Newton–Schulz products. `'bfloat16'`: each product rounds its two operands
  * to bfloat16 (8-bit significand, unit roundoff 2⁻⁸, round to nearest even) and accumulates in
  * float32, as Muon runs on GPUs; the input, its float64-summed normalization, the iterates between
- * products and the output stay float32. Kernels that cannot (the TF.js ones; the native one without
- * oneDNN or on a CPU without AVX512-BF16/AMX) run float32 and say so once (see `precisionThatRuns`).
+ * products and the output stay float32. `'float16'`: the same with IEEE binary16 operands (11-bit
+ * significand, unit roundoff 2⁻¹¹, range ±65504), the WebGPU kernel's half precision. Kernels that
+ * cannot run the one asked (the TF.js ones; the native one for float16, and for bfloat16 without
+ * oneDNN or on a CPU without AVX512-BF16/AMX; the WebGPU one for bfloat16) run float32 and say so
+ * once (see `precisionThatRuns`).
  */
-export type NewtonSchulzPrecision = 'float32' | 'bfloat16';
+export type NewtonSchulzPrecision = 'float32' | 'bfloat16' | 'float16';
 
 /** The precisions in {@link NewtonSchulzPrecision}, for validation and listings. */
-export const NEWTON_SCHULZ_PRECISIONS: readonly NewtonSchulzPrecision[] = Object.freeze(['float32', 'bfloat16']);
+export const NEWTON_SCHULZ_PRECISIONS: readonly NewtonSchulzPrecision[] = Object.freeze(['float32', 'bfloat16', 'float16']);
 
 /** How a caller describes a Newton–Schulz run; {@link resolveNewtonSchulz} turns it into a schedule. */
 export interface NewtonSchulzOptions {
@@ -119,7 +122,8 @@ export function resolveNewtonSchulz(options: NewtonSchulzOptions = {}): NewtonSc
   const restarts = [...new Set(restartAfter)].filter((t) => t < steps).sort((a, b) => a - b);
   const precision = options.precision ?? 'float32';
   if (!NEWTON_SCHULZ_PRECISIONS.includes(precision)) {
-    throw new Error(`precision must be ${NEWTON_SCHULZ_PRECISIONS.map((p) => `'${p}'`).join(' or ')}; got ${JSON.stringify(precision)}`);
+    const names = NEWTON_SCHULZ_PRECISIONS.map((p) => `'${p}'`);
+    throw new Error(`precision must be ${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}; got ${JSON.stringify(precision)}`);
   }
   const iterations = Object.freeze(coefficients.iterations.map((triple) => Object.freeze([...triple]) as unknown as Quintic));
   const schedule = { iterations, normalizationScale: coefficients.normalizationScale, steps, eps, restartAfter: Object.freeze(restarts) };

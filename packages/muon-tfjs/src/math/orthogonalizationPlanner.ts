@@ -10,7 +10,7 @@ export type OrthogonalizationPlanner = (rows: number, cols: number, schedule: Ne
  * plans up instead of re-deciding. Schedules are held weakly (a dropped optimizer frees its plans).
  *
  * @example
- * const plan = orthogonalizationPlanner({ symmetricProductsAtHalfCost: true, bfloat16Products: false });
+ * const plan = orthogonalizationPlanner({ symmetricProductsAtHalfCost: true, bfloat16Products: false, float16Products: false });
  * plan(768, 3072, resolveNewtonSchulz()); // { algorithm: 'gram', transposed: false, flops: … }
  */
 export function orthogonalizationPlanner(capabilities: KernelCapabilities, algorithm: NewtonSchulzAlgorithm = 'auto'): OrthogonalizationPlanner {

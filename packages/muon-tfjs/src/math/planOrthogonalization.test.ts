@@ -3,7 +3,7 @@ import { resolveNewtonSchulz } from './newtonSchulzSchedule.js';
 import { orthogonalizationPlanner } from './orthogonalizationPlanner.js';
 import { GENERAL_MATMUL_CAPABILITIES, type NewtonSchulzAlgorithm, gramNewtonSchulzFlops, planOrthogonalization, plainNewtonSchulzFlops } from './planOrthogonalization.js';
 
-const SYRK = { symmetricProductsAtHalfCost: true, bfloat16Products: false };
+const SYRK = { symmetricProductsAtHalfCost: true, bfloat16Products: false, float16Products: false };
 
 describe('Gram Newton–Schulz cost model', () => {
   it('counts the flops of both algorithms (5 steps, n = 4m, m = 1)', () => {
@@ -63,11 +63,19 @@ describe('Gram Newton–Schulz cost model', () => {
 
   it('plans the plain iteration for bfloat16 products under auto, Gram where bfloat16 runs as float32', () => {
     const bfloat16 = resolveNewtonSchulz({ precision: 'bfloat16' });
-    const withBfloat16 = { symmetricProductsAtHalfCost: false, bfloat16Products: true };
+    const withBfloat16 = { symmetricProductsAtHalfCost: false, bfloat16Products: true, float16Products: false };
     expect(planOrthogonalization(768, 3072, bfloat16, withBfloat16).algorithm).toBe('plain');
     expect(planOrthogonalization(768, 3072, bfloat16, withBfloat16, 'gram').algorithm).toBe('gram');
     // A kernel that runs the schedule in float32 plans it as the float32 one.
     expect(planOrthogonalization(768, 3072, bfloat16, GENERAL_MATMUL_CAPABILITIES)).toEqual(planOrthogonalization(768, 3072, resolveNewtonSchulz(), GENERAL_MATMUL_CAPABILITIES));
+  });
+
+  it('plans the plain iteration for float16 products under auto, as for bfloat16', () => {
+    const float16 = resolveNewtonSchulz({ precision: 'float16' });
+    const withFloat16 = { symmetricProductsAtHalfCost: false, bfloat16Products: false, float16Products: true };
+    expect(planOrthogonalization(768, 3072, float16, withFloat16).algorithm).toBe('plain');
+    expect(planOrthogonalization(768, 3072, float16, withFloat16, 'gram').algorithm).toBe('gram');
+    expect(planOrthogonalization(768, 3072, float16, GENERAL_MATMUL_CAPABILITIES)).toEqual(planOrthogonalization(768, 3072, resolveNewtonSchulz(), GENERAL_MATMUL_CAPABILITIES));
   });
 
   it('rejects an unknown algorithm, naming it', () => {

@@ -28,10 +28,12 @@ export interface KernelCapabilities {
    * with oneDNN on a CPU with AVX512-BF16 or AMX); kernels without it run such schedules in float32.
    */
   readonly bfloat16Products: boolean;
+  /** The kernel runs a schedule's `precision: 'float16'` as float16 products (the WebGPU kernel). */
+  readonly float16Products: boolean;
 }
 
 /** A kernel with general matmuls only (every TF.js backend). */
-export const GENERAL_MATMUL_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: false, bfloat16Products: false });
+export const GENERAL_MATMUL_CAPABILITIES: KernelCapabilities = Object.freeze({ symmetricProductsAtHalfCost: false, bfloat16Products: false, float16Products: false });
 
 /** The decision for one matrix shape: what a kernel executes, and what it costs. */
 export interface OrthogonalizationPlan {
@@ -100,8 +102,8 @@ export const GRAM_MIN_SCHEDULE_DEVIATION = 1e-4;
  *
  * The iteration always runs on the smaller Gram side (`transposed` for tall matrices). Under
  * `'auto'` the Gram iteration is taken when it costs fewer flops and the schedule's own error
- * dwarfs its extra round-off ({@link GRAM_MIN_SCHEDULE_DEVIATION}), and never for bfloat16
- * products: there R ← ZRZ compounds bfloat16 round-off through Z's large coefficients (measured on
+ * dwarfs its extra round-off ({@link GRAM_MIN_SCHEDULE_DEVIATION}), and never for bfloat16 or
+ * float16 products: there R ← ZRZ compounds the operands' round-off through Z's large coefficients (measured on
  * the orthogonalizer contract's 48×96 input, native kernel: relative error to the float32 map
  * 0.54 for polarExpress5 and 5e5 or NaN for polarExpress8 with the default restarts, against
  * 0.020–0.026 for the plain iteration; docs/performance.md). `'plain'` and `'gram'` force.
@@ -115,7 +117,7 @@ export function planOrthogonalization(rows: number, cols: number, schedule: Newt
   const symmetric = capabilities.symmetricProductsAtHalfCost;
   const plain = plainNewtonSchulzFlops(m, n, schedule.steps, symmetric);
   const gram = gramNewtonSchulzFlops(m, n, schedule.steps, schedule.restartAfter, symmetric);
-  const bfloat16 = schedule.precision === 'bfloat16' && capabilities.bfloat16Products;
-  const useGram = algorithm === 'auto' ? gram < plain && schedule.deviation >= GRAM_MIN_SCHEDULE_DEVIATION && !bfloat16 : algorithm === 'gram';
+  const halfProducts = (schedule.precision === 'bfloat16' && capabilities.bfloat16Products) || (schedule.precision === 'float16' && capabilities.float16Products);
+  const useGram = algorithm === 'auto' ? gram < plain && schedule.deviation >= GRAM_MIN_SCHEDULE_DEVIATION && !halfProducts : algorithm === 'gram';
   return Object.freeze({ algorithm: useGram ? 'gram' : 'plain', transposed, flops: useGram ? gram : plain });
 }

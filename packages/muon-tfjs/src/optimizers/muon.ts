@@ -67,7 +67,8 @@ export interface MuonOptions extends WeightDecayOptions {
    * The arithmetic of the Newton–Schulz products ({@link NewtonSchulzPrecision}): `'bfloat16'`
    * rounds each product's operands to bfloat16 and accumulates in float32, as GPU Muon does; the
    * momentum, the normalization and the update stay float32. It runs in the native kernel built
-   * with oneDNN on a CPU with AVX512-BF16 or AMX; elsewhere float32 runs, said once on the console.
+   * with oneDNN on a CPU with AVX512-BF16 or AMX; `'float16'` rounds them to IEEE binary16 instead,
+   * in the WebGPU kernel (webgpu backend). Elsewhere float32 runs, said once on the console.
    * Default `'float32'` (README, "Precision": bfloat16 measured against float32 training).
    */
   readonly precision?: NewtonSchulzPrecision;
@@ -173,7 +174,7 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   // step count, and is what every step runs (scaleByMuon hands it to the kernel unchanged).
   const precision = options.precision ?? MUON_DEFAULTS.precision;
   if (auto && precision !== 'float32') {
-    // The per-layer schedules are float32 (layerAwareSchedule); bfloat16 would need them re-derived.
+    // The per-layer schedules are float32 (layerAwareSchedule); bfloat16 or float16 would need them re-derived.
     throw new Error(`${owner}: nsSteps 'auto' runs float32 schedules; leave precision out or 'float32' with it (got ${JSON.stringify(precision)})`);
   }
   const schedule = resolveNewtonSchulz({ coefficients, eps, precision, ...(options.nsSteps === undefined || auto ? {} : { steps: options.nsSteps }) });

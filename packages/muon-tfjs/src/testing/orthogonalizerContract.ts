@@ -6,7 +6,7 @@ import { newtonSchulz } from '../math/newtonSchulz.js';
 import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { polarFactor } from '../diagnostics/polarFactor.js';
-import { TEST_BACKENDS, useBackend } from './backends.js';
+import { TEST_BACKENDS, type TestBackend, useBackend } from './backends.js';
 import { matrixWithSingularValues, maxAbsDiff, relativeFrobenius } from '../diagnostics/float64Matrices.js';
 
 const PRESETS = ['jordan', 'cesista5', 'you6', 'polarExpress5', 'polarExpress8'] as const satisfies readonly CoefficientPreset[];
@@ -27,13 +27,14 @@ export function orthogonalityError(values: ArrayLike<number>, rows: number, cols
 }
 
 /**
- * The contract every {@link Orthogonalizer} meets, run on the `cpu` and `wasm` backends: it computes
- * the map of `newtonSchulz` (same coefficients) within `tolerance` (relative Frobenius error against
- * the float64 U·p(S)·Vᵀ), is no less orthogonal than the plain iteration beyond round-off, keeps the
- * order and shapes of its inputs, maps zero to zero, and leaks no tensors.
+ * The contract every {@link Orthogonalizer} meets, run on `backends` (default `cpu` and `wasm`): it
+ * computes the map of `newtonSchulz` (same coefficients) within `tolerance` (relative Frobenius
+ * error against the float64 U·p(S)·Vᵀ), is no less orthogonal than the plain iteration beyond
+ * round-off, keeps the order and shapes of its inputs, maps zero to zero, and leaks no tensors.
+ * Outputs are read with `await data()`, which every backend serves (webgpu has no synchronous read in Node).
  */
-export function describeOrthogonalizerContract(name: string, make: () => Orthogonalizer, tolerance: number): void {
-  describe.each(TEST_BACKENDS)(`${name} on %s`, (backend) => {
+export function describeOrthogonalizerContract(name: string, make: () => Orthogonalizer, tolerance: number, backends: readonly TestBackend[] = TEST_BACKENDS): void {
+  describe.each(backends)(`${name} on %s`, (backend) => {
     let orthogonalize: Orthogonalizer;
     beforeAll(async () => {
       await useBackend(backend);
@@ -45,7 +46,7 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
       [96, 48],
       [64, 64],
       [40, 200],
-    ] as const)('maps singular values through the composed polynomial (%i×%i, every preset)', (m, n) => {
+    ] as const)('maps singular values through the composed polynomial (%i×%i, every preset)', async (m, n) => {
       const s = spectrum(Math.min(m, n), 1e-2).map((x) => 3 * x);
       const { g, u, v } = matrixWithSingularValues(m, n, s, 11);
       const input = tf.tensor2d(g.to2DArray());
@@ -55,13 +56,13 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
         const expected = u.mmul(Matrix.diag(s.map((x) => composedPolynomial(schedule, x / frobenius)))).mmul(v.transpose());
         const [output] = orthogonalize([input], schedule);
         expect(output?.shape).toEqual([m, n]);
-        expect(relativeFrobenius((output as tf.Tensor2D).dataSync(), expected.to1DArray()), preset).toBeLessThan(tolerance);
+        expect(relativeFrobenius(await (output as tf.Tensor2D).data(), expected.to1DArray()), preset).toBeLessThan(tolerance);
         output?.dispose();
       }
       input.dispose();
     });
 
-    it('agrees with newtonSchulz and is as orthogonal as it, up to round-off, on Gaussian matrices', () => {
+    it('agrees with newtonSchulz and is as orthogonal as it, up to round-off, on Gaussian matrices', async () => {
       for (const [m, n, preset] of [
         [64, 160, 'jordan'],
         [160, 64, 'polarExpress5'],
@@ -71,11 +72,12 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
         const g = tf.randomNormal([m, n], 0, 1, 'float32', m * n) as tf.Tensor2D;
         const plain = newtonSchulz(g, { coefficients: preset });
         const [output] = orthogonalize([g], resolveNewtonSchulz({ coefficients: preset }));
-        const got = (output as tf.Tensor2D).dataSync();
-        expect(relativeFrobenius(got, plain.dataSync()), `${m}×${n} ${preset}`).toBeLessThan(tolerance);
+        const got = await (output as tf.Tensor2D).data();
+        const reference = await plain.data();
+        expect(relativeFrobenius(got, reference), `${m}×${n} ${preset}`).toBeLessThan(tolerance);
         // The same polynomial gives the same ‖XXᵀ − I‖ (0.3·√k for jordan, ~1e-5 for polarExpress8):
         // any excess must stay at round-off level, 1e-4 relative to ‖I‖_F = √min(m, n).
-        const excess = orthogonalityError(got, m, n) - orthogonalityError(plain.dataSync(), m, n);
+        const excess = orthogonalityError(got, m, n) - orthogonalityError(reference, m, n);
         expect(excess, `${m}×${n} ${preset}`).toBeLessThan(1e-4 * Math.sqrt(Math.min(m, n)));
         tf.dispose([g, plain, output as tf.Tensor2D]);
       }
@@ -84,7 +86,7 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
     it.each([
       ['condition number 1e6', (i: number, k: number) => 1e-6 ** (i / (k - 1))],
       ['rank 8 of 64, exact zeros beyond', (i: number) => (i < 8 ? 1e-2 ** (i / 7) : 0)],
-    ] as const)('stays at the plain iteration’s accuracy on ill-conditioned input (%s, 64×256, jordan)', (_, singularValue) => {
+    ] as const)('stays at the plain iteration’s accuracy on ill-conditioned input (%s, 64×256, jordan)', async (_, singularValue) => {
       // Momentum matrices are often nearly low-rank. Gram iterations lose accuracy the longer they
       // run between restarts (R is updated, not recomputed from X): on these inputs without any
       // restart the error is 7e-5 (TF.js cpu) to 4.8e-4 (wasm, addon), against ≤ 1.9e-5 for the plain
@@ -98,18 +100,19 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
       const expected = u.mmul(Matrix.diag(s.map((x) => composedPolynomial(schedule, x / frobenius)))).mmul(v.transpose()).to1DArray();
       const input = tf.tensor2d(g.to2DArray());
       const [output] = orthogonalize([input], schedule);
-      expect(relativeFrobenius((output as tf.Tensor2D).dataSync(), expected)).toBeLessThan(4e-5);
+      expect(relativeFrobenius(await (output as tf.Tensor2D).data(), expected)).toBeLessThan(4e-5);
       tf.dispose([input, output as tf.Tensor2D]);
     });
 
-    it('returns the polar factor UVᵀ with the convergent polarExpress8 schedule', () => {
+    it('returns the polar factor UVᵀ with the convergent polarExpress8 schedule', async () => {
       const g = tf.randomNormal([64, 160], 0, 1, 'float32', 5) as tf.Tensor2D;
       const [output] = orthogonalize([g], resolveNewtonSchulz({ coefficients: 'polarExpress8' }));
-      expect(relativeFrobenius((output as tf.Tensor2D).dataSync(), polarFactor(g).data)).toBeLessThan(tolerance);
+      const exact = polarFactor({ rows: 64, cols: 160, data: Float64Array.from(await g.data()) });
+      expect(relativeFrobenius(await (output as tf.Tensor2D).data(), exact.data)).toBeLessThan(tolerance);
       tf.dispose([g, output as tf.Tensor2D]);
     });
 
-    it('handles a whole step in one call: mixed shapes, repeats, order kept', () => {
+    it('handles a whole step in one call: mixed shapes, repeats, order kept', async () => {
       const shapes = [
         [24, 40],
         [40, 24],
@@ -121,19 +124,19 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
       const cesista5 = resolveNewtonSchulz({ coefficients: 'cesista5' });
       const outputs = orthogonalize(inputs, cesista5);
       expect(outputs.map((o) => o.shape)).toEqual(shapes.map((s) => [...s]));
-      inputs.forEach((g, i) => {
+      for (const [i, g] of inputs.entries()) {
         const [alone] = orthogonalize([g], cesista5);
         // Batched and single runs may sum in another order: equal up to fp32 round-off.
-        expect(maxAbsDiff((outputs[i] as tf.Tensor2D).dataSync(), (alone as tf.Tensor2D).dataSync())).toBeLessThan(1e-5);
+        expect(maxAbsDiff(await (outputs[i] as tf.Tensor2D).data(), await (alone as tf.Tensor2D).data())).toBeLessThan(1e-5);
         alone?.dispose();
-      });
+      }
       tf.dispose([...inputs, ...outputs]);
     });
 
-    it('maps a zero matrix to zero, without NaN', () => {
+    it('maps a zero matrix to zero, without NaN', async () => {
       const zero = tf.zeros([8, 20]) as tf.Tensor2D;
       const [output] = orthogonalize([zero], resolveNewtonSchulz());
-      expect(Array.from((output as tf.Tensor2D).dataSync()).every((x) => x === 0)).toBe(true);
+      expect(Array.from(await (output as tf.Tensor2D).data()).every((x) => x === 0)).toBe(true);
       tf.dispose([zero, output as tf.Tensor2D]);
     });
 
