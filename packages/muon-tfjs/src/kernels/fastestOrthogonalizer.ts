@@ -5,10 +5,11 @@ import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { CPU_RESIDENT_BACKENDS } from './hostReads.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
+import { webglOrthogonalizer } from './webglOrthogonalizer.js';
 
 /** Which kernel {@link fastestOrthogonalizer} runs on the current backend, and why. */
 export interface OrthogonalizerChoice {
-  readonly kernel: 'native' | 'tfjs';
+  readonly kernel: 'native' | 'tfjs' | 'webgl';
   readonly reason: string;
   /** The library computing the products: oneDNN's version and ISA, OpenBLAS's build, or TF.js. */
   readonly engine: string;
@@ -39,6 +40,9 @@ export function describeFastestOrthogonalizer(precision: NewtonSchulzPrecision =
     bfloat16Missing: TFJS_FLOAT32_ONLY,
     ...(cpu === undefined ? {} : { cpu }),
   });
+  if (backend === 'webgl') {
+    return { kernel: 'webgl', reason: "backend 'webgl': the library's GLSL programs (webglOrthogonalizer)", engine: 'WebGL (GLSL)', precision: 'float32', bfloat16Missing: 'the WebGL kernel computes in float32' };
+  }
   if (!status.available) return tfjs(status.reason);
   const info = status.addon.info();
   const engine = info.onednn === null ? info.blas.trim() : `${info.onednn}, ${info.products.float32}`;
@@ -64,15 +68,22 @@ export function describeFastestOrthogonalizer(precision: NewtonSchulzPrecision =
  * built (`npm run build:native`, done by `npm ci`) and a CPU-resident backend (`cpu`, `wasm`), the
  * native kernel (oneDNN, or OpenBLAS without it; bfloat16 products where the schedule asks and the
  * CPU can); everywhere else (browser, addon absent, GPU backends) Gram/plain Newton–Schulz
- * in TF.js with same-shape batching where the backend batches fast. Both compute the map of
+ * in TF.js with same-shape batching where the backend batches fast, except on `webgl`, where plain
+ * Newton–Schulz runs as the library's own GLSL programs (`webglOrthogonalizer`). All compute the map of
  * `newtonSchulz` with the same schedule, each planning shapes under its own capabilities
  * (`planOrthogonalization`); the choice only changes speed and round-off.
  */
 export function fastestOrthogonalizer(): Orthogonalizer {
   const tfjs = gramOrthogonalizer();
   let native: Orthogonalizer | undefined;
+  let webgl: Orthogonalizer | undefined;
   return (matrices, schedule) => {
-    if (describeFastestOrthogonalizer().kernel === 'native') {
+    const kernel = describeFastestOrthogonalizer().kernel;
+    if (kernel === 'webgl') {
+      webgl ??= webglOrthogonalizer();
+      return webgl(matrices, schedule);
+    }
+    if (kernel === 'native') {
       native ??= nativeOrthogonalizer();
       return native(matrices, schedule);
     }
