@@ -25,7 +25,7 @@ describe('parseCommandLine (every npm run bench:* script)', () => {
 });
 
 // Each script as `npm run bench:*` starts it: --help prints its usage and exits at once, an unknown
-// flag exits with status 2 before anything is measured. The ten runs go in parallel (each is a tsx
+// flag exits with status 2 before anything is measured. The twelve runs go in parallel (each is a tsx
 // start-up and the scripts' imports, a few seconds).
 const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
 const run = (script: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
@@ -40,6 +40,7 @@ const SCRIPTS = [
   ['./modelStep.ts', 'bench:model-step'],
   ['./gramRestarts.ts', 'bench:gram-restarts'],
   ['./browser/run.ts', 'bench:browser'],
+  ['./gpu/run.ts', 'bench:gpu'],
 ] as const;
 
 describe('the bench:* scripts parse their command line first', () => {

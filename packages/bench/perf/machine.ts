@@ -78,9 +78,5 @@ export function printMachine(info: MachineInfo): void {
   console.log(`Node ${info.node}, tfjs-core ${info.tfjs}; native kernel: ${info.nativeKernel}`);
 }
 
-/** Median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
+/** Median of a non-empty list (in its own module, which browser pages can import too). */
+export { median } from './median.js';

@@ -87,6 +87,7 @@ export {
 // Orthogonalization kernels: the native OpenBLAS addon in Node (optional), wasm threads, the chooser.
 export { describeFastestOrthogonalizer, fastestOrthogonalizer, type OrthogonalizerChoice } from './kernels/fastestOrthogonalizer.js';
 export { gramOrthogonalizer, type GramOrthogonalizerOptions } from './kernels/gramOrthogonalizer.js';
+export { webglOrthogonalizer, type WebglOrthogonalizerOptions } from './kernels/webglOrthogonalizer.js';
 export { WEBGPU_CAPABILITIES, webgpuOrthogonalizer, type WebGpuOrthogonalizerOptions } from './kernels/webgpuOrthogonalizer.js';
 export { countWebGpuDispatches, type CountedDispatches } from './kernels/webgpuDispatches.js';
 export { OPENBLAS_CAPABILITIES, nativeCapabilities, nativeOrthogonalizer, type NativeLibrary, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';

@@ -23,14 +23,11 @@
  * bench-results/browser-<time>.json. Needs Chromium (Debian: `apt-get install -y chromium`); CI
  * does not run it.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, version as esbuildVersion } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import { version as esbuildVersion } from 'esbuild';
+import { bundlePage, callPage, DEFAULT_CHROMIUM, launchChromium, playwrightVersion, servePage } from './benchPage.js';
 import { commandLine } from '../commandLine.js';
 import { machineInfo, median, printMachine } from '../machine.js';
 import type { BrowserKernel, PageConfig, PageResult } from './page.js';
@@ -68,85 +65,12 @@ interface Job {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-async function bundlePage(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(here, 'page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser', // honours tfjs's "browser" field: no fs/os/worker_threads in the bundle
-    target: 'chrome120',
-    write: false,
-    logLevel: 'warning',
-  });
-  const file = result.outputFiles[0];
-  if (file === undefined) throw new Error('esbuild produced no output');
-  return file.text;
-}
-
-/**
- * Serves the page on 127.0.0.1: `/isolated/` with Cross-Origin-Opener-Policy: same-origin and
- * Cross-Origin-Embedder-Policy: require-corp (what makes SharedArrayBuffer, hence wasm threads,
- * available), `/unisolated/` without them, the bundle and the tfjs-backend-wasm binaries.
- */
-async function serve(bundle: string): Promise<{ origin: string; served: string[]; close(): Promise<void> }> {
-  const served: string[] = [];
-  const wasmDir = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-  const html = '<!doctype html><meta charset="utf-8"><title>muon-tfjs browser bench</title><script type="module" src="/bench.js"></script>';
-  const server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
-    const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
-    const send = (type: string, body: string | Buffer, headers: Record<string, string> = {}): void => {
-      response.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store', 'Cross-Origin-Resource-Policy': 'same-origin', ...headers });
-      response.end(body);
-    };
-    if (path === '/isolated/') send('text/html', html, isolation);
-    else if (path === '/unisolated/') send('text/html', html);
-    else if (path === '/bench.js') send('text/javascript', bundle, isolation);
-    else if (/^\/wasm\/tfjs-backend-wasm[a-z-]*\.wasm$/.test(path) && existsSync(join(wasmDir, path.slice(6)))) {
-      served.push(path.slice(6));
-      send('application/wasm', readFileSync(join(wasmDir, path.slice(6))), isolation);
-    } else if (path === '/favicon.ico') {
-      response.writeHead(204);
-      response.end();
-    } else {
-      response.writeHead(404);
-      response.end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { origin: `http://127.0.0.1:${port}`, served, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-async function runJob(browser: Browser, origin: string, job: Job): Promise<PageResult> {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    page.on('console', (message) => console.log(`  [${job.label}] ${message.text()}`));
-    page.on('pageerror', (error) => console.error(`  [${job.label}] page error: ${error.message}`));
-    await page.goto(`${origin}/${job.isolated ? 'isolated' : 'unisolated'}/`);
-    await page.waitForFunction(() => 'muonBench' in globalThis);
-    // A string expression, not a function: tsx's transform could add helpers to a function's source.
-    return (await page.evaluate(`globalThis.muonBench(${JSON.stringify(job.config)})`)) as PageResult;
-  } finally {
-    await context.close();
-  }
-}
-
-function playwrightVersion(): string {
-  return (createRequire(import.meta.url)('playwright-core/package.json') as { version: string }).version;
-}
-
 function gflops(ms: number): number {
   return (2 * MATMUL_N ** 3) / ms / 1e6;
 }
 
 async function main(): Promise<void> {
-  const executablePath = args['chromium'] ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) {
-    console.error(`Chromium not found at ${executablePath}. On Debian/Ubuntu install the apt package "chromium" (apt-get install -y chromium), or pass --chromium <path to a Chromium or Chrome binary>.`);
-    process.exit(1);
-  }
+  const executablePath = args['chromium'] ?? DEFAULT_CHROMIUM;
   const layers = Number(args['layers'] ?? 12);
   const runs = Number(args['runs'] ?? 1);
   const matmulRuns = Number(args['matmul-runs'] ?? 7);
@@ -168,11 +92,11 @@ async function main(): Promise<void> {
 
   const machine = machineInfo();
   printMachine(machine);
-  const bundle = await bundlePage();
-  const server = await serve(bundle);
-  const browser = await chromium.launch({ executablePath, headless: true });
+  const bundle = await bundlePage(join(here, 'page.ts'));
+  const server = await servePage(bundle);
+  const browser = await launchChromium(executablePath);
   const chromiumVersion = browser.version();
-  console.log(`Chromium ${chromiumVersion} (${executablePath}, headless, driven by playwright-core ${playwrightVersion()}); page bundle ${(bundle.length / 1e6).toFixed(1)} MB, esbuild ${esbuildVersion}`);
+  console.log(`Chromium ${chromiumVersion} (${executablePath}, headless, driven by playwright-core ${playwrightVersion()}); page bundle ${(bundle.code.length / 1e6).toFixed(1)} MB, esbuild ${esbuildVersion}`);
   const reference = (PYTORCH_MUON_STEP_S * layers) / 12;
   console.log(`GPT-2-small set: ${layers} × [768×2304, 768×768, 768×3072, 3072×768], kernels ${kernels.join(', ')}, ${runs} run(s); PyTorch reference ${reference.toFixed(2)} s\n`);
 
@@ -182,7 +106,7 @@ async function main(): Promise<void> {
     for (const job of jobs) {
       console.log(`${job.label}:`);
       server.served.length = 0;
-      const result = await runJob(browser, server.origin, job);
+      const result = (await callPage(browser, server.origin, { label: job.label, isolated: job.isolated, entry: 'muonBench', config: job.config })) as PageResult;
       pages.push({ label: job.label, isolated: job.isolated, wasmFiles: [...server.served], ...result });
       const base = {
         page: job.label,

@@ -5,11 +5,12 @@ import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
+import { webglOrthogonalizer } from './webglOrthogonalizer.js';
 import { WEBGPU_BFLOAT16_MISSING, webgpuOrthogonalizer } from './webgpuOrthogonalizer.js';
 
 /** Which kernel {@link fastestOrthogonalizer} runs on the current backend, and why. */
 export interface OrthogonalizerChoice {
-  readonly kernel: 'native' | 'tfjs' | 'webgpu';
+  readonly kernel: 'native' | 'tfjs' | 'webgl' | 'webgpu';
   readonly reason: string;
   /** The library computing the products: oneDNN's version and ISA, OpenBLAS's build, WGSL programs, or TF.js. */
   readonly engine: string;
@@ -49,6 +50,15 @@ export function describeFastestOrthogonalizer(precision: NewtonSchulzPrecision =
     bfloat16Missing: TFJS_FLOAT32_ONLY,
     ...(cpu === undefined ? {} : { cpu }),
   });
+  if (backend === 'webgl') {
+    return {
+      kernel: 'webgl',
+      reason: "backend 'webgl': the library's GLSL programs (webglOrthogonalizer)",
+      engine: 'WebGL (GLSL)',
+      precision: 'float32',
+      bfloat16Missing: 'the WebGL kernel computes in float32',
+    };
+  }
   if (!status.available) return tfjs(status.reason);
   const info = status.addon.info();
   const engine = info.onednn === null ? info.blas.trim() : `${info.onednn}, ${info.products.float32}`;
@@ -74,17 +84,23 @@ export function describeFastestOrthogonalizer(precision: NewtonSchulzPrecision =
  * built (`npm run build:native`, done by `npm ci`) and a CPU-resident backend (`cpu`, `wasm`), the
  * native kernel (oneDNN, or OpenBLAS without it; bfloat16 products where the schedule asks and the
  * CPU can); on webgpu the fused WGSL programs of `webgpuOrthogonalizer` (float16 operands where
- * the schedule asks); everywhere else (browser CPU backends, addon absent, webgl) Gram/plain Newton–Schulz
- * in TF.js with same-shape batching where the backend batches fast. Both compute the map of
+ * the schedule asks); on webgl plain Newton–Schulz as the library's own GLSL programs
+ * (`webglOrthogonalizer`); everywhere else (browser CPU backends, addon absent) Gram/plain
+ * Newton–Schulz in TF.js with same-shape batching where the backend batches fast. All compute the map of
  * `newtonSchulz` with the same schedule, each planning shapes under its own capabilities
  * (`planOrthogonalization`); the choice only changes speed and round-off.
  */
 export function fastestOrthogonalizer(): Orthogonalizer {
   const tfjs = gramOrthogonalizer();
   let native: Orthogonalizer | undefined;
+  let webgl: Orthogonalizer | undefined;
   let webgpu: Orthogonalizer | undefined;
   return (matrices, schedule) => {
     const kernel = describeFastestOrthogonalizer().kernel;
+    if (kernel === 'webgl') {
+      webgl ??= webglOrthogonalizer();
+      return webgl(matrices, schedule);
+    }
     if (kernel === 'native') {
       native ??= nativeOrthogonalizer();
       return native(matrices, schedule);
