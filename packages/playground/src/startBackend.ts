@@ -95,7 +95,7 @@ export async function startBackend(choice: BackendChoice, threads = 0): Promise<
     try {
       const detail = await tryStart(name, threads);
       const gpuName = name === 'wasm' ? '' : probes[name].name;
-      const why = choice === 'auto' ? ['auto: the fastest backend that works here', ...plan.passedOver] : [name === choice ? 'chosen' : `${choice} could not start, so the page runs on ${name}`];
+      const why = choice === 'auto' ? ['auto: the fastest backend that works here', ...plan.passedOver] : [name === choice ? 'chosen in the link or the Backend control' : `${choice} could not start, so the page runs on ${name}`];
       return { name, reason: [...why, ...failed].join('; '), detail: [gpuName, detail].filter((part) => part !== '').join('; ') };
     } catch (error) {
       failed.push(`${name} failed to start: ${error instanceof Error ? error.message : String(error)}`);
