@@ -158,6 +158,7 @@ export { OPTIMIZER_KINDS, createGroup, type GroupSpec, type OptimizerKindName } 
 
 // The TF.js adapter: tf.Optimizer subclasses, registered for serialization.
 export { TransformOptimizer, type ExecutionRow, type FusedExecution } from './adapter/TransformOptimizer.js';
+export { NonFiniteStepError } from './adapter/nonFiniteStepError.js';
 export { MuonOptimizer, muon } from './adapter/MuonOptimizer.js';
 export { AdamWOptimizer, adamw } from './adapter/AdamWOptimizer.js';
 export { LionOptimizer, lion } from './adapter/LionOptimizer.js';

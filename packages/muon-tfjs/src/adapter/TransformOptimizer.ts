@@ -5,7 +5,10 @@ import type { GradientTransformation, SlotMap, StepContext, TensorMap } from '..
 import { type AfterStepHook, AfterStepHooks } from './afterStepHooks.js';
 import { backendFloatPrecision } from '../kernels/backendFloatPrecision.js';
 import { assertStabilizersRepresentable } from './backendFloats.js';
+import { DeviceStepGuard, type GuardedWrite } from './deviceStepGuard.js';
 import { nonFiniteKeys } from './finiteness.js';
+import { nonFiniteStepError } from './nonFiniteStepError.js';
+import { syncReadsStall } from '../kernels/hostReads.js';
 import { SLOT_SEPARATOR, bindRestoredNames, parseCheckpoint } from './restoredState.js';
 import { StepInputs } from './stepInputs.js';
 import { type TapListener, type TapOptions, TapRegistry } from './tapRegistry.js';
@@ -86,11 +89,27 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   #checkedBackend: string | undefined;
 
   /**
-   * Refuse a step that would write NaN or ±Inf (default true): the new weights and state are
-   * checked with one small read-back per step, free on the cpu and wasm backends, a pipeline stall
-   * on WebGL/WebGPU, where a training loop that checks its loss itself may turn it off.
+   * Refuse a step that would write NaN or ±Inf (default true): such a step changes no weight, no
+   * state and no step count, and raises a {@link NonFiniteStepError} naming the values at fault.
+   * Where it is decided is {@link finiteGuard}'s choice.
    */
   checkFinite = true;
+
+  /**
+   * Where {@link checkFinite} is decided. `'host'`: one small synchronous read per step, and the
+   * step's own `applyGradients` throws (free on cpu and wasm). `'device'`: no read in the step;
+   * the new values replace the old through `tf.where` on a flag computed on the device (optax's
+   * `apply_if_finite`), a refused step also refuses the steps queued after it, and its error is
+   * thrown by a later `applyGradients` (once its flags, read asynchronously, arrive) or by
+   * {@link whenChecked}. `'auto'` (default): `'host'` on backends whose tensors live in CPU
+   * memory (cpu, wasm, tensorflow), `'device'` elsewhere (webgl, webgpu), where a synchronous
+   * read drains the GPU queue or, on webgpu in Node, fails.
+   */
+  finiteGuard: 'auto' | 'host' | 'device' = 'auto';
+
+  readonly #guard = new DeviceStepGuard((lastCommittedStep) => {
+    this.iterations_ = lastCommittedStep;
+  });
 
   /** Builds the transformation this optimizer runs; called once, on first use. */
   protected abstract createTransformation(): GradientTransformation;
@@ -138,6 +157,8 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    */
   override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
     this.assertNotDisposed();
+    // A refusal found on the device since the last step is reported before anything else happens.
+    this.#guard.throwUndelivered();
     this.assertStabilizersFitBackend();
     const grads = this.toGradientMap(variableGradients);
     const names = Object.keys(grads);
@@ -147,25 +168,32 @@ export abstract class TransformOptimizer extends tf.Optimizer {
       params[name] = this.checkGradient(name, grads[name] as tf.Tensor);
     }
     const step = this.iterations + 1;
+    const onDevice = this.checkFinite && this.guardsOnDevice();
     const { created, consumed } = this.createMissingState(params);
     let computed: ComputedUpdate[] = [];
     try {
       const context: StepContext = { step, inputs: this.#inputs.current, taps: this.#taps.forStep(step) };
       // tidy keeps every tensor reachable from the returned objects: the new values.
       computed = tf.tidy(() => this.compute(grads, params, context) as unknown as tf.TensorContainer) as unknown as ComputedUpdate[];
-      if (this.checkFinite) this.assertFinite(computed, grads);
+      if (this.checkFinite && !onDevice) this.assertFinite(step, computed, grads);
     } catch (error) {
       computed.forEach(({ value, slots }) => tf.dispose([value, ...slots.map((s) => s.tensor)]));
       this.discardState(created);
       throw error;
     }
-    // Everything is computed and checked: commit. Nothing above has changed a variable.
-    for (const { name, value, slots } of computed) {
-      (params[name] as tf.Variable).assign(value);
-      value.dispose();
-      for (const { variable, tensor } of slots) {
-        variable.assign(tensor);
-        tensor.dispose();
+    // Everything is computed (and, checked on the host, finite): commit. Nothing above has changed a variable.
+    // The step counts before the device guard commits: a refusal it reads at once rolls the count back.
+    this.incrementIterations();
+    if (onDevice) {
+      this.#guard.commitStep(step, computed.flatMap((c) => guardedWrites(c, params)), grads);
+    } else {
+      for (const { name, value, slots } of computed) {
+        (params[name] as tf.Variable).assign(value);
+        value.dispose();
+        for (const { variable, tensor } of slots) {
+          variable.assign(tensor);
+          tensor.dispose();
+        }
       }
     }
     for (const saved of consumed) {
@@ -174,8 +202,25 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     }
     this.#pendingExecution.forEach((path, label) => this.#lastExecution.set(label, path));
     this.#inputs.release();
-    this.incrementIterations();
-    this.#hooks.run(step, params, this.checkFinite);
+    this.#hooks.run(step, params, !this.checkFinite ? 'off' : onDevice ? this.#guard : 'host');
+  }
+
+  /**
+   * Resolves once every step so far has been checked; rejects with the {@link NonFiniteStepError}
+   * of a step refused on the device (see {@link finiteGuard}) that no `applyGradients` call has
+   * thrown yet, delivering it (it is not thrown again). With the host guard every step is checked
+   * when it returns, and this resolves at once.
+   * @example
+   * for (const batch of batches) optimizer.minimize(() => loss(batch));
+   * await optimizer.whenChecked(); // throws if a step was refused on the GPU
+   */
+  whenChecked(): Promise<void> {
+    return this.#guard.whenChecked();
+  }
+
+  /** Steps refused on the device so far (optax's `total_notfinite`); the host guard's refusals are thrown instead. */
+  get refusedSteps(): number {
+    return this.#guard.refusedSteps;
   }
 
   /**
@@ -215,7 +260,8 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    * released when that step commits.
    */
   provideStepInputs(kind: string, tensors: NamedTensorMap): void {
-    this.#inputs.provide(kind, tensors, this.checkFinite, this.getClassName());
+    // Under the device guard the inputs are not read here: a step whose inputs make it non-finite is refused whole.
+    this.#inputs.provide(kind, tensors, this.checkFinite && !this.guardsOnDevice(), this.getClassName());
   }
 
   /**
@@ -238,6 +284,8 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    */
   override async getWeights(): Promise<NamedTensor[]> {
     this.assertNotDisposed();
+    // The step count is final once every step's flags are read (a refusal rolls it back).
+    await this.#guard.settled();
     const weights: NamedTensor[] = [await this.saveIterations()];
     for (const [name, { slots }] of this.#state) {
       for (const [slot, variable] of slots) {
@@ -279,6 +327,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   /** Frees all state; the optimizer refuses any further use. */
   override dispose(): void {
     this.disposeState();
+    this.#guard.dispose();
     this.#inputs.release();
     this.#disposed = true;
     super.dispose();
@@ -291,6 +340,10 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     const stabilizers = this.transformation.stabilizers ?? [];
     if (stabilizers.length > 0) assertStabilizersRepresentable(stabilizers, { name, floatPrecision: backendFloatPrecision() }, this.getClassName());
     this.#checkedBackend = name;
+  }
+
+  private guardsOnDevice(): boolean {
+    return this.finiteGuard === 'device' || (this.finiteGuard === 'auto' && syncReadsStall());
   }
 
   private assertNotDisposed(): void {
@@ -380,7 +433,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    * Refuses a step that would write NaN or ±Inf, with one read-back of flags for every new value.
    * Only on failure are the gradients read too, to say whether they were the cause.
    */
-  private assertFinite(computed: readonly ComputedUpdate[], grads: Readonly<Record<string, tf.Tensor>>): void {
+  private assertFinite(step: number, computed: readonly ComputedUpdate[], grads: Readonly<Record<string, tf.Tensor>>): void {
     // Values a fused step computed were checked while it computed them; only the rest are read back.
     const values = new Map<string, tf.Tensor>();
     for (const { name, value, slots, checked } of computed) {
@@ -395,13 +448,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     if (bad.length === 0) return;
     const uncheckedBadGradients = new Set(nonFiniteKeys(pick(grads, computed.filter((c) => c.checked === undefined).map((c) => c.name))));
     const badGradients = computed.filter(({ name, checked }) => (checked === undefined ? uncheckedBadGradients.has(name) : !checked.gradientFinite)).map((c) => c.name);
-    if (badGradients.length > 0) {
-      throw new Error(`Non-finite (NaN or Inf) gradient for ${badGradients.map((n) => `'${n}'`).join(', ')}; no variable was updated`);
-    }
-    throw new Error(
-      `The step computed non-finite (NaN or Inf) values for ${bad.map((n) => `'${n}'`).join(', ')} from finite gradients ` +
-        "(an overflow, e.g. AdamW's g² for |g| > 1.8e19 or a huge learning rate, a kernel returning NaN, or diverging coefficients); no variable was updated",
-    );
+    throw nonFiniteStepError(step, bad, badGradients);
   }
 
   private slotsOf(name: string): Map<string, tf.Variable> {
@@ -514,6 +561,11 @@ export abstract class TransformOptimizer extends tf.Optimizer {
       }
     }
   }
+}
+
+/** A computed update as the device guard writes it: the variable's new value, then its slots. */
+function guardedWrites({ name, value, slots }: ComputedUpdate, params: Readonly<Record<string, tf.Variable>>): GuardedWrite[] {
+  return [{ key: name, variable: params[name] as tf.Variable, value }, ...slots.map(({ slot, variable, tensor }) => ({ key: `${name}${SLOT_SEPARATOR}${slot}`, variable, value: tensor }))];
 }
 
 /** The entries of `map` for `names`, in that order. */

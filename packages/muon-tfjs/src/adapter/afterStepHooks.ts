@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { DeviceStepGuard } from './deviceStepGuard.js';
 import { nonFiniteKeys } from './finiteness.js';
 
 /** What an after-step hook sees: the step just committed and a staging area for its changes. */
@@ -22,10 +23,17 @@ export interface AfterStepContext {
 export type AfterStepHook = (context: AfterStepContext) => void;
 
 /**
+ * How staged values are checked for NaN and ±Inf: not at all, with a synchronous read on the host,
+ * or on the device by the optimizer's guard (then a non-finite staging is reported by a later step).
+ */
+export type StagedValueCheck = 'off' | 'host' | DeviceStepGuard;
+
+/**
  * The after-step hooks of an optimizer, run in the order they were added. Each hook's changes are
- * all-or-nothing: a hook that throws, returns a promise, or stages a wrong-shaped or (with
- * `checkFinite`) non-finite value has none of its changes applied, and the error names the hook.
- * Hooks after a failed one do not run; the optimizer step itself stays committed.
+ * all-or-nothing: a hook that throws, returns a promise, or stages a wrong-shaped or (when checked)
+ * non-finite value has none of its changes applied, and the error names the hook. Hooks after a
+ * failed one do not run (under the device guard, where a non-finite staging is found later, they
+ * do); the optimizer step itself stays committed.
  */
 export class AfterStepHooks {
   readonly #hooks = new Map<string, AfterStepHook>();
@@ -53,21 +61,24 @@ export class AfterStepHooks {
   }
 
   /** Runs every hook after step `step` has been committed. */
-  run(step: number, variables: Readonly<Record<string, tf.Variable>>, checkFinite: boolean): void {
+  run(step: number, variables: Readonly<Record<string, tf.Variable>>, check: StagedValueCheck): void {
     for (const [name, hook] of this.#hooks) {
-      runOne(name, hook, step, variables, checkFinite);
+      runOne(name, hook, step, variables, check);
     }
   }
 }
 
-function runOne(name: string, hook: AfterStepHook, step: number, variables: Readonly<Record<string, tf.Variable>>, checkFinite: boolean): void {
+function runOne(name: string, hook: AfterStepHook, step: number, variables: Readonly<Record<string, tf.Variable>>, check: StagedValueCheck): void {
   const staged = new Map<string, { variable: tf.Variable; value: tf.Tensor }>();
-  const fail = (error: unknown): never => {
-    staged.forEach(({ value }) => value.dispose());
-    throw new Error(
+  const failure = (error: unknown): Error =>
+    new Error(
       `After-step hook '${name}' failed at step ${step}: ${error instanceof Error ? error.message : String(error)}; none of its changes were applied (the optimizer step itself is committed)`,
       { cause: error },
     );
+  const nonFinite = (bad: readonly string[]): Error => new Error(`it staged non-finite (NaN or Inf) values for ${bad.map((n) => `'${n}'`).join(', ')}`);
+  const fail = (error: unknown): never => {
+    staged.forEach(({ value }) => value.dispose());
+    throw failure(error);
   };
   const assign = (variable: tf.Variable, value: tf.Tensor): void => {
     if (!(variable instanceof tf.Variable)) {
@@ -91,10 +102,14 @@ function runOne(name: string, hook: AfterStepHook, step: number, variables: Read
       // Checked here: tidy's own refusal of a promise does not say which code is at fault.
       if (returned instanceof Promise) throw new Error('the hook returned a promise; hooks run inside the step and must be synchronous');
     });
-    const bad = checkFinite ? nonFiniteKeys(new Map([...staged].map(([name, { value }]) => [name, value]))) : [];
-    if (bad.length > 0) throw new Error(`it staged non-finite (NaN or Inf) values for ${bad.map((n) => `'${n}'`).join(', ')}`);
+    const bad = check === 'host' ? nonFiniteKeys(new Map([...staged].map(([name, { value }]) => [name, value]))) : [];
+    if (bad.length > 0) throw nonFinite(bad);
   } catch (error) {
     fail(error);
+  }
+  if (typeof check === 'object') {
+    check.commitHook((bad) => failure(nonFinite(bad)), [...staged].map(([key, { variable, value }]) => ({ key, variable, value })));
+    return;
   }
   for (const { variable, value } of staged.values()) {
     variable.assign(value);

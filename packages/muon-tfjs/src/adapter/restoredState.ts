@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types.js';
-import { nonFiniteKeys } from './finiteness.js';
+import { nonFiniteKeysAsync } from './finiteness.js';
 import { baseVariableName } from './variableNames.js';
 
 /** Separates a variable name from a slot name in the names of `getWeights()`: `dense/kernel/momentum`. */
@@ -46,7 +46,7 @@ export async function parseCheckpoint(weights: readonly NamedTensor[], nonNegati
   const iterations = (await first.tensor.data())[0] as number;
   if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`${where}: 'iter' must be an integer ≥ 0, got ${iterations}`);
   const slotEntries = rest.filter(({ tensor }) => tensor.size > 0);
-  const bad = nonFiniteKeys(new Map(slotEntries.map(({ name, tensor }) => [name, tensor])));
+  const bad = await nonFiniteKeysAsync(new Map(slotEntries.map(({ name, tensor }) => [name, tensor])));
   if (bad.length > 0) throw new Error(`${where}: non-finite (NaN or Inf) state in ${bad.map((n) => `'${n}'`).join(', ')}`);
   if (slotEntries.length > 0) {
     // Per entry: its minimum and its largest magnitude, read back together.

@@ -19,6 +19,9 @@ const probed = new WeakMap<tf.KernelBackend, 16 | 32>();
  * reports 16 on every device that has float32 textures.
  */
 export function backendFloatPrecision(): 16 | 32 {
+  // WebGPU buffers hold float32 (tfjs-backend-webgpu's floatPrecision() is 32), and a synchronous
+  // read there fails in Node and stalls in browsers: nothing to probe.
+  if (tf.getBackend() === 'webgpu') return 32;
   const backend = tf.backend();
   let bits = probed.get(backend);
   if (bits === undefined) {

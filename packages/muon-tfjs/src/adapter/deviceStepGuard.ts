@@ -1,0 +1,153 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { readOnHost } from '../kernels/hostReads.js';
+import { type NonFiniteStepError, nonFiniteStepError } from './nonFiniteStepError.js';
+
+/** A value a guarded step writes: `key` names it in errors (`<variable>` or `<variable>/<slot>`). */
+export interface GuardedWrite {
+  readonly key: string;
+  readonly variable: tf.Variable;
+  readonly value: tf.Tensor;
+}
+
+/**
+ * The all-or-nothing promise kept on the device, for backends where a read stalls the queue
+ * (webgl, webgpu): optax's `apply_if_finite` in TF.js. A step's new values replace the old ones
+ * through `tf.where(ok, new, old)`, where `ok` is decided on the device: every new value finite,
+ * and no earlier step refused. That second condition is a latch (`#healthy`): once a step is
+ * refused, the steps queued after it are refused too, until the host has read the flags, so that
+ * nothing is ever computed from a state the host believes to be different, and the host's step
+ * count (which the transformations read: bias corrections, schedules) can be rolled back exactly.
+ *
+ * The flags of each step are read asynchronously (`data()`, no stall). When a refusal arrives the
+ * guard rolls the step count back to the last committed step, re-opens the latch, and keeps the
+ * error until it is delivered once: thrown by the next `applyGradients` or rejected by
+ * {@link whenChecked}, whichever comes first. Later steps are compared only within one epoch of
+ * the latch, so a read that arrives after the rollback cannot refuse a step twice.
+ */
+export class DeviceStepGuard {
+  /** True while no step since the last rollback was refused; a bool scalar on the device. */
+  #healthy: tf.Variable | undefined;
+  #epoch = 0;
+  #pending = new Set<Promise<void>>();
+  #undelivered: Error | undefined;
+  /** Steps refused for their own values since the guard was made (optax's `total_notfinite`); the latch's followers are re-run, not counted. */
+  #refusedSteps = 0;
+
+  constructor(private readonly rollBackTo: (lastCommittedStep: number) => void) {}
+
+  /** Steps refused so far, counted when their flags have been read. */
+  get refusedSteps(): number {
+    return this.#refusedSteps;
+  }
+
+  /** Throws the refusal read since the last delivery, once. */
+  throwUndelivered(): void {
+    const error = this.#undelivered;
+    if (error === undefined) return;
+    this.#undelivered = undefined;
+    throw error;
+  }
+
+  /** Resolves once the flags of every guarded step so far have been read (and any rollback made). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+
+  /** {@link settled}, then rejects with an undelivered refusal (delivering it). */
+  async whenChecked(): Promise<void> {
+    await this.settled();
+    this.throwUndelivered();
+  }
+
+  /**
+   * Writes step `step`'s values where the device finds all of them finite and no earlier step
+   * refused, else leaves every variable as it was. Takes ownership of the values (disposed).
+   * `gradients` are checked too, only to say in the error whether they were the cause.
+   */
+  commitStep(step: number, writes: readonly GuardedWrite[], gradients: Readonly<Record<string, tf.Tensor>>): void {
+    const healthy = this.healthy();
+    const gradientNames = Object.keys(gradients);
+    const flags = tf.tidy(() => {
+      const valueFlags = allFiniteFlags(writes.map((w) => w.value));
+      const ok = tf.logicalAnd(healthy, tf.all(valueFlags));
+      for (const { variable, value } of writes) variable.assign(tf.where(ok, value, variable));
+      const read = tf.concat([tf.reshape(healthy, [1]), valueFlags, allFiniteFlags(gradientNames.map((n) => gradients[n] as tf.Tensor))]);
+      healthy.assign(ok);
+      return tf.cast(read, 'int32');
+    });
+    writes.forEach(({ value }) => value.dispose());
+    const epoch = this.#epoch;
+    const keys = writes.map((w) => w.key);
+    this.track(
+      readOnHost(flags, (values) => {
+        // A step queued after a refused one was refused by the latch, and is re-run after the
+        // rollback: only the first refusal counts and is reported.
+        if (epoch !== this.#epoch || values[0] !== 1) return;
+        const badValues = keys.filter((_, i) => values[1 + i] !== 1);
+        if (badValues.length === 0) return;
+        const badGradients = gradientNames.filter((_, i) => values[1 + keys.length + i] !== 1);
+        this.refuse(step, nonFiniteStepError(step, badValues, badGradients));
+      }),
+    );
+  }
+
+  /**
+   * Writes an after-step hook's staged values where all are finite and the step they follow was
+   * committed; a non-finite staged value leaves the hook's changes unapplied and is reported, as
+   * on cpu, by the next `applyGradients` (the step itself stays committed).
+   */
+  commitHook(describeFailure: (badKeys: readonly string[]) => Error, writes: readonly GuardedWrite[]): void {
+    if (writes.length === 0) return;
+    const healthy = this.healthy();
+    const flags = tf.tidy(() => {
+      const valueFlags = allFiniteFlags(writes.map((w) => w.value));
+      const ok = tf.logicalAnd(healthy, tf.all(valueFlags));
+      for (const { variable, value } of writes) variable.assign(tf.where(ok, value, variable));
+      return tf.cast(tf.concat([tf.reshape(healthy, [1]), valueFlags]), 'int32');
+    });
+    writes.forEach(({ value }) => value.dispose());
+    const epoch = this.#epoch;
+    const keys = writes.map((w) => w.key);
+    this.track(
+      readOnHost(flags, (values) => {
+        if (epoch !== this.#epoch || values[0] !== 1) return;
+        const bad = keys.filter((_, i) => values[1 + i] !== 1);
+        if (bad.length > 0) this.#undelivered ??= describeFailure(bad);
+      }),
+    );
+  }
+
+  dispose(): void {
+    this.#healthy?.dispose();
+    this.#healthy = undefined;
+    this.#epoch++;
+  }
+
+  private healthy(): tf.Variable {
+    this.#healthy ??= tf.variable(tf.scalar(true, 'bool'), false);
+    return this.#healthy;
+  }
+
+  private refuse(step: number, error: NonFiniteStepError): void {
+    this.#refusedSteps++;
+    this.#epoch++;
+    this.#healthy?.assign(tf.scalar(true, 'bool'));
+    this.rollBackTo(step - 1);
+    error.message += ` (step ${step}, refused on the device and reported once its flags were read; the steps queued after it were refused too, and the step count is back at ${step - 1})`;
+    this.#undelivered = error;
+  }
+
+  private track(read: Promise<void>): void {
+    const settled = read.catch((error: unknown) => {
+      this.#undelivered ??= new Error(`reading a step's finiteness flags failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    });
+    this.#pending.add(settled);
+    void settled.finally(() => this.#pending.delete(settled));
+  }
+}
+
+/** One bool per tensor: all its entries finite (an empty tensor is finite; `tf.all` of one is false). */
+function allFiniteFlags(tensors: readonly tf.Tensor[]): tf.Tensor1D {
+  if (tensors.length === 0) return tf.tensor1d([], 'bool');
+  return tf.stack(tensors.map((t) => (t.size === 0 ? tf.scalar(true, 'bool') : tf.all(tf.isFinite(t))))) as tf.Tensor1D;
+}
