@@ -3,8 +3,8 @@
  * playwright-core; WebGL through SwiftShader): the page loads without console errors, every task
  * trains 50 steps on wasm and on WebGL and its losses fall, every chart holds data and paints,
  * the URL state round-trips; `auto` passes over software GPUs, WebGPU trains, a diverged run is
- * named while the others train on, and the Train/Pause button follows the state. Screenshots go to docs/playground/. Run by `npm run test:e2e`
- * (and by .ci/run, which installs chromium).
+ * named while the others train on, and the Train/Pause button follows the state. Screenshots go
+ * to docs/playground/. Run by `npm run test:e2e` (and by .ci/run, which installs chromium).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';

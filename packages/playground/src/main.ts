@@ -425,7 +425,7 @@ function showBackend(backend: StartedBackend): void {
   status.backend = backend.name;
   status.backendReason = backend.reason;
   status.floatPrecision = backendFloatPrecision();
-  backendTraits = { gpu: backend.name !== 'wasm', floatPrecision: status.floatPrecision };
+  backendTraits = { floatPrecision: status.floatPrecision };
   const floats = status.floatPrecision === 16 ? '16-bit floats, ε ≥ 1e-4' : '';
   const details = [backend.detail, floats].filter((d) => d !== '');
   $('backend').textContent = `backend: ${backend.name}${details.length > 0 ? ` (${details.join('; ')})` : ''}`;

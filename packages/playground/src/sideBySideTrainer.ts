@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { matrixShape, newtonSchulz, toMatrix, type CoefficientPreset } from 'muon-tfjs';
+import { matrixShape, newtonSchulz, NonFiniteStepError, toMatrix, type CoefficientPreset } from 'muon-tfjs';
 import { initializeWeights } from 'muon-tfjs-bench/benchmark/initializeWeights';
 import { createRandom, deriveSeed } from 'muon-tfjs-bench/benchmark/random';
 import type { Batch, Task } from 'muon-tfjs-bench/benchmark/task';
@@ -149,7 +149,9 @@ export class SideBySideTrainer {
           run.optimizer.optimizer.applyGradients(grads);
         } catch (error) {
           tf.dispose(before);
-          if (!isNonFiniteStep(error)) throw error;
+          // A refused step (NaN or ±Inf: on cpu and wasm this step's, on WebGL/WebGPU an earlier
+          // one's, decided on the device) is this run's divergence; any other error is a bug.
+          if (!(error instanceof NonFiniteStepError)) throw error;
           diverge(run);
           continue;
         } finally {
@@ -262,13 +264,6 @@ function diverge(run: Run): void {
   run.divergence ??= `${OPTIMIZER_STYLE[run.id].label} diverged: lower its learning rate`;
 }
 
-/**
- * Whether `applyGradients` refused a step for NaN or ±Inf values (the all-or-nothing check, on
- * cpu and wasm at once, on WebGL/WebGPU on a later step). Any other error is a bug and propagates.
- */
-function isNonFiniteStep(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'NonFiniteStepError' || /non-finite/i.test(error.message));
-}
 
 /**
  * The spectrum of a matrix read back to the host, or undefined where none exists: the all-zero
