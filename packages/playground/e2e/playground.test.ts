@@ -2,10 +2,12 @@
  * End-to-end tests of the playground in real headless Chromium (Debian's `chromium`, driven by
  * playwright-core; WebGL through SwiftShader): the page loads without console errors, every task
  * trains 50 steps on wasm and on WebGL and its losses fall, every chart holds data and paints,
- * the URL state round-trips. Screenshots go to docs/playground/. Run by `npm run test:e2e`
- * (and by .ci/run, which installs chromium).
+ * the URL state round-trips; `auto` passes over software GPUs, WebGPU trains, a diverged run is
+ * named while the others train on, and the Train/Pause button follows the state. Screenshots go
+ * to docs/playground/. Run by `npm run test:e2e` (and by .ci/run, which installs chromium).
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +77,70 @@ describe.skipIf(!existsSync(CHROMIUM))(`playground in headless Chromium (${CHROM
       // Loss, histogram, quantiles and polynomial charts, plus one decision boundary per optimizer on the toy task.
       expect(await paintedCanvases(page)).toBeGreaterThanOrEqual(4 + (task === 'toy' ? optimizers.length : 0));
       await page.screenshot({ path: join(SCREENSHOTS, `${task}-${backend}.png`), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('auto picks wasm where the only GPUs are software, names ignored URL values, and trains on past a diverged run', async () => {
+    // Lion at lr 1e30 diverges at its second step; 'colour' is no setting of the page.
+    const { page, errors } = await openPage(session, `?task=toy&backend=auto&optimizers=muon,adamw,lion&lionLr=1e30&lionSchedule=constant&colour=red&steps=${STEPS}&autostart=1`);
+    try {
+      const status = await waitDone(page, 120_000);
+      // Headless Chromium here has WebGPU and WebGL only on SwiftShader, a CPU emulation of a GPU.
+      expect(status.backend).toBe('wasm');
+      expect(status.backendReason).toMatch(/WebGPU is a software GPU \(google swiftshader\)/);
+      expect(status.backendReason).toMatch(/WebGL is a software GPU \(.*SwiftShader/);
+      expect(await page.textContent('#backend-note')).toContain('Runs on wasm: auto');
+      expectLossesFall(status, ['muon', 'adamw']);
+      expect(status.divergence).toEqual({ lion: 'Lion diverged: lower its learning rate' });
+      expect(status.ignoredUrlValues).toEqual(['colour=red (not a setting of the page)']);
+      const notices = await page.textContent('#notices');
+      expect(notices).toContain('Ignored in the link: colour=red');
+      expect(notices).toContain('Lion diverged: lower its learning rate');
+      expect(await page.textContent('#run')).toBe('Done');
+      expect(await page.isDisabled('#run')).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('webgpu (SwiftShader adapter) trains to done with falling losses, reading nothing synchronously', async () => {
+    const { page, errors } = await openPage(session, `?task=toy&backend=webgpu&optimizers=muon,adamw&steps=${STEPS}&spectrumEvery=10&autostart=1`);
+    try {
+      const status = await waitDone(page, 230_000);
+      expect(status.backend).toBe('webgpu');
+      expect(status.backendReason).toBe('chosen in the link or the Backend control');
+      expectLossesFall(status, ['muon', 'adamw']);
+      expect(status.charts.quantiles).toBe(STEPS / 10);
+      expect(status.charts.boundaries).toBe(2);
+      expect(await paintedCanvases(page)).toBeGreaterThanOrEqual(4 + 2);
+      // Not in docs/: a software adapter's page is no picture of WebGPU to publish.
+      await page.screenshot({ path: join(tmpdir(), 'playground-toy-webgpu.png'), fullPage: true });
+      // TF.js warns on a synchronous read on WebGPU ("...is slow"); none may happen in the loop.
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('pausing says Train, and Train resumes to done', async () => {
+    const { page, errors } = await openPage(session, `?task=toy&backend=wasm&optimizers=adamw&steps=400&autostart=1`);
+    try {
+      await page.waitForFunction('window.playgroundStatus.step > 20', undefined, { polling: 50 });
+      expect(await page.textContent('#run')).toBe('Pause');
+      await page.click('#run');
+      expect(await page.textContent('#run')).toBe('Train');
+      const paused = (await page.evaluate('window.playgroundStatus.step')) as number;
+      await page.waitForTimeout(300);
+      expect(await page.evaluate('window.playgroundStatus.step')).toBe(paused);
+      await page.click('#run');
+      expect(await page.textContent('#run')).toBe('Pause');
+      const status = await waitDone(page, 120_000);
+      expect(status.step).toBe(400);
+      expect(await page.textContent('#run')).toBe('Done');
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -5,14 +5,12 @@ import type { OptimizerId, PlaygroundState } from './playgroundState.js';
 
 /** What the optimizers need to know of the backend the page runs on. */
 export interface BackendTraits {
-  /** WebGL or WebGPU: the per-step finiteness read-back would stall the pipeline. */
-  readonly gpu: boolean;
   /** Bits of the backend's stored floats (`backendFloatPrecision()`): 16 on WebGL devices without float32 render targets. */
   readonly floatPrecision: 16 | 32;
 }
 
-/** The backend of tests and Node: cpu or wasm, float32. */
-export const FLOAT32_CPU: BackendTraits = { gpu: false, floatPrecision: 32 };
+/** A float32 backend: cpu and wasm, and WebGL/WebGPU with float32 storage. */
+export const FLOAT32_CPU: BackendTraits = { floatPrecision: 32 };
 
 /** An optimizer of the playground, with the rate setter its schedule drives. */
 export interface PlaygroundOptimizer {
@@ -39,8 +37,9 @@ const LION = { beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } as const;
 /**
  * Builds one optimizer for a model. `muon` is the hybrid: hidden kernels go to Muon with the
  * chosen Newton–Schulz preset and steps, the rest to AdamW at AdamW's learning rate and schedule,
- * as in the benchmark. On GPU backends the per-step finiteness read-back is switched off, since it
- * stalls the pipeline (the playground reads the loss anyway and stops on NaN). On a backend that
+ * as in the benchmark. Every optimizer keeps the library's all-or-nothing check: on WebGL/WebGPU
+ * it is decided on the device (`finiteGuard: 'auto'`), with no read-back in the step, and a
+ * refused step's error reaches a later `applyGradients`, where the trainer marks the run diverged. On a backend that
  * stores 16-bit floats, AdamW's ε and Muon's eps are raised to the smallest constant it keeps
  * (1e-4): the library refuses constants that vanish there, and leaves the choice to its user.
  */
@@ -67,6 +66,5 @@ export function createOptimizer(id: OptimizerId, state: PlaygroundState, model: 
     const optimizer = id === 'adamw' ? adamw({ learningRate: state.settings.adamw.lr, ...adamwOptions }) : lion({ learningRate: state.settings.lion.lr, ...LION });
     built = { id, optimizer, setStep: (s, step) => { optimizer.learningRate = rate(s, id, step); } };
   }
-  built.optimizer.checkFinite = !backend.gpu;
   return built;
 }

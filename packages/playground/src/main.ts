@@ -9,17 +9,18 @@
  */
 import '@tensorflow/tfjs-layers';
 import { COEFFICIENT_PRESETS, backendFloatPrecision, resolveCoefficients, type CoefficientPreset } from 'muon-tfjs';
-import { drawDecisionBoundary } from './charts/decisionBoundary.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { classOneProbabilities, drawDecisionBoundary } from './charts/decisionBoundary.js';
 import { lossChart } from './charts/lossChart.js';
 import { polynomialChart } from './charts/polynomialChart.js';
 import { quantileChart } from './charts/quantileChart.js';
 import { spectrumHistogram } from './charts/spectrumHistogram.js';
 import { type BackendTraits, FLOAT32_CPU, OPTIMIZER_STYLE } from './createOptimizer.js';
 import { createPlaygroundTask, type PlaygroundTask, type TaskData } from './playgroundTask.js';
-import { BACKEND_CHOICES, OPTIMIZER_IDS, SCHEDULES, TASK_DEFAULT_SETTINGS, TASK_IDS, TOY_DATASETS, parseState, serializeState, type OptimizerId, type PlaygroundState } from './playgroundState.js';
+import { BACKEND_CHOICES, OPTIMIZER_IDS, SCHEDULES, TASK_DEFAULT_SETTINGS, TASK_IDS, TOY_DATASETS, parseStateReport, serializeState, type OptimizerId, type PlaygroundState } from './playgroundState.js';
 import { SideBySideTrainer, type LayerSpectra, type SpectraView } from './sideBySideTrainer.js';
 import { fetchMnist, fetchMobyDick } from './siteData.js';
-import { startBackend } from './startBackend.js';
+import { startBackend, type StartedBackend } from './startBackend.js';
 import type { PlaygroundStatus } from './playgroundStatus.js';
 
 declare global {
@@ -33,13 +34,17 @@ const FRAME_BUDGET_MS = 30;
 const TASK_TITLES: Record<(typeof TASK_IDS)[number], string> = { toy: '2-D toy (decision boundary)', mlp: 'MNIST, MLP', convnet: 'MNIST, ConvNet', transformer: 'Moby Dick, char transformer' };
 
 const status: PlaygroundStatus = {
-  backend: '', floatPrecision: 32, step: 0, done: false, losses: {}, heldOut: {}, stepMs: {}, optimizerMs: {}, timings: {},
-  charts: { loss: 0, histogram: 0, quantiles: 0, polynomial: 0, boundaries: 0 }, error: null,
+  backend: '', backendReason: '', floatPrecision: 32, step: 0, done: false, losses: {}, heldOut: {}, divergence: {}, stepMs: {}, optimizerMs: {}, timings: {},
+  charts: { loss: 0, histogram: 0, quantiles: 0, polynomial: 0, boundaries: 0 }, ignoredUrlValues: [], error: null,
 };
 window.playgroundStatus = status;
 
-let state = parseState(location.search);
+const parsed = parseStateReport(location.search);
+let state = parsed.state;
+/** The user wants training to go on (Train pressed, or autostart); Pause clears it. */
 let running = false;
+/** A training loop is between its start and its end (it may still be finishing a step after Pause). */
+let looping = false;
 let trainer: SideBySideTrainer | undefined;
 /** Set once the backend has started (the page reloads to change it). */
 let backendTraits: BackendTraits = FLOAT32_CPU;
@@ -58,7 +63,35 @@ function fail(error: unknown): void {
   status.error = error instanceof Error ? error.message : String(error);
   $('error').textContent = status.error;
   $('error').hidden = false;
+  renderRunButton();
   console.error(error);
+}
+
+/** Notes on what the page did not do as asked: ignored URL values, a backend that did not start. */
+const notes: string[] = [];
+
+/** Shows `notes` and every diverged run's advice under the header. */
+function renderNotices(): void {
+  const lines = [...notes, ...Object.values(status.divergence)];
+  $('notices').replaceChildren(...lines.map((line) => Object.assign(document.createElement('li'), { textContent: line })));
+  $('notices').hidden = lines.length === 0;
+}
+
+/** Whether the run is over: the last step reached, or every optimizer diverged. */
+function finished(): boolean {
+  return trainer !== undefined && (trainer.step >= state.steps || !trainer.training);
+}
+
+/**
+ * Makes the Train/Pause button say what pressing it does now: Pause while training, Train while
+ * paused, and disabled when there is nothing to train (no model yet, or the run is over: more
+ * Steps enable it again).
+ */
+function renderRunButton(): void {
+  const button = $<HTMLButtonElement>('run');
+  button.textContent = running ? 'Pause' : finished() ? 'Done' : 'Train';
+  button.disabled = !running && (trainer === undefined || finished());
+  button.title = finished() && !running ? 'Every step is trained; raise Steps to train on, or Reset.' : '';
 }
 
 /** The smallest step count the preset accepts (a designed list schedule cannot be truncated). */
@@ -124,7 +157,10 @@ function renderControls(): void {
       void restart();
     })));
   }
-  problem.append(field('Steps', numberInput('steps', state.steps, '1', (v) => setState({ ...state, steps: Math.round(v) })), 'Training stops here; the schedules decay over this many steps.'));
+  problem.append(field('Steps', numberInput('steps', state.steps, '1', (v) => {
+    setState({ ...state, steps: Math.round(v) });
+    renderRunButton();
+  }), 'Training stops here; the schedules decay over this many steps.'));
   problem.append(field('Seed', numberInput('seed', state.seed, '1', (v) => {
     setState({ ...state, seed: Math.round(v) });
     void restart();
@@ -169,17 +205,17 @@ function renderControls(): void {
   spectra.append(field('Layer', select('layer', layers, view().layer, (v) => {
     setState({ ...state, layer: v });
     spectraHistory = [];
-    refreshSpectra();
+    void refreshSpectra().catch(fail);
   })));
   spectra.append(field('NS preset', select('preset', COEFFICIENT_PRESETS, state.preset, (v) => {
     const preset = v as CoefficientPreset;
     setState({ ...state, preset, nsSteps: Math.max(state.nsSteps, minimumNsSteps(preset)) });
     renderControls();
-    refreshSpectra();
+    void refreshSpectra().catch(fail);
   }), 'Used by the spectra view at once, and by Muon itself from the next Reset.'));
   spectra.append(field('NS steps', numberInput('ns-steps', view().nsSteps, '1', (v) => {
     setState({ ...state, nsSteps: Math.max(Math.round(v), minimumNsSteps(state.preset)) });
-    refreshSpectra();
+    void refreshSpectra().catch(fail);
   })));
   spectra.append(field('Every', numberInput('spectrum-every', state.spectrumEvery, '1', (v) => setState({ ...state, spectrumEvery: Math.round(v) })), 'Spectra are computed every this many steps.'));
 }
@@ -219,10 +255,13 @@ function buildCharts(): void {
   }
 }
 
-function refreshSpectra(): void {
-  if (trainer === undefined || charts === undefined) return;
+/** Redraws the spectra charts: Muon's momentum now (read asynchronously), the history the loop collected. */
+async function refreshSpectra(): Promise<void> {
+  const shown = trainer;
+  if (shown === undefined || charts === undefined) return;
   const current = view();
-  const { momentum, orthogonalized } = trainer.muonSpectra(current);
+  const { momentum, orthogonalized } = await shown.muonSpectra(current);
+  if (shown !== trainer || charts === undefined) return; // a Reset replaced the trainer meanwhile
   const last = spectraHistory.at(-1);
   const spectra = [momentum, orthogonalized, last?.updates.adamw, last?.updates.lion];
   charts.histogram.update(spectra);
@@ -237,11 +276,13 @@ function refreshSpectra(): void {
     : `${current.layer}: stable rank ${s.stableRank.toFixed(1)} of ${s.singularValues.length}, top direction ${(100 * s.topEnergy).toFixed(1)} % of the energy; after NS: stable rank ${orthogonalized?.stableRank.toFixed(1) ?? '—'}.`;
 }
 
-function refreshTraining(): void {
-  if (trainer === undefined || charts === undefined) return;
-  charts.loss.update(trainer.runs);
-  status.charts.loss = trainer.runs.reduce((n, r) => n + r.losses.length, 0);
-  const rows = trainer.runs.map((run) => {
+/** Redraws the loss chart, the table, the divergence notices and, on the toy task, the decision boundaries. */
+async function refreshTraining(): Promise<void> {
+  const shown = trainer;
+  if (shown === undefined || charts === undefined) return;
+  charts.loss.update(shown.runs);
+  status.charts.loss = shown.runs.reduce((n, r) => n + r.losses.length, 0);
+  const rows = shown.runs.map((run) => {
     const recent = (xs: number[]): number => {
       const tail = xs.slice(-50);
       return tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
@@ -250,14 +291,22 @@ function refreshTraining(): void {
     const optimizerMs = recent(run.optimizerMs);
     status.stepMs[run.id] = stepMs;
     status.optimizerMs[run.id] = optimizerMs;
+    if (run.divergence !== undefined) status.divergence[run.id] = run.divergence;
     const heldOut = run.heldOut.at(-1)?.[1];
-    return `<tr><td style="color:${OPTIMIZER_STYLE[run.id].color}">${OPTIMIZER_STYLE[run.id].label}</td><td>${(run.losses.at(-1) ?? Number.NaN).toFixed(3)}</td><td>${heldOut?.toFixed(3) ?? '—'}</td><td>${stepMs > 0 ? (1000 / stepMs).toFixed(1) : '—'}</td><td>${optimizerMs.toFixed(1)}</td>${run.diverged ? '<td>diverged</td>' : ''}</tr>`;
+    return `<tr><td style="color:${OPTIMIZER_STYLE[run.id].color}">${OPTIMIZER_STYLE[run.id].label}</td><td>${run.divergence !== undefined ? 'diverged' : (run.losses.at(-1) ?? Number.NaN).toFixed(3)}</td><td>${heldOut?.toFixed(3) ?? '—'}</td><td>${stepMs > 0 ? (1000 / stepMs).toFixed(1) : '—'}</td><td>${optimizerMs.toFixed(1)}</td></tr>`;
   });
   $('speed').innerHTML = `<tr><th>optimizer</th><th>train loss</th><th>held-out</th><th>steps/s</th><th>optimizer ms</th></tr>${rows.join('')}`;
-  $('step').textContent = `step ${trainer.step} / ${state.steps}`;
+  $('step').textContent = `step ${shown.step} / ${state.steps}`;
+  renderNotices();
   if (task?.toy !== undefined) {
-    for (const run of trainer.runs) drawDecisionBoundary($<HTMLCanvasElement>(`boundary-${run.id}`), run.model, task.toy);
-    status.charts.boundaries = trainer.runs.length;
+    const toy = task.toy;
+    // Every model's field in one asynchronous read.
+    const fields = tf.tidy(() => tf.stack(shown.runs.map((run) => classOneProbabilities(run.model))));
+    const values = await fields.data().finally(() => fields.dispose());
+    if (shown !== trainer) return;
+    const cells = values.length / shown.runs.length;
+    shown.runs.forEach((run, i) => drawDecisionBoundary($<HTMLCanvasElement>(`boundary-${run.id}`), values.subarray(i * cells, (i + 1) * cells), toy));
+    status.charts.boundaries = shown.runs.length;
   }
 }
 
@@ -270,41 +319,67 @@ function refreshTraining(): void {
  */
 const yieldToBrowser = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
+/**
+ * Trains the current trainer until Pause, the last step, every run diverging, or a Reset (which
+ * replaces the trainer and so ends this loop). Steps are queued for a frame's budget, then the
+ * loop waits for the device's one batched read-back: that keeps the queued work to about a frame
+ * (Pause acts within one) and learns the losses, held-out losses and divergence.
+ */
 async function loop(): Promise<void> {
+  const training = trainer;
+  if (training === undefined) return;
+  looping = true;
   let lastDraw = 0;
-  while (running && trainer !== undefined && trainer.step < state.steps) {
-    const frameStart = performance.now();
-    do {
-      const due = (trainer.step + 1) % state.spectrumEvery === 0;
-      const spectra = await trainer.trainStep(state, due ? view() : undefined);
-      if (spectra !== undefined) spectraHistory.push(spectra);
-      status.step = trainer.step;
-      if (trainer.runs.every((r) => r.diverged)) running = false;
-    } while (running && trainer.step < state.steps && performance.now() - frameStart < FRAME_BUDGET_MS);
-    if (performance.now() - lastDraw > 250 || trainer.step >= state.steps) {
-      refreshTraining();
-      refreshSpectra();
-      lastDraw = performance.now();
+  try {
+    while (running && trainer === training && !finished()) {
+      const frameStart = performance.now();
+      do {
+        const due = (training.step + 1) % state.spectrumEvery === 0;
+        training.trainStep(state, due ? view() : undefined);
+        status.step = training.step;
+      } while (running && training.training && training.step < state.steps && performance.now() - frameStart < FRAME_BUDGET_MS);
+      const spectra = await training.readBack();
+      if (trainer !== training) return;
+      spectraHistory.push(...spectra);
+      if (performance.now() - lastDraw > 250 || finished()) {
+        await refreshTraining();
+        await refreshSpectra();
+        lastDraw = performance.now();
+      }
+      await yieldToBrowser();
     }
-    await yieldToBrowser();
+    if (trainer === training && finished()) {
+      // The held-out loss at the last step, unless the periodic evaluation just took it.
+      if (training.runs.find((r) => r.divergence === undefined)?.heldOut.at(-1)?.[0] !== training.step) training.evaluate();
+      await training.readBack();
+      await refreshTraining();
+      running = false;
+      status.done = true;
+    }
+  } catch (error) {
+    running = false;
+    throw error;
+  } finally {
+    looping = false;
+    if (trainer === training) {
+      // Train pressed again while this loop was finishing its last frame after a Pause.
+      if (running && !finished()) void loop().catch(fail);
+      renderRunButton();
+    }
   }
-  running = false;
-  // Done at the last step, or earlier when every run diverged (nothing left to train).
-  if (trainer !== undefined && (trainer.step >= state.steps || trainer.runs.every((r) => r.diverged))) {
-    if (trainer.runs[0]?.heldOut.at(-1)?.[0] !== trainer.step) trainer.evaluate();
-    refreshTraining();
-    status.done = true;
-  }
-  $('run').textContent = 'Train';
 }
 
 function start(): void {
-  if (running || trainer === undefined) return;
-  if (trainer.step >= state.steps) return;
+  if (running || trainer === undefined || finished()) return;
   running = true;
   status.done = false;
-  $('run').textContent = 'Pause';
-  loop().catch(fail);
+  renderRunButton();
+  if (!looping) void loop().catch(fail);
+}
+
+function pause(): void {
+  running = false;
+  renderRunButton();
 }
 
 async function loadData(taskId: PlaygroundState['task']): Promise<TaskData> {
@@ -324,9 +399,11 @@ async function restart(): Promise<void> {
   running = false;
   trainer?.dispose();
   trainer = undefined;
+  renderRunButton();
   spectraHistory = [];
   status.step = 0;
   status.done = false;
+  status.divergence = {};
   const taskData = await loadData(state.task);
   task = createPlaygroundTask({ ...state, nsSteps: view().nsSteps }, taskData);
   trainer = new SideBySideTrainer(task.task, { ...state, nsSteps: view().nsSteps }, backendTraits);
@@ -337,22 +414,53 @@ async function restart(): Promise<void> {
   $('task-summary').textContent = `${task.task.title}: ${task.task.modelSummary}, batch ${task.task.batchSize}`;
   renderControls();
   buildCharts();
-  refreshTraining();
-  refreshSpectra();
+  await trainer.readBack();
+  await refreshTraining();
+  await refreshSpectra();
+  renderRunButton();
+}
+
+/** Says which backend runs and why, and sets what the optimizers need to know of it. */
+function showBackend(backend: StartedBackend): void {
+  status.backend = backend.name;
+  status.backendReason = backend.reason;
+  status.floatPrecision = backendFloatPrecision();
+  backendTraits = { floatPrecision: status.floatPrecision };
+  const floats = status.floatPrecision === 16 ? '16-bit floats, ε ≥ 1e-4' : '';
+  const details = [backend.detail, floats].filter((d) => d !== '');
+  $('backend').textContent = `backend: ${backend.name}${details.length > 0 ? ` (${details.join('; ')})` : ''}`;
+  const note = $('backend-note');
+  note.textContent = `Runs on ${backend.name}: ${backend.reason}.`;
+  // A named backend that did not start is a request the page did not follow: shown as a warning.
+  note.classList.toggle('warning', state.backend !== 'auto' && backend.name !== state.backend);
 }
 
 async function main(): Promise<void> {
   history.replaceState(null, '', serializeState(state));
-  $('run').addEventListener('click', () => (running ? (running = false) : start()));
+  $('run').addEventListener('click', () => (running ? pause() : start()));
   $('reset').addEventListener('click', () => void restart().catch(fail));
   $('share').addEventListener('click', () => void navigator.clipboard?.writeText(location.href));
-  const backend = await startBackend(state.backend, state.threads);
-  status.backend = backend.name;
-  status.floatPrecision = backendFloatPrecision();
-  backendTraits = { gpu: backend.name !== 'wasm', floatPrecision: status.floatPrecision };
-  const floats = status.floatPrecision === 16 ? '16-bit floats, ε ≥ 1e-4' : '';
-  $('backend').textContent = `backend: ${backend.name}${[backend.detail, floats].some((d) => d) ? ` (${[backend.detail, floats].filter((d) => d).join('; ')})` : ''}`;
+  status.ignoredUrlValues = [...parsed.ignored];
+  if (parsed.ignored.length > 0) notes.push(`Ignored in the link: ${parsed.ignored.join('; ')}.`);
+  renderNotices();
+  renderRunButton();
+  try {
+    showBackend(await startBackend(state.backend, state.threads));
+  } catch (error) {
+    // Nothing can train, but the controls stay: another backend or a reload may work.
+    renderControls();
+    throw error;
+  }
   await restart();
+  const layers = trainer?.matrixWeights() ?? [];
+  if (state.layer !== '' && !layers.includes(state.layer)) {
+    const ignored = `layer=${state.layer} (not a matrix Muon orthogonalizes in this model: ${layers.join(', ')})`;
+    status.ignoredUrlValues.push(ignored);
+    notes.push(`Ignored in the link: ${ignored}.`);
+    setState({ ...state, layer: '' });
+    renderControls();
+    renderNotices();
+  }
   if (state.autostart) start();
 }
 

@@ -88,48 +88,89 @@ export const DEFAULT_STATE: PlaygroundState = {
   spectrumEvery: 10,
 };
 
-function oneOf<T extends string>(value: string | null, allowed: readonly T[], fallback: T): T {
-  return value !== null && (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
+function positiveNumber(raw: string, integer: boolean): number | undefined {
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)) ? n : undefined;
 }
 
-function positive(value: string | null, fallback: number, integer: boolean): number {
-  const n = value === null ? Number.NaN : Number(value);
-  return Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)) ? n : fallback;
+/** A state read from a URL, and the URL's values it did not use, for the page to name. */
+export interface ParsedState {
+  readonly state: PlaygroundState;
+  /** Each ignored value as `key=value (why)`, in the URL's order; unknown keys included. */
+  readonly ignored: readonly string[];
 }
 
 /**
  * Reads the state from a query string (`location.search`). Unknown or malformed values fall back
- * to the defaults (learning rates: the task's), so a hand-edited link still opens a working page.
+ * to the defaults (learning rates: the task's), so a hand-edited link still opens a working page,
+ * and are listed in `ignored`, so that the page can say which of the link's values it did not use.
+ *
+ * @example
+ * parseStateReport('?steps=-5&optimizers=muon,sophia').ignored; // ['optimizers=sophia (…)', 'steps=-5 (…)']
+ */
+export function parseStateReport(search: string): ParsedState {
+  const q = new URLSearchParams(search);
+  const d = DEFAULT_STATE;
+  const ignored: string[] = [];
+  /** The parsed value of `key`, the fallback when it is absent, or the fallback and a note when `parse` refuses it. */
+  const read = <T>(key: string, fallback: T, parse: (raw: string) => T | undefined, expected: string): T => {
+    const raw = q.get(key);
+    if (raw === null) return fallback;
+    const value = parse(raw);
+    if (value !== undefined) return value;
+    ignored.push(`${key}=${raw} (${expected})`);
+    return fallback;
+  };
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T =>
+    read(key, fallback, (raw) => ((allowed as readonly string[]).includes(raw) ? (raw as T) : undefined), `not one of ${allowed.join(', ')}`);
+  const positive = (key: string, fallback: number, integer: boolean): number =>
+    read(key, fallback, (raw) => positiveNumber(raw, integer), integer ? 'not a positive integer' : 'not a positive number');
+
+  const task = oneOf('task', TASK_IDS, d.task);
+  const defaults = TASK_DEFAULT_SETTINGS[task];
+  const named = (q.get('optimizers') ?? '').split(',').filter((o) => o !== '');
+  const listed = named.filter((o): o is OptimizerId => (OPTIMIZER_IDS as readonly string[]).includes(o));
+  const unknownOptimizers = named.filter((o) => !listed.includes(o as OptimizerId));
+  if (unknownOptimizers.length > 0) ignored.push(`optimizers=${unknownOptimizers.join(',')} (not one of ${OPTIMIZER_IDS.join(', ')})`);
+  const settings = Object.fromEntries(OPTIMIZER_IDS.map((id) => [id, {
+    lr: positive(`${id}Lr`, defaults[id].lr, false),
+    schedule: oneOf(`${id}Schedule`, SCHEDULES, defaults[id].schedule),
+  }])) as Record<OptimizerId, OptimizerSettings>;
+  const state: PlaygroundState = {
+    task,
+    dataset: oneOf('dataset', TOY_DATASETS, d.dataset),
+    backend: oneOf('backend', BACKEND_CHOICES, d.backend),
+    threads: read('threads', d.threads, (raw) => (raw === '0' ? 0 : positiveNumber(raw, true)), 'not 0 or a positive integer'),
+    optimizers: listed.length > 0 ? [...new Set(listed)] : d.optimizers,
+    steps: positive('steps', d.steps, true),
+    autostart: read('autostart', false, (raw) => (raw === '1' ? true : raw === '0' ? false : undefined), 'not 1 or 0'),
+    seed: positive('seed', d.seed, true),
+    settings,
+    preset: oneOf('preset', COEFFICIENT_PRESETS, d.preset),
+    nsSteps: positive('nsSteps', d.nsSteps, true),
+    layer: q.get('layer') ?? d.layer,
+    spectrumEvery: positive('spectrumEvery', d.spectrumEvery, true),
+  };
+  for (const [key, value] of q) {
+    if (!URL_KEYS.has(key)) ignored.push(`${key}=${value} (not a setting of the page)`);
+  }
+  return { state, ignored };
+}
+
+/** Every query-string key the page reads. */
+const URL_KEYS: ReadonlySet<string> = new Set([
+  'task', 'dataset', 'backend', 'threads', 'optimizers', 'steps', 'autostart', 'seed', 'preset', 'nsSteps', 'layer', 'spectrumEvery',
+  ...OPTIMIZER_IDS.flatMap((id) => [`${id}Lr`, `${id}Schedule`]),
+]);
+
+/**
+ * Reads the state from a query string, as {@link parseStateReport} does, without the report.
  *
  * @example
  * parseState('?task=mlp&optimizers=muon,adamw&steps=100&autostart=1').optimizers; // ['muon', 'adamw']
  */
 export function parseState(search: string): PlaygroundState {
-  const q = new URLSearchParams(search);
-  const d = DEFAULT_STATE;
-  const task = oneOf(q.get('task'), TASK_IDS, d.task);
-  const defaults = TASK_DEFAULT_SETTINGS[task];
-  const listed = (q.get('optimizers') ?? '').split(',').filter((o): o is OptimizerId => (OPTIMIZER_IDS as readonly string[]).includes(o));
-  const settings = Object.fromEntries(OPTIMIZER_IDS.map((id) => [id, {
-    lr: positive(q.get(`${id}Lr`), defaults[id].lr, false),
-    schedule: oneOf(q.get(`${id}Schedule`), SCHEDULES, defaults[id].schedule),
-  }])) as Record<OptimizerId, OptimizerSettings>;
-  const preset = oneOf(q.get('preset'), COEFFICIENT_PRESETS, d.preset);
-  return {
-    task,
-    dataset: oneOf(q.get('dataset'), TOY_DATASETS, d.dataset),
-    backend: oneOf(q.get('backend'), BACKEND_CHOICES, d.backend),
-    threads: q.get('threads') === '0' ? 0 : positive(q.get('threads'), d.threads, true),
-    optimizers: listed.length > 0 ? [...new Set(listed)] : d.optimizers,
-    steps: positive(q.get('steps'), d.steps, true),
-    autostart: q.get('autostart') === '1',
-    seed: positive(q.get('seed'), d.seed, true),
-    settings,
-    preset,
-    nsSteps: positive(q.get('nsSteps'), d.nsSteps, true),
-    layer: q.get('layer') ?? d.layer,
-    spectrumEvery: positive(q.get('spectrumEvery'), d.spectrumEvery, true),
-  };
+  return parseStateReport(search).state;
 }
 
 /**

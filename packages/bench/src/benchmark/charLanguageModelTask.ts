@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { CharCorpus } from './data/charCorpus.js';
 import type { Random } from './random.js';
-import type { Batch, Evaluation, Task, TaskData } from './task.js';
+import { type Batch, type Evaluation, type EvaluationTotals, readEvaluation, type Task, type TaskData } from './task.js';
 
 /** Options of {@link CharLanguageModelTask}. */
 export interface CharLanguageModelTaskOptions {
@@ -65,28 +65,31 @@ export class CharLanguageModelTask implements Task {
     return tf.tidy(() => this.crossEntropy(model.apply(batch.x, { training: true }) as tf.Tensor3D, batch.y, true) as tf.Scalar);
   }
 
-  evaluate(model: tfl.LayersModel, split: 'validation' | 'test'): Evaluation {
+  evaluationTotals(model: tfl.LayersModel, split: 'validation' | 'test'): EvaluationTotals {
     const { corpus, sequenceLength: t } = this.options;
     const text = corpus[split];
     const count = split === 'validation' ? this.data.validationExamples : this.data.testExamples;
-    let lossSum = 0;
-    let correct = 0;
+    let lossSum = tf.scalar(0);
+    let correct = tf.scalar(0);
     const chunk = 64;
     for (let start = 0; start < count; start += chunk) {
       const starts = Array.from({ length: Math.min(chunk, count - start) }, (_, i) => (start + i) * t);
       const batch = this.windows(text, starts);
-      const [l, c] = tf.tidy(() => {
+      const [nextLossSum, nextCorrect] = tf.tidy(() => {
         const logits = model.apply(batch.x, { training: false }) as tf.Tensor3D;
         const losses = this.crossEntropy(logits, batch.y, false);
         const hits = tf.equal(tf.argMax(tf.reshape(logits, [-1, corpus.vocab.length]), 1), tf.reshape(batch.y, [-1]));
-        return [tf.sum(losses), tf.sum(tf.cast(hits, 'float32'))];
+        return [tf.add(lossSum, tf.sum(losses)), tf.add(correct, tf.sum(tf.cast(hits, 'float32')))] as tf.Scalar[];
       });
-      lossSum += (l as tf.Tensor).dataSync()[0] as number;
-      correct += (c as tf.Tensor).dataSync()[0] as number;
-      tf.dispose([l, c, batch.x, batch.y]);
+      tf.dispose([lossSum, correct, batch.x, batch.y]);
+      lossSum = nextLossSum as tf.Scalar;
+      correct = nextCorrect as tf.Scalar;
     }
-    const predictions = count * t;
-    return { loss: lossSum / predictions, accuracy: correct / predictions };
+    return { lossSum, correct, predictions: count * t };
+  }
+
+  evaluate(model: tfl.LayersModel, split: 'validation' | 'test'): Evaluation {
+    return readEvaluation(this.evaluationTotals(model, split));
   }
 
   /** Windows of length t+1 starting at `starts`: inputs are the first t, targets the last t. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageDataset } from './data/imageDataset.js';
 import { createRandom, permutation, type Random } from './random.js';
-import type { Batch, Evaluation, Task, TaskData } from './task.js';
+import { type Batch, type Evaluation, type EvaluationTotals, readEvaluation, type Task, type TaskData } from './task.js';
 
 /** Example indices of a data set for each split. */
 export interface ImageSplits {
@@ -91,26 +91,30 @@ export class ImageClassificationTask implements Task {
     });
   }
 
-  evaluate(model: tfl.LayersModel, split: 'validation' | 'test'): Evaluation {
+  evaluationTotals(model: tfl.LayersModel, split: 'validation' | 'test'): EvaluationTotals {
     const useTestSet = split === 'test' && this.options.testSet !== undefined;
     const dataset = useTestSet ? (this.options.testSet as ImageDataset) : this.options.dataset;
     const indices = useTestSet ? Array.from({ length: dataset.count }, (_, i) => i) : Array.from(this.options.splits[split]);
-    let lossSum = 0;
-    let correct = 0;
+    let lossSum = tf.scalar(0);
+    let correct = tf.scalar(0);
     const chunk = 1000;
     for (let start = 0; start < indices.length; start += chunk) {
       const batch = this.gather(dataset, indices.slice(start, start + chunk));
-      const [l, c] = tf.tidy(() => {
+      const [nextLossSum, nextCorrect] = tf.tidy(() => {
         const logits = model.apply(batch.x, { training: false }) as tf.Tensor2D;
         const losses = tf.losses.softmaxCrossEntropy(batch.y, logits, undefined, undefined, tf.Reduction.NONE);
         const hits = tf.equal(tf.argMax(logits, 1), tf.argMax(batch.y, 1));
-        return [tf.sum(losses), tf.sum(tf.cast(hits, 'float32'))];
+        return [tf.add(lossSum, tf.sum(losses)), tf.add(correct, tf.sum(tf.cast(hits, 'float32')))] as tf.Scalar[];
       });
-      lossSum += (l as tf.Tensor).dataSync()[0] as number;
-      correct += (c as tf.Tensor).dataSync()[0] as number;
-      tf.dispose([l, c, batch.x, batch.y]);
+      tf.dispose([lossSum, correct, batch.x, batch.y]);
+      lossSum = nextLossSum as tf.Scalar;
+      correct = nextCorrect as tf.Scalar;
     }
-    return { loss: lossSum / indices.length, accuracy: correct / indices.length };
+    return { lossSum, correct, predictions: indices.length };
+  }
+
+  evaluate(model: tfl.LayersModel, split: 'validation' | 'test'): Evaluation {
+    return readEvaluation(this.evaluationTotals(model, split));
   }
 
   private gather(d: ImageDataset, indices: readonly number[]): Batch {

@@ -28,17 +28,22 @@ const GRID_INPUT = ((): Float32Array => {
 })();
 
 /**
- * Paints a toy model's decision field on a canvas as TensorFlow Playground does: the predicted
- * probability of class 1 on a DENSITY² grid, shaded orange → grey → blue, with the data points
- * on top (white-ringed dots in their class colour).
+ * The toy model's predicted probability of class 1 at every grid cell, `[DENSITY²]`, left on the
+ * device: the page reads every model's field with one asynchronous read (see {@link drawDecisionBoundary}).
  */
-export function drawDecisionBoundary(canvas: HTMLCanvasElement, model: tfl.LayersModel, data: ImageDataset): void {
-  const probabilities = tf.tidy(() => {
+export function classOneProbabilities(model: tfl.LayersModel): tf.Tensor1D {
+  return tf.tidy(() => {
     const logits = model.apply(tf.tensor2d(GRID_INPUT, [DENSITY * DENSITY, 2]), { training: false }) as tf.Tensor2D;
-    return tf.slice(tf.softmax(logits), [0, 1], [-1, 1]);
+    return tf.reshape(tf.slice(tf.softmax(logits), [0, 1], [-1, 1]), [-1]);
   });
-  const p = probabilities.dataSync();
-  probabilities.dispose();
+}
+
+/**
+ * Paints a toy model's decision field on a canvas as TensorFlow Playground does: the predicted
+ * probability `p` of class 1 on the DENSITY² grid (from {@link classOneProbabilities}), shaded
+ * orange → grey → blue, with the data points on top (white-ringed dots in their class colour).
+ */
+export function drawDecisionBoundary(canvas: HTMLCanvasElement, p: ArrayLike<number>, data: ImageDataset): void {
   const field = new ImageData(DENSITY, DENSITY);
   for (let i = 0; i < DENSITY * DENSITY; i++) {
     const [r, g, b] = mix(p[i] as number);
