@@ -7,6 +7,10 @@ import { createPlaygroundTask } from './playgroundTask.js';
 import { DEFAULT_STATE, type PlaygroundState } from './playgroundState.js';
 import { SideBySideTrainer, type LayerSpectra } from './sideBySideTrainer.js';
 
+// The playground runs in a browser, where the native addon does not exist: its TF.js kernels are
+// what these tests pin down (the addon's fused step reads its operands on the host, by design).
+(globalThis as { process: { env: Record<string, string | undefined> } }).process.env.MUON_TFJS_DISABLE_NATIVE = '1';
+
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
