@@ -13,10 +13,14 @@ import { SLOT_SEPARATOR, bindRestoredNames, parseCheckpoint } from './restoredSt
 import { StepInputs } from './stepInputs.js';
 import { type TapListener, type TapOptions, TapRegistry } from './tapRegistry.js';
 
-/** The state of one variable: its slots, and the shape it was created for. */
+/** The state of one variable: its slots, the shape it was created for, and the step that created it. */
 interface VariableState {
   readonly shape: readonly number[];
   readonly slots: Map<string, tf.Variable>;
+  /** The step whose first sight of the variable created this state. */
+  readonly createdAtStep: number;
+  /** The checkpoint entry its slots were restored from, if any (see `setWeights`). */
+  readonly restoredFrom?: string;
 }
 
 /** What one step computed for one variable, before anything is written. */
@@ -107,9 +111,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    */
   finiteGuard: 'auto' | 'host' | 'device' = 'auto';
 
-  readonly #guard = new DeviceStepGuard((lastCommittedStep) => {
-    this.iterations_ = lastCommittedStep;
-  });
+  readonly #guard = new DeviceStepGuard((lastCommittedStep) => this.rollBackTo(lastCommittedStep));
 
   /** Builds the transformation this optimizer runs; called once, on first use. */
   protected abstract createTransformation(): GradientTransformation;
@@ -169,7 +171,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     }
     const step = this.iterations + 1;
     const onDevice = this.checkFinite && this.guardsOnDevice();
-    const { created, consumed } = this.createMissingState(params);
+    const { created, consumed } = this.createMissingState(params, step);
     let computed: ComputedUpdate[] = [];
     try {
       const context: StepContext = { step, inputs: this.#inputs.current, taps: this.#taps.forStep(step) };
@@ -182,6 +184,11 @@ export abstract class TransformOptimizer extends tf.Optimizer {
       throw error;
     }
     // Everything is computed (and, checked on the host, finite): commit. Nothing above has changed a variable.
+    // Saved entries bound by this step are state now (a device refusal read at once puts them back).
+    for (const saved of consumed) {
+      this.#restored.get(saved)?.forEach((t) => t.dispose());
+      this.#restored.delete(saved);
+    }
     // The step counts before the device guard commits: a refusal it reads at once rolls the count back.
     this.incrementIterations();
     if (onDevice) {
@@ -195,10 +202,6 @@ export abstract class TransformOptimizer extends tf.Optimizer {
           tensor.dispose();
         }
       }
-    }
-    for (const saved of consumed) {
-      this.#restored.get(saved)?.forEach((t) => t.dispose());
-      this.#restored.delete(saved);
     }
     this.#pendingExecution.forEach((path, label) => this.#lastExecution.set(label, path));
     this.#inputs.release();
@@ -340,6 +343,21 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     const stabilizers = this.transformation.stabilizers ?? [];
     if (stabilizers.length > 0) assertStabilizersRepresentable(stabilizers, { name, floatPrecision: backendFloatPrecision() }, this.getClassName());
     this.#checkedBackend = name;
+  }
+
+  /**
+   * Undoes what the steps after `lastCommittedStep` left, once the device guard has refused them
+   * (each wrote nothing, so state they created still holds its initial or restored values): the
+   * step count, and the state those steps created, which goes back to being absent, or to being a
+   * checkpoint entry not yet bound. The all-or-nothing promise covers state creation too.
+   */
+  private rollBackTo(lastCommittedStep: number): void {
+    this.iterations_ = lastCommittedStep;
+    for (const [name, { slots, createdAtStep, restoredFrom }] of [...this.#state]) {
+      if (createdAtStep <= lastCommittedStep) continue;
+      if (restoredFrom !== undefined) this.#restored.set(restoredFrom, new Map([...slots].map(([slot, v]) => [slot, tf.keep(v.clone())])));
+      this.discardState([name]);
+    }
   }
 
   private guardsOnDevice(): boolean {
@@ -512,7 +530,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    * binds to them, else zeros. Returns what it created and which saved entries it used, so that a
    * failed step can discard the one and keep the other. All-or-nothing itself.
    */
-  private createMissingState(params: Readonly<Record<string, tf.Variable>>): { created: string[]; consumed: string[] } {
+  private createMissingState(params: Readonly<Record<string, tf.Variable>>, step: number): { created: string[]; consumed: string[] } {
     const fresh = Object.keys(params).filter((name) => !this.#state.has(name));
     const binding = bindRestoredNames(fresh, [...this.#restored.keys()]);
     const created: string[] = [];
@@ -533,7 +551,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
         } finally {
           Object.values(initial).forEach((t) => t.dispose());
         }
-        this.#state.set(name, { shape: [...param.shape], slots });
+        this.#state.set(name, { shape: [...param.shape], slots, createdAtStep: step, ...(savedName === undefined ? {} : { restoredFrom: savedName }) });
         created.push(name);
       }
     } catch (error) {

@@ -93,7 +93,7 @@ describe.each(OPTIMIZER_TEST_BACKENDS)('the device guard (finiteGuard: device), 
     expect(guarded.iterations).toBe(4);
   });
 
-  it('a later applyGradients throws the refusal and changes nothing; a first step leaves fresh state', async () => {
+  it('a later applyGradients throws the refusal and changes nothing; a refused first step leaves no state', async () => {
     const w = variable(tf.ones([3, 2]), 'later');
     const optimizer = adamw({ learningRate: 0.1, weightDecay: 0 });
     optimizer.finiteGuard = 'device';
@@ -102,13 +102,65 @@ describe.each(OPTIMIZER_TEST_BACKENDS)('the device guard (finiteGuard: device), 
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(() => optimizer.applyGradients({ [w.name]: gradient([3, 2], 2) })).toThrow(NonFiniteStepError);
     expect(await values(w)).toEqual([1, 1, 1, 1, 1, 1]);
-    expect(await values(optimizer.getSlot(w.name, 'm') as tf.Variable)).toEqual([0, 0, 0, 0, 0, 0]);
+    // The state that step created is gone again, as under the host guard.
+    expect(optimizer.getSlot(w.name, 'm')).toBeUndefined();
+    expect(optimizer.variableNames).toEqual([]);
     expect(optimizer.iterations).toBe(0);
     optimizer.applyGradients({ [w.name]: tf.onesLike(w) });
     await optimizer.whenChecked();
     expect(optimizer.iterations).toBe(1);
     // AdamW's first step with g = 1: m̂/√v̂ = 1/(1 + ε) ≈ 1, so w = 1 − 0.1 = 0.9, to float32 rounding.
     (await values(w)).forEach((x) => expect(Math.abs(x - 0.9)).toBeLessThan(1e-6));
+  });
+
+  it('a refused first step after setWeights leaves the checkpoint entry unbound, and the next step resumes from it', async () => {
+    const w = variable(tf.ones([3, 2]), 'restored');
+    const make = (): TransformOptimizer => {
+      const o = adamw({ learningRate: 0.1, weightDecay: 0 });
+      o.finiteGuard = 'device';
+      return o;
+    };
+    const trained = make();
+    for (const s of [1, 2]) trained.applyGradients({ [w.name]: gradient([3, 2], s) });
+    const checkpoint = (await trained.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+    const saved = await Promise.all(checkpoint.map(async ({ name, tensor }) => [name, await values(tensor)]));
+    const weights = await values(w);
+    // Expected: the checkpoint resumed by one good step.
+    const reference = make();
+    await reference.setWeights(checkpoint);
+    reference.applyGradients({ [w.name]: gradient([3, 2], 4) });
+    await reference.whenChecked();
+    const expected = await values(w);
+    w.assign(tf.tensor2d(weights, [3, 2]));
+    // The same, with a refused step first: it binds nothing and counts nothing.
+    const refused = make();
+    await refused.setWeights(checkpoint);
+    refused.applyGradients({ [w.name]: gradient([3, 2], 3, true) });
+    await expect(refused.whenChecked()).rejects.toThrow(NonFiniteStepError);
+    expect(refused.variableNames).toEqual([]);
+    const after = await refused.getWeights();
+    expect(await Promise.all(after.map(async ({ name, tensor }) => [name, await values(tensor)]))).toEqual(saved);
+    refused.applyGradients({ [w.name]: gradient([3, 2], 4) });
+    await refused.whenChecked();
+    expect(refused.iterations).toBe(3);
+    expect(await values(w)).toEqual(expected);
+  });
+
+  it("a refused step's after-step hooks write nothing, wherever its flags are read", async () => {
+    const w = variable(tf.ones([2, 2]), 'hooked');
+    const optimizer = adamw({ learningRate: 0.1, weightDecay: 0 });
+    optimizer.finiteGuard = 'device';
+    optimizer.addAfterStepHook('shift', ({ variables, assign }) => {
+      const v = variables[w.name];
+      if (v !== undefined) assign(v, tf.add(v, 100));
+    });
+    optimizer.applyGradients({ [w.name]: gradient([2, 2], 1, true) });
+    await expect(optimizer.whenChecked()).rejects.toThrow(NonFiniteStepError);
+    expect(await values(w)).toEqual([1, 1, 1, 1]);
+    optimizer.applyGradients({ [w.name]: tf.onesLike(w) });
+    await optimizer.whenChecked();
+    // AdamW's first step with g = 1 moves each weight by −0.1 (to float32 rounding), then the hook adds 100.
+    (await values(w)).forEach((x) => expect(Math.abs(x - 100.9)).toBeLessThan(1e-5));
   });
 
   it('finite steps from finite gradients that overflow are refused as updates, not gradients', async () => {

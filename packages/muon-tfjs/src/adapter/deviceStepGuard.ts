@@ -30,8 +30,10 @@ export class DeviceStepGuard {
   #epoch = 0;
   #pending = new Set<Promise<void>>();
   #undelivered: Error | undefined;
-  /** Steps refused for their own values since the guard was made (optax's `total_notfinite`); the latch's followers are re-run, not counted. */
+  /** Steps refused for their own values since the guard was made (optax's `total_notfinite`); the steps the latch refused after one are not counted. */
   #refusedSteps = 0;
+  /** The latch's epoch when the last step was committed: the hooks that follow it write only within it. */
+  #epochOfLastStep = 0;
 
   constructor(private readonly rollBackTo: (lastCommittedStep: number) => void) {}
 
@@ -65,62 +67,67 @@ export class DeviceStepGuard {
    * `gradients` are checked too, only to say in the error whether they were the cause.
    */
   commitStep(step: number, writes: readonly GuardedWrite[], gradients: Readonly<Record<string, tf.Tensor>>): void {
-    const healthy = this.healthy();
+    this.#epochOfLastStep = this.#epoch;
     const gradientNames = Object.keys(gradients);
-    const flags = tf.tidy(() => {
-      const valueFlags = allFiniteFlags(writes.map((w) => w.value));
-      const ok = tf.logicalAnd(healthy, tf.all(valueFlags));
-      for (const { variable, value } of writes) variable.assign(tf.where(ok, value, variable));
-      const read = tf.concat([tf.reshape(healthy, [1]), valueFlags, allFiniteFlags(gradientNames.map((n) => gradients[n] as tf.Tensor))]);
-      healthy.assign(ok);
-      return tf.cast(read, 'int32');
-    });
-    writes.forEach(({ value }) => value.dispose());
-    const epoch = this.#epoch;
     const keys = writes.map((w) => w.key);
-    this.track(
-      readOnHost(flags, (values) => {
-        // A step queued after a refused one was refused by the latch, and is re-run after the
-        // rollback: only the first refusal counts and is reported.
-        if (epoch !== this.#epoch || values[0] !== 1) return;
-        const badValues = keys.filter((_, i) => values[1 + i] !== 1);
-        if (badValues.length === 0) return;
-        const badGradients = gradientNames.filter((_, i) => values[1 + keys.length + i] !== 1);
-        this.refuse(step, nonFiniteStepError(step, badValues, badGradients));
-      }),
-    );
+    this.commitWhereFinite(writes, gradientNames.map((n) => gradients[n] as tf.Tensor), (flags) => {
+      const badValues = keys.filter((_, i) => flags[i] !== 1);
+      if (badValues.length === 0) return;
+      const badGradients = gradientNames.filter((_, i) => flags[keys.length + i] !== 1);
+      this.refuse(step, nonFiniteStepError(step, badValues, badGradients));
+    });
   }
 
   /**
-   * Writes an after-step hook's staged values where all are finite and the step they follow was
-   * committed; a non-finite staged value leaves the hook's changes unapplied and is reported, as
-   * on cpu, by the next `applyGradients` (the step itself stays committed).
+   * Writes the values an after-step hook staged after the last step where all are finite and
+   * that step was committed; a non-finite staged value leaves the hook's changes unapplied and is
+   * reported, as on cpu, by the next `applyGradients` (the step itself stays committed).
    */
   commitHook(describeFailure: (badKeys: readonly string[]) => Error, writes: readonly GuardedWrite[]): void {
-    if (writes.length === 0) return;
-    const healthy = this.healthy();
-    const flags = tf.tidy(() => {
-      const valueFlags = allFiniteFlags(writes.map((w) => w.value));
-      const ok = tf.logicalAnd(healthy, tf.all(valueFlags));
-      for (const { variable, value } of writes) variable.assign(tf.where(ok, value, variable));
-      return tf.cast(tf.concat([tf.reshape(healthy, [1]), valueFlags]), 'int32');
-    });
-    writes.forEach(({ value }) => value.dispose());
-    const epoch = this.#epoch;
+    // A refusal read at once (a CPU-resident backend under finiteGuard 'device') has re-opened
+    // the latch already: the hooks of the refused step must not write through it.
+    if (writes.length === 0 || this.#epoch !== this.#epochOfLastStep) {
+      writes.forEach(({ value }) => value.dispose());
+      return;
+    }
     const keys = writes.map((w) => w.key);
-    this.track(
-      readOnHost(flags, (values) => {
-        if (epoch !== this.#epoch || values[0] !== 1) return;
-        const bad = keys.filter((_, i) => values[1 + i] !== 1);
-        if (bad.length > 0) this.#undelivered ??= describeFailure(bad);
-      }),
-    );
+    this.commitWhereFinite(writes, [], (flags) => {
+      const bad = keys.filter((_, i) => flags[i] !== 1);
+      if (bad.length > 0) this.#undelivered ??= describeFailure(bad);
+    });
   }
 
   dispose(): void {
     this.#healthy?.dispose();
     this.#healthy = undefined;
     this.#epoch++;
+  }
+
+  /**
+   * The one write path: every `writes` value replaces its variable's where `ok` = the latch AND
+   * all of them finite, computed on the device; the latch becomes `ok`. Then reads, without
+   * stalling, one flag per write and per `alsoChecked` tensor, and hands them to `judge` unless
+   * the latch was already closed (a follower of a refused step) or a rollback came in between.
+   */
+  private commitWhereFinite(writes: readonly GuardedWrite[], alsoChecked: readonly tf.Tensor[], judge: (flags: tf.TypedArray) => void): void {
+    const healthy = this.healthy();
+    const flags = tf.tidy(() => {
+      const valueFlags = allFiniteFlags(writes.map((w) => w.value));
+      const ok = tf.logicalAnd(healthy, tf.all(valueFlags));
+      for (const { variable, value } of writes) variable.assign(tf.where(ok, value, variable));
+      const read = tf.concat([tf.reshape(healthy, [1]), valueFlags, allFiniteFlags(alsoChecked)]);
+      healthy.assign(ok);
+      return tf.cast(read, 'int32');
+    });
+    writes.forEach(({ value }) => value.dispose());
+    const epoch = this.#epoch;
+    this.track(
+      readOnHost(flags, (values) => {
+        // A step queued after a refused one was refused by the latch and is covered by its
+        // rollback: only the first refusal counts and is reported.
+        if (epoch === this.#epoch && values[0] === 1) judge(values.subarray(1));
+      }),
+    );
   }
 
   private healthy(): tf.Variable {
