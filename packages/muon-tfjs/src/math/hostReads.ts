@@ -20,6 +20,9 @@ export function syncReadsStall(backend: string = tf.getBackend()): boolean {
  * `use` rejects it.
  */
 export function readOnHost<R>(tensor: tf.Tensor, use: (values: tf.TypedArray) => R): Promise<R> {
+  // Kept: a caller inside a tf.tidy (tfjs-layers' fit runs each optimizer step in one) would
+  // otherwise see the tensor disposed when that tidy ends, before an asynchronous read arrives.
+  tf.keep(tensor);
   if (!syncReadsStall()) {
     try {
       return Promise.resolve(use(tensor.dataSync() as tf.TypedArray));
