@@ -1,18 +1,15 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Matrix } from 'ml-matrix';
-import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { composedPolynomial } from '../math/coefficients.js';
 import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import { matrixWithSingularValues, maxAbsDiff, relativeFrobenius } from '../diagnostics/float64Matrices.js';
 import { polarFactor } from '../diagnostics/polarFactor.js';
+import { CHROMIUM_MISSING, evaluateInChromium } from '../testing/chromiumPage.js';
 import type { PageMatrix, WebglKernelResult } from '../testing/webglOrthogonalizerPage.js';
 
 // WebGL exists only in a browser: the kernel runs in Debian's headless Chromium, on SwiftShader
-// (a CPU implementation of the GPU; full float32 textures), through a bundled page.
-const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+// (full float32 textures), through a bundled page.
 
 /** Two 48×96 matrices (one batched program chain) and a 96×48 one (iterated on its transpose). */
 const SHAPES = [[48, 96], [48, 96], [96, 48]] as const;
@@ -25,24 +22,12 @@ function spread(count: number): number[] {
 const inputs = SHAPES.map(([m, n], k) => ({ m, n, ...matrixWithSingularValues(m, n, spread(Math.min(m, n)), 100 + 7 * k) }));
 const pageMatrices: PageMatrix[] = inputs.map(({ m, n, g }) => ({ rows: m, cols: n, values: Array.from(Float32Array.from(g.to1DArray())) }));
 
-async function runInChromium(coefficients: 'jordan' | 'polarExpress8'): Promise<WebglKernelResult> {
-  const bundle = await build({
-    entryPoints: [fileURLToPath(new URL('../testing/webglOrthogonalizerPage.ts', import.meta.url))],
-    bundle: true, format: 'esm', platform: 'browser', target: 'chrome120', write: false, logLevel: 'warning',
-  });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'] });
-  try {
-    const page = await browser.newPage();
-    await page.goto('about:blank');
-    await page.addScriptTag({ content: bundle.outputFiles[0]?.text ?? '', type: 'module' });
-    await page.waitForFunction("'runWebglOrthogonalizer' in globalThis");
-    return (await page.evaluate(`globalThis.runWebglOrthogonalizer(${JSON.stringify(pageMatrices)}, ${JSON.stringify(coefficients)})`)) as WebglKernelResult;
-  } finally {
-    await browser.close();
-  }
+function runInChromium(coefficients: 'jordan' | 'polarExpress8'): Promise<WebglKernelResult> {
+  const page = fileURLToPath(new URL('../testing/webglOrthogonalizerPage.ts', import.meta.url));
+  return evaluateInChromium(page, 'runWebglOrthogonalizer', `globalThis.runWebglOrthogonalizer(${JSON.stringify(pageMatrices)}, ${JSON.stringify(coefficients)})`);
 }
 
-describe.runIf(existsSync(CHROMIUM))('webglOrthogonalizer in Chromium (WebGL on SwiftShader)', () => {
+describe.runIf(CHROMIUM_MISSING === undefined)('webglOrthogonalizer in Chromium (WebGL on SwiftShader)', () => {
   it('computes the map of newtonSchulz: within float32 round-off of the TF.js kernel and of the float64 U·p(S)·Vᵀ', async () => {
     const result = await runInChromium('jordan');
     expect(result.backend).toBe('webgl');
@@ -72,4 +57,4 @@ describe.runIf(existsSync(CHROMIUM))('webglOrthogonalizer in Chromium (WebGL on 
   }, 120_000);
 });
 
-if (!existsSync(CHROMIUM)) it.skip(`webglOrthogonalizer in Chromium: skipped, no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM)`, () => undefined);
+if (CHROMIUM_MISSING !== undefined) it.skip(`webglOrthogonalizer in Chromium: skipped, ${CHROMIUM_MISSING}`, () => undefined);
