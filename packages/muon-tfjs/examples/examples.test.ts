@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { trainWithSophia } from './sophiaCustomLoop.js';
+import { pointDawnAtVulkanDriver } from '../src/testing/vulkanDriver.js';
 import { trainThreeWayHybrid } from './threeWayHybrid.js';
+
+// The WebGPU example starts Dawn itself, on the driver this sets (the machine's, else
+// SwiftShader's); src/testing/webgpuBackend.ts is not loaded, as one process holds one Dawn
+// instance well, not two (a second one crashed the test worker).
+const WEBGPU_MISSING = pointDawnAtVulkanDriver();
 
 // The README's examples, run as they are printed there (the files are the README's code blocks:
 // readme.test.ts). Each is a script; it prints its first and last loss, read back here.
@@ -27,6 +33,12 @@ describe('README examples', () => {
     // Three classes: ln 3 = 1.10 at chance.
     expect(last).toBeLessThan(0.5 * first);
   });
+
+  it.skipIf(WEBGPU_MISSING !== undefined)('model.fit with muonWithAdamW on webgpu in Node learns the classes (webgpuInNode.ts)', async () => {
+    const [first, last] = await lossesPrintedBy('./webgpuInNode.js');
+    expect(last).toBeLessThan(0.5 * first);
+  }, 120_000);
+  if (WEBGPU_MISSING !== undefined) it.skip(`webgpuInNode.ts: skipped, ${WEBGPU_MISSING}`, () => undefined);
 
   it('a custom loop with muon() fits the linear map (customLoop.ts)', async () => {
     const [first, last] = await lossesPrintedBy('./customLoop.js');

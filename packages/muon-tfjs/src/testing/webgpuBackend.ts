@@ -1,25 +1,18 @@
-import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { TEST_BACKENDS } from './backends.js';
+import { pointDawnAtVulkanDriver } from './vulkanDriver.js';
 
 /**
  * WebGPU in Node for the test suites: Dawn's `webgpu` package gives TF.js's
- * `@tensorflow/tfjs-backend-webgpu` a real `navigator.gpu`. Without a GPU the adapter is
- * SwiftShader's Vulkan driver, which Debian's chromium package installs (`dpkg -L chromium | grep
- * icd`); Mesa's lavapipe in Debian 12 lacks a feature Dawn requires. A Vulkan driver the user set
- * through `VK_ICD_FILENAMES` is kept. Loaded once per test file (top-level await), only by the
- * suites that run on webgpu too.
+ * `@tensorflow/tfjs-backend-webgpu` a real `navigator.gpu`, on the Vulkan driver of
+ * `pointDawnAtVulkanDriver` (SwiftShader's where no GPU driver is set). Loaded once per test file
+ * (top-level await), only by the suites that run on webgpu too.
  */
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 /** Why the webgpu backend cannot start here, or undefined when it has started. */
 async function startWebGpu(): Promise<string | undefined> {
-  if (process.env['MUON_TFJS_DISABLE_WEBGPU'] === '1') return 'MUON_TFJS_DISABLE_WEBGPU=1';
-  if (process.env['VK_ICD_FILENAMES'] === undefined) {
-    if (!existsSync(SWIFTSHADER_ICD)) return `no Vulkan driver: VK_ICD_FILENAMES is unset and ${SWIFTSHADER_ICD} is absent (apt-get install chromium libvulkan1)`;
-    process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
-  }
-  process.env['XDG_RUNTIME_DIR'] ??= '/tmp';
+  const noDriver = pointDawnAtVulkanDriver();
+  if (noDriver !== undefined) return noDriver;
   try {
     const { create, globals } = await import('webgpu');
     Object.assign(globalThis, globals);
