@@ -74,7 +74,7 @@ function nativeKernelLine(info: NativeAddonInfo): string {
 }
 
 export function printMachine(info: MachineInfo): void {
-  console.log(`CPU: ${info.cpuModel}, ${info.cores} cores at ${info.clockGhz ?? '?'} GHz, fp32 peak ${info.peakGflops} GFLOP/s; flags: ${info.flags.join(' ')}`);
+  console.log(`CPU: ${info.cpuModel}, ${info.cores} cores at ${info.clockGhz?.toFixed(2) ?? '?'} GHz, fp32 peak ${info.peakGflops} GFLOP/s; flags: ${info.flags.join(' ')}`);
   console.log(`Node ${info.node}, tfjs-core ${info.tfjs}; native kernel: ${info.nativeKernel}`);
 }
 
