@@ -22,5 +22,8 @@ export default defineConfig({
     testTimeout: 60_000,
     // The benchmark harness runs a tiny end-to-end configuration in a beforeAll hook.
     hookTimeout: 60_000,
+    // tfjs-backend-cpu advises installing tfjs-node once per process, in every test file: noise
+    // that hides what a failing run says. Nothing else is filtered.
+    onConsoleLog: (log) => !log.includes('Hi, looks like you are running TensorFlow.js in Node.js'),
   },
 });
