@@ -314,7 +314,9 @@ bool runsInOpenBlas(Precision precision) {
 #endif
 }
 
-OpenBlasThreads::OpenBlasThreads(int count) : lock_(openBlasMutex()) { set(count); }
+OpenBlasThreads::OpenBlasThreads(int count) : lock_(openBlasMutex()), found_(openblas_get_num_threads()) { set(count); }
+
+OpenBlasThreads::~OpenBlasThreads() { set(found_); }
 
 void OpenBlasThreads::set(int count) { openblas_set_num_threads(std::max(1, count)); }
 

@@ -51,14 +51,20 @@ bool runsInOpenBlas(Precision precision);
 // changing the count under it (their own copy's count, or the 1 of the pool's one-matrix-per-thread
 // products). A mutex and not per-thread state because this OpenBLAS has no per-thread count;
 // oneDNN's products take no lock, their thread count being per thread.
+// Released, it puts back the count it found, so that other OpenBLAS users in the process (another
+// addon over the same library) keep theirs.
 class OpenBlasThreads {
  public:
   explicit OpenBlasThreads(int count);
+  ~OpenBlasThreads();
+  OpenBlasThreads(const OpenBlasThreads&) = delete;
+  OpenBlasThreads& operator=(const OpenBlasThreads&) = delete;
   // Changes the count while held (to 1 while the pool's threads run one matrix each).
   void set(int count);
 
  private:
   std::unique_lock<std::mutex> lock_;
+  int found_;
 };
 
 // What ran, for info(): the library per precision, oneDNN's version and effective ISA (or why
