@@ -25,7 +25,6 @@
 // and the new parameter are finite: the adapter's finiteness check, done here during the passes
 // that compute the values instead of as extra TF.js ops over them.
 #include <napi.h>
-#include <cblas.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -102,13 +101,13 @@ uint8_t updatePass(const Variable& v, size_t begin, size_t end, float negativeLe
   return bad != 0 ? kNonFiniteParam : 0;
 }
 
-// Runs `pass(begin, end)` over [0, size) in contiguous chunks, one per BLAS thread (these passes
-// are memory-bound: a second core's bandwidth halves them), and ORs their flags. Small arrays run
-// on the caller alone, where starting a thread would cost more than it saves.
+// Runs `pass(begin, end)` over [0, size) in contiguous chunks, one per thread of the addon copy's
+// `threadCount` (these passes are memory-bound: a second core's bandwidth halves them), and ORs
+// their flags. Small arrays run on the caller alone, where starting a thread would cost more than it saves.
 template <typename Pass>
-uint8_t inChunks(size_t size, const Pass& pass) {
+uint8_t inChunks(size_t size, int threadCount, const Pass& pass) {
   constexpr size_t kMinimumChunk = size_t{1} << 20;
-  const size_t threads = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(std::max(1, openblas_get_num_threads())), size / kMinimumChunk));
+  const size_t threads = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(threadCount), size / kMinimumChunk));
   if (threads == 1) return pass(0, size);
   std::vector<uint8_t> flags(threads, 0);
   std::vector<std::thread> helpers;
@@ -126,12 +125,6 @@ uint8_t inChunks(size_t size, const Pass& pass) {
   uint8_t all = 0;
   for (uint8_t f : flags) all |= f;
   return all;
-}
-
-// Look-ahead buffers kept across calls: a step allocates nothing here after the first.
-std::vector<std::vector<float>>& lookAheadScratch() {
-  static std::vector<std::vector<float>> scratch;
-  return scratch;
 }
 
 std::vector<double> readFloat64(const Napi::Value& value, const char* what) {
@@ -226,7 +219,9 @@ Napi::Value muon_native::MuonStep(const Napi::CallbackInfo& info) {
                          static_cast<float>(shapeScales[i])});
   }
 
-  std::vector<std::vector<float>>& scratch = lookAheadScratch();
+  // The calling worker's own copy (addon_instance.h): another worker's steps never write here.
+  AddonInstance& addon = addonInstance(env);
+  std::vector<std::vector<float>>& scratch = addon.lookAhead;
   if (nesterov && scratch.size() < count) scratch.resize(count);
   Napi::Uint8Array flags = Napi::Uint8Array::New(env, count);
   std::vector<PlannedMatrix> matrices;
@@ -238,17 +233,17 @@ Napi::Value muon_native::MuonStep(const Napi::CallbackInfo& info) {
       if (scratch[i].size() < v.size) scratch[i].resize(v.size);
       lookAhead = scratch[i].data();
     }
-    flags[i] = inChunks(v.size, [&](size_t begin, size_t end) {
+    flags[i] = inChunks(v.size, addon.threads, [&](size_t begin, size_t end) {
       return nesterov ? momentumPass<true>(v, begin, end, beta, oneMinusBeta, lookAhead) : momentumPass<false>(v, begin, end, beta, oneMinusBeta, nullptr);
     });
     // Newton–Schulz writes O into newParam, which the update pass then turns into p' in place.
     matrices.push_back({nesterov ? lookAhead : v.newMomentum, v.newParam, shapes[2 * i], shapes[2 * i + 1], plans[2 * i], plans[2 * i + 1] == 1, flops[i]});
   }
-  const std::string failure = orthogonalizePlanned(matrices, schedule);
+  const std::string failure = orthogonalizePlanned(addon, matrices, schedule);
   if (!failure.empty()) throw Napi::Error::New(env, "muonStep failed: " + failure);
   for (uint32_t i = 0; i < count; ++i) {
     const Variable& v = variables[i];
-    flags[i] = flags[i] | inChunks(v.size, [&](size_t begin, size_t end) { return updatePass(v, begin, end, negativeLearningRate, decays, weightDecay, cautious); });
+    flags[i] = flags[i] | inChunks(v.size, addon.threads, [&](size_t begin, size_t end) { return updatePass(v, begin, end, negativeLearningRate, decays, weightDecay, cautious); });
   }
   return flags;
 }

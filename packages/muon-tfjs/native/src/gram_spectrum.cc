@@ -7,6 +7,9 @@
 // blocking and AVX-512 instead of scalar JavaScript).
 #include "gram_spectrum.h"
 
+#include "addon_instance.h"
+#include "products.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -36,6 +39,8 @@ Napi::Value GramEigenvalues(const Napi::CallbackInfo& info) {
   }
   const int k = std::min(rows, cols);
   std::vector<double> gram(static_cast<size_t>(k) * k);
+  // dsyrk's and dsyevd's bits depend on OpenBLAS's process-wide thread count: hold it at this copy's.
+  const muon::OpenBlasThreads openblas(muon_native::addonInstance(env).threads);
   // Row-major lower triangle of G; read by column-major LAPACK it is the upper triangle ('U').
   if (rows <= cols) {
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, k, cols, 1.0, data.Data(), cols, 0.0, gram.data(), k);

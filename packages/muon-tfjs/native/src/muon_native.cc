@@ -26,11 +26,16 @@
 // thread, with single-threaded products (OpenBLAS's count and each thread's OpenMP count set to 1), on a persistent pool whose threads keep their own scratch.
 // Every matrix goes through the same arithmetic in either case up to BLAS's summation order.
 //
+// Worker threads: each one that loads the addon has its own thread count, pool and scratch
+// (addon_instance.h), so their calls run at once and give each the bits of a lone run; only calls
+// whose products run in OpenBLAS wait for each other (OpenBlasThreads, products.h).
+//
 // On the wasm backend the caller passes views of the wasm heap: inputs are read and outputs written
 // in place (`outputs` argument), so a step copies nothing between JavaScript and native memory.
 #include <napi.h>
 #include <cblas.h>
 
+#include "addon_instance.h"
 #include "gram_spectrum.h"
 #include "orthogonalize_engine.h"
 #include "parallel_for.h"
@@ -43,8 +48,10 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -216,12 +223,27 @@ void run(const Job& job, const Settings& s) {
   orthogonalize(job.in, job.out, job.rows, job.cols, job.tall, s.schedule, s.normalizationScale, s.eps, s.restarts, job.algorithm, s.precision);
 }
 
-// Threads kept for the life of the process, so that a step neither starts threads nor reallocates
-// their scratch (each keeps its thread_local Workspace). `run(helpers, work)` runs `work` on
-// `helpers` pool threads and on the caller, and returns when all are done. Intentionally never
-// destroyed: the threads wait on a condition variable and end with the process.
-class WorkerPool {
+}  // namespace
+
+// Threads kept for the life of an addon copy (AddonInstance), so that a step neither starts threads
+// nor reallocates their scratch (each keeps its thread_local Workspace). `run(helpers, work)` runs
+// `work` on `helpers` pool threads and on the caller, and returns when all are done; one caller at a
+// time, the copy's JavaScript thread.
+class muon_native::WorkerPool {
  public:
+  WorkerPool() = default;
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  // Called when the copy's environment ends (the worker exits), between calls: the threads are idle.
+  ~WorkerPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& thread : threads_) thread.join();
+  }
+
   void run(size_t helpers, const std::function<void()>& work) {
     std::unique_lock<std::mutex> lock(mutex_);
     while (threads_.size() < helpers) {
@@ -248,7 +270,8 @@ class WorkerPool {
     size_t seen = 0;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
+      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
       seen = generation_;
       if (index >= wanted_) continue;
       const std::function<void()>* work = work_;
@@ -264,24 +287,24 @@ class WorkerPool {
   std::vector<std::thread> threads_;
   const std::function<void()>* work_ = nullptr;
   size_t wanted_ = 0, running_ = 0, generation_ = 0;
+  bool stopping_ = false;
 };
 
-WorkerPool& workerPool() {
-  static WorkerPool* pool = new WorkerPool();  // never destroyed, see above
-  return *pool;
-}
+muon_native::AddonInstance::AddonInstance() : threads(muon::defaultThreads()), pool(std::make_unique<WorkerPool>()) {}
+muon_native::AddonInstance::~AddonInstance() = default;
 
-// One call at a time per process (Node worker threads share this library): the BLAS thread
-// setting and the pool are global.
-std::mutex callMutex;
+muon_native::AddonInstance& muon_native::addonInstance(Napi::Env env) { return *env.GetInstanceData<AddonInstance>(); }
 
-// Orthogonalizes every job (see "Scheduling" at the top). Returns an error message, empty on success.
-std::string orthogonalizeAll(std::vector<Job>& jobs, const Settings& s) {
+namespace {
+
+// Orthogonalizes every job (see "Scheduling" at the top) with `addon`'s threads and pool. Returns an
+// error message, empty on success.
+std::string orthogonalizeAll(muon_native::AddonInstance& addon, std::vector<Job>& jobs, const Settings& s) {
   std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.flops > b.flops; });
-  std::lock_guard<std::mutex> serialized(callMutex);
-  // The OpenMP thread count (oneDNN) is per calling thread: align this thread's with the addon's.
-  const int threads = muon::threads();
-  muon::setThreads(threads);
+  const int threads = addon.threads;
+  muon::useThreads(threads);
+  std::optional<muon::OpenBlasThreads> openblas;
+  if (muon::runsInOpenBlas(s.precision)) openblas.emplace(threads);
   double remaining = std::accumulate(jobs.begin(), jobs.end(), 0.0, [](double sum, const Job& j) { return sum + j.flops; });
   size_t next = 0;
   try {
@@ -301,14 +324,15 @@ std::string orthogonalizeAll(std::vector<Job>& jobs, const Settings& s) {
   std::string failure;
   auto worker = [&]() {
     try {
-      muon::useOneThread();
+      muon::useThreads(1);
       for (size_t i = cursor++; i < jobs.size() && !failed; i = cursor++) run(jobs[i], s);
     } catch (const std::exception& error) {
       if (!failed.exchange(true)) failure = error.what();
     }
   };
-  workerPool().run(std::min(static_cast<size_t>(threads), jobs.size() - next) - 1, worker);
-  muon::setThreads(threads);
+  if (openblas) openblas->set(1);
+  // The caller's OpenMP count stays 1 after this: every entry sets its own at its start.
+  addon.pool->run(std::min(static_cast<size_t>(threads), jobs.size() - next) - 1, worker);
   return failure;
 }
 
@@ -398,7 +422,7 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
     jobs.push_back({input.Data(), output.Data(), rows, cols, transposed == 1, static_cast<Algorithm>(algorithm), flops[i]});
   }
   const Settings settings{schedule, normalizationScale, eps, restarts, precision};
-  const std::string failure = orthogonalizeAll(jobs, settings);
+  const std::string failure = orthogonalizeAll(muon_native::addonInstance(env), jobs, settings);
   if (!failure.empty()) throw Napi::Error::New(env, "orthogonalize failed: " + failure);
   return outputs;
 }
@@ -408,7 +432,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(env);
   const muon::EngineDescription engine = muon::describe();
   result.Set("blas", Napi::String::New(env, engine.blas));
-  result.Set("threads", Napi::Number::New(env, muon::threads()));
+  result.Set("threads", Napi::Number::New(env, muon_native::addonInstance(env).threads));
   // The interface version src/kernels/nativeAddon.ts expects (2: orthogonalize takes `outputs`;
   // 3: it takes per-matrix plans and flops from TypeScript instead of a mode; 4: `precision`, the
   // fields below, gramEigenvalues and muonStep, the fused step; 5: muonStep takes `precision`).
@@ -430,7 +454,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "setThreads(count)");
-  muon::setThreads(info[0].As<Napi::Number>().Int32Value());
+  muon_native::addonInstance(info.Env()).threads = std::max(1, info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
 }
 
@@ -448,19 +472,26 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "matmul: sizes do not match m, k, n");
   }
   Napi::Float32Array c = Napi::Float32Array::New(env, static_cast<size_t>(m) * n);
+  const int threads = muon_native::addonInstance(env).threads;
   if (info.Length() == 6) {
     const int code = info[5].As<Napi::Number>().Int32Value();
     if (code < 0 || code > 2 || !muon::supports(static_cast<muon::Precision>(code))) {
       throw Napi::RangeError::New(env, "matmul: precision " + std::to_string(code) + " is not available (" + muon::describe().bfloat16Products + ")");
     }
-    muon::multiply(static_cast<muon::Precision>(code), m, n, k, a.Data(), b.Data(), c.Data());
+    const muon::Precision precision = static_cast<muon::Precision>(code);
+    muon::useThreads(threads);
+    std::optional<muon::OpenBlasThreads> openblas;
+    if (muon::runsInOpenBlas(precision)) openblas.emplace(threads);
+    muon::multiply(precision, m, n, k, a.Data(), b.Data(), c.Data());
   } else {
+    const muon::OpenBlasThreads openblas(threads);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.Data(), k, b.Data(), n, 0.0f, c.Data(), n);
   }
   return c;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new muon_native::AddonInstance());  // deleted by N-API when `env` ends
   exports.Set("orthogonalize", Napi::Function::New(env, Orthogonalize));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
@@ -472,7 +503,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace
 
-std::string muon_native::orthogonalizePlanned(std::vector<PlannedMatrix>& matrices, const EngineSchedule& schedule) {
+std::string muon_native::orthogonalizePlanned(AddonInstance& addon, std::vector<PlannedMatrix>& matrices, const EngineSchedule& schedule) {
   std::vector<Quintic> quintics;
   for (size_t i = 0; i + 2 < schedule.coefficients.size(); i += 3) {
     quintics.push_back({schedule.coefficients[i], schedule.coefficients[i + 1], schedule.coefficients[i + 2]});
@@ -482,7 +513,7 @@ std::string muon_native::orthogonalizePlanned(std::vector<PlannedMatrix>& matric
   for (const PlannedMatrix& m : matrices) {
     jobs.push_back({m.in, m.out, m.rows, m.cols, m.transposed, static_cast<Algorithm>(m.algorithm), m.flops});
   }
-  return orthogonalizeAll(jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.restartAfter, schedule.precision});
+  return orthogonalizeAll(addon, jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.restartAfter, schedule.precision});
 }
 
 muon::Precision muon_native::precisionArgument(const Napi::Value& value, const std::string& caller) {

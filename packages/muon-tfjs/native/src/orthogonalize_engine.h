@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "addon_instance.h"
 #include "products.h"
 
 namespace muon_native {
@@ -39,8 +40,8 @@ struct EngineSchedule {
 // anything, so a refused call leaves every output untouched.
 muon::Precision precisionArgument(const Napi::Value& value, const std::string& caller);
 
-// Orthogonalizes every matrix; returns an error message, empty on success.
-std::string orthogonalizePlanned(std::vector<PlannedMatrix>& matrices, const EngineSchedule& schedule);
+// Orthogonalizes every matrix with `addon`'s threads and pool; returns an error message, empty on success.
+std::string orthogonalizePlanned(AddonInstance& addon, std::vector<PlannedMatrix>& matrices, const EngineSchedule& schedule);
 
 // The `muonStep` export (fused_muon_step.cc).
 Napi::Value MuonStep(const Napi::CallbackInfo& info);

@@ -228,6 +228,12 @@ const char* isaName(dnnl::cpu_isa isa) {
 }
 #endif
 
+// Guards OpenBLAS's process-wide thread count (OpenBlasThreads in products.h).
+std::mutex& openBlasMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 void requireSupported(Precision precision) {
   if (!supports(precision)) throw std::runtime_error("bfloat16 products need oneDNN (libdnnl-dev at build time) and a CPU with AVX512-BF16 or AMX-BF16");
 }
@@ -288,23 +294,31 @@ bool supports(Precision precision) {
 #endif
 }
 
-int threads() { return std::max(1, openblas_get_num_threads()); }
-
-void setThreads(int count) {
-  openblas_set_num_threads(count);
+void useThreads([[maybe_unused]] int count) {
 #ifdef MUON_HAVE_ONEDNN
   omp_set_num_threads(std::max(1, count));
 #endif
 }
 
-void useOneThread() {
-  // OpenBLAS's count is process-wide (the caller restores it with setThreads); OpenMP's is per
-  // thread, so each pool thread sets its own.
-  openblas_set_num_threads(1);
+int defaultThreads() {
+  // Read once, before any OpenBlasThreads has set it, so that every copy starts from OpenBLAS's own choice.
+  static const int count = std::max(1, openblas_get_num_threads());
+  return count;
+}
+
+bool runsInOpenBlas(Precision precision) {
 #ifdef MUON_HAVE_ONEDNN
-  omp_set_num_threads(1);
+  return precision == Precision::kFloat32OpenBlas;
+#else
+  return precision != Precision::kBfloat16;
 #endif
 }
+
+OpenBlasThreads::OpenBlasThreads(int count) : lock_(openBlasMutex()), found_(openblas_get_num_threads()) { set(count); }
+
+OpenBlasThreads::~OpenBlasThreads() { set(found_); }
+
+void OpenBlasThreads::set(int count) { openblas_set_num_threads(std::max(1, count)); }
 
 EngineDescription describe() {
   EngineDescription d;

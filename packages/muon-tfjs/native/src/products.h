@@ -4,6 +4,7 @@
 // fastest for it on the machines this project runs on (see products.cc and docs/performance.md).
 #pragma once
 
+#include <mutex>
 #include <string>
 
 namespace muon {
@@ -31,12 +32,40 @@ void symmetricProduct(Precision precision, bool transposed, int m, int k, const 
 // has bfloat16 dot products (AVX512-BF16 or AMX-BF16, as oneDNN's effective ISA reports).
 bool supports(Precision precision);
 
-// Threads of the products called from this thread. `setThreads` sets the count the libraries use
-// on the calling thread and is what `setThreads()` of the addon sets; the pool threads call
-// `useOneThread()` before running a matrix each, so that libraries never start threads there.
-int threads();
-void setThreads(int count);
-void useOneThread();
+// Threads of the oneDNN products (OpenMP) called from this thread. OpenMP's count belongs to each
+// OS thread, so this changes the calling thread's only: a call sets its caller's to its addon
+// copy's count (addon_instance.h), each pool thread its own to 1 before running a matrix each.
+void useThreads(int count);
+
+// OpenBLAS's thread count when the addon was first loaded in this process (the cores, or
+// OPENBLAS_NUM_THREADS): the count every copy of the addon starts with.
+int defaultThreads();
+
+// Whether `precision`'s products run in OpenBLAS: kFloat32OpenBlas, and float32 without oneDNN.
+bool runsInOpenBlas(Precision precision);
+
+// OpenBLAS (0.3.21, Debian 12's) keeps one thread count for the whole process, and its results
+// depend on it: sgemm, dsyrk and dsyevd give other bits on 1 thread than on 2 (measured here at
+// 128×128 to 700×700). So every call into OpenBLAS holds one of these for as long as it relies on
+// the count: a process-wide lock, which makes other worker threads' OpenBLAS calls wait instead of
+// changing the count under it (their own copy's count, or the 1 of the pool's one-matrix-per-thread
+// products). A mutex and not per-thread state because this OpenBLAS has no per-thread count;
+// oneDNN's products take no lock, their thread count being per thread.
+// Released, it puts back the count it found, so that other OpenBLAS users in the process (another
+// addon over the same library) keep theirs.
+class OpenBlasThreads {
+ public:
+  explicit OpenBlasThreads(int count);
+  ~OpenBlasThreads();
+  OpenBlasThreads(const OpenBlasThreads&) = delete;
+  OpenBlasThreads& operator=(const OpenBlasThreads&) = delete;
+  // Changes the count while held (to 1 while the pool's threads run one matrix each).
+  void set(int count);
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  int found_;
+};
 
 // What ran, for info(): the library per precision, oneDNN's version and effective ISA (or why
 // there is no oneDNN), and whether the CPU has AVX512-BF16 and AMX-BF16 (cpuid, independent of

@@ -58,7 +58,10 @@ export interface NativeAddon {
   ): Uint8Array;
   /** What the addon was built with and runs on. */
   info(): NativeAddonInfo;
-  /** Sets the thread count of OpenBLAS and of oneDNN (OpenMP) on the calling thread. */
+  /**
+   * Sets the thread count of this thread's calls (OpenBLAS's and oneDNN's): each worker thread that
+   * loads the addon has its own, which starts at OpenBLAS's default (the cores).
+   */
   setThreads(count: number): void;
   /**
    * Row-major C = A·B (m×k times k×n), for throughput measurements: OpenBLAS's sgemm, or with
@@ -73,7 +76,7 @@ export interface NativeAddon {
 export interface NativeAddonInfo {
   /** OpenBLAS's build string. */
   readonly blas: string;
-  /** Threads of a product that runs alone (OpenBLAS, and oneDNN's OpenMP team). */
+  /** Threads of a product that runs alone (OpenBLAS, and oneDNN's OpenMP team), in this thread's calls. */
   readonly threads: number;
   /** The addon's interface version. */
   readonly version: number;

@@ -1,0 +1,81 @@
+// The calls of workerThreads.test.ts: every native entry (orthogonalize in float32 and bfloat16,
+// muonStep in both, gramEigenvalues) on matrices made from one seed, run once in the test's main
+// thread and in several worker threads at once, whose results must be the lone run's bits.
+// CommonJS and plain JavaScript, so that a worker thread loads it with no TypeScript loader: it
+// takes the addon's path, never the library's sources.
+const { isMainThread, parentPort, workerData } = require('node:worker_threads');
+
+// The shapes of the report (issue 22): a wide matrix, a tall one and a square one.
+const SHAPES = [
+  [192, 384],
+  [384, 96],
+  [128, 128],
+];
+// Plain on the wide and the square matrix, Gram on the tall one (iterating on XᵀX, with a restart),
+// so that both algorithms and both sides run. The flops are for the addon's thread scheduler only:
+// with two or more threads the wide matrix runs alone on all of them, the other two on the pool.
+const PLANS = Int32Array.of(0, 0, 1, 1, 0, 0);
+const FLOPS = Float64Array.of(4e8, 1e8, 5e7);
+// Keller Jordan's quintic, five iterations.
+const COEFFICIENTS = Float64Array.from({ length: 15 }, (_, i) => [3.4445, -4.775, 2.0315][i % 3]);
+const RESTART_AFTER = Int32Array.of(2);
+const SHAPE_SCALES = Float64Array.of(1.4142, 0.5, 1);
+// [β, Nesterov, learning rate, weight decay, cautious]: Nesterov's look-ahead and the decay pass run.
+const HYPER = Float64Array.of(0.95, 1, 0.02, 0.01, 0);
+// Enough steps for the workers' calls to overlap many times, few enough for a test of seconds.
+const STEPS = 10;
+
+/** Uniform numbers in [-1, 1) from a 32-bit seed (mulberry32), the same in every thread. */
+function randomArray(length, seed, ArrayType) {
+  const values = new ArrayType(length);
+  let state = seed >>> 0;
+  for (let i = 0; i < length; ++i) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    values[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return values;
+}
+
+/**
+ * Runs every entry on the matrices of `seed` and returns what each wrote: `precisions` are the
+ * addon's codes to run (0 float32, and 1 bfloat16 where the addon can).
+ */
+function runNativeEntries(addon, seed, precisions) {
+  const shapes = Int32Array.from(SHAPES.flat());
+  const matrices = SHAPES.map(([rows, cols], i) => randomArray(rows * cols, seed * 16 + i, Float32Array));
+  const results = {};
+  for (const precision of precisions) {
+    results[`orthogonalize ${precision}`] = addon.orthogonalize(matrices, shapes, COEFFICIENTS, 1, 1e-7, RESTART_AFTER, PLANS, FLOPS, undefined, precision);
+    // Steps of one optimizer, each step's gradient a new random matrix, and the spectra of the new
+    // weights after each step, as a training run with a spectrum tracker.
+    let params = matrices.map((m) => m.slice());
+    let momenta = matrices.map((m) => new Float32Array(m.length));
+    const flags = [];
+    const spectra = [];
+    for (let step = 0; step < STEPS; ++step) {
+      const grads = SHAPES.map(([rows, cols], i) => randomArray(rows * cols, seed * 4096 + step * 16 + i, Float32Array));
+      const newParams = params.map((p) => new Float32Array(p.length));
+      const newMomenta = params.map((p) => new Float32Array(p.length));
+      flags.push(addon.muonStep(params, grads, momenta, newParams, newMomenta, shapes, PLANS, FLOPS, SHAPE_SCALES, COEFFICIENTS, 1, 1e-7, RESTART_AFTER, HYPER, precision));
+      params = newParams;
+      momenta = newMomenta;
+      spectra.push(params.map((p, i) => addon.gramEigenvalues(Float64Array.from(p), ...SHAPES[i])));
+    }
+    results[`muonStep ${precision}`] = { params, momenta, flags, spectra };
+  }
+  return results;
+}
+
+module.exports = { runNativeEntries };
+
+// In a worker: wait until every worker is ready (so that their calls overlap), run, send the results.
+if (!isMainThread && workerData?.role === 'concurrentCalls') {
+  const addon = require(workerData.addonPath);
+  const ready = new Int32Array(workerData.ready);
+  Atomics.add(ready, 0, 1);
+  while (Atomics.load(ready, 0) < workerData.workers) Atomics.wait(ready, 0, Atomics.load(ready, 0), 10);
+  parentPort.postMessage(runNativeEntries(addon, workerData.seed, workerData.precisions));
+}
