@@ -259,12 +259,13 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
   }
 
   /**
-   * The restored decision a renamed variable stands for, by the rule that binds restored optimizer
-   * state (`bindRestoredNames`: never another live variable's), with the recorded shape.
+   * The restored decision a renamed variable stands for, by the rules that bind restored optimizer
+   * state: the first step's pairing with the checkpoint by position (`restoredNameOf`), else
+   * `bindRestoredNames` (never another live variable's); with the recorded shape.
    */
   private restoredRouteFor(name: string, shape: readonly number[]): RoutedVariable | undefined {
     const restored = [...this.#routes].filter(([, r]) => r.restored).map(([saved]) => saved);
-    const saved = bindRestoredNames([name], restored).get(name);
+    const saved = this.restoredNameOf(name) ?? bindRestoredNames([name], restored).get(name);
     const routed = saved === undefined ? undefined : this.#routes.get(saved);
     if (saved === undefined || routed === undefined || (routed.shape !== undefined && !tf.util.arraysEqual([...routed.shape], [...shape]))) return undefined;
     this.#routes.delete(saved);
