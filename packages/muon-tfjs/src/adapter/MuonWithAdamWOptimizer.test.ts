@@ -122,8 +122,8 @@ describe.each(TEST_BACKENDS)('muonWithAdamW on a tfjs-layers model, %s', (backen
     const expected = model.getWeights().map((w) => Array.from(w.dataSync()));
     const originalName = model.trainableWeights[0]?.name;
     // Reloading in the same process renames every variable (`hidden/kernel` → `hidden/kernel_1`).
-    // State follows the renamed copy once the original is gone; while the original lives, its
-    // state stays its own (see TransformOptimizer.test.ts).
+    // State follows the renamed copy, here once the original is gone (while it lives too:
+    // inProcessReload.test.ts).
     model.dispose();
     const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const optimizer = reloaded.optimizer as MuonWithAdamWOptimizer;

@@ -106,7 +106,7 @@ describe.each(TEST_BACKENDS)('SophiaG, on %s', (backend) => {
     // The estimate provided after step 4 is pending: it is saved with the optimizer, and reaches step 5 of both.
     await fitWithEstimates(model);
     const expected = model.getWeights().map((w) => Array.from(w.dataSync()));
-    // Saved state binds to the reloaded (renamed) variables once the original model is gone.
+    // Saved state binds to the reloaded (renamed) variables, here once the original model is gone (while it lives too: inProcessReload.test.ts).
     model.dispose();
     const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const restored = reloaded.optimizer as HybridOptimizer;
