@@ -261,7 +261,9 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
   /**
    * The restored decision a renamed variable stands for, by the rules that bind restored optimizer
    * state: the first step's pairing with the checkpoint by position (`restoredNameOf`), else
-   * `bindRestoredNames` (never another live variable's); with the recorded shape.
+   * `bindRestoredNames` (never another live variable's); checked against its recorded shape. A
+   * route is a decision, not state: it follows the proposed pairing even where the state, whose
+   * slots and shapes are checked afterwards, then binds otherwise.
    */
   private restoredRouteFor(name: string, shape: readonly number[]): RoutedVariable | undefined {
     const restored = [...this.#routes].filter(([, r]) => r.restored).map(([saved]) => saved);

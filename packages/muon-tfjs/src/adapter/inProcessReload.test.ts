@@ -158,10 +158,15 @@ describe('a model reloaded in the same process resumes exactly (issue 22 items 2
     const expected = Array.from(p.dataSync());
 
     p.assign(tf.tensor1d(start));
+    const g = gradient();
+    const count = tf.memory().numTensors;
     const restored = make();
     await restored.setWeights(checkpoint);
-    restored.applyGradients(gradient());
+    restored.applyGradients(g);
     expect(Array.from(p.dataSync())).toEqual(expected);
+    // The saved input is released once its step commits, as a provided one is.
+    restored.dispose();
+    expect(tf.memory().numTensors).toBe(count);
 
     p.assign(tf.tensor1d(start));
     const replaced = make();
