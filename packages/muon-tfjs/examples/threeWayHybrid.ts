@@ -61,9 +61,9 @@ export async function trainThreeWayHybrid(epochs = 20): Promise<ThreeWayHybridRe
   const weights = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
   const uninterrupted = weights(model);
   const lossAfter = (model.evaluate(xs, ys) as tf.Scalar).dataSync()[0] as number;
-  // Loaded in the same process, the copy's variables are renamed (`kernel` → `kernel_1`); the
-  // saved state binds to them once the original model, whose names it carries, is disposed.
-  model.dispose();
+  // Loaded in the same process, the copy's variables are renamed (`kernel` → `kernel_1`) while the
+  // original lives; the saved state binds to them on the copy's first step, which pairs one-to-one
+  // with the checkpoint's entries (base names, order, shapes).
   const reloaded = await tf.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
   await reloaded.fit(xs, ys, { ...fit, epochs: 2 });
   const resumedExactly = JSON.stringify(weights(reloaded)) === JSON.stringify(uninterrupted);

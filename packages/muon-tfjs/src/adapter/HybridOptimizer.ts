@@ -259,12 +259,15 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
   }
 
   /**
-   * The restored decision a renamed variable stands for, by the rule that binds restored optimizer
-   * state (`bindRestoredNames`: never another live variable's), with the recorded shape.
+   * The restored decision a renamed variable stands for, by the rules that bind restored optimizer
+   * state: the first step's pairing with the checkpoint by position (`restoredNameOf`), else
+   * `bindRestoredNames` (never another live variable's); checked against its recorded shape. A
+   * route is a decision, not state: it follows the proposed pairing even where the state, whose
+   * slots and shapes are checked afterwards, then binds otherwise.
    */
   private restoredRouteFor(name: string, shape: readonly number[]): RoutedVariable | undefined {
     const restored = [...this.#routes].filter(([, r]) => r.restored).map(([saved]) => saved);
-    const saved = bindRestoredNames([name], restored).get(name);
+    const saved = this.restoredNameOf(name) ?? bindRestoredNames([name], restored).get(name);
     const routed = saved === undefined ? undefined : this.#routes.get(saved);
     if (saved === undefined || routed === undefined || (routed.shape !== undefined && !tf.util.arraysEqual([...routed.shape], [...shape]))) return undefined;
     this.#routes.delete(saved);

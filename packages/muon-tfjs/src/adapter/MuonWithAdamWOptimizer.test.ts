@@ -128,8 +128,8 @@ describe.each(OPTIMIZER_TEST_BACKENDS)('muonWithAdamW on a tfjs-layers model, %s
     const expected = await weightValues(model);
     const originalName = model.trainableWeights[0]?.name;
     // Reloading in the same process renames every variable (`hidden/kernel` → `hidden/kernel_1`).
-    // State follows the renamed copy once the original is gone; while the original lives, its
-    // state stays its own (see TransformOptimizer.test.ts).
+    // State follows the renamed copy, here once the original is gone (while it lives too:
+    // inProcessReload.test.ts).
     model.dispose();
     const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const optimizer = reloaded.optimizer as MuonWithAdamWOptimizer;

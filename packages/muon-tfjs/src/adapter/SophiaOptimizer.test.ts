@@ -99,15 +99,14 @@ describe.each(TEST_BACKENDS)('SophiaG, on %s', (backend) => {
     const groups = { muon: { optimizer: 'normuon', options: { beta2: 0.9 } }, adamw: { optimizer: 'sophia', options: { learningRate: 3e-3, rho: 1 } } } as const;
     const optimizer = hybrid(model, { groups });
     model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-    // 4 steps an epoch; estimates after steps 2 and 4 reach steps 3 and 5 (none pending at a save).
+    // 4 steps an epoch; estimates after steps 2 and 4 reach steps 3 and 5.
     const fitWithEstimates = (m: tfl.LayersModel) => m.fit(xs, ys, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0, callbacks: [sophiaHessianCallback(m, m.optimizer as HybridOptimizer, { inputs: xs, every: 2 })] });
     await fitWithEstimates(model);
     const artifacts = await saveInMemory(model, { includeOptimizer: true });
-    // The estimate provided after step 4 is pending: a reload starts without it, so drop it here too.
-    optimizer.provideStepInputs('hessianDiagonal', {});
+    // The estimate provided after step 4 is pending: it is saved with the optimizer, and reaches step 5 of both.
     await fitWithEstimates(model);
     const expected = model.getWeights().map((w) => Array.from(w.dataSync()));
-    // Saved state binds to the reloaded (renamed) variables once the original model is gone.
+    // Saved state binds to the reloaded (renamed) variables, here once the original model is gone (while it lives too: inProcessReload.test.ts).
     model.dispose();
     const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const restored = reloaded.optimizer as HybridOptimizer;

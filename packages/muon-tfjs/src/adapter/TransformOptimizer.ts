@@ -9,7 +9,7 @@ import { DeviceStepGuard, type GuardedWrite } from './deviceStepGuard.js';
 import { nonFiniteKeys } from './finiteness.js';
 import { nonFiniteStepError } from './nonFiniteStepError.js';
 import { syncReadsStall } from '../math/hostReads.js';
-import { SLOT_SEPARATOR, bindRestoredNames, parseCheckpoint } from './restoredState.js';
+import { RestoredState, SLOT_SEPARATOR, parseCheckpoint } from './restoredState.js';
 import { StepInputs } from './stepInputs.js';
 import { type TapListener, type TapOptions, TapRegistry } from './tapRegistry.js';
 
@@ -63,9 +63,9 @@ export interface ExecutionRow {
  *   state, is computed in one `tidy` and checked (finite) before anything is written; state created
  *   for the step is discarded if it fails. An error names the variable and changes nothing.
  * - `getWeights()` returns `iter` then `<variable>/<slot>` for every slot; `setWeights()` checks a
- *   checkpoint whole before replacing the state, and binds each entry to the live variable of the
- *   same name or, only where that cannot take another live variable's state, to its renamed copy
- *   (see `bindRestoredNames`).
+ *   checkpoint whole before replacing the state, and binds each entry to the variable of the first
+ *   step that pairs with it by position, to the live variable of the same name or, only where that
+ *   cannot take another live variable's state, to its renamed copy (see `RestoredState`).
  * - A subclass may execute part of the transformation fused ({@link createFusedExecutions}, e.g.
  *   Muon's whole step in the native addon): same values, same checks (the fused step reports the
  *   finiteness it found while computing), same commit; {@link describeExecution} says which ran.
@@ -83,8 +83,8 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   readonly #state = new Map<string, VariableState>();
   /** Names of the optimizer's own state variables, which no gradient may target. */
   readonly #stateVariableNames = new Set<string>();
-  /** State from `setWeights()` not yet bound to a live variable: saved variable name → slot → value. */
-  #restored = new Map<string, Map<string, tf.Tensor>>();
+  /** State and step inputs from `setWeights()` not yet bound to a live variable. */
+  readonly #restored = new RestoredState();
   readonly #taps = new TapRegistry();
   readonly #hooks = new AfterStepHooks();
   readonly #inputs = new StepInputs();
@@ -174,7 +174,8 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     const { created, consumed } = this.createMissingState(params, step);
     let computed: ComputedUpdate[] = [];
     try {
-      const context: StepContext = { step, inputs: this.#inputs.current, taps: this.#taps.forStep(step) };
+      const inputs = this.#restored.stepInputs(params, this.#inputs.current, this.getClassName());
+      const context: StepContext = { step, inputs, taps: this.#taps.forStep(step) };
       // tidy keeps every tensor reachable from the returned objects: the new values.
       computed = tf.tidy(() => this.compute(grads, params, context) as unknown as tf.TensorContainer) as unknown as ComputedUpdate[];
       if (this.checkFinite && !onDevice) this.assertFinite(step, computed, grads);
@@ -185,10 +186,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     }
     // Everything is computed (and, checked on the host, finite): commit. Nothing above has changed a variable.
     // Saved entries bound by this step are state now (a device refusal read at once puts them back).
-    for (const saved of consumed) {
-      this.#restored.get(saved)?.forEach((t) => t.dispose());
-      this.#restored.delete(saved);
-    }
+    this.#restored.commitStep(consumed, names, this.getClassName());
     // The step counts before the device guard commits: a refusal it reads at once rolls the count back.
     this.incrementIterations();
     if (onDevice) {
@@ -281,9 +279,16 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   }
 
   /**
-   * `iter`, then `<variable>/<slot>` for every slot (restored state not yet bound included). The
-   * tensors are the optimizer's live state, as with tfjs's own optimizers: read or clone them, do
-   * not dispose them.
+   * `iter`, then `<variable>/<slot>` for every slot (restored state not yet bound included), then
+   * `<variable>/pendingInput:<kind>` for the step inputs provided for the next step. The tensors
+   * are the optimizer's live state, as with tfjs's own optimizers: read or clone them, do not
+   * dispose them.
+   *
+   * Pending inputs are saved rather than refused or dropped: Sophia's Hessian estimate is made
+   * after step k for step k + 1, so with `sophiaHessianCallback` one is pending at every epoch end
+   * that falls on an estimate. Refusing those saves would fail a user's ordinary checkpoint
+   * callback; dropping the estimate would make the resumed step k + 1 differ from the one training
+   * without a save takes. Saved, the reloaded model's next step receives it and resumes exactly.
    */
   override async getWeights(): Promise<NamedTensor[]> {
     this.assertNotDisposed();
@@ -295,27 +300,34 @@ export abstract class TransformOptimizer extends tf.Optimizer {
         weights.push({ name: `${name}${SLOT_SEPARATOR}${slot}`, tensor: variable });
       }
     }
-    for (const [name, slots] of this.#restored) {
-      for (const [slot, tensor] of slots) {
-        weights.push({ name: `${name}${SLOT_SEPARATOR}${slot}`, tensor });
-      }
-    }
+    weights.push(...this.#restored.weights(this.#inputs.current));
     return weights;
   }
 
   /**
    * Replaces the whole state with a checkpoint, after checking all of it (`parseCheckpoint`); on
-   * error nothing changes. Entries bind to variables on the first step that sees them; state for
-   * variables never seen stays in the checkpoint (`getWeights` returns it).
+   * error nothing changes. The checkpoint's pending step inputs replace those provided before.
+   * Entries bind to variables on the first step that sees them (see `RestoredState`); state for
+   * variables never seen stays in the checkpoint (`getWeights` returns it), and the first step
+   * names it in a warning.
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     this.assertNotDisposed();
     const nonNegative = new Set(this.transformation.nonNegativeSlots ?? []);
-    const { iterations, state } = await parseCheckpoint(weightValues, nonNegative, this.getClassName());
-    const restored = new Map([...state].map(([name, slots]) => [name, new Map([...slots].map(([slot, t]) => [slot, tf.keep(t.clone())]))]));
-    this.disposeState();
-    this.#restored = restored;
-    this.iterations_ = iterations;
+    const checkpoint = await parseCheckpoint(weightValues, nonNegative, this.getClassName());
+    this.#restored.replace(checkpoint);
+    this.discardState([...this.#state.keys()]);
+    this.#inputs.release();
+    this.iterations_ = checkpoint.iterations;
+  }
+
+  /**
+   * While the state of the first step after a restore is being made, the saved name that step's
+   * variable `name` pairs with by position (see `pairByPosition`): for a subclass whose own
+   * restored data (a hybrid's routing decisions) must follow the same pairing.
+   */
+  protected restoredNameOf(name: string): string | undefined {
+    return this.#restored.pairedName(name);
   }
 
   /**
@@ -355,7 +367,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     this.iterations_ = lastCommittedStep;
     for (const [name, { slots, createdAtStep, restoredFrom }] of [...this.#state]) {
       if (createdAtStep <= lastCommittedStep) continue;
-      if (restoredFrom !== undefined) this.#restored.set(restoredFrom, new Map([...slots].map(([slot, v]) => [slot, tf.keep(v.clone())])));
+      if (restoredFrom !== undefined) this.#restored.putBack(restoredFrom, slots);
       this.discardState([name]);
     }
   }
@@ -370,10 +382,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
 
   private disposeState(): void {
     this.discardState([...this.#state.keys()]);
-    for (const slots of this.#restored.values()) {
-      slots.forEach((t) => t.dispose());
-    }
-    this.#restored.clear();
+    this.#restored.dispose();
   }
 
   private discardState(names: readonly string[]): void {
@@ -532,33 +541,36 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    */
   private createMissingState(params: Readonly<Record<string, tf.Variable>>, step: number): { created: string[]; consumed: string[] } {
     const fresh = Object.keys(params).filter((name) => !this.#state.has(name));
-    const binding = bindRestoredNames(fresh, [...this.#restored.keys()]);
     const created: string[] = [];
+    const initial = new Map<string, SlotMap>();
     try {
+      // The pairing is proposed before `init`, which may consult it (a hybrid routes by it), and
+      // taken only if every pair's saved slots are those `init` makes.
+      this.#restored.pairFirstStep(fresh);
+      for (const name of fresh) initial.set(name, this.transformation.init(name, params[name] as tf.Variable));
+      const binding = this.#restored.bind(fresh, (name, saved) => slotsFit(saved, initial.get(name) as SlotMap));
       for (const name of fresh) {
         const param = params[name] as tf.Variable;
-        const initial = this.transformation.init(name, param);
+        const zeros = initial.get(name) as SlotMap;
         const savedName = binding.get(name);
-        const saved = savedName === undefined ? undefined : this.#restored.get(savedName);
+        const saved = savedName === undefined ? undefined : this.#restored.slotsOf(savedName);
+        if (saved !== undefined) this.checkRestoredSlots(saved, savedName as string, zeros, name);
         const slots = new Map<string, tf.Variable>();
-        try {
-          if (saved !== undefined) this.checkRestoredSlots(saved, savedName as string, initial, name);
-          for (const [slot, zeros] of Object.entries(initial)) {
-            const variable = tf.variable(saved?.get(slot) ?? zeros, false);
-            slots.set(slot, variable);
-            this.#stateVariableNames.add(variable.name);
-          }
-        } finally {
-          Object.values(initial).forEach((t) => t.dispose());
-        }
         this.#state.set(name, { shape: [...param.shape], slots, createdAtStep: step, ...(savedName === undefined ? {} : { restoredFrom: savedName }) });
         created.push(name);
+        for (const [slot, zero] of Object.entries(zeros)) {
+          const variable = tf.variable(saved?.get(slot) ?? zero, false);
+          slots.set(slot, variable);
+          this.#stateVariableNames.add(variable.name);
+        }
       }
+      return { created, consumed: created.map((name) => binding.get(name)).filter((n): n is string => n !== undefined) };
     } catch (error) {
       this.discardState(created);
       throw error;
+    } finally {
+      initial.forEach((slots) => Object.values(slots).forEach((t) => t.dispose()));
     }
-    return { created, consumed: created.map((name) => binding.get(name)).filter((n): n is string => n !== undefined) };
   }
 
   /** The restored slots must be exactly those the transformation keeps, with their shapes. */
@@ -579,6 +591,15 @@ export abstract class TransformOptimizer extends tf.Optimizer {
       }
     }
   }
+}
+
+/** Whether saved slots are exactly those the transformation makes for a variable (`initial`), with their shapes and dtypes. */
+function slotsFit(saved: ReadonlyMap<string, tf.Tensor>, initial: SlotMap): boolean {
+  const slots = Object.entries(initial);
+  return saved.size === slots.length && slots.every(([slot, zeros]) => {
+    const value = saved.get(slot);
+    return value !== undefined && value.dtype === zeros.dtype && tf.util.arraysEqual(value.shape, zeros.shape);
+  });
 }
 
 /** A computed update as the device guard writes it: the variable's new value, then its slots. */

@@ -114,7 +114,7 @@ describe.each(TEST_BACKENDS)('learning-rate and momentum schedules, on %s', (bac
     const artifacts = await saveInMemory(model, { includeOptimizer: true });
     await model.fit(xs, ys, fitOptions);
     const expected = model.getWeights().map((w) => Array.from(w.dataSync()));
-    // Saved state binds to the reloaded (renamed) variables once the original model is gone.
+    // Saved state binds to the reloaded (renamed) variables, here once the original model is gone (while it lives too: inProcessReload.test.ts).
     model.dispose();
     const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const optimizer = reloaded.optimizer as MuonWithAdamWOptimizer;
