@@ -114,6 +114,17 @@ describe('the packed library in empty CommonJS and ESM projects', () => {
     console.log(`npm pack: ${packed.filename}, ${(packed.size / 1e3).toFixed(1)} kB packed, ${(packed.unpackedSize / 1e3).toFixed(1)} kB unpacked, ${paths.length} files`);
   });
 
+  it("the README's sizes are the tarball's, within 10 %", () => {
+    // A newcomer reads these figures before installing; 10 % lets a small change pass and makes a
+    // real growth update the README.
+    const claim = /about (\d+) kB packed, ([\d.]+) MB unpacked, (\d+) files/.exec(readFileSync(join(root, 'README.md'), 'utf8'));
+    expect(claim, "README's 'about N kB packed, M MB unpacked, K files'").not.toBeNull();
+    const [packedKb, unpackedMb, files] = (claim as RegExpExecArray).slice(1).map(Number) as [number, number, number];
+    expect(Math.abs(packed.size / 1e3 - packedKb) / packedKb).toBeLessThan(0.1);
+    expect(Math.abs(packed.unpackedSize / 1e6 - unpackedMb) / unpackedMb).toBeLessThan(0.1);
+    expect(Math.abs(packed.files.length - files) / files).toBeLessThan(0.1);
+  });
+
   it('CommonJS: the README example type-checks (tsc --strict, checkJs) and runs with require, on the expected kernel', async () => {
     const dir = projects.commonjs;
     expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).toMatchObject({ type: 'commonjs' });
