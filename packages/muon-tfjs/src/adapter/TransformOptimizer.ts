@@ -232,8 +232,13 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    * @example
    * const stop = optimizer.tap(MUON_TAPS.newtonSchulzOutput, ({ variable, value }) => log(variable, value.arraySync()), { every: 100 });
    */
-  tap(point: string, listener: TapListener, options?: TapOptions): () => void {
-    return this.#taps.add(point, listener, options);
+  tap(point: string, listener: TapListener, options: TapOptions = {}): () => void {
+    return this.#taps.add(point, listener, options, this.tapPoints, this.getClassName());
+  }
+
+  /** The points {@link tap} accepts: those the transformation declares it emits (a hybrid's: its groups'). */
+  get tapPoints(): string[] {
+    return [...(this.transformation.tapPoints ?? [])];
   }
 
   /**
@@ -258,11 +263,16 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    * Provides extra inputs of `kind` for the next step (e.g. `hessianDiagonal` every k steps for
    * Sophia), as a map from variable name to a tensor of that variable's shape. They are copied and
    * checked now, reach the transformations as `context.inputs[kind]` on the next step, and are
-   * released when that step commits.
+   * released when that step commits. A kind no transformation reads ({@link stepInputKinds}) is refused.
    */
   provideStepInputs(kind: string, tensors: NamedTensorMap): void {
     // Under the device guard the inputs are not read here: a step whose inputs make it non-finite is refused whole.
-    this.#inputs.provide(kind, tensors, this.checkFinite && !this.guardsOnDevice(), this.getClassName());
+    this.#inputs.provide(kind, tensors, this.stepInputKinds, this.checkFinite && !this.guardsOnDevice(), this.getClassName());
+  }
+
+  /** The kinds {@link provideStepInputs} accepts: those the transformation declares it reads (a hybrid's: its groups'). */
+  get stepInputKinds(): string[] {
+    return [...(this.transformation.stepInputKinds ?? [])];
   }
 
   /**

@@ -6,6 +6,7 @@ import { countSyncReads } from '../testing/syncReadCounter.js';
 import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
 import { gaussNewtonBartlett, sampledLabels } from './gaussNewtonBartlett.js';
 import { sophiaHessianCallback } from './sophiaHessianCallback.js';
+import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 import { sophia } from './SophiaOptimizer.js';
 
 /** A linear softmax model z = xW, as the estimator sees a model. */
@@ -15,6 +16,13 @@ function linearModel(w: tf.Variable) {
 
 describe.each(TEST_BACKENDS)('the Gauss–Newton–Bartlett estimate, on %s', (backend) => {
   beforeAll(() => useBackend(backend));
+
+  it('the callback refuses, when made, an optimizer that reads no Hessian estimate', () => {
+    const w = tf.variable(tf.zeros([2, 2]), true, `gnb_refused_${backend}`);
+    expect(() => sophiaHessianCallback(linearModel(w), muonWithAdamW([w]), { inputs: tf.eye(2) })).toThrow(
+      "sophiaHessianCallback: MuonWithAdamWOptimizer reads no 'hessianDiagonal' input (it reads none); use a Sophia optimizer or a hybrid with a sophia group",
+    );
+  });
 
   it('worked by hand where it does not depend on the sampled labels', () => {
     // W = 0 ([2, 2]), x = I₂ (B = 2 rows): p = [½, ½] on each row; the mean cross-entropy on labels

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type GroupSpec, OPTIMIZER_KINDS } from '../optimizers/optimizerKinds.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { adamw } from './AdamWOptimizer.js';
-import { lion } from './LionOptimizer.js';
-import { muon } from './MuonOptimizer.js';
+import { HybridOptimizer } from './HybridOptimizer.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 
@@ -13,7 +12,11 @@ import type { TransformOptimizer } from './TransformOptimizer.js';
 // throws an error that names the variable or the option at fault, and then weights, state,
 // iteration count and the number of live tensors are exactly as before.
 
-type Kind = 'muon' | 'adamw' | 'lion' | 'hybrid';
+// Every registered optimizer kind takes part, so a new kind meets the invariants without a line
+// here: each runs as the one group of a hybrid (the transformation its own class runs, through the
+// same adapter), and the muonWithAdamW preset runs two kinds side by side.
+const KINDS = [...Object.keys(OPTIMIZER_KINDS), 'muonWithAdamW'];
+type Kind = (typeof KINDS)[number];
 type Corruption = 'none' | 'nan' | 'inf' | 'huge' | 'wrongShape' | 'int32' | 'unknownName' | 'disposed' | 'missing';
 type CheckpointCorruption = 'nan' | 'negative' | 'iterNegative' | 'duplicate' | 'wrongShape' | 'dropSlot';
 
@@ -28,15 +31,16 @@ const optionsArb = fc.record(
 
 let counter = 0;
 function build(kind: Kind, options: Record<string, number>, variables: tf.Variable[]): TransformOptimizer {
-  switch (kind) {
-    case 'muon':
-      return muon(options);
-    case 'adamw':
-      return adamw(options);
-    case 'lion':
-      return lion(options);
-    case 'hybrid':
-      return muonWithAdamW(variables, { muon: options, adamw: options });
+  if (kind === 'muonWithAdamW') return muonWithAdamW(variables, { muon: options, adamw: options });
+  return new HybridOptimizer({ groups: { [kind]: { optimizer: kind, options } as GroupSpec }, label: () => kind });
+}
+
+/** Positive estimates of every step input the optimizer reads (Sophia's Hessian diagonal), one per variable. */
+function provideStepInputs(optimizer: TransformOptimizer, variables: readonly tf.Variable[]): void {
+  for (const kind of optimizer.stepInputKinds) {
+    const estimates = Object.fromEntries(variables.map((v) => [v.name, tf.randomUniform(v.shape, 0, 2, 'float32', ++counter)]));
+    optimizer.provideStepInputs(kind, estimates);
+    tf.dispose(Object.values(estimates));
   }
 }
 
@@ -59,16 +63,22 @@ const allFinite = (rows: readonly (readonly [string, number[]])[]) => rows.every
 describe.each(TEST_BACKENDS)('all-or-nothing over generated inputs on %s', (backend) => {
   beforeAll(() => useBackend(backend));
 
+  it('runs every registered optimizer kind', () => {
+    expect(KINDS).toEqual(expect.arrayContaining(['muon', 'adamw', 'lion', 'normuon', 'sophia']));
+    expect(KINDS).toEqual(expect.arrayContaining(Object.keys(OPTIMIZER_KINDS)));
+  });
+
   it('a step succeeds with finite weights and state, or names the culprit and changes nothing', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom<Kind>('muon', 'adamw', 'lion', 'hybrid'),
+        fc.constantFrom(...KINDS),
         fc.array(shapeArb, { minLength: 1, maxLength: 3 }),
         optionsArb,
         fc.constantFrom<Corruption>('none', 'nan', 'inf', 'huge', 'wrongShape', 'int32', 'unknownName', 'disposed', 'missing'),
         fc.nat(),
         fc.boolean(),
-        async (kind, shapes, options, corruption, pick, warmUp) => {
+        fc.boolean(),
+        async (kind, shapes, options, corruption, pick, warmUp, withInputs) => {
           const variables = shapes.map((shape) => tf.variable(tf.randomNormal(shape, 0, 1, 'float32', ++counter), true, `prop${counter}`));
           try {
             let optimizer: TransformOptimizer;
@@ -84,7 +94,7 @@ describe.each(TEST_BACKENDS)('all-or-nothing over generated inputs on %s', (back
               try {
                 optimizer.applyGradients(grads);
               } catch (error) {
-                // Plain Muon refuses a vector, naming it.
+                // A Muon or NorMuon group refuses a vector, naming it.
                 expect(String(error)).toMatch(/prop\d+/);
                 return;
               }
@@ -121,6 +131,7 @@ describe.each(TEST_BACKENDS)('all-or-nothing over generated inputs on %s', (back
               case 'none':
                 break;
             }
+            if (withInputs) provideStepInputs(optimizer, variables);
             const before = await snapshot(optimizer, variables);
             let failure: unknown;
             try {
@@ -150,7 +161,7 @@ describe.each(TEST_BACKENDS)('all-or-nothing over generated inputs on %s', (back
   it('a checkpoint is restored whole or refused with nothing changed', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom<Kind>('muon', 'adamw', 'lion'),
+        fc.constantFrom(...KINDS),
         fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 3 }),
         fc.constantFrom<CheckpointCorruption>('nan', 'negative', 'iterNegative', 'duplicate', 'wrongShape', 'dropSlot'),
         fc.nat(),

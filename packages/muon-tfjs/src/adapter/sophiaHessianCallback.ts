@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { SOPHIA_HESSIAN_INTERVAL } from '../optimizers/sophia.js';
+import { HESSIAN_DIAGONAL_INPUT } from '../transforms/scaleBySophia.js';
 import { type GaussNewtonBartlettOptions, type PredictingModel, provideHessianEstimate } from './gaussNewtonBartlett.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 
@@ -36,6 +37,13 @@ export function sophiaHessianCallback(model: PredictingModel, optimizer: Transfo
   const { inputs, every = SOPHIA_HESSIAN_INTERVAL, seed = 0, ...estimator } = options;
   if (!Number.isInteger(every) || every < 1) {
     throw new Error(`sophiaHessianCallback: every must be an integer ≥ 1, got ${String(every)}`);
+  }
+  // Refused now rather than at the first estimate, k steps into training.
+  const reads = optimizer.stepInputKinds;
+  if (!reads.includes(HESSIAN_DIAGONAL_INPUT)) {
+    throw new Error(
+      `sophiaHessianCallback: ${optimizer.getClassName()} reads no '${HESSIAN_DIAGONAL_INPUT}' input (it reads ${reads.length === 0 ? 'none' : reads.map((k) => `'${k}'`).join(', ')}); use a Sophia optimizer or a hybrid with a sophia group`,
+    );
   }
   let estimates = 0;
   return {

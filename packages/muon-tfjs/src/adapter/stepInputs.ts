@@ -12,10 +12,16 @@ import { nonFiniteKeys } from './finiteness.js';
 export class StepInputs {
   readonly #pending = new Map<string, Record<string, tf.Tensor>>();
 
-  /** Replaces the pending inputs of `kind` with copies of `tensors`, after checking every one. */
-  provide(kind: string, tensors: Readonly<Record<string, tf.Tensor>>, checkFinite: boolean, owner: string): void {
+  /**
+   * Replaces the pending inputs of `kind`, one of the `known` kinds (those the transformation
+   * reads), with copies of `tensors`, after checking every one.
+   */
+  provide(kind: string, tensors: Readonly<Record<string, tf.Tensor>>, known: readonly string[], checkFinite: boolean, owner: string): void {
     if (typeof kind !== 'string' || kind === '') {
       throw new Error(`${owner}.provideStepInputs: the kind must be a non-empty string, got ${JSON.stringify(kind)}`);
+    }
+    if (!known.includes(kind)) {
+      throw new Error(`${owner}.provideStepInputs('${kind}'): no transformation of this optimizer reads inputs of that kind; it reads ${known.length === 0 ? 'none' : known.map((k) => `'${k}'`).join(', ')}`);
     }
     if (tensors === null || typeof tensors !== 'object') {
       throw new Error(`${owner}.provideStepInputs('${kind}'): expected a map from variable name to tensor, got ${String(tensors)}`);

@@ -39,10 +39,16 @@ interface Subscription {
 export class TapRegistry {
   readonly #subscriptions = new Set<Subscription>();
 
-  /** Adds a listener; returns the function that removes it. */
-  add(point: string, listener: TapListener, options: TapOptions = {}): () => void {
+  /**
+   * Adds a listener to one of the `known` points (those the transformation emits); returns the
+   * function that removes it.
+   */
+  add(point: string, listener: TapListener, options: TapOptions, known: readonly string[], owner: string): () => void {
     if (typeof point !== 'string' || point === '') {
       throw new Error(`tap: the point must be a non-empty string, got ${JSON.stringify(point)}`);
+    }
+    if (!known.includes(point)) {
+      throw new Error(`${owner}.tap: unknown tap point '${point}'; ${known.length === 0 ? 'this optimizer has no tap points' : `this optimizer's points are ${known.map((p) => `'${p}'`).join(', ')}`}`);
     }
     if (typeof listener !== 'function') {
       throw new Error(`tap '${point}': the listener must be a function, got ${typeof listener}`);

@@ -7,7 +7,10 @@ import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { MUON_TAPS } from '../transforms/scaleByMuon.js';
 import { chain } from '../transforms/chain.js';
 import { observe } from '../transforms/taps.js';
+import { SOPHIA_TAPS } from '../transforms/scaleBySophia.js';
+import { HybridOptimizer } from './HybridOptimizer.js';
 import { muon } from './MuonOptimizer.js';
+import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 
 let counter = 0;
 function variable(shape: number[], seed: number): tf.Variable {
@@ -122,5 +125,36 @@ describe.each(TEST_BACKENDS)('taps on %s', (backend) => {
     expect(seen['input']).toEqual([2, -3, 0.5]);
     // Adam's first step is m̂/(√v̂ + ε) = g/(|g| + ε) = sign(g), to ε/|g| ≤ 2e-8.
     (seen['output'] ?? []).forEach((u, i) => expect(u).toBeCloseTo([1, -1, 1][i] as number, 6));
+  });
+
+  it('refuses a point no transformation of the optimizer emits, listing the points it has, and registers nothing', () => {
+    const w = variable([4, 3], 8);
+    const optimizer = muon();
+    const heard: string[] = [];
+    expect(() => optimizer.tap('muon/newtonSchulzOuptut', ({ point }) => heard.push(point))).toThrow(
+      "MuonOptimizer.tap: unknown tap point 'muon/newtonSchulzOuptut'; this optimizer's points are 'muon/momentum', 'muon/newtonSchulzInput', 'muon/newtonSchulzOutput'",
+    );
+    expect(() => optimizer.tap(SOPHIA_TAPS.unclippedFraction, () => undefined)).toThrow(/unknown tap point 'sophia\/unclippedFraction'/);
+    optimizer.applyGradients({ [w.name]: tf.onesLike(w) });
+    expect(heard).toEqual([]);
+    expect(optimizer.tapPoints).toEqual(Object.values(MUON_TAPS));
+  });
+
+  it("a hybrid's points are the union of its groups'; observe's and column blocks' points are declared too", () => {
+    const kernel = variable([4, 4], 9);
+    const bias = variable([4], 10);
+    const hybrid = new HybridOptimizer({ groups: { muon: { optimizer: 'muon' }, adamw: { optimizer: 'sophia' } } });
+    expect(new Set(hybrid.tapPoints)).toEqual(new Set([...Object.values(MUON_TAPS), ...Object.values(SOPHIA_TAPS)]));
+    const heard = new Set<string>();
+    for (const point of hybrid.tapPoints) hybrid.tap(point, () => heard.add(point));
+    hybrid.applyGradients({ [kernel.name]: tf.onesLike(kernel), [bias.name]: tf.onesLike(bias) });
+    expect(heard).toEqual(new Set(hybrid.tapPoints));
+    expect(() => muonWithAdamW([kernel, bias]).tap(SOPHIA_TAPS.unclippedFraction, () => undefined)).toThrow(
+      "MuonWithAdamWOptimizer.tap: unknown tap point 'sophia/unclippedFraction'; this optimizer's points are 'muon/momentum', 'muon/newtonSchulzInput', 'muon/newtonSchulzOutput'",
+    );
+    expect(muon({ blockColumns: [{ name: 'x', blocks: 2 }], convOrthogonalization: 'perTap' }).tapPoints).toEqual(Object.values(MUON_TAPS));
+    const observed = new TestOptimizer(() => chain(observe('adam', scaleByAdam({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 })), scaleByLearningRate(0.1)));
+    expect(observed.tapPoints).toEqual(['adam/input', 'adam/output']);
+    expect(() => new TestOptimizer(() => scaleByLearningRate(0.1)).tap('adam/output', () => undefined)).toThrow("TestOptimizer.tap: unknown tap point 'adam/output'; this optimizer has no tap points");
   });
 });

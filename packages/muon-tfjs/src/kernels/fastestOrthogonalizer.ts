@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CPU_RESIDENT_BACKENDS } from '../math/hostReads.js';
-import type { NewtonSchulzPrecision } from '../math/newtonSchulzSchedule.js';
+import { type NewtonSchulzPrecision, checkResolvedSchedule } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { loadNativeAddon } from './nativeAddon.js';
@@ -96,6 +96,7 @@ export function fastestOrthogonalizer(): Orthogonalizer {
   let webgl: Orthogonalizer | undefined;
   let webgpu: Orthogonalizer | undefined;
   return (matrices, schedule) => {
+    checkResolvedSchedule(schedule, 'fastestOrthogonalizer');
     const kernel = describeFastestOrthogonalizer().kernel;
     if (kernel === 'webgl') {
       webgl ??= webglOrthogonalizer();

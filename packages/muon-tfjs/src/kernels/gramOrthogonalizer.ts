@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { executePlan } from '../math/executePlan.js';
 import { checkNewtonSchulzInput } from '../math/newtonSchulz.js';
+import { checkResolvedSchedule } from '../math/newtonSchulzSchedule.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { GENERAL_MATMUL_CAPABILITIES, type NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
@@ -30,6 +31,7 @@ export interface GramOrthogonalizerOptions {
 export function gramOrthogonalizer(settings: GramOrthogonalizerOptions = {}): Orthogonalizer {
   const plan = kernelPlanner(settings, () => orthogonalizationPlanner(GENERAL_MATMUL_CAPABILITIES, settings.algorithm));
   return (matrices, schedule) => {
+    checkResolvedSchedule(schedule, 'gramOrthogonalizer');
     matrices.forEach((g) => checkNewtonSchulzInput(g, 'gramOrthogonalizer'));
     precisionThatRuns(schedule.precision, 'the TF.js kernel', 'TF.js kernels compute in float32');
     const run = <T extends tf.Tensor2D | tf.Tensor3D>(g: T): T => executePlan(g, schedule, plan(g.shape[g.rank - 2] as number, g.shape[g.rank - 1] as number, schedule));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { NewtonSchulzPrecision, NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
+import { type NewtonSchulzPrecision, type NewtonSchulzSchedule, checkResolvedSchedule } from '../math/newtonSchulzSchedule.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { KernelCapabilities, NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
@@ -134,6 +134,7 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
   const { addon } = products;
   const plan = kernelPlanner(settings, () => orthogonalizationPlanner(products.capabilities, settings.algorithm));
   return (matrices, schedule) => {
+    checkResolvedSchedule(schedule, 'nativeOrthogonalizer');
     const native = nativeSchedule(schedule);
     const shapes = new Int32Array(2 * matrices.length);
     const plans = new Int32Array(2 * matrices.length);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNewtonSchulzInput, normalizeFrobenius, swapLastTwo } from '../math/newtonSchulz.js';
-import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
+import { type NewtonSchulzSchedule, checkResolvedSchedule } from '../math/newtonSchulzSchedule.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { GENERAL_MATMUL_CAPABILITIES } from '../math/planOrthogonalization.js';
@@ -130,6 +130,7 @@ export function webglOrthogonalizer(settings: WebglOrthogonalizerOptions = {}): 
   const plan = kernelPlanner(settings, () => orthogonalizationPlanner(GENERAL_MATMUL_CAPABILITIES, 'plain'));
   const gram = gramOrthogonalizer({ planner: plan });
   return (matrices, schedule) => {
+    checkResolvedSchedule(schedule, 'webglOrthogonalizer');
     matrices.forEach((g) => checkNewtonSchulzInput(g, 'webglOrthogonalizer'));
     precisionThatRuns(schedule.precision, 'the WebGL kernel', 'the WebGL kernel computes in float32');
     const outputs = new Array<tf.Tensor2D>(matrices.length);

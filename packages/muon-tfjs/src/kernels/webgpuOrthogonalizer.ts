@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNewtonSchulzInput } from '../math/newtonSchulz.js';
-import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
+import { type NewtonSchulzSchedule, checkResolvedSchedule } from '../math/newtonSchulzSchedule.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { type KernelCapabilities, type NewtonSchulzAlgorithm, type OrthogonalizationPlan } from '../math/planOrthogonalization.js';
@@ -99,6 +99,7 @@ function runPlan(runner: WebGpuProgramRunner, g: tf.Tensor3D, schedule: NewtonSc
 export function webgpuOrthogonalizer(settings: WebGpuOrthogonalizerOptions = {}): Orthogonalizer {
   const plan = kernelPlanner(settings, () => orthogonalizationPlanner(WEBGPU_CAPABILITIES, settings.algorithm));
   return (matrices, schedule) => {
+    checkResolvedSchedule(schedule, 'webgpuOrthogonalizer');
     matrices.forEach((g) => checkNewtonSchulzInput(g, 'webgpuOrthogonalizer'));
     const runner = webgpuProgramRunner('webgpuOrthogonalizer');
     const halfOperands = precisionThatRuns(schedule.precision, 'the WebGPU kernel', schedule.precision === 'bfloat16' ? WEBGPU_BFLOAT16_MISSING : undefined) === 'float16';

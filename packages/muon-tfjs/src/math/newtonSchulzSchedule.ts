@@ -127,5 +127,21 @@ export function resolveNewtonSchulz(options: NewtonSchulzOptions = {}): NewtonSc
   }
   const iterations = Object.freeze(coefficients.iterations.map((triple) => Object.freeze([...triple]) as unknown as Quintic));
   const schedule = { iterations, normalizationScale: coefficients.normalizationScale, steps, eps, restartAfter: Object.freeze(restarts) };
-  return Object.freeze({ ...schedule, precision, deviation: scheduleDeviation(schedule) }) as NewtonSchulzSchedule;
+  const resolvedSchedule = Object.freeze({ ...schedule, precision, deviation: scheduleDeviation(schedule) }) as NewtonSchulzSchedule;
+  RESOLVED_SCHEDULES.add(resolvedSchedule);
+  return resolvedSchedule;
+}
+
+/** The schedules {@link resolveNewtonSchulz} made: the run-time side of the type's brand. */
+const RESOLVED_SCHEDULES = new WeakSet<object>();
+
+/**
+ * Throws unless `schedule` was made by {@link resolveNewtonSchulz}, saying what to pass: a kernel
+ * runs its schedule unchecked, so a plain options object (or a copy with other values) would fail
+ * deep inside the iteration, in TF.js's words.
+ */
+export function checkResolvedSchedule(schedule: NewtonSchulzSchedule, caller: string): void {
+  if (RESOLVED_SCHEDULES.has(schedule)) return;
+  const got = schedule !== null && typeof schedule === 'object' ? `an object with keys ${Object.keys(schedule).join(', ') || '(none)'}` : String(schedule);
+  throw new Error(`${caller}: the schedule must be made by resolveNewtonSchulz(options) (once, then passed to every call); got ${got}`);
 }

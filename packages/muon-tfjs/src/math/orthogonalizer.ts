@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkNewtonSchulzInput, plainNewtonSchulz } from './newtonSchulz.js';
-import type { NewtonSchulzSchedule } from './newtonSchulzSchedule.js';
+import { type NewtonSchulzSchedule, checkResolvedSchedule } from './newtonSchulzSchedule.js';
 
 /**
  * The kernel seam of Muon: orthogonalizes every matrix of one optimizer step in a single call, so
@@ -17,8 +17,10 @@ export type Orthogonalizer = (matrices: readonly tf.Tensor2D[], schedule: Newton
  * The reference kernel: plain Newton–Schulz on each matrix in turn, on its smaller Gram side, in
  * float32 whatever `schedule.precision` asks (it is the float32 map bfloat16 is measured against).
  */
-export const newtonSchulzEach: Orthogonalizer = (matrices, schedule) =>
-  matrices.map((g) => {
+export const newtonSchulzEach: Orthogonalizer = (matrices, schedule) => {
+  checkResolvedSchedule(schedule, 'newtonSchulzEach');
+  return matrices.map((g) => {
     checkNewtonSchulzInput(g, 'newtonSchulzEach');
     return plainNewtonSchulz(g, schedule, (g.shape[0] as number) > (g.shape[1] as number));
   });
+};

@@ -4,8 +4,8 @@ import type { GradientTransformation, Live } from '../transforms/gradientTransfo
 import { scaleByAdam } from '../transforms/scaleByAdam.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
-import { checkLearningRate, checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
-import { WEIGHT_DECAY_OPTION_NAMES, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
+import { checkLearningRate, checkPositive, checkUnitInterval, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
+import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
 /** Options of AdamW; every field has a default in {@link ADAMW_DEFAULTS}. */
 export interface AdamWOptions extends WeightDecayOptions {
@@ -34,10 +34,13 @@ export const ADAMW_DEFAULTS = {
   cautiousWeightDecay: false,
 } as const satisfies Omit<ResolvedAdamWOptions, 'maxLearningRate'>;
 
+/** The names of AdamW's options: the keys of {@link AdamWOptions}, checked by the compiler. */
+export const ADAMW_OPTION_NAMES = optionNames<AdamWOptions>({ learningRate: true, beta1: true, beta2: true, epsilon: true, ...WEIGHT_DECAY_OPTION_SET });
+
 /** Fills in defaults (from `defaults`) and checks every option by name. */
 export function resolveAdamWOptions(options: AdamWOptions = {}, owner = 'adamw'): ResolvedAdamWOptions {
-  rejectUnknownOptions(options, [...Object.keys(ADAMW_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES], owner);
-  const merged = { ...ADAMW_DEFAULTS, ...options };
+  rejectUnknownOptions(options, ADAMW_OPTION_NAMES, owner);
+  const merged = { ...ADAMW_DEFAULTS, ...givenOptions(options) };
   const learningRate = checkLearningRate(merged.learningRate, 'learningRate', owner);
   checkUnitInterval(merged.beta1, 'beta1', owner);
   checkUnitInterval(merged.beta2, 'beta2', owner);

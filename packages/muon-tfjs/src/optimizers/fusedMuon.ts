@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import { scheduleValue } from '../math/schedule.js';
@@ -29,7 +30,17 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<n
     unavailable: () => kernel.unavailable(),
     step(grads, state, params, { step }) {
       const lr = read(learningRate);
-      const names = Object.keys(grads);
+      const values: Record<string, tf.Tensor> = {};
+      const newState: Record<string, Record<string, tf.Tensor>> = {};
+      // An empty variable has nothing to compute (and the kernel refuses empty matrices): its new
+      // value and momentum are empty tensors of its shape, as the composition's.
+      const names = Object.keys(grads).filter((name) => {
+        const param = entry(params, name, 'parameter');
+        if (param.size > 0) return true;
+        values[name] = tf.clone(param);
+        newState[name] = { [MUON_MOMENTUM_SLOT]: tf.clone(entry(entry(state, name, 'state'), MUON_MOMENTUM_SLOT, 'momentum')) };
+        return false;
+      });
       const variables = names.map((name) => {
         const param = entry(params, name, 'parameter');
         return {
@@ -47,8 +58,6 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<n
         weightDecay: weightDecayAt(options, lr),
         cautious: cautiousWeightDecay,
       });
-      const values: Record<string, (typeof results)[number]['param']> = {};
-      const newState: Record<string, Record<string, (typeof results)[number]['momentum']>> = {};
       const nonFiniteGradients: string[] = [];
       const nonFiniteValues: NonFiniteValue[] = [];
       names.forEach((name, i) => {

@@ -4,8 +4,8 @@ import type { GradientTransformation, Live } from '../transforms/gradientTransfo
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByLion } from '../transforms/scaleByLion.js';
 import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
-import { checkLearningRate, checkUnitInterval, rejectUnknownOptions } from './options.js';
-import { WEIGHT_DECAY_OPTION_NAMES, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
+import { checkLearningRate, checkUnitInterval, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
+import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
 /** Options of Lion; every field has a default in {@link LION_DEFAULTS}. */
 export interface LionOptions extends WeightDecayOptions {
@@ -31,10 +31,13 @@ export const LION_DEFAULTS = {
   cautiousWeightDecay: false,
 } as const satisfies Omit<ResolvedLionOptions, 'maxLearningRate'>;
 
+/** The names of Lion's options: the keys of {@link LionOptions}, checked by the compiler. */
+export const LION_OPTION_NAMES = optionNames<LionOptions>({ learningRate: true, beta1: true, beta2: true, ...WEIGHT_DECAY_OPTION_SET });
+
 /** Fills in defaults and checks every option by name. */
 export function resolveLionOptions(options: LionOptions = {}, owner = 'lion'): ResolvedLionOptions {
-  rejectUnknownOptions(options, [...Object.keys(LION_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES], owner);
-  const merged = { ...LION_DEFAULTS, ...options };
+  rejectUnknownOptions(options, LION_OPTION_NAMES, owner);
+  const merged = { ...LION_DEFAULTS, ...givenOptions(options) };
   const learningRate = checkLearningRate(merged.learningRate, 'learningRate', owner);
   checkUnitInterval(merged.beta1, 'beta1', owner);
   checkUnitInterval(merged.beta2, 'beta2', owner);

@@ -17,8 +17,8 @@ import { splitTaps } from '../transforms/splitTaps.js';
 import { type BlockColumnsRule, blockColumnsOf, checkBlockColumns } from './blockColumns.js';
 import { fusedMuonStep } from './fusedMuon.js';
 import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
-import { checkLearningRate, checkMomentum, checkPositive, rejectUnknownOptions } from './options.js';
-import { WEIGHT_DECAY_OPTION_NAMES, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
+import { type OptionNameSet, checkLearningRate, checkMomentum, checkPositive, optionNames, rejectUnknownOptions } from './options.js';
+import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
 /** Options of the Muon optimizer; every field has a default in {@link MUON_DEFAULTS}. */
 export interface MuonOptions extends WeightDecayOptions {
@@ -142,7 +142,30 @@ export const MUON_DEFAULTS = {
   convOrthogonalization: 'flatten',
 } as const satisfies Omit<MuonSettings, 'maxLearningRate'>;
 
-const MUON_OPTION_NAMES = [...Object.keys(MUON_DEFAULTS), ...WEIGHT_DECAY_OPTION_NAMES, 'orthogonalize', 'fused'];
+/**
+ * Muon's options but `fused`, which chooses how the composition executes: NorMuon, which extends
+ * the composition and has no fused step, takes exactly these.
+ */
+export const MUON_COMPOSITION_OPTION_SET = {
+  learningRate: true,
+  momentum: true,
+  nesterov: true,
+  nsSteps: true,
+  nsAutoEvery: true,
+  nsAutoQuantile: true,
+  nsAutoMaxSteps: true,
+  coefficients: true,
+  ...WEIGHT_DECAY_OPTION_SET,
+  lrAdjust: true,
+  eps: true,
+  precision: true,
+  blockColumns: true,
+  convOrthogonalization: true,
+  orthogonalize: true,
+} as const satisfies OptionNameSet<Omit<MuonOptions, 'fused'>>;
+
+/** The names of Muon's options: the keys of {@link MuonOptions}, checked by the compiler. */
+export const MUON_OPTION_NAMES = optionNames<MuonOptions>({ ...MUON_COMPOSITION_OPTION_SET, fused: true });
 
 /** Fills in defaults and checks every option, throwing with the option's name and value. */
 export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): ResolvedMuonOptions {

@@ -1,12 +1,15 @@
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByNeuronRms } from '../transforms/scaleByNeuronRms.js';
-import { MUON_DEFAULTS, type MuonOptions, type ResolvedMuonOptions, muonTransformation, resolveMuonOptions } from './muon.js';
+import { MUON_COMPOSITION_OPTION_SET, MUON_DEFAULTS, type MuonOptions, type ResolvedMuonOptions, muonTransformation, resolveMuonOptions } from './muon.js';
 import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
-import { checkPositive, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { checkPositive, checkUnitInterval, optionNames, rejectUnknownOptions } from './options.js';
 
-/** Options of NorMuon: Muon's, plus the per-neuron second moment's. */
-export interface NorMuonOptions extends MuonOptions {
+/**
+ * Options of NorMuon: Muon's, plus the per-neuron second moment's. Not Muon's `fused`: NorMuon has
+ * no fused step, and an option that could change nothing is refused rather than ignored.
+ */
+export interface NorMuonOptions extends Omit<MuonOptions, 'fused'> {
   /** EMA rate of the per-neuron second moment, in [0, 1). Default 0.95 (the reference's). */
   readonly beta2?: number;
   /** Added to √v in the per-neuron denominator, > 0 (not Muon's `eps`, which guards Newton–Schulz). Default 1e-10. */
@@ -26,7 +29,8 @@ export const NORMUON_DEFAULTS = {
   epsilon: 1e-10,
 } as const satisfies Omit<ResolvedNorMuonOptions, 'schedule' | 'maxLearningRate'>;
 
-const NORMUON_OPTION_NAMES = [...Object.keys(NORMUON_DEFAULTS), 'maxLearningRate', 'orthogonalize'];
+/** The names of NorMuon's options: the keys of {@link NorMuonOptions}, checked by the compiler. */
+export const NORMUON_OPTION_NAMES = optionNames<NorMuonOptions>({ ...MUON_COMPOSITION_OPTION_SET, beta2: true, epsilon: true });
 
 /** Fills in defaults and checks every option, throwing with the option's name and value. */
 export function resolveNorMuonOptions(options: NorMuonOptions = {}, owner = 'normuon'): ResolvedNorMuonOptions {

@@ -7,6 +7,22 @@ import { type Scheduled, checkScheduled } from '../math/schedule.js';
  */
 
 /**
+ * Every option name of `Options`, each mapped to `true`. Written as an object literal it must name
+ * every key of the options type and nothing else (a missing key and an unknown one are both
+ * compile errors), so that {@link optionNames} gives the run-time check the type's own list.
+ */
+export type OptionNameSet<Options> = { readonly [K in keyof Options]-?: true };
+
+/**
+ * The list {@link rejectUnknownOptions} reads, from the set the compiler checked against the options type.
+ * @example
+ * export const LION_OPTION_NAMES = optionNames<LionOptions>({ learningRate: true, beta1: true, beta2: true, ...WEIGHT_DECAY_OPTION_SET });
+ */
+export function optionNames<Options>(names: OptionNameSet<Options>): readonly (keyof Options & string)[] {
+  return Object.freeze(Object.keys(names) as (keyof Options & string)[]);
+}
+
+/**
  * Throws unless `given` is an options object whose keys are all in `known`, naming the first
  * unknown one and listing the valid ones. One rule for every optimizer: an option left out (or
  * `undefined`) takes its default; `null` is refused, since it more likely marks a bug than a wish
@@ -24,6 +40,15 @@ export function rejectUnknownOptions(given: object, known: readonly string[], ow
       throw new Error(`${owner}: option '${key}' is null; leave it out (or undefined) for its default`);
     }
   }
+}
+
+/**
+ * The options actually given: those set to `undefined` are dropped, so that spread over the
+ * defaults (`{ ...DEFAULTS, ...givenOptions(options) }`) they keep their defaults, as
+ * {@link rejectUnknownOptions} promises.
+ */
+export function givenOptions<Options extends object>(options: Options): { [K in keyof Options]: Exclude<Options[K], undefined> } {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as { [K in keyof Options]: Exclude<Options[K], undefined> };
 }
 
 /** Throws unless `value` is a finite number > 0 (epsilons: 0 lets a zero gradient write 0/0). */

@@ -5,7 +5,7 @@ import type { GradientTransformation, Live } from '../transforms/gradientTransfo
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleBySophia } from '../transforms/scaleBySophia.js';
 import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
-import { checkLearningRate, checkNonNegative, checkUnitInterval, rejectUnknownOptions } from './options.js';
+import { checkLearningRate, checkNonNegative, checkUnitInterval, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
 
 /** Options of SophiaG; every field has a default in {@link SOPHIA_DEFAULTS}. */
 export interface SophiaOptions {
@@ -50,10 +50,13 @@ export const SOPHIA_DEFAULTS = {
 /** Steps between two Hessian estimates in the reference recipes (`hess_interval = 10`). */
 export const SOPHIA_HESSIAN_INTERVAL = 10;
 
+/** The names of SophiaG's options: the keys of {@link SophiaOptions}, checked by the compiler. */
+export const SOPHIA_OPTION_NAMES = optionNames<SophiaOptions>({ learningRate: true, beta1: true, beta2: true, rho: true, weightDecay: true, epsilon: true });
+
 /** Fills in defaults and checks every option by name. */
 export function resolveSophiaOptions(options: SophiaOptions = {}, owner = 'sophia'): ResolvedSophiaOptions {
-  rejectUnknownOptions(options, Object.keys(SOPHIA_DEFAULTS), owner);
-  const merged = { ...SOPHIA_DEFAULTS, ...options };
+  rejectUnknownOptions(options, SOPHIA_OPTION_NAMES, owner);
+  const merged = { ...SOPHIA_DEFAULTS, ...givenOptions(options) };
   const resolved = { ...merged, learningRate: checkLearningRate(merged.learningRate, 'learningRate', owner) };
   checkUnitInterval(resolved.beta1, 'beta1', owner);
   checkUnitInterval(resolved.beta2, 'beta2', owner);

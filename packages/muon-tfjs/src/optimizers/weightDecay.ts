@@ -1,6 +1,6 @@
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { type GradientTransformation, type Live, read } from '../transforms/gradientTransformation.js';
-import { checkNonNegative, checkPositive } from './options.js';
+import { type OptionNameSet, checkNonNegative, checkPositive, optionNames } from './options.js';
 
 /**
  * The weight-decay options every optimizer of this package takes (each group of a hybrid too).
@@ -30,8 +30,16 @@ export interface WeightDecayOptions {
 /** The weight-decay options resolved, every default filled in. */
 export type ResolvedWeightDecayOptions = Required<WeightDecayOptions>;
 
-/** Names of the weight-decay options, for the unknown-option check of each optimizer. */
-export const WEIGHT_DECAY_OPTION_NAMES: readonly string[] = ['weightDecay', 'correctedWeightDecay', 'cautiousWeightDecay', 'maxLearningRate'];
+/** The weight-decay options, for the option name sets of the optimizers that take them. */
+export const WEIGHT_DECAY_OPTION_SET = {
+  weightDecay: true,
+  correctedWeightDecay: true,
+  cautiousWeightDecay: true,
+  maxLearningRate: true,
+} as const satisfies OptionNameSet<WeightDecayOptions>;
+
+/** Names of the weight-decay options. */
+export const WEIGHT_DECAY_OPTION_NAMES = optionNames<WeightDecayOptions>(WEIGHT_DECAY_OPTION_SET);
 
 /**
  * Fills in the defaults (no correction, not cautious, lr_max = `learningRate`) and checks each

@@ -3,7 +3,7 @@ import { Matrix } from 'ml-matrix';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CoefficientPreset, composedPolynomial } from '../math/coefficients.js';
 import { newtonSchulz } from '../math/newtonSchulz.js';
-import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
+import { type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { polarFactor } from '../diagnostics/polarFactor.js';
 import { TEST_BACKENDS, type TestBackend, useBackend } from './backends.js';
@@ -153,6 +153,17 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
       expect(() => orthogonalize([ints], resolveNewtonSchulz())).toThrow(/int32/);
       // eps is checked once, where the schedule is resolved: no kernel ever receives a bad one.
       expect(() => orthogonalize([tf.zeros([4, 4]) as tf.Tensor2D], resolveNewtonSchulz({ eps: -1 }))).toThrow(/eps must be .* got -1/);
+    });
+
+    it('refuses a schedule that resolveNewtonSchulz did not make, saying what to pass', () => {
+      const g = tf.zeros([4, 4]) as tf.Tensor2D;
+      const count = tf.memory().numTensors;
+      const options = { coefficients: 'jordan' } as unknown as NewtonSchulzSchedule;
+      expect(() => orthogonalize([g], options)).toThrow(/the schedule must be made by resolveNewtonSchulz\(options\) \(once, then passed to every call\); got an object with keys coefficients/);
+      // A copy is not checked: it may hold any values.
+      expect(() => orthogonalize([g], { ...resolveNewtonSchulz(), eps: -1 })).toThrow(/resolveNewtonSchulz/);
+      expect(tf.memory().numTensors).toBe(count);
+      g.dispose();
     });
   });
 }

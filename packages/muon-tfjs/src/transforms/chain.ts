@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { GradientTransformation, SlotMap, StateMap, TensorMap } from './gradientTransformation.js';
+import { type GradientTransformation, type SlotMap, type StateMap, type TensorMap, declarationsOf } from './gradientTransformation.js';
 
 /**
  * Composes transformations left to right: the updates of one are the gradients of the next, and
@@ -10,6 +10,7 @@ export function chain(...transformations: readonly GradientTransformation[]): Gr
   return {
     nonNegativeSlots: transformations.flatMap((t) => t.nonNegativeSlots ?? []),
     stabilizers: transformations.flatMap((t) => t.stabilizers ?? []),
+    ...declarationsOf(transformations),
     init(name, param) {
       const slots: Record<string, SlotMap[string]> = {};
       for (const t of transformations) {

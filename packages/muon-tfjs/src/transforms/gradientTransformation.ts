@@ -70,6 +70,26 @@ export interface GradientTransformation {
    * whose floats cannot hold one of them (see `unrepresentableStabilizers`).
    */
   readonly stabilizers?: readonly Stabilizer[];
+  /**
+   * The tap points this transformation may emit (`MUON_TAPS`, `observe`'s `<label>/input`); absent:
+   * none. The adapter refuses a listener on any other point, so that a misspelled point fails
+   * where it is written instead of never being heard.
+   */
+  readonly tapPoints?: readonly string[];
+  /**
+   * The kinds of extra step inputs this transformation reads from `context.inputs` (Sophia's
+   * `hessianDiagonal`); absent: none. The adapter refuses inputs of any other kind, which no step
+   * would ever read.
+   */
+  readonly stepInputKinds?: readonly string[];
+}
+
+/** The tap points and step-input kinds of several transformations together, each listed once. */
+export function declarationsOf(transformations: readonly GradientTransformation[]): Pick<GradientTransformation, 'tapPoints' | 'stepInputKinds'> {
+  return {
+    tapPoints: [...new Set(transformations.flatMap((t) => t.tapPoints ?? []))],
+    stepInputKinds: [...new Set(transformations.flatMap((t) => t.stepInputKinds ?? []))],
+  };
 }
 
 /** A positive constant added to a denominator, named by the option that set it. */

@@ -155,6 +155,7 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
   };
   return {
     stabilizers: [{ option: 'eps', value: newtonSchulz.eps }],
+    tapPoints: Object.values(MUON_TAPS),
     init(name, param) {
       if (param.rank < 2) {
         throw new Error(
@@ -191,9 +192,16 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       }
       if (taps.heard(MUON_TAPS.newtonSchulzInput)) names.forEach((name, i) => taps.emit(MUON_TAPS.newtonSchulzInput, name, inputs[i] as tf.Tensor2D));
       const lowerBounds: Record<string, tf.Tensor> = {};
+      // An empty matrix ([0, n]: a layer with no inputs) has nothing to orthogonalize: it is its
+      // own output, and no kernel receives it (the native kernels refuse empty matrices).
+      const empty = new Set(names.filter((_, i) => (inputs[i] as tf.Tensor2D).size === 0));
       const schedules = names.map((name, i) => {
         if (layerAware === undefined) return newtonSchulz;
         const slot = entry(entry(state, name, 'state'), MUON_LOWER_BOUND_SLOT, 'lower bound');
+        if (empty.has(name)) {
+          lowerBounds[name] = tf.clone(slot);
+          return newtonSchulz;
+        }
         const input = inputs[i] as tf.Tensor2D;
         const { bound, slot: next } = syncReadsStall() ? deferredLowerBound(name, step, slot, input, layerAware) : immediateLowerBound(step, slot, input, layerAware);
         lowerBounds[name] = next;
@@ -203,7 +211,10 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       // kernel still batches same-shape matrices within each.
       const outputs = new Array<tf.Tensor2D>(names.length);
       const groups = new Map<NewtonSchulzSchedule, number[]>();
-      schedules.forEach((schedule, i) => groups.set(schedule, [...(groups.get(schedule) ?? []), i]));
+      schedules.forEach((schedule, i) => {
+        if (empty.has(names[i] as string)) outputs[i] = inputs[i] as tf.Tensor2D;
+        else groups.set(schedule, [...(groups.get(schedule) ?? []), i]);
+      });
       for (const [schedule, indices] of groups) {
         const results = orthogonalize(indices.map((i) => inputs[i] as tf.Tensor2D), schedule);
         indices.forEach((i, k) => {

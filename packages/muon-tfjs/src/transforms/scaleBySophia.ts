@@ -40,6 +40,8 @@ export function scaleBySophia({ beta1, beta2, rho, epsilon }: ScaleBySophiaOptio
   return {
     // ε = 0 is valid here when ρ > 0 (checked by the options): only a positive ε can vanish.
     stabilizers: epsilon > 0 ? [{ option: 'epsilon', value: epsilon }] : [],
+    tapPoints: Object.values(SOPHIA_TAPS),
+    stepInputKinds: [HESSIAN_DIAGONAL_INPUT],
     init: (_name, param) => ({ m: tf.zerosLike(param), hessian: tf.zerosLike(param) }),
     update(grads, state, _params, { inputs, taps }) {
       const estimates = inputs[HESSIAN_DIAGONAL_INPUT] ?? {};

@@ -21,6 +21,11 @@ export interface BlockSplit {
 /** Which split a parameter gets, or undefined to keep it whole. May throw, naming the variable. */
 export type BlockSplitOf = (name: string, shape: readonly number[]) => BlockSplit | undefined;
 
+/** The split of a parameter: none for an empty one, which has no entries to cut into blocks. */
+function splitOfParameter(splitOf: BlockSplitOf, name: string, shape: readonly number[]): BlockSplit | undefined {
+  return shape.includes(0) ? undefined : splitOf(name, shape);
+}
+
 /** The name a block of `name` has inside the wrapped transformation (in its taps, for instance). */
 export function blockName(name: string, block: number): string {
   return `${name}#${block}`;
@@ -37,8 +42,10 @@ export function blockName(name: string, block: number): string {
  */
 export function splitBlocks(splitOf: BlockSplitOf, inner: GradientTransformation): GradientTransformation {
   return {
+    // The blocks are parameters to `inner`: its slots, stabilizers, taps and inputs stay its own.
+    ...inner,
     init(name, param) {
-      const blockSplit = splitOf(name, param.shape);
+      const blockSplit = splitOfParameter(splitOf, name, param.shape);
       if (blockSplit === undefined) return inner.init(name, param);
       const parts = blockSplit.split(param);
       const blockSlots = parts.map((part, b) => inner.init(blockName(name, b), part));
@@ -52,7 +59,7 @@ export function splitBlocks(splitOf: BlockSplitOf, inner: GradientTransformation
       const innerParams: Record<string, tf.Tensor> = {};
       const splits = new Map<string, { blockSplit: BlockSplit; blocks: number }>();
       for (const [name, grad] of Object.entries(grads)) {
-        const blockSplit = splitOf(name, grad.shape);
+        const blockSplit = splitOfParameter(splitOf, name, grad.shape);
         const slots = entry(state, name, 'state');
         const param = entry(params, name, 'parameter');
         if (blockSplit === undefined) {

@@ -39,7 +39,8 @@ export function observedPoints(label: string): { readonly input: string; readonl
 export function observe(label: string, inner: GradientTransformation): GradientTransformation {
   const points = observedPoints(label);
   return {
-    init: (name, param) => inner.init(name, param),
+    ...inner,
+    tapPoints: [...new Set([points.input, ...(inner.tapPoints ?? []), points.output])],
     update(grads, state, params, context) {
       const { taps } = context;
       if (taps.heard(points.input)) {
