@@ -27,6 +27,10 @@ export interface GuardedWrite {
 export class DeviceStepGuard {
   /** True while no step since the last rollback was refused; a bool scalar on the device. */
   #healthy: tf.Variable | undefined;
+  /** The step whose commit made the latch: a refusal of it (or of an earlier step) takes the latch back with it. */
+  #healthyMadeAtStep = 0;
+  /** The step last committed, whose hooks may follow. */
+  #lastStep = 0;
   #epoch = 0;
   #pending = new Set<Promise<void>>();
   #undelivered: Error | undefined;
@@ -68,6 +72,7 @@ export class DeviceStepGuard {
    */
   commitStep(step: number, writes: readonly GuardedWrite[], gradients: Readonly<Record<string, tf.Tensor>>): void {
     this.#epochOfLastStep = this.#epoch;
+    this.#lastStep = step;
     const gradientNames = Object.keys(gradients);
     const keys = writes.map((w) => w.key);
     this.commitWhereFinite(writes, gradientNames.map((n) => gradients[n] as tf.Tensor), (flags) => {
@@ -110,7 +115,7 @@ export class DeviceStepGuard {
    * the latch was already closed (a follower of a refused step) or a rollback came in between.
    */
   private commitWhereFinite(writes: readonly GuardedWrite[], alsoChecked: readonly tf.Tensor[], judge: (flags: tf.TypedArray) => void): void {
-    const healthy = this.healthy();
+    const healthy = this.healthy(this.#lastStep);
     const flags = tf.tidy(() => {
       const valueFlags = allFiniteFlags(writes.map((w) => w.value));
       const ok = tf.logicalAnd(healthy, tf.all(valueFlags));
@@ -130,15 +135,28 @@ export class DeviceStepGuard {
     );
   }
 
-  private healthy(): tf.Variable {
-    this.#healthy ??= tf.variable(tf.scalar(true, 'bool'), false);
+  /** The latch, made open (true) by the commit of `step` where there is none. */
+  private healthy(step: number): tf.Variable {
+    if (this.#healthy === undefined) {
+      const open = tf.scalar(true, 'bool');
+      this.#healthy = tf.variable(open, false);
+      open.dispose(); // the variable holds its own reference to the data
+      this.#healthyMadeAtStep = step;
+    }
     return this.#healthy;
   }
 
   private refuse(step: number, error: NonFiniteStepError): void {
     this.#refusedSteps++;
     this.#epoch++;
-    this.#healthy?.assign(tf.scalar(true, 'bool'));
+    // Re-opened: a latch the refused steps made goes with them (the next step makes a new one,
+    // open), so a refused step leaves no tensor behind, as on the host.
+    if (this.#healthyMadeAtStep >= step) {
+      this.#healthy?.dispose();
+      this.#healthy = undefined;
+    } else {
+      tf.tidy(() => this.#healthy?.assign(tf.scalar(true, 'bool')));
+    }
     this.rollBackTo(step - 1);
     error.message += ` (step ${step}, refused on the device and reported once its flags were read; the steps queued after it were refused too, and the step count is back at ${step - 1})`;
     this.#undelivered = error;
