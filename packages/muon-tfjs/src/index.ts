@@ -17,6 +17,7 @@ export {
   type CoefficientPreset,
   type CoefficientSchedule,
   type CoefficientSpec,
+  type NewtonSchulzNormalization,
   type Quintic,
 } from './math/coefficients.js';
 export {
