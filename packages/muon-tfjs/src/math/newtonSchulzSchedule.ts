@@ -91,8 +91,9 @@ export function defaultGramRestarts(steps: number): number[] {
  * The schedule's own worst-case error: max |p(σ) − 1| of its composed polynomial over normalized
  * singular values σ ∈ [1e-2, 1] (what the presets are designed for), on a 1000-point log grid, in
  * float64. 0.318 for `jordan`, 0.032 for `cesista5`, 0.0044 for `you6`, 0.14 for `polarExpress5`,
- * below 1e-13 for the convergent `polarExpress8`, 0.059 for `turboMuon`, whose σ is of the AOL-rescaled input,
- * and the figure says nothing of the distance between its target polar(diag(s)·X) and polar(X).
+ * below 1e-13 for the convergent `polarExpress8`, 0.059 for `turboMuon` (whose σ is of the
+ * AOL-rescaled input: the figure says nothing of the distance between its target polar(diag(s)·X)
+ * and polar(X)).
  */
 export function scheduleDeviation(schedule: CoefficientSchedule): number {
   let worst = 0;
