@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ns`: Newton–Schulz per matrix shape and kernel, on this machine.
  *
- *   npm run bench:ns [-- --shapes 768x768,768x3072 --runs 5 --coefficients jordan --skip-wasm --wasm-threads 2]
+ *   npm run bench:ns [-- --shapes 768x768,768x3072 --runs 5 --coefficients jordan,turboMuon --skip-wasm --wasm-threads 2]
  *
  * For each shape and kernel: median wall time over `--runs` runs after one warm-up, the throughput of
  * the flops the kernel executes (syrk counted at half a gemm) and its fraction of the machine's
@@ -15,6 +15,10 @@
  * float32 (`library: 'openblas'`, the OpenBLAS-only build's kernel), oneDNN float32, and oneDNN
  * bfloat16 products (`precision: 'bfloat16'`, where the CPU has AVX512-BF16 or AMX), all in this
  * process; "× OpenBLAS" is each row's time over the OpenBLAS auto row's for the same shape.
+ * `--coefficients` takes several presets (e.g. `jordan,turboMuon`): every kernel runs each, and
+ * "× first" is a row's time over the same kernel's with the first preset, same shape, same run.
+ * "Δ vs UVᵀ" is always against the polar factor of the original input, also for `turboMuon`, whose
+ * AOL rescaling makes it approximate polar(diag(s)·X) instead (docs/performance.md).
  * Results go to bench-results/ns-<time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,7 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { commandLine } from './commandLine.js';
 import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
-import { type CoefficientPreset, enableWasmThreadsInNode, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, NATIVE_PRECISION_CODES, nativeCapabilities, OPENBLAS_CAPABILITIES, nativeOrthogonalizer, type NewtonSchulzSchedule, newtonSchulzEach, type Orthogonalizer, planOrthogonalization, plainNewtonSchulzFlops, resolveNewtonSchulz } from 'muon-tfjs';
+import { COEFFICIENT_PRESETS, type CoefficientPreset, enableWasmThreadsInNode, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, NATIVE_PRECISION_CODES, nativeCapabilities, OPENBLAS_CAPABILITIES, nativeOrthogonalizer, type NewtonSchulzSchedule, newtonSchulzEach, type Orthogonalizer, planOrthogonalization, plainNewtonSchulzFlops, resolveNewtonSchulz } from 'muon-tfjs';
 import { polarFactor, relativeFrobenius } from 'muon-tfjs/diagnostics';
 
 const USAGE = `Usage: npm run bench:ns [-- options]
@@ -34,7 +38,8 @@ Options:
   --shapes LIST         comma-separated MxN shapes
                         (default 256x1024,768x768,768x2304,768x3072,3072x768,1024x4096)
   --runs N              timed runs per shape and kernel, after one warm-up (default 5)
-  --coefficients NAME   coefficient preset (default jordan)
+  --coefficients LIST   comma-separated coefficient presets, each run by every kernel (default jordan;
+                        ${COEFFICIENT_PRESETS.join(', ')})
   --wasm-threads N      XNNPACK threads of the wasm backend, via enableWasmThreadsInNode (default 1)
   --skip-wasm           time the native kernels only
   -h, --help            this text
@@ -96,34 +101,43 @@ async function main(): Promise<void> {
   const wasmThreads = Number(args['wasm-threads'] ?? 1);
   const threads = wasmThreads > 1 ? await enableWasmThreadsInNode({ threads: wasmThreads }) : (await tf.setBackend('wasm'), 1);
   await tf.ready();
-  const coefficients = (args['coefficients'] ?? 'jordan') as CoefficientPreset;
+  const presets = (args['coefficients'] ?? 'jordan').split(',');
+  for (const preset of presets) {
+    if (!(COEFFICIENT_PRESETS as readonly string[]).includes(preset)) throw new Error(`--coefficients: unknown preset '${preset}'; known: ${COEFFICIENT_PRESETS.join(', ')}`);
+  }
   const runs = Number(args['runs'] ?? 5);
   const shapes = (args['shapes'] ?? '256x1024,768x768,768x2304,768x3072,3072x768,1024x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
-  const schedule = resolveNewtonSchulz({ coefficients });
-  const bfloat16Schedule = resolveNewtonSchulz({ coefficients, precision: 'bfloat16' });
-  const steps = schedule.steps;
+  const schedules = (presets as CoefficientPreset[]).map((coefficients) => ({ coefficients, schedule: resolveNewtonSchulz({ coefficients }), bfloat16Schedule: resolveNewtonSchulz({ coefficients, precision: 'bfloat16' }) }));
   const machine = machineInfo();
   printMachine(machine);
-  console.log(`Newton–Schulz, ${coefficients} × ${steps} steps, float32 products unless the row says bf16, median of ${runs} runs after a warm-up; tensors on tfjs-backend-${tf.getBackend()} (${threads} XNNPACK thread${threads > 1 ? 's' : ''})`);
+  const described = schedules.map(({ coefficients, schedule }) => `${coefficients} × ${schedule.steps} steps${schedule.normalization === 'aol' ? ' (AOL)' : ''}`).join(', ');
+  console.log(`Newton–Schulz, ${described}, float32 products unless the row says bf16, median of ${runs} runs after a warm-up; tensors on tfjs-backend-${tf.getBackend()} (${threads} XNNPACK thread${threads > 1 ? 's' : ''})`);
 
-  const kernels: Kernel[] = [];
-  if (!args['skip-wasm']) {
-    kernels.push({ name: 'wasm plain (newtonSchulz)', orthogonalize: newtonSchulzEach, schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES, 'plain').flops });
-    kernels.push({ name: 'wasm gram (gramOrthogonalizer)', orthogonalize: gramOrthogonalizer(), schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES).flops });
-  }
   const status = loadNativeAddon();
   const info = status.available ? status.addon.info() : undefined;
   const nativePlain = status.available ? nativeOrthogonalizer({ algorithm: 'plain', library: 'openblas' }) : undefined;
-  if (nativePlain !== undefined && info !== undefined) {
-    kernels.push({ name: 'native plain, OpenBLAS f32', orthogonalize: nativePlain, schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, OPENBLAS_CAPABILITIES, 'plain').flops });
-    kernels.push({ name: 'native auto, OpenBLAS f32', orthogonalize: nativeOrthogonalizer({ library: 'openblas' }), schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, OPENBLAS_CAPABILITIES).flops });
-    if (info.onednn !== null) {
-      kernels.push({ name: 'native auto, oneDNN f32', orthogonalize: nativeOrthogonalizer(), schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, nativeCapabilities()).flops });
+  const wasmGram = gramOrthogonalizer();
+  const nativeOpenblas = status.available ? nativeOrthogonalizer({ library: 'openblas' }) : undefined;
+  const nativeFastest = status.available ? nativeOrthogonalizer() : undefined;
+  /** Every kernel of this machine, running `schedule` (and its bfloat16 twin where bf16 products run). */
+  const kernelsFor = (schedule: NewtonSchulzSchedule, bfloat16Schedule: NewtonSchulzSchedule): Kernel[] => {
+    const kernels: Kernel[] = [];
+    if (!args['skip-wasm']) {
+      kernels.push({ name: 'wasm plain (newtonSchulz)', orthogonalize: newtonSchulzEach, schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES, 'plain').flops });
+      kernels.push({ name: 'wasm gram (gramOrthogonalizer)', orthogonalize: wasmGram, schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, GENERAL_MATMUL_CAPABILITIES).flops });
     }
-    if (info.bfloat16) {
-      kernels.push({ name: 'native auto, oneDNN bf16', orthogonalize: nativeOrthogonalizer(), schedule: bfloat16Schedule, flops: (r, c) => planOrthogonalization(r, c, bfloat16Schedule, nativeCapabilities()).flops });
+    if (nativePlain !== undefined && nativeOpenblas !== undefined && nativeFastest !== undefined && info !== undefined) {
+      kernels.push({ name: 'native plain, OpenBLAS f32', orthogonalize: nativePlain, schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, OPENBLAS_CAPABILITIES, 'plain').flops });
+      kernels.push({ name: 'native auto, OpenBLAS f32', orthogonalize: nativeOpenblas, schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, OPENBLAS_CAPABILITIES).flops });
+      if (info.onednn !== null) {
+        kernels.push({ name: 'native auto, oneDNN f32', orthogonalize: nativeFastest, schedule, flops: (r, c) => planOrthogonalization(r, c, schedule, nativeCapabilities()).flops });
+      }
+      if (info.bfloat16) {
+        kernels.push({ name: 'native auto, oneDNN bf16', orthogonalize: nativeFastest, schedule: bfloat16Schedule, flops: (r, c) => planOrthogonalization(r, c, bfloat16Schedule, nativeCapabilities()).flops });
+      }
     }
-  }
+    return kernels;
+  };
 
   console.log(`native products: ${info === undefined ? 'absent' : `${info.onednn ?? 'OpenBLAS only'}; bfloat16 ${info.bfloat16 ? 'available' : info.products.bfloat16}; CPU avx512_bf16 ${String(info.cpu.avx512Bf16)}, amx_bf16 ${String(info.cpu.amxBf16)}`}`);
   console.log(`Δ vs plain: relative Frobenius distance to the plain iteration ${nativePlain === undefined ? 'on wasm' : 'through OpenBLAS'}`);
@@ -159,52 +173,63 @@ async function main(): Promise<void> {
   console.log(`matmul GFLOP/s: ${Object.entries(matmul).map(([k, v]) => `${k}³ ${v.toFixed(1)}`).join(', ')}`);
   console.log(`% peak is of ${PEAK_GFLOPS.toFixed(0)} GFLOP/s (cores × clock × fp32 flops per cycle; see bench/machine.ts)\n`);
   const rows: Record<string, string | number | null>[] = [];
-  const header = ['shape', 'kernel', 'ms', '× OpenBLAS', 'GFLOP/s', '% peak', 'plain-eq GFLOP/s', '‖XXᵀ−I‖/√k', 'Δ vs plain', 'Δ vs UVᵀ', 'vs PyTorch'];
+  const header = ['shape', 'coefficients', 'kernel', 'ms', '× OpenBLAS', '× first', 'GFLOP/s', '% peak', 'plain-eq GFLOP/s', '‖XXᵀ−I‖/√k', 'Δ vs plain', 'Δ vs UVᵀ', 'vs PyTorch'];
   console.log(header.join(' | '));
   for (const [r, c] of shapes) {
     const g = tf.randomNormal([r, c], 0, 1, 'float32', r + c) as tf.Tensor2D;
     const m = Math.min(r, c);
     const n = Math.max(r, c);
-    const plainFlops = plainNewtonSchulzFlops(m, n, steps);
-    // Δ column reference: the plain iteration through OpenBLAS when built (within 2e-6 of the
-    // float64-accumulating cpu backend on 768×3072, measured), else the wasm one (XNNPACK sums
-    // less accurately: 1e-3 from the cpu backend on 768×3072).
-    const [reference] = (nativePlain ?? newtonSchulzEach)([g], schedule);
-    const referenceValues = (reference as tf.Tensor2D).dataSync();
     const polar = m <= 256 ? polarFactor(g).data : undefined;
-    let openblasMs: number | undefined;
-    for (const kernel of kernels) {
-      const ms = median(time(kernel.orthogonalize, g, kernel.schedule, runs));
-      if (kernel.name === 'native auto, OpenBLAS f32') openblasMs = ms;
-      const [output] = kernel.orthogonalize([g], kernel.schedule);
-      const values = (output as tf.Tensor2D).dataSync<'float32'>();
-      output?.dispose();
-      const gflops = kernel.flops(r, c) / ms / 1e6;
-      const key = `${r}x${c}`;
-      const row = {
-        shape: key,
-        kernel: kernel.name,
-        ms: Number(ms.toFixed(1)),
-        openblasRatio: openblasMs === undefined ? null : Number((ms / openblasMs).toFixed(2)),
-        gflops: Number(gflops.toFixed(1)),
-        peakFraction: Number((gflops / PEAK_GFLOPS).toFixed(3)),
-        plainEquivalentGflops: Number((plainFlops / ms / 1e6).toFixed(1)),
-        orthogonalityError: Number(orthogonalityError(values, r, c).toPrecision(4)),
-        relativeToPlain: Number(relativeFrobenius(values, referenceValues).toPrecision(2)),
-        relativeToPolar: polar === undefined ? null : Number(relativeFrobenius(values, polar).toPrecision(4)),
-        // The PyTorch figures are 5-step runs: only comparable with 5-step schedules.
-        pytorchRatio: PYTORCH_MS[key] === undefined || steps !== 5 ? null : Number((ms / (PYTORCH_MS[key] as number)).toFixed(2)),
-      };
-      rows.push(row);
-      console.log(
-        [row.shape, row.kernel, row.ms, row.openblasRatio === null ? '—' : `${row.openblasRatio}×`, row.gflops, `${(100 * row.peakFraction).toFixed(1)}%`, row.plainEquivalentGflops, row.orthogonalityError, row.relativeToPlain, row.relativeToPolar ?? '—', row.pytorchRatio === null ? '—' : `${row.pytorchRatio}×`].join(' | '),
-      );
+    /** Each kernel's time with the first preset, for the "× first" column. */
+    const firstMs = new Map<string, number>();
+    for (const { coefficients, schedule, bfloat16Schedule } of schedules) {
+      const steps = schedule.steps;
+      const plainFlops = plainNewtonSchulzFlops(m, n, steps);
+      // Δ column reference: the plain iteration through OpenBLAS when built (within 2e-6 of the
+      // float64-accumulating cpu backend on 768×3072, measured), else the wasm one (XNNPACK sums
+      // less accurately: 1e-3 from the cpu backend on 768×3072).
+      const [reference] = (nativePlain ?? newtonSchulzEach)([g], schedule);
+      const referenceValues = (reference as tf.Tensor2D).dataSync();
+      let openblasMs: number | undefined;
+      for (const kernel of kernelsFor(schedule, bfloat16Schedule)) {
+        const ms = median(time(kernel.orthogonalize, g, kernel.schedule, runs));
+        if (kernel.name === 'native auto, OpenBLAS f32') openblasMs = ms;
+        const first = firstMs.get(kernel.name);
+        if (first === undefined) firstMs.set(kernel.name, ms);
+        const [output] = kernel.orthogonalize([g], kernel.schedule);
+        const values = (output as tf.Tensor2D).dataSync<'float32'>();
+        output?.dispose();
+        const gflops = kernel.flops(r, c) / ms / 1e6;
+        const key = `${r}x${c}`;
+        const row = {
+          shape: key,
+          coefficients,
+          steps,
+          kernel: kernel.name,
+          ms: Number(ms.toFixed(1)),
+          openblasRatio: openblasMs === undefined ? null : Number((ms / openblasMs).toFixed(2)),
+          firstPresetRatio: first === undefined ? null : Number((ms / first).toFixed(2)),
+          gflops: Number(gflops.toFixed(1)),
+          peakFraction: Number((gflops / PEAK_GFLOPS).toFixed(3)),
+          plainEquivalentGflops: Number((plainFlops / ms / 1e6).toFixed(1)),
+          orthogonalityError: Number(orthogonalityError(values, r, c).toPrecision(4)),
+          relativeToPlain: Number(relativeFrobenius(values, referenceValues).toPrecision(2)),
+          relativeToPolar: polar === undefined ? null : Number(relativeFrobenius(values, polar).toPrecision(4)),
+          // The PyTorch figures are 5-step runs: only comparable with 5-step schedules.
+          pytorchRatio: PYTORCH_MS[key] === undefined || steps !== 5 ? null : Number((ms / (PYTORCH_MS[key] as number)).toFixed(2)),
+        };
+        rows.push(row);
+        console.log(
+          [row.shape, row.coefficients, row.kernel, row.ms, row.openblasRatio === null ? '—' : `${row.openblasRatio}×`, row.firstPresetRatio === null ? '—' : `${row.firstPresetRatio}×`, row.gflops, `${(100 * row.peakFraction).toFixed(1)}%`, row.plainEquivalentGflops, row.orthogonalityError, row.relativeToPlain, row.relativeToPolar ?? '—', row.pytorchRatio === null ? '—' : `${row.pytorchRatio}×`].join(' | '),
+        );
+      }
+      (reference as tf.Tensor2D).dispose();
     }
-    tf.dispose([g, reference as tf.Tensor2D]);
+    g.dispose();
   }
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/ns-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ benchmark: 'ns', wasmThreads: threads, matmulGflops: matmul, coefficients, deltaReference: nativePlain === undefined ? 'wasm plain' : 'native plain', steps, runs, backend: tf.getBackend(), machine, peakGflops: PEAK_GFLOPS, pytorchMs: PYTORCH_MS, rows }, null, 2));
+  writeFileSync(file, JSON.stringify({ benchmark: 'ns', wasmThreads: threads, matmulGflops: matmul, coefficients: presets, deltaReference: nativePlain === undefined ? 'wasm plain' : 'native plain', runs, backend: tf.getBackend(), machine, peakGflops: PEAK_GFLOPS, pytorchMs: PYTORCH_MS, rows }, null, 2));
   console.log(`\nwritten: ${file}`);
 }
 

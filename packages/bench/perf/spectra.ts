@@ -19,6 +19,10 @@
  *      (the last column gives ‖polar(DX) − polar(X)‖_F / ‖polar(X)‖_F);
  *    - σ₁ (the ideal scalar rescaling, X/‖X‖₂; needs a power iteration, listed as the bound).
  *    Both cheap ones reuse XXᵀ, which the first iteration computes anyway.
+ * 4. Accuracy of every coefficient preset on those inputs: the relative Frobenius distance of the
+ *    float32 result (the fastest kernel here: native when built, else TF.js) to the float64 polar
+ *    factor of the input X, and for AOL schedules (turboMuon) also to polar(diag(s)·X), the
+ *    factor they approximate. `--accuracy-only` runs 3 and 4 only.
  * Results go to bench-results/spectra-<time>.json. The machine is shared: quote medians of runs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,8 +30,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { commandLine } from './commandLine.js';
 import { machineInfo, median, printMachine } from './machine.js';
-import { chooseSchedule, describeFastestOrthogonalizer, resolveCoefficients, type ScheduleCandidate } from 'muon-tfjs';
-import { type Float64Matrix, type GramSpectrumEngine, matrixWithSingularValues, polarFactor, relativeFrobenius, seededNormal, spectrumOf, toFloat64Matrix } from 'muon-tfjs/diagnostics';
+import { COEFFICIENT_PRESETS, chooseSchedule, describeFastestOrthogonalizer, fastestOrthogonalizer, resolveCoefficients, resolveNewtonSchulz, type ScheduleCandidate } from 'muon-tfjs';
+import { aolRescaled, type Float64Matrix, type GramSpectrumEngine, matrixWithSingularValues, polarFactor, relativeFrobenius, seededNormal, spectrumOf, toFloat64Matrix } from 'muon-tfjs/diagnostics';
 
 /** Median wall and CPU milliseconds of `spectrumOf(x)` on `engine`, after one warm-up. */
 function timeEngine(x: tf.Tensor, engine: GramSpectrumEngine, runs: number): { ms: number; cpuMs: number } {
@@ -93,15 +97,6 @@ function gram(x: Float64Matrix): Float64Array {
   return a;
 }
 
-function scaled(x: Float64Matrix, rowScale: (i: number) => number): Float64Matrix {
-  const data = new Float64Array(x.data.length);
-  for (let i = 0; i < x.rows; i++) {
-    const s = rowScale(i);
-    for (let j = 0; j < x.cols; j++) data[i * x.cols + j] = (x.data[i * x.cols + j] as number) * s;
-  }
-  return { rows: x.rows, cols: x.cols, data };
-}
-
 /** The unnormalized singular values of x (spectrumOf's are of x/‖x‖_F). */
 function sigmas(x: Float64Matrix): Float64Array {
   let norm2 = 0;
@@ -118,7 +113,8 @@ function steps(sigma: number, candidates?: readonly ScheduleCandidate[]): string
   return choice.meetsTarget ? String(choice.steps) : `>${choice.steps}`;
 }
 
-function preconditioningTable(): Record<string, unknown>[] {
+/** The 256×1024 inputs with known spectra of the preconditioning and accuracy tables, each with its float64 polar factor. */
+function spectraInputs(): { name: string; x: Float64Matrix; polar: Float64Matrix }[] {
   const [m, n] = [256, 1024];
   const logUniform = (count: number, high: number, low: number): number[] => Array.from({ length: count }, (_, i) => high * (low / high) ** (i / (count - 1)));
   const normal = seededNormal(21);
@@ -128,20 +124,18 @@ function preconditioningTable(): Record<string, unknown>[] {
     ['power law σᵢ ∝ 1/i', toFloat64Matrix(matrixWithSingularValues(m, n, Array.from({ length: m }, (_, i) => 1 / (i + 1)), 23).g)],
     ['spike (top energy 0.92) + bulk 1 → 1e-2', toFloat64Matrix(matrixWithSingularValues(m, n, spikeSpectrum(logUniform(m - 1, 1, 1e-2), 0.92), 24).g)],
   ];
+  return inputs.map(([name, x]) => ({ name, x, polar: polarFactor(x) }));
+}
+
+function preconditioningTable(inputs: readonly { name: string; x: Float64Matrix; polar: Float64Matrix }[]): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
-  for (const [name, x] of inputs) {
+  for (const { name, x, polar } of inputs) {
     const s = sigmas(x);
     const a = gram(x);
     const l2 = Math.hypot(...s);
     const l4 = Math.sqrt(Math.hypot(...a)); // ‖XXᵀ‖_F^½ = (Σσ⁴)^¼
     const top = s[0] as number;
-    const polar = polarFactor(x);
-    const aolScale = (i: number): number => {
-      let rowSum = 0;
-      for (let j = 0; j < m; j++) rowSum += Math.abs(a[i * m + j] as number);
-      return 1 / Math.sqrt(Math.max(rowSum, 1e-300));
-    };
-    const aolInput = scaled(x, aolScale);
+    const aolInput = aolRescaled(x, 0);
     const variants: [string, Float64Array, number | null][] = [
       ['Frobenius', s.map((v) => v / l2), 0],
       ['Schatten-4', s.map((v) => v / l4), 0],
@@ -167,6 +161,30 @@ function preconditioningTable(): Record<string, unknown>[] {
   return rows;
 }
 
+/**
+ * Every preset at its own steps on every input: the float32 result of the fastest kernel against
+ * the float64 polar factor of X, and (AOL schedules) of diag(s)·X, relative Frobenius.
+ */
+function accuracyTable(inputs: readonly { name: string; x: Float64Matrix; polar: Float64Matrix }[]): Record<string, unknown>[] {
+  const orthogonalize = fastestOrthogonalizer();
+  const rows: Record<string, unknown>[] = [];
+  for (const { name, x, polar } of inputs) {
+    const input = tf.tensor2d(Float32Array.from(x.data), [x.rows, x.cols]);
+    // The float64 matrix the kernel sees: x rounded to float32.
+    const seen = { rows: x.rows, cols: x.cols, data: Float64Array.from(input.dataSync()) };
+    for (const preset of COEFFICIENT_PRESETS) {
+      const schedule = resolveNewtonSchulz({ coefficients: preset });
+      const [output] = orthogonalize([input], schedule);
+      const values = (output as tf.Tensor2D).dataSync();
+      output?.dispose();
+      const aolTarget = schedule.normalization === 'aol' ? relativeFrobenius(values, polarFactor(aolRescaled(seen, schedule.eps)).data) : null;
+      rows.push({ input: name, preset, steps: schedule.steps, toPolarX: round(relativeFrobenius(values, polar.data)), toPolarAolX: aolTarget === null ? null : round(aolTarget) });
+    }
+    input.dispose();
+  }
+  return rows;
+}
+
 /** A spectrum whose top value carries `energy` of Σσ² over the given bulk. */
 function spikeSpectrum(bulk: readonly number[], energy: number): number[] {
   const bulkEnergy = bulk.reduce((sum, v) => sum + v * v, 0);
@@ -185,9 +203,10 @@ Options:
   --runs N          runs per measurement, median reported (default 3)
   --shapes LIST     comma-separated RxC shapes (default 256x1024,768x768,768x3072,3072x768)
   --skip-svd        skip the slow float64 SVD comparison
+  --accuracy-only   only the preconditioning and per-preset accuracy tables
   -h, --help        this text
 `;
-const args = commandLine({ usage: USAGE, strings: ['runs', 'shapes'], flags: ['skip-svd'] });
+const args = commandLine({ usage: USAGE, strings: ['runs', 'shapes'], flags: ['skip-svd', 'accuracy-only'] });
 
 async function main(): Promise<void> {
   await tf.setBackend('wasm');
@@ -199,24 +218,34 @@ async function main(): Promise<void> {
   printMachine(machine);
 
   // The addon serves the wasm backend this script runs on whenever it is built.
-  const nativeAvailable = describeFastestOrthogonalizer().kernel === 'native';
-  console.log(`\nspectrumOf: median of ${runs} runs after a warm-up, wall and CPU ms; gram* in JavaScript, nativeGram* in the addon${nativeAvailable ? '' : ' (not built: null)'}; method 'svd' once, up to 768×768`);
-  const spectrum = shapes.map((shape) => timeSpectrum(shape, runs, skipSvd, nativeAvailable));
-  console.table(spectrum);
+  const fastest = describeFastestOrthogonalizer();
+  const nativeAvailable = fastest.kernel === 'native';
+  let spectrum: Record<string, unknown>[] | null = null;
+  let chooser: ReturnType<typeof timeChooser> | null = null;
+  if (!args['accuracy-only']) {
+    console.log(`\nspectrumOf: median of ${runs} runs after a warm-up, wall and CPU ms; gram* in JavaScript, nativeGram* in the addon${nativeAvailable ? '' : ' (not built: null)'}; method 'svd' once, up to 768×768`);
+    spectrum = shapes.map((shape) => timeSpectrum(shape, runs, skipSvd, nativeAvailable));
+    console.table(spectrum);
 
-  console.log(`\nchooseSchedule: wall and CPU ms per call, median of ${runs} runs per σ_q`);
-  const chooser = timeChooser(runs);
-  console.table(chooser.perSigma.map((p) => ({ sigma: round(p.sigma), ms: round(p.ms), cpuMs: round(p.cpuMs), choice: p.choice })));
-  console.log(`median over σ_q: ${chooser.medianMs.toFixed(1)} ms wall, ${chooser.medianCpuMs.toFixed(1)} ms CPU`);
+    console.log(`\nchooseSchedule: wall and CPU ms per call, median of ${runs} runs per σ_q`);
+    chooser = timeChooser(runs);
+    console.table(chooser.perSigma.map((p) => ({ sigma: round(p.sigma), ms: round(p.ms), cpuMs: round(p.cpuMs), choice: p.choice })));
+    console.log(`median over σ_q: ${chooser.medianMs.toFixed(1)} ms wall, ${chooser.medianCpuMs.toFixed(1)} ms CPU`);
+  }
 
+  const inputs = spectraInputs();
   console.log('\nFirst-step preconditioning, 256×1024 inputs with known spectra: the normalized σ Newton–Schulz sees,');
   console.log('and the iterations chooseSchedule needs for the top 90% of directions (q90; jordan only: jordan×k) and for all (σ_min)');
-  const table = preconditioningTable();
+  const table = preconditioningTable(inputs);
   console.table(table);
+
+  console.log(`\nAccuracy of every preset on the same inputs (${fastest.kernel} kernel, float32): relative Frobenius distance to polar(X), and for AOL schedules to polar(diag(s)·X)`);
+  const accuracy = accuracyTable(inputs);
+  console.table(accuracy);
 
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/spectra-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ benchmark: 'spectra', runs, backend: tf.getBackend(), machine, spectrum, chooser, preconditioning: table }, null, 2));
+  writeFileSync(file, JSON.stringify({ benchmark: 'spectra', runs, backend: tf.getBackend(), machine, spectrum, chooser, preconditioning: table, accuracy }, null, 2));
   console.log(`\nwrote ${file}`);
 }
 

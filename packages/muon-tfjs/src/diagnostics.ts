@@ -3,6 +3,7 @@
  * optimizers compute. A separate entry point so that the main one does not load `ml-matrix`.
  */
 export { polarFactor, singularValues, type Float64Matrix } from './diagnostics/polarFactor.js';
+export { aolRescaled, newtonSchulzReference } from './diagnostics/newtonSchulzReference.js';
 export {
   matrixWithSingularValues,
   maxAbsDiff,

@@ -160,14 +160,15 @@ Napi::Float32Array float32At(const Napi::Array& arrays, uint32_t i, size_t size,
 //          flops: Float64Array, shapeScales: Float64Array, coefficients: Float64Array [a0, b0, c0, …],
 //          normalizationScale: number, eps: number, restartAfter: Int32Array,
 //          hyper: Float64Array [β, nesterov (0/1), lr, wd (this step's decay, 0 for none), cautious (0/1)]
-//          [, precision: 0 float32 | 1 bfloat16 | 2 float32 via OpenBLAS, as `orthogonalize`'s])
+//          [, precision: 0 float32 | 1 bfloat16 | 2 float32 via OpenBLAS, as `orthogonalize`'s]
+//          [, normalization: 0 Frobenius | 1 AOL, as `orthogonalize`'s])
 //   → Uint8Array of flags per variable (1: non-finite gradient, 2: new momentum, 4: new parameter)
 Napi::Value muon_native::MuonStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 14 || info.Length() > 15 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray() || !info[4].IsArray() ||
+  if (info.Length() < 14 || info.Length() > 16 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray() || !info[4].IsArray() ||
       !info[10].IsNumber() || !info[11].IsNumber()) {
     throw Napi::TypeError::New(env,
-                               "muonStep(params, grads, momenta, newParams, newMomenta, shapes, plans, flops, shapeScales, coefficients, normalizationScale, eps, restartAfter, hyper[, precision])");
+                               "muonStep(params, grads, momenta, newParams, newMomenta, shapes, plans, flops, shapeScales, coefficients, normalizationScale, eps, restartAfter, hyper[, precision][, normalization])");
   }
   Napi::Array params = info[0].As<Napi::Array>();
   Napi::Array grads = info[1].As<Napi::Array>();
@@ -179,7 +180,7 @@ Napi::Value muon_native::MuonStep(const Napi::CallbackInfo& info) {
   const std::vector<double> flops = readFloat64(info[7], "flops");
   const std::vector<double> shapeScales = readFloat64(info[8], "shapeScales");
   EngineSchedule schedule{readFloat64(info[9], "coefficients"), info[10].As<Napi::Number>().DoubleValue(), info[11].As<Napi::Number>().DoubleValue(),
-                          readInt32(info[12], "restartAfter"), precisionArgument(info[14], "muonStep")};
+                          readInt32(info[12], "restartAfter"), precisionArgument(info[14], "muonStep"), normalizationArgument(info[15], "muonStep")};
   const std::vector<double> hyper = readFloat64(info[13], "hyper");
   const uint32_t count = params.Length();
   if (grads.Length() != count || momenta.Length() != count || newParams.Length() != count || newMomenta.Length() != count) {

@@ -59,6 +59,8 @@
 
 namespace {
 
+using muon_native::Normalization;
+
 // The algorithm codes of a plan (NATIVE_ALGORITHM_CODES in src/kernels/nativeAddon.ts).
 enum Algorithm { kPlain = 0, kGram = 1 };
 
@@ -70,6 +72,7 @@ struct Quintic {
 // after the first.
 struct Workspace {
   std::vector<float> x, x2, r, r2, z, q, t;
+  std::vector<double> rowScales;
   static void grow(std::vector<float>& v, size_t n) {
     if (v.size() < n) v.resize(n);
   }
@@ -126,11 +129,37 @@ double sumOfSquares(const float* x, size_t size) {
   return sum;
 }
 
-// Orthogonalizes one matrix `in`// Orthogonalizes one matrix `in` (rows × cols) into `out` with the planned algorithm, on XᵀX when `tall`.
+// Orthogonalizes one matrix `in`// AOL rescaling (Prach & Lampert, arXiv 2208.03160), Turbo-Muon's normalization (arXiv 2512.04632),
+// of x (rows × cols) given its Gram matrix r = xxᵀ (xᵀx when `tall`; full symmetric m×m):
+// s_i = 1/max(√(Σ_j |r_ij|), floor), x ← diag(s)·x (tall: x·diag(s)) and r ← diag(s)·r·diag(s), the
+// Gram matrix of the new x, which the first iteration uses instead of recomputing it. The row sums
+// and s are float64; r and x stay float32.
+void rescaleAol(float* x, float* r, int rows, int cols, bool tall, double floor, std::vector<double>& s) {
+  const int m = tall ? cols : rows;
+  s.resize(m);
+  for (int i = 0; i < m; ++i) {
+    const float* row = r + static_cast<size_t>(i) * m;
+    double sum = 0;
+    for (int j = 0; j < m; ++j) sum += std::fabs(static_cast<double>(row[j]));
+    s[i] = 1.0 / std::max(std::sqrt(sum), floor);
+  }
+  for (int i = 0; i < m; ++i) {
+    float* row = r + static_cast<size_t>(i) * m;
+    for (int j = 0; j < m; ++j) row[j] = static_cast<float>(row[j] * s[i] * s[j]);
+  }
+  MUON_PARALLEL_FOR_IF(static_cast<size_t>(rows) * cols >= (size_t{1} << 16))
+  for (int i = 0; i < rows; ++i) {
+    float* row = x + static_cast<size_t>(i) * cols;
+    for (int j = 0; j < cols; ++j) row[j] = static_cast<float>(row[j] * (tall ? s[j] : s[i]));
+  }
+}
+
+// Orthogonalizes one matrix `in` (rows × cols) into `out` with the planned algorithm, on XᵀX when `tall`.
 // Every product runs in `precision` (products.h); the normalization (float64 sum), the polynomial
 // Z = aI + bR + cR², the iterates X, R, Q and the output stay float32.
 void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, const std::vector<Quintic>& schedule,
-                   double normalizationScale, double eps, const std::vector<int>& restarts, Algorithm algorithm, muon::Precision precision) {
+                   double normalizationScale, double eps, Normalization normalization, const std::vector<int>& restarts, Algorithm algorithm,
+                   muon::Precision precision) {
   const int m = tall ? cols : rows;
   const size_t size = static_cast<size_t>(rows) * cols;
   const size_t gramSize = static_cast<size_t>(m) * m;
@@ -140,8 +169,12 @@ void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, c
   Workspace::grow(ws.r2, gramSize);
   Workspace::grow(ws.z, gramSize);
 
-  const double sumSquares = sumOfSquares(in, size);
-  const float inv = static_cast<float>(1.0 / (normalizationScale * std::sqrt(sumSquares) + eps));
+  // AOL is invariant to X's scale when its floor scales along (eps/‖X‖_F): dividing by the
+  // float64 Frobenius norm first keeps the products of its Gram matrix in float32's range.
+  const bool aol = normalization == Normalization::kAol;
+  const double norm = std::sqrt(sumOfSquares(in, size));
+  const double aolScale = norm > 0 ? 1.0 / norm : 1.0;
+  const float inv = static_cast<float>(aol ? aolScale : 1.0 / (normalizationScale * norm + eps));
   float* x = ws.x.data();
   MUON_PARALLEL_FOR_IF(size >= (size_t{1} << 16))
   for (long long i = 0; i < static_cast<long long>(size); ++i) x[i] = in[i] * inv;
@@ -149,15 +182,22 @@ void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, c
   float* r2 = ws.r2.data();
   float* z = ws.z.data();
   const size_t steps = schedule.size();
+  if (aol) {
+    gram(precision, x, rows, cols, tall, r);
+    rescaleAol(x, r, rows, cols, tall, eps * aolScale, ws.rowScales);
+  }
 
   if (algorithm == kPlain) {
     Workspace::grow(ws.x2, size);
     float* y = ws.x2.data();
     for (size_t t = 0; t < steps; ++t) {
-      gram(precision, x, rows, cols, tall, r, true);           // A = XXᵀ, X's rounded copy kept
+      // A = XXᵀ, X's rounded copy kept; AOL's first A is the rescaled one, and X changed since its
+      // product, so X is rounded anew for that iteration's X ← ZX.
+      const bool reuseRescaledGram = aol && t == 0;
+      if (!reuseRescaledGram) gram(precision, x, rows, cols, tall, r, true);
       muon::symmetricProduct(precision, false, m, m, r, r2);  // A² = AAᵀ
       polynomial(schedule[t], r, r2, m, z);
-      applyLeft(precision, z, x, rows, cols, tall, t + 1 == steps ? out : y, true);  // X ← (aI + bA + cA²) X
+      applyLeft(precision, z, x, rows, cols, tall, t + 1 == steps ? out : y, !reuseRescaledGram);  // X ← (aI + bA + cA²) X
       std::swap(x, y);
     }
     return;
@@ -169,7 +209,7 @@ void orthogonalize(const float* in, float* out, int rows, int cols, bool tall, c
   float* q = ws.q.data();
   float* tmp = ws.t.data();
   float* y = ws.x2.data();
-  gram(precision, x, rows, cols, tall, r);
+  if (!aol) gram(precision, x, rows, cols, tall, r);
   bool qIdentity = true;
   for (size_t t = 0; t < steps; ++t) {
     muon::symmetricProduct(precision, false, m, m, r, r2);  // R² = RRᵀ
@@ -215,12 +255,13 @@ struct Job {
 struct Settings {
   const std::vector<Quintic>& schedule;
   double normalizationScale, eps;
+  Normalization normalization;
   const std::vector<int>& restarts;
   muon::Precision precision;
 };
 
 void run(const Job& job, const Settings& s) {
-  orthogonalize(job.in, job.out, job.rows, job.cols, job.tall, s.schedule, s.normalizationScale, s.eps, s.restarts, job.algorithm, s.precision);
+  orthogonalize(job.in, job.out, job.rows, job.cols, job.tall, s.schedule, s.normalizationScale, s.eps, s.normalization, s.restarts, job.algorithm, s.precision);
 }
 
 }  // namespace
@@ -356,15 +397,17 @@ std::vector<T> readNumbers(const Napi::Value& value, const char* what) {
 // orthogonalize(inputs: Float32Array[], shapes: Int32Array [r0, c0, r1, c1, …],
 //               coefficients: Float64Array [a0, b0, c0, a1, …], normalizationScale: number,
 //               eps: number, restartAfter: Int32Array, plans: Int32Array [algorithm0, transposed0, …],
-//               flops: Float64Array [flops0, …][, outputs: Float32Array[]][, precision: 0 float32 | 1 bfloat16 | 2 float32 via OpenBLAS])
+//               flops: Float64Array [flops0, …][, outputs: Float32Array[]][, precision: 0 float32 | 1 bfloat16 | 2 float32 via OpenBLAS]
+//               [, normalization: 0 Frobenius | 1 AOL])
 //               → Float32Array[]
 Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool into = info.Length() >= 9 && !info[8].IsUndefined();
-  if (info.Length() < 8 || info.Length() > 10 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || (into && !info[8].IsArray())) {
-    throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, plans, flops[, outputs][, precision])");
+  if (info.Length() < 8 || info.Length() > 11 || !info[0].IsArray() || !info[3].IsNumber() || !info[4].IsNumber() || (into && !info[8].IsArray())) {
+    throw Napi::TypeError::New(env, "orthogonalize(inputs, shapes, coefficients, normalizationScale, eps, restartAfter, plans, flops[, outputs][, precision][, normalization])");
   }
   const muon::Precision precision = muon_native::precisionArgument(info[9], "orthogonalize");
+  const Normalization normalization = muon_native::normalizationArgument(info[10], "orthogonalize");
   Napi::Array inputs = info[0].As<Napi::Array>();
   const std::vector<int> shapes = readNumbers<int>(info[1], "shapes");
   const std::vector<double> coefficients = readNumbers<double>(info[2], "coefficients");
@@ -421,7 +464,7 @@ Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
     }
     jobs.push_back({input.Data(), output.Data(), rows, cols, transposed == 1, static_cast<Algorithm>(algorithm), flops[i]});
   }
-  const Settings settings{schedule, normalizationScale, eps, restarts, precision};
+  const Settings settings{schedule, normalizationScale, eps, normalization, restarts, precision};
   const std::string failure = orthogonalizeAll(muon_native::addonInstance(env), jobs, settings);
   if (!failure.empty()) throw Napi::Error::New(env, "orthogonalize failed: " + failure);
   return outputs;
@@ -435,8 +478,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   result.Set("threads", Napi::Number::New(env, muon_native::addonInstance(env).threads));
   // The interface version src/kernels/nativeAddon.ts expects (2: orthogonalize takes `outputs`;
   // 3: it takes per-matrix plans and flops from TypeScript instead of a mode; 4: `precision`, the
-  // fields below, gramEigenvalues and muonStep, the fused step; 5: muonStep takes `precision`).
-  result.Set("version", Napi::Number::New(env, 5));
+  // fields below, gramEigenvalues and muonStep, the fused step; 5: muonStep takes `precision`;
+  // 6: both take `normalization`).
+  result.Set("version", Napi::Number::New(env, 6));
   result.Set("onednn", engine.onednn.empty() ? env.Null() : Napi::String::New(env, engine.onednn));
   Napi::Object products = Napi::Object::New(env);
   products.Set("float32", Napi::String::New(env, engine.float32Products));
@@ -513,7 +557,16 @@ std::string muon_native::orthogonalizePlanned(AddonInstance& addon, std::vector<
   for (const PlannedMatrix& m : matrices) {
     jobs.push_back({m.in, m.out, m.rows, m.cols, m.transposed, static_cast<Algorithm>(m.algorithm), m.flops});
   }
-  return orthogonalizeAll(addon, jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.restartAfter, schedule.precision});
+  return orthogonalizeAll(addon, jobs, Settings{quintics, schedule.normalizationScale, schedule.eps, schedule.normalization, schedule.restartAfter, schedule.precision});
+}
+
+muon_native::Normalization muon_native::normalizationArgument(const Napi::Value& value, const std::string& caller) {
+  Napi::Env env = value.Env();
+  if (value.IsUndefined()) return Normalization::kFrobenius;
+  if (!value.IsNumber()) throw Napi::TypeError::New(env, caller + ": normalization must be a number (0 Frobenius, 1 AOL)");
+  const double code = value.As<Napi::Number>().DoubleValue();
+  if (code != 0 && code != 1) throw Napi::RangeError::New(env, caller + ": normalization must be 0 (Frobenius) or 1 (AOL), got " + value.ToString().Utf8Value());
+  return static_cast<Normalization>(static_cast<int>(code));
 }
 
 muon::Precision muon_native::precisionArgument(const Napi::Value& value, const std::string& caller) {

@@ -24,6 +24,10 @@ struct PlannedMatrix {
   double flops;
 };
 
+// How the input is normalized before the first iteration (NATIVE_NORMALIZATION_CODES in
+// src/kernels/nativeAddon.ts; `NewtonSchulzNormalization` in src/math/coefficients.ts).
+enum class Normalization { kFrobenius = 0, kAol = 1 };
+
 // The resolved Newton–Schulz schedule: (a, b, c) per iteration, the normalization, the Gram
 // restarts and the arithmetic of the products (products.h; checked by `precisionArgument`).
 struct EngineSchedule {
@@ -31,7 +35,12 @@ struct EngineSchedule {
   double normalizationScale, eps;
   std::vector<int> restartAfter;
   muon::Precision precision;
+  Normalization normalization;
 };
+
+// The optional `normalization` argument of `orthogonalize` and `muonStep`: Frobenius when
+// undefined; a TypeError for a non-number, a RangeError for an unknown code.
+Normalization normalizationArgument(const Napi::Value& value, const std::string& caller);
 
 // The optional `precision` argument of `orthogonalize` and `muonStep` (NATIVE_PRECISION_CODES in
 // src/kernels/nativeAddon.ts): float32 when undefined; otherwise a TypeError for a non-number, a

@@ -100,6 +100,18 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
       });
     });
 
+    it.runIf(native.available)(`equals the composed step bit for bit in ${variant} with turboMuon (AOL normalization)`, async () => {
+      // AOL rescales inside the engine both paths share: the fused step must run it, not drop it.
+      const options: MuonOptions = { coefficients: 'turboMuon', weightDecay: 0.1, precision };
+      const [va, vb] = twinVariables(Object.values(SHAPES));
+      const fused = muon(options);
+      const composed = muon({ ...options, fused: false });
+      stepBoth(3, fused, va, composed, vb);
+      expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
+      va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
+      expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+    });
+
     it.runIf(native.available).each(Object.entries(DECAYS))(`the hybrid's Muon half in ${variant}, weight decay %s`, async (_, decay) => {
       const shapes = [...Object.values(SHAPES), [32], [16, 8]];
       const [va, vb] = twinVariables(shapes);

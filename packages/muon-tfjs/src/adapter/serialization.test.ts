@@ -42,6 +42,15 @@ describe('getConfig / fromConfig round-trip every option', () => {
     }
   });
 
+  it('Muon with the turboMuon preset: the name is saved, and the AOL normalization comes back with it', () => {
+    const original = muon({ coefficients: 'turboMuon' });
+    const copy = rebuild(original) as MuonOptimizer;
+    expect(original.getConfig()['coefficients']).toBe('turboMuon');
+    expect(copy.getConfig()).toEqual(original.getConfig());
+    expect(copy.options.schedule.normalization).toBe('aol');
+    expect(copy.options.schedule.steps).toBe(4);
+  });
+
   it('MuonWithAdamW, with its routing decisions', () => {
     const kernel = tf.variable(tf.zeros([4, 4]), true, 'serialization/kernel');
     const table = tf.variable(tf.zeros([10, 4]), true, 'serialization/table');

@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { loadNativeAddon } from './nativeAddon.js';
 
 // This file runs in its own process (vitest forks per file), so the loader's per-process cache
-// starts empty. A stand-in addon of the previous interface (4: a `muonStep` without the `precision`
-// argument, which would refuse the 15 arguments of version 5) must be reported as a stale build,
-// not called with version 5's arguments.
+// starts empty. A stand-in addon of the previous interface (5: `orthogonalize` and `muonStep`
+// without the `normalization` argument, which would refuse the arguments of version 6) must be
+// reported as a stale build, not called with version 6's arguments.
 const stale = join(mkdtempSync(join(tmpdir(), 'muon-tfjs-stale-')), 'muon_native.cjs');
-writeFileSync(stale, "module.exports = { info: () => ({ blas: 'stand-in', threads: 1, version: 4 }) };\n");
+writeFileSync(stale, "module.exports = { info: () => ({ blas: 'stand-in', threads: 1, version: 5 }) };\n");
 (globalThis as { process: { env: Record<string, string | undefined> } }).process.env.MUON_TFJS_NATIVE_PATH = stale;
 
 describe('loadNativeAddon', () => {
@@ -17,6 +17,6 @@ describe('loadNativeAddon', () => {
     const status = loadNativeAddon();
     expect(status.available).toBe(false);
     if (status.available) return;
-    expect(status.reason).toBe(`native addon at ${stale} is a stale build (interface 4, expected 5; run npm run build:native)`);
+    expect(status.reason).toBe(`native addon at ${stale} is a stale build (interface 5, expected 6; run npm run build:native)`);
   });
 });

@@ -8,6 +8,8 @@
  * TF.js kernels.
  */
 
+import type { NewtonSchulzNormalization } from '../math/coefficients.js';
+
 /** What the compiled addon exports (see native/src/muon_native.cc). */
 export interface NativeAddon {
   /**
@@ -17,7 +19,8 @@ export interface NativeAddon {
    * planned cost per input (the addon balances its threads by it). Writes into `outputs` (one
    * array per input, same length, not overlapping the inputs) when given, else into new arrays;
    * returns the arrays written. `precision` ({@link NATIVE_PRECISION_CODES}, default float32) is
-   * the arithmetic of the products; bfloat16 throws unless `info().bfloat16`.
+   * the arithmetic of the products; bfloat16 throws unless `info().bfloat16`. `normalization`
+   * ({@link NATIVE_NORMALIZATION_CODES}, default Frobenius) is the schedule's.
    */
   orthogonalize(
     inputs: readonly Float32Array[],
@@ -30,12 +33,13 @@ export interface NativeAddon {
     flops: Float64Array,
     outputs?: readonly Float32Array[],
     precision?: number,
+    normalization?: number,
   ): Float32Array[];
   /**
    * A whole Muon step for every variable (native/src/fused_muon_step.cc): reads `params`, `grads`,
    * `momenta`, writes the new values into `newParams` and `newMomenta` (same lengths, not
    * overlapping the inputs), orthogonalizing as `orthogonalize` does with the same `shapes`,
-   * `plans`, `flops`, schedule and `precision` (default float32; refused, nothing written, as
+   * `plans`, `flops`, schedule (`normalization` included) and `precision` (default float32; refused, nothing written, as
    * `orthogonalize` refuses it). `hyper` is [β, nesterov (0/1), lr, wd of this step, cautious
    * (0/1)]. Returns {@link FUSED_STEP_FLAGS} per variable. Absent in builds older than the export.
    */
@@ -55,6 +59,7 @@ export interface NativeAddon {
     restartAfter: Int32Array,
     hyper: Float64Array,
     precision?: number,
+    normalization?: number,
   ): Uint8Array;
   /** What the addon was built with and runs on. */
   info(): NativeAddonInfo;
@@ -105,13 +110,16 @@ export const FUSED_STEP_FLAGS: Readonly<Record<'gradient' | 'momentum' | 'param'
  */
 export const NATIVE_PRECISION_CODES: Readonly<Record<'float32' | 'bfloat16' | 'openblasFloat32', number>> = Object.freeze({ float32: 0, bfloat16: 1, openblasFloat32: 2 });
 
+/** How the addon's `normalization` argument encodes a schedule's normalization (`Normalization` in native/src/orthogonalize_engine.h). */
+export const NATIVE_NORMALIZATION_CODES: Readonly<Record<NewtonSchulzNormalization, number>> = Object.freeze({ frobenius: 0, aol: 1 });
+
 /** The outcome of looking for the addon: the module, or why there is none. */
 export type NativeAddonStatus = { readonly available: true; readonly addon: NativeAddon; readonly path: string } | { readonly available: false; readonly reason: string };
 
 let cached: NativeAddonStatus | undefined;
 
 /** The interface version this module speaks (`info().version` of native/src/muon_native.cc). */
-const NATIVE_ADDON_VERSION = 5;
+const NATIVE_ADDON_VERSION = 6;
 
 /**
  * Where node-gyp puts the addon, relative to this module. Held in a variable on purpose: bundlers

@@ -136,6 +136,16 @@ describe.runIf(status.available)('the addon export muonStep', () => {
   });
 
   it.each([
+    [2, RangeError, /^muonStep: normalization must be 0 \(Frobenius\) or 1 \(AOL\), got 2$/],
+    ['1', TypeError, /^muonStep: normalization must be a number/],
+  ] as const)('refuses normalization %j before writing anything', (normalization, type, message) => {
+    const outputs = [new Float32Array(6).fill(7), new Float32Array(6).fill(7)] as const;
+    expect(() => call(Float32Array.of(1, -2, 3, 0.5, -1, 2), outputs, NATIVE_PRECISION_CODES.float32, normalization)).toThrow(type);
+    expect(() => call(Float32Array.of(1, -2, 3, 0.5, -1, 2), outputs, NATIVE_PRECISION_CODES.float32, normalization)).toThrow(message);
+    for (const o of outputs) expect(Array.from(o)).toEqual(Array<number>(6).fill(7));
+  });
+
+  it.each([
     [3, RangeError, /^muonStep: precision must be 0 \(float32\), 1 \(bfloat16\) or 2 \(float32 through OpenBLAS\), got 3$/],
     [-1, RangeError, /^muonStep: precision must be 0 \(float32\), 1 \(bfloat16\) or 2 \(float32 through OpenBLAS\), got -1$/],
     [0.5, RangeError, /^muonStep: precision must be 0 \(float32\), 1 \(bfloat16\) or 2 \(float32 through OpenBLAS\), got 0.5$/],

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel, MuonStepResult } from '../math/muonStepKernel.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
-import { FUSED_STEP_FLAGS, NATIVE_ALGORITHM_CODES, loadNativeAddon } from './nativeAddon.js';
+import { FUSED_STEP_FLAGS, NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES, loadNativeAddon } from './nativeAddon.js';
 import { type NativeLibrary, type NativeProducts, checkNativeLibrary, nativeProducts, nativeSchedule, wasmHeap } from './nativeOrthogonalizer.js';
 
 /** The backends whose tensors the addon reads in place: the wasm heap, or the cpu backend's own arrays. */
@@ -93,6 +93,7 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
           restartAfter,
           hyper,
           precision,
+          NATIVE_NORMALIZATION_CODES[settings.schedule.normalization],
         );
       const heap = wasmHeap(variables.flatMap((v) => [v.param, v.grad, v.momentum]));
       let params: tf.Tensor[];

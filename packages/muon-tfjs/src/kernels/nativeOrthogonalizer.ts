@@ -4,7 +4,7 @@ import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { KernelCapabilities, NewtonSchulzAlgorithm } from '../math/planOrthogonalization.js';
 import { kernelPlanner } from './kernelPlanner.js';
-import { NATIVE_ALGORITHM_CODES, NATIVE_PRECISION_CODES, type NativeAddon, loadNativeAddon } from './nativeAddon.js';
+import { NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES, NATIVE_PRECISION_CODES, type NativeAddon, loadNativeAddon } from './nativeAddon.js';
 import { precisionThatRuns } from './precisionThatRuns.js';
 
 /** Options of {@link nativeOrthogonalizer}. */
@@ -154,7 +154,7 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
     const { coefficients, restartAfter } = native;
     const precision = products.precisionCode(schedule.precision);
     const run = (inputs: Float32Array[], outputs?: Float32Array[]): Float32Array[] =>
-      addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, schedule.eps, restartAfter, plans, flops, outputs, precision);
+      addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, schedule.eps, restartAfter, plans, flops, outputs, precision, NATIVE_NORMALIZATION_CODES[schedule.normalization]);
 
     const heap = wasmHeap(matrices);
     if (heap !== undefined) {

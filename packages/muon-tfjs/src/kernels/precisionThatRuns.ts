@@ -1,7 +1,5 @@
 import type { NewtonSchulzPrecision } from '../math/newtonSchulzSchedule.js';
-
-/** Fallback messages already printed in this process: each is said once, not every step. */
-const said = new Set<string>();
+import { warnOnce } from './warnOnce.js';
 
 /**
  * The precision a kernel runs for a schedule that asks for `requested`: the same where the kernel
@@ -12,10 +10,6 @@ const said = new Set<string>();
  */
 export function precisionThatRuns(requested: NewtonSchulzPrecision, kernel: string, missing: string | undefined): NewtonSchulzPrecision {
   if (requested === 'float32' || missing === undefined) return requested;
-  const message = `muon-tfjs: precision '${requested}' was requested; ${kernel} runs Newton–Schulz in float32 (${missing})`;
-  if (!said.has(message)) {
-    said.add(message);
-    console.warn(message);
-  }
+  warnOnce(`muon-tfjs: precision '${requested}' was requested; ${kernel} runs Newton–Schulz in float32 (${missing})`);
   return 'float32';
 }

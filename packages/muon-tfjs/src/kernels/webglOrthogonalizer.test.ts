@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { composedPolynomial } from '../math/coefficients.js';
 import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import { matrixWithSingularValues, maxAbsDiff, relativeFrobenius } from '../diagnostics/float64Matrices.js';
+import { newtonSchulzReference } from '../diagnostics/newtonSchulzReference.js';
 import { polarFactor } from '../diagnostics/polarFactor.js';
 import { CHROMIUM_MISSING, evaluateInChromium } from '../testing/chromiumPage.js';
 import type { PageMatrix, WebglKernelResult } from '../testing/webglOrthogonalizerPage.js';
@@ -22,7 +23,7 @@ function spread(count: number): number[] {
 const inputs = SHAPES.map(([m, n], k) => ({ m, n, ...matrixWithSingularValues(m, n, spread(Math.min(m, n)), 100 + 7 * k) }));
 const pageMatrices: PageMatrix[] = inputs.map(({ m, n, g }) => ({ rows: m, cols: n, values: Array.from(Float32Array.from(g.to1DArray())) }));
 
-function runInChromium(coefficients: 'jordan' | 'polarExpress8'): Promise<WebglKernelResult> {
+function runInChromium(coefficients: 'jordan' | 'polarExpress8' | 'turboMuon'): Promise<WebglKernelResult> {
   const page = fileURLToPath(new URL('../testing/webglOrthogonalizerPage.ts', import.meta.url));
   return evaluateInChromium(page, 'runWebglOrthogonalizer', `globalThis.runWebglOrthogonalizer(${JSON.stringify(pageMatrices)}, ${JSON.stringify(coefficients)})`);
 }
@@ -53,6 +54,17 @@ describe.runIf(CHROMIUM_MISSING === undefined)('webglOrthogonalizer in Chromium 
       expect(maxAbsDiff(webgl, result.tfjs[k] as number[])).toBeLessThan(1e-5);
       // polarExpress8 maps normalized singular values ≥ 1e-2/‖s‖ to within ~1e-2 of 1.
       expect(relativeFrobenius(webgl, polarFactor({ rows: g.rows, cols: g.columns, data: Float64Array.from(g.to1DArray()) }).data)).toBeLessThan(2e-2);
+    });
+  }, 120_000);
+
+  it('runs an AOL schedule (turboMuon) through the TF.js kernel: the float64 map of the AOL-rescaled input', async () => {
+    const result = await runInChromium('turboMuon');
+    const schedule = resolveNewtonSchulz({ coefficients: 'turboMuon' });
+    inputs.forEach(({ m, n }, k) => {
+      const webgl = result.webgl[k] as number[];
+      const seen = { rows: m, cols: n, data: Float64Array.from(pageMatrices[k]?.values ?? []) };
+      // The TF.js kernel, batched on webgl: the contract's float32 tolerance for four iterations.
+      expect(relativeFrobenius(webgl, newtonSchulzReference(seen, schedule).data)).toBeLessThan(1e-4);
     });
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import { GENERAL_MATMUL_CAPABILITIES } from '../math/planOrthogonalization.js';
 import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { kernelPlanner } from './kernelPlanner.js';
 import { precisionThatRuns } from './precisionThatRuns.js';
+import { warnOnce } from './warnOnce.js';
 
 /**
  * A GPGPU program of tfjs-backend-webgl, seen structurally so that the library does not depend on
@@ -119,7 +120,9 @@ export interface WebglOrthogonalizerOptions {
  * additions folded into them (X ← aX + (bA + cA²)X, A = XXᵀ), and the matrices of one shape
  * stacked into one batch, so an iteration costs three dispatches per shape however many matrices
  * share it. Tall matrices iterate on their transpose (the Gram side is the smaller one), as
- * `newtonSchulz` does; normalization and the transposes are TF.js ops. Float32 only.
+ * `newtonSchulz` does; normalization and the transposes are TF.js ops. Float32 only. A schedule
+ * with `normalization: 'aol'` (`turboMuon`) runs in the TF.js kernel (`gramOrthogonalizer`, same
+ * plans) on the same backend, said once: the GLSL iterations start from the Frobenius-normalized X.
  *
  * @example
  * await tf.setBackend('webgl');
@@ -132,6 +135,10 @@ export function webglOrthogonalizer(settings: WebglOrthogonalizerOptions = {}): 
   return (matrices, schedule) => {
     checkResolvedSchedule(schedule, 'webglOrthogonalizer');
     matrices.forEach((g) => checkNewtonSchulzInput(g, 'webglOrthogonalizer'));
+    if (schedule.normalization === 'aol') {
+      warnOnce('muon-tfjs: the WebGL kernel normalizes by the Frobenius norm only; AOL schedules (turboMuon) run in the TF.js kernel on the webgl backend');
+      return gram(matrices, schedule);
+    }
     precisionThatRuns(schedule.precision, 'the WebGL kernel', 'the WebGL kernel computes in float32');
     const outputs = new Array<tf.Tensor2D>(matrices.length);
     // Same-shape matrices share a plan and a stack; Gram-planned shapes go to the TF.js kernel.

@@ -4,8 +4,10 @@ import { type NewtonSchulzSchedule, checkResolvedSchedule } from '../math/newton
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { type KernelCapabilities, type NewtonSchulzAlgorithm, type OrthogonalizationPlan } from '../math/planOrthogonalization.js';
+import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { kernelPlanner } from './kernelPlanner.js';
 import { precisionThatRuns } from './precisionThatRuns.js';
+import { warnOnce } from './warnOnce.js';
 import { sameShapeGroups } from './sameShapeGroups.js';
 import { type FusedProductTerms, type WebGpuProgramRunner, fusedProduct, normalizeFrobeniusOnGpu, webgpuProgramRunner } from './webgpuPrograms.js';
 
@@ -94,13 +96,22 @@ function runPlan(runner: WebGpuProgramRunner, g: tf.Tensor3D, schedule: NewtonSc
  * own declarations come first), so half-precision arithmetic itself is out of reach through it.
  * It gives float16's accuracy, not its speed. A bfloat16 schedule runs in float32, said once.
  *
+ * Normalization: the Frobenius one only. A schedule with `normalization: 'aol'` (`turboMuon`) runs
+ * in the TF.js kernel (`gramOrthogonalizer`, with this kernel's plans, in float32) on the same
+ * backend, said once: correct, without the fused programs' dispatch savings.
+ *
  * Reads nothing back: safe inside a training step on webgpu. Throws on another backend.
  */
 export function webgpuOrthogonalizer(settings: WebGpuOrthogonalizerOptions = {}): Orthogonalizer {
   const plan = kernelPlanner(settings, () => orthogonalizationPlanner(WEBGPU_CAPABILITIES, settings.algorithm));
+  const aolKernel = gramOrthogonalizer({ planner: plan });
   return (matrices, schedule) => {
     checkResolvedSchedule(schedule, 'webgpuOrthogonalizer');
     matrices.forEach((g) => checkNewtonSchulzInput(g, 'webgpuOrthogonalizer'));
+    if (schedule.normalization === 'aol') {
+      warnOnce('muon-tfjs: the WebGPU kernel normalizes by the Frobenius norm only; AOL schedules (turboMuon) run in the TF.js kernel on the webgpu backend');
+      return aolKernel(matrices, schedule);
+    }
     const runner = webgpuProgramRunner('webgpuOrthogonalizer');
     const halfOperands = precisionThatRuns(schedule.precision, 'the WebGPU kernel', schedule.precision === 'bfloat16' ? WEBGPU_BFLOAT16_MISSING : undefined) === 'float16';
     const outputs: tf.Tensor2D[] = new Array<tf.Tensor2D>(matrices.length);

@@ -51,6 +51,16 @@ describe('coefficient presets reproduce the published worst-case errors (muon-an
     expect(Math.abs(worstCase('polarExpress5', 1e-3).error - 0.153)).toBeLessThan(published);
   });
 
+  it('turboMuon at ℓ = 1e-2 and 1e-3 (σ of the AOL-rescaled input): errors 0.059 and 0.853', () => {
+    // Not in §b.6: computed here from the published triples (thib-s/flash-newton-schulz), float64.
+    // [1e-2, 1] goes into [0.941, 1.050]; below ~1e-2 the four iterations no longer lift σ.
+    const { min, max, error } = worstCase('turboMuon', 1e-2);
+    expect(min).toBeCloseTo(0.941, 3);
+    expect(max).toBeCloseTo(1.05, 3);
+    expect(Math.abs(error - 0.059)).toBeLessThan(published);
+    expect(Math.abs(worstCase('turboMuon', 1e-3).error - 0.853)).toBeLessThan(published);
+  });
+
   it('polarExpress8 converges: error < 1e-13 on [1e-3, 1], 0.430 at ℓ = 1e-4', () => {
     expect(worstCase('polarExpress8', 1e-3).error).toBeLessThan(1e-13);
     expect(Math.abs(worstCase('polarExpress8', 1e-4).error - 0.43)).toBeLessThan(published);

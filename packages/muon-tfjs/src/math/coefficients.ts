@@ -3,8 +3,10 @@
  *
  * Every schedule iterates X ← aX + b(XXᵀ)X + c(XXᵀ)²X, i.e. applies the odd quintic
  * p(σ) = aσ + bσ³ + cσ⁵ to each singular value σ of the normalized input. A schedule is a list of
- * (a, b, c) triples, one per iteration, plus the factor by which the Frobenius norm is inflated
- * before the first iteration (Polar Express designs its polynomials for inputs shrunk by it).
+ * (a, b, c) triples, one per iteration, plus how the input is normalized before the first one:
+ * divided by its Frobenius norm, inflated by a factor (Polar Express designs its polynomials for
+ * inputs shrunk by it), or AOL-rescaled row by row (Turbo-Muon, whose coefficients are tuned for
+ * the spectrum that rescaling leaves).
  *
  * Sources and worst-case errors are in `shared/reference/muon-anchors.md` §b.6; the property tests
  * in `coefficients.test.ts` recompute those errors in float64.
@@ -13,18 +15,39 @@
 /** One iteration's (a, b, c) of the quintic aσ + bσ³ + cσ⁵. */
 export type Quintic = readonly [a: number, b: number, c: number];
 
+/**
+ * How the input is brought into the polynomials' range [0, 1] before the first iteration.
+ *
+ * - `'frobenius'`: X / (normalizationScale·‖X‖_F + eps) (KellerJordan/Muon and every preset but
+ *   one). ‖X‖_F ≥ ‖X‖₂, so every σ lands in [0, 1]; the result approximates polar(X).
+ * - `'aol'`: AOL rescaling (Prach & Lampert, arXiv 2208.03160), the preconditioning of Turbo-Muon
+ *   (Boissin et al., arXiv 2512.04632). With X oriented rows ≤ cols and A = XXᵀ,
+ *   s_i = 1/max(√(Σ_j |A_ij|), eps) and the iteration starts from diag(s)·X, with
+ *   diag(s)·A·diag(s) as its first Gram matrix (A is needed by the first iteration anyway, so the
+ *   rescaling costs one pass over the m×m matrix A). ‖diag(s)·X‖₂ ≤ 1 (the Schur test on
+ *   diag(s)·A·diag(s)), and the rows come out with comparable norms, which lifts the small singular
+ *   values the Frobenius division leaves near 0. The price: the left scaling changes the matrix, so
+ *   the result approximates polar(diag(s)·X), not polar(X) (docs/performance.md measures both).
+ *   The published form is rsqrt(max(Σ_j|A_ij|, ε)); our floor is on the square root, in X's
+ *   units like the Frobenius eps (ε = eps²).
+ */
+export type NewtonSchulzNormalization = 'frobenius' | 'aol';
+
 /** A resolved schedule: what `newtonSchulz` actually runs. */
 export interface CoefficientSchedule {
   /** One triple per iteration, in order. */
   readonly iterations: readonly Quintic[];
-  /** The input is divided by `normalizationScale·‖X‖_F + eps` (1 for most schedules). */
+  /** With `'frobenius'` normalization the input is divided by `normalizationScale·‖X‖_F + eps` (1 for most schedules). */
   readonly normalizationScale: number;
+  /** How the input is normalized before the first iteration. */
+  readonly normalization: NewtonSchulzNormalization;
 }
 
 interface Preset {
   /** The schedule's own triples; a single triple is repeated for as many steps as asked. */
   readonly triples: readonly Quintic[];
   readonly normalizationScale: number;
+  readonly normalization: NewtonSchulzNormalization;
 }
 
 const youDivisor = 1024;
@@ -34,7 +57,7 @@ const amselSafe = ([a, b, c]: Quintic): Quintic => [a / amselSafety, b / amselSa
 
 const PRESETS = {
   /** Keller Jordan's quintic, tuned to maximize the slope at zero (non-convergent: σ → [0.68, 1.13]). */
-  jordan: { triples: [[3.4445, -4.775, 2.0315]], normalizationScale: 1 },
+  jordan: { triples: [[3.4445, -4.775, 2.0315]], normalizationScale: 1, normalization: 'frobenius' },
   /** Franz Cesista (@leloykun) 5-step schedule, modded-nanogpt track 2 record #4; optax `'dion'`. */
   cesista5: {
     triples: [
@@ -45,6 +68,7 @@ const PRESETS = {
       [2.8366, -3.0525, 1.2012],
     ],
     normalizationScale: 1,
+    normalization: 'frobenius',
   },
   /** Jiacheng You's 6-step schedule (docs.modula.systems), integer numerators over 1024. */
   you6: {
@@ -59,6 +83,7 @@ const PRESETS = {
       ] as const
     ).map(([a, b, c]): Quintic => [a / youDivisor, b / youDivisor, c / youDivisor]),
     normalizationScale: 1,
+    normalization: 'frobenius',
   },
   /**
    * Polar Express 5-step (Amsel et al. 2025, arXiv 2505.16932) as used by modded-nanogpt record #38
@@ -73,6 +98,7 @@ const PRESETS = {
       [2.3465413258596377, -1.7097828382687081, 0.42323551169305323],
     ],
     normalizationScale: 1.02,
+    normalization: 'frobenius',
   },
   /**
    * Polar Express 8-step (Amsel's `optimal_composition(l=1e-3, 8 iterations)`): convergent, its
@@ -91,6 +117,26 @@ const PRESETS = {
       [1.875, -1.25, 0.375],
     ],
     normalizationScale: 1.01,
+    normalization: 'frobenius',
+  },
+  /**
+   * Turbo-Muon (Boissin et al. 2025, arXiv 2512.04632; modded-nanogpt record 2025-11-11
+   * "TurboMuon"): AOL normalization and four iterations whose coefficients were tuned for the
+   * AOL-rescaled spectrum (the published triples of thib-s/flash-newton-schulz's
+   * `newton_schulz_triton_aol`). Measured against polar(X) (docs/performance.md): 0.033 on a
+   * Gaussian 256×1024 against 0.154 for five `jordan` iterations, but no better than `jordan` on
+   * ill-conditioned inputs, where AOL leaves σ below the tuned range and its target
+   * polar(diag(s)·X) moves away from polar(X) (see {@link NewtonSchulzNormalization}).
+   */
+  turboMuon: {
+    triples: [
+      [4.6051, -9.6552, 5.6769],
+      [4.7505, -6.0861, 2.179],
+      [2.7763, -2.319, 0.5523],
+      [2.4231, -2.2861, 0.8193],
+    ],
+    normalizationScale: 1,
+    normalization: 'aol',
   },
 } as const satisfies Record<string, Preset>;
 
@@ -132,6 +178,7 @@ function checkTriple(triple: readonly unknown[], where: string): Quintic {
 export function resolveCoefficients(spec: CoefficientSpec = DEFAULT_COEFFICIENTS, steps?: number): CoefficientSchedule {
   let triples: readonly Quintic[];
   let normalizationScale = 1;
+  let normalization: NewtonSchulzNormalization = 'frobenius';
   let repeatable: boolean;
   if (typeof spec === 'string') {
     const preset = (PRESETS as Record<string, Preset>)[spec];
@@ -140,6 +187,7 @@ export function resolveCoefficients(spec: CoefficientSpec = DEFAULT_COEFFICIENTS
     }
     triples = preset.triples;
     normalizationScale = preset.normalizationScale;
+    normalization = preset.normalization;
     repeatable = triples.length === 1;
   } else if (Array.isArray(spec) && spec.length > 0 && isTriple(spec)) {
     triples = [checkTriple(spec, 'coefficients')];
@@ -162,12 +210,13 @@ export function resolveCoefficients(spec: CoefficientSpec = DEFAULT_COEFFICIENTS
   }
   const last = triples[triples.length - 1] as Quintic;
   const iterations = Array.from({ length: count }, (_, i) => triples[i] ?? last);
-  return { iterations, normalizationScale };
+  return { iterations, normalizationScale, normalization };
 }
 
 /**
  * Evaluates the composed scalar map σ ↦ p_k(…p_1(σ/normalizationScale)) in float64: what the
- * schedule does to a singular value σ of the Frobenius-normalized input, ignoring round-off.
+ * schedule does to a singular value σ of the Frobenius-normalized input (for `'aol'`
+ * normalization: of the AOL-rescaled input diag(s)·X), ignoring round-off.
  */
 export function composedPolynomial(schedule: CoefficientSchedule, sigma: number): number {
   let x = sigma / schedule.normalizationScale;
@@ -182,7 +231,8 @@ export function composedPolynomial(schedule: CoefficientSchedule, sigma: number)
  * The schedule as a plain list of triples with its normalization scale s folded into the first
  * one (p₁(x/s) = (a/s)x + (b/s³)x³ + (c/s⁵)x⁵), so that a generated or chosen schedule can be
  * passed wherever a {@link CoefficientSpec} is taken. Equal to the schedule in exact arithmetic;
- * in float32 the two differ by round-off only.
+ * in float32 the two differ by round-off only. The list carries no normalization: passed on, it
+ * runs after the Frobenius one (an `'aol'` schedule's triples then see another spectrum).
  *
  * @example
  * ```ts

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { preconditionAol } from './aolPreconditioning.js';
 import { normalizeFrobenius, swapLastTwo } from './newtonSchulz.js';
 import type { NewtonSchulzSchedule } from './newtonSchulzSchedule.js';
 
@@ -13,9 +14,10 @@ export function gramIteration<T extends tf.Tensor2D | tf.Tensor3D>(g: T, schedul
     const gramOf = (x: T): T => (transposed ? tf.matMul(swapLastTwo(x), x) : tf.matMul(x, swapLastTwo(x))) as T;
     // QX for wide X, XQ for tall X (Q symmetric, so XQ = (QXᵀ)ᵀ).
     const apply = (q: T, x: T): T => (transposed ? tf.matMul(x, q) : tf.matMul(q, x)) as T;
-    let x = normalizeFrobenius(g, schedule);
+    // AOL rescales the R = XXᵀ it needs anyway; the Frobenius normalization computes R after.
+    let { x, gram: r }: { x: T; gram?: T } = schedule.normalization === 'aol' ? preconditionAol(g, schedule, transposed) : { x: normalizeFrobenius(g, schedule) };
+    r ??= gramOf(x);
     const identity = tf.eye(m);
-    let r = gramOf(x);
     let q: T | undefined;
     for (let t = 1; t <= schedule.steps; t++) {
       const [a, b, c] = schedule.iterations[t - 1] as readonly [number, number, number];

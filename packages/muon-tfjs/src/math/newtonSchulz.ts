@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { preconditionAol } from './aolPreconditioning.js';
 import { type NewtonSchulzOptions, type NewtonSchulzSchedule, resolveNewtonSchulz } from './newtonSchulzSchedule.js';
 
 /** Swaps the last two axes of a 2-D or 3-D tensor with an explicit transpose (see below why). */
@@ -50,9 +51,12 @@ export function normalizeFrobenius<T extends tf.Tensor2D | tf.Tensor3D>(x: T, sc
  */
 export function plainNewtonSchulz<T extends tf.Tensor2D | tf.Tensor3D>(g: T, schedule: NewtonSchulzSchedule, transposed: boolean): T {
   return tf.tidy(() => {
-    let x: T = normalizeFrobenius(transposed ? swapLastTwo(g) : g, schedule);
+    const oriented = transposed ? swapLastTwo(g) : g;
+    // AOL hands over the first iteration's A = XXᵀ, rescaled, with the rescaled X.
+    let { x, gram: firstGram }: { x: T; gram?: T } = schedule.normalization === 'aol' ? preconditionAol(oriented, schedule, false) : { x: normalizeFrobenius(oriented, schedule) };
     for (const [a, b, c] of schedule.iterations) {
-      const gram = tf.matMul(x, swapLastTwo(x)); // A = XXᵀ
+      const gram = firstGram ?? tf.matMul(x, swapLastTwo(x)); // A = XXᵀ
+      firstGram = undefined;
       const poly = tf.add(tf.mul(gram, b), tf.mul(tf.matMul(gram, gram), c)); // B = bA + cA²
       x = tf.add(tf.mul(x, a), tf.matMul(poly, x)) as T; // X ← aX + BX
     }
@@ -67,7 +71,8 @@ export function plainNewtonSchulz<T extends tf.Tensor2D | tf.Tensor3D>(g: T, sch
  * default `jordan` schedule when the input's normalized singular values are ≥ 1e-2).
  *
  * The input is first divided by its Frobenius norm (an upper bound of the spectral norm, so all
- * singular values land in [0, 1], where the polynomials are designed to work). When rows > cols
+ * singular values land in [0, 1], where the polynomials are designed to work), or AOL-rescaled
+ * when the schedule says so (`turboMuon`; see `NewtonSchulzNormalization`). When rows > cols
  * the iteration runs on the transpose, so the Gram matrix XXᵀ is the smaller, min(m, n)² one.
  * Transposes are explicit `tf.transpose` calls rather than matMul flags: on the wasm backend only
  * plain 2-D matMuls reach XNNPACK (a transposed operand falls to a 10–30× slower loop).

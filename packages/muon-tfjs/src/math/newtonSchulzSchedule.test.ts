@@ -13,6 +13,9 @@ describe('resolveNewtonSchulz', () => {
     expect(schedule.restartAfter).toEqual([3]);
     expect(schedule.precision).toBe('float32');
     expect(resolveNewtonSchulz({ precision: 'bfloat16' }).precision).toBe('bfloat16');
+    expect(schedule.normalization).toBe('frobenius');
+    // The normalization comes with the coefficients: Turbo-Muon's are tuned for AOL-rescaled input.
+    expect(resolveNewtonSchulz({ coefficients: 'turboMuon' })).toEqual(expect.objectContaining({ normalization: 'aol', steps: 4, normalizationScale: 1 }));
     expect(schedule.deviation).toBe(scheduleDeviation(coefficients));
     for (const part of [schedule, schedule.iterations, schedule.iterations[0], schedule.restartAfter]) expect(Object.isFrozen(part)).toBe(true);
   });

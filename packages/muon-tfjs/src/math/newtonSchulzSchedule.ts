@@ -1,4 +1,4 @@
-import { type CoefficientSchedule, type CoefficientSpec, type Quintic, composedPolynomial, resolveCoefficients } from './coefficients.js';
+import { type CoefficientSchedule, type CoefficientSpec, type NewtonSchulzNormalization, type Quintic, composedPolynomial, resolveCoefficients } from './coefficients.js';
 
 /** Default `eps` of the Frobenius normalization (KellerJordan/Muon, torch.optim.Muon). */
 export const DEFAULT_NS_EPS = 1e-7;
@@ -24,7 +24,10 @@ export interface NewtonSchulzOptions {
   readonly coefficients?: CoefficientSpec;
   /** Number of iterations. Default: 5 for a single triple, the schedule's length for a list. */
   readonly steps?: number;
-  /** Added to the (scaled) Frobenius norm before dividing, so a zero input maps to zero. */
+  /**
+   * Added to the (scaled) Frobenius norm before dividing, so a zero input maps to zero; under the
+   * `'aol'` normalization (preset `turboMuon`), the floor of each row's √(Σ_j |(XXᵀ)_ij|).
+   */
   readonly eps?: number;
   /**
    * 1-based iterations after which the Gram iteration restarts from X (X ← QX, R ← XXᵀ, Q ← I).
@@ -46,11 +49,13 @@ declare const resolved: unique symbol;
 export interface NewtonSchulzSchedule extends CoefficientSchedule {
   /** One (a, b, c) triple per iteration, in order. */
   readonly iterations: readonly Quintic[];
-  /** The input is divided by `normalizationScale·‖X‖_F + eps`. */
+  /** With `'frobenius'` normalization the input is divided by `normalizationScale·‖X‖_F + eps`. */
   readonly normalizationScale: number;
+  /** How the input is normalized before the first iteration (set by the coefficients: `'aol'` for `turboMuon`). */
+  readonly normalization: NewtonSchulzNormalization;
   /** Number of iterations (`iterations.length`). */
   readonly steps: number;
-  /** Added to the scaled Frobenius norm; finite and ≥ 0. */
+  /** Added to the scaled Frobenius norm (`'aol'`: the floor of the row scales' denominators); finite and ≥ 0. */
   readonly eps: number;
   /** 1-based iterations after which the Gram iteration restarts from X, ascending, each < `steps`. */
   readonly restartAfter: readonly number[];
@@ -86,7 +91,9 @@ export function defaultGramRestarts(steps: number): number[] {
  * The schedule's own worst-case error: max |p(σ) − 1| of its composed polynomial over normalized
  * singular values σ ∈ [1e-2, 1] (what the presets are designed for), on a 1000-point log grid, in
  * float64. 0.318 for `jordan`, 0.032 for `cesista5`, 0.0044 for `you6`, 0.14 for `polarExpress5`,
- * below 1e-13 for the convergent `polarExpress8`.
+ * below 1e-13 for the convergent `polarExpress8`, 0.059 for `turboMuon` (whose σ is of the
+ * AOL-rescaled input: the figure says nothing of the distance between its target polar(diag(s)·X)
+ * and polar(X)).
  */
 export function scheduleDeviation(schedule: CoefficientSchedule): number {
   let worst = 0;
@@ -126,7 +133,7 @@ export function resolveNewtonSchulz(options: NewtonSchulzOptions = {}): NewtonSc
     throw new Error(`precision must be ${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}; got ${JSON.stringify(precision)}`);
   }
   const iterations = Object.freeze(coefficients.iterations.map((triple) => Object.freeze([...triple]) as unknown as Quintic));
-  const schedule = { iterations, normalizationScale: coefficients.normalizationScale, steps, eps, restartAfter: Object.freeze(restarts) };
+  const schedule = { iterations, normalizationScale: coefficients.normalizationScale, normalization: coefficients.normalization, steps, eps, restartAfter: Object.freeze(restarts) };
   const resolvedSchedule = Object.freeze({ ...schedule, precision, deviation: scheduleDeviation(schedule) }) as NewtonSchulzSchedule;
   RESOLVED_SCHEDULES.add(resolvedSchedule);
   return resolvedSchedule;

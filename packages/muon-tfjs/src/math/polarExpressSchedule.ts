@@ -99,7 +99,7 @@ export function polarExpressSchedule(options: PolarExpressOptions): PolarExpress
     upper = 2 - lower;
   }
   const iterations = safetyMode === 'afterwards' ? designed.map((p, i) => (i < steps - 1 ? shrink(p) : p)) : designed;
-  return { iterations, normalizationScale: safety, designError: 1 - lower };
+  return { iterations, normalizationScale: safety, normalization: 'frobenius', designError: 1 - lower };
 }
 
 function evaluate([a, b, c]: Quintic, x: number): number {

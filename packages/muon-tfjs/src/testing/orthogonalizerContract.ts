@@ -5,11 +5,12 @@ import { type CoefficientPreset, composedPolynomial } from '../math/coefficients
 import { newtonSchulz } from '../math/newtonSchulz.js';
 import { type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { newtonSchulzReference } from '../diagnostics/newtonSchulzReference.js';
 import { polarFactor } from '../diagnostics/polarFactor.js';
 import { TEST_BACKENDS, type TestBackend, useBackend } from './backends.js';
 import { matrixWithSingularValues, maxAbsDiff, relativeFrobenius } from '../diagnostics/float64Matrices.js';
 
-const PRESETS = ['jordan', 'cesista5', 'you6', 'polarExpress5', 'polarExpress8'] as const satisfies readonly CoefficientPreset[];
+const PRESETS = ['jordan', 'cesista5', 'you6', 'polarExpress5', 'polarExpress8', 'turboMuon'] as const satisfies readonly CoefficientPreset[];
 
 /** Singular values spread geometrically from `lower` to 1, then scaled to unit Frobenius norm. */
 function spectrum(count: number, lower: number): number[] {
@@ -48,15 +49,18 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
       [40, 200],
     ] as const)('maps singular values through the composed polynomial (%i×%i, every preset)', async (m, n) => {
       const s = spectrum(Math.min(m, n), 1e-2).map((x) => 3 * x);
-      const { g, u, v } = matrixWithSingularValues(m, n, s, 11);
+      const { g } = matrixWithSingularValues(m, n, s, 11);
       const input = tf.tensor2d(g.to2DArray());
-      const frobenius = Math.hypot(...s);
+      // The float64 input the kernel sees (float32 values, exactly), for the float64 map.
+      const seen = { rows: m, cols: n, data: Float64Array.from(await input.data()) };
       for (const preset of PRESETS) {
         const schedule = resolveNewtonSchulz({ coefficients: preset });
-        const expected = u.mmul(Matrix.diag(s.map((x) => composedPolynomial(schedule, x / frobenius)))).mmul(v.transpose());
+        // U·p(S)·Vᵀ of the normalized input: X/‖X‖_F, or for turboMuon the AOL-rescaled
+        // diag(s)·X with s computed in float64, so the kernel's rescaling is checked too.
+        const expected = newtonSchulzReference(seen, schedule);
         const [output] = orthogonalize([input], schedule);
         expect(output?.shape).toEqual([m, n]);
-        expect(relativeFrobenius(await (output as tf.Tensor2D).data(), expected.to1DArray()), preset).toBeLessThan(tolerance);
+        expect(relativeFrobenius(await (output as tf.Tensor2D).data(), expected.data), preset).toBeLessThan(tolerance);
         output?.dispose();
       }
       input.dispose();
@@ -68,6 +72,7 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
         [160, 64, 'polarExpress5'],
         [64, 160, 'polarExpress8'],
         [72, 72, 'cesista5'],
+        [160, 64, 'turboMuon'],
       ] as const) {
         const g = tf.randomNormal([m, n], 0, 1, 'float32', m * n) as tf.Tensor2D;
         const plain = newtonSchulz(g, { coefficients: preset });
@@ -133,9 +138,9 @@ export function describeOrthogonalizerContract(name: string, make: () => Orthogo
       tf.dispose([...inputs, ...outputs]);
     });
 
-    it('maps a zero matrix to zero, without NaN', async () => {
+    it.each(['jordan', 'turboMuon'] as const)('maps a zero matrix to zero, without NaN (%s)', async (preset) => {
       const zero = tf.zeros([8, 20]) as tf.Tensor2D;
-      const [output] = orthogonalize([zero], resolveNewtonSchulz());
+      const [output] = orthogonalize([zero], resolveNewtonSchulz({ coefficients: preset }));
       expect(Array.from(await (output as tf.Tensor2D).data()).every((x) => x === 0)).toBe(true);
       tf.dispose([zero, output as tf.Tensor2D]);
     });
