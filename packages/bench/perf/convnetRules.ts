@@ -31,19 +31,18 @@ import { linearDecay, type TransformOptimizer } from 'muon-tfjs';
 import { spectrumOf, singularValues } from 'muon-tfjs/diagnostics';
 import { setupBackend } from '../src/benchmark/backend.js';
 import { CONVNET_RULES, convNetRule, convNetRuleSpec } from '../src/benchmark/convNetRules.js';
-import { fashionMnistAvailable } from '../src/benchmark/data/fashionMnist.js';
+import { fashionMnistAvailable } from 'muon-tfjs-tasks/datasets';
 import { optimizerSpec, type OptimizerSpec } from '../src/benchmark/optimizers.js';
 import { mergeResults } from '../src/benchmark/mergeResults.js';
 import { ratiosToAdamW } from '../src/benchmark/ratiosToAdamW.js';
 import { type BenchResults, validateResults } from '../src/benchmark/results.js';
 import { runBenchmark } from '../src/benchmark/runBenchmark.js';
 import { formatMarkdownTable, formatRunSummary, formatTextReport } from '../src/benchmark/table.js';
-import { DEFAULT_SCALE, TASK_SCHEDULES, createTask, type TaskId } from '../src/benchmark/tasks.js';
-import { createRandom, deriveSeed } from '../src/benchmark/random.js';
-import type { Batch, Task } from '../src/benchmark/task.js';
+import { DEFAULT_SCALE, createTask, type TaskId } from 'muon-tfjs-tasks/catalog';
+import { TASK_SCHEDULES } from '../src/benchmark/taskSchedules.js';
+import { createRandom, deriveSeed, type Batch, type Task } from 'muon-tfjs-tasks';
 import { writeOutputs } from '../src/benchmark/writeOutputs.js';
-import { commandLine } from './commandLine.js';
-import { machineInfo, median, printMachine } from './machine.js';
+import { commandLine, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { STEP_COST_SEED, StepTrainer } from './stepTrainer.js';
 
 const USAGE = `Usage: npm run bench:convnet-rules [-- options]

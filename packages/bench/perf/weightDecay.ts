@@ -21,10 +21,10 @@ import { setupBackend } from '../src/benchmark/backend.js';
 import type { OptimizerSpec } from '../src/benchmark/optimizers.js';
 import { optimizerSpec } from '../src/benchmark/optimizers.js';
 import { movingAverage } from '../src/benchmark/stats.js';
-import { commandLine } from './commandLine.js';
+import { commandLine } from 'muon-tfjs-harness';
 import { lossChartSpec } from '../src/benchmark/lossChart.js';
 import { renderVegaLite } from '../src/benchmark/renderVegaLite.js';
-import { createTask, DEFAULT_SCALE } from '../src/benchmark/tasks.js';
+import { createTask, DEFAULT_SCALE } from 'muon-tfjs-tasks/catalog';
 import { trainRun } from '../src/benchmark/trainRun.js';
 
 const USAGE = `Usage: npm run bench:weight-decay [-- options]

@@ -4,7 +4,7 @@ import { CausalSelfAttention } from 'muon-tfjs/layers';
 import { optimizerSpec, type OptimizerSpec } from './optimizers.js';
 import { lossChartSpec } from './lossChart.js';
 import { renderVegaLite } from './renderVegaLite.js';
-import type { Task } from './task.js';
+import type { Task } from 'muon-tfjs-tasks';
 import { trainRun } from './trainRun.js';
 
 /**

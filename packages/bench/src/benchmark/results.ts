@@ -1,7 +1,7 @@
 import type { GridPoint } from './gridSearch.js';
 import type { ScheduleSpec } from './runSchedule.js';
 import type { Stat } from './stats.js';
-import type { TaskData } from './task.js';
+import type { TaskData } from 'muon-tfjs-tasks';
 
 /** Bumped whenever the shape of results.json changes (2: the re-tuning protocol of issue 12). */
 export const RESULTS_SCHEMA_VERSION = 2;

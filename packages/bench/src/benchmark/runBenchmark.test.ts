@@ -8,7 +8,8 @@ import { DEFAULT_OPTIMIZER_KINDS, optimizerSpec, type OptimizerKind, type Optimi
 import { validateResults, type BenchResults } from './results.js';
 import { runBenchmark, type RunSummary } from './runBenchmark.js';
 import { formatMarkdownTable, formatRunSummary, formatStat, formatTextReport, tableRows, TABLE_HEADERS } from './table.js';
-import { createTask, TASK_SCHEDULES, type TaskScale } from './tasks.js';
+import { createTask, type TaskScale } from 'muon-tfjs-tasks/catalog';
+import { TASK_SCHEDULES } from './taskSchedules.js';
 import { trainRun } from './trainRun.js';
 import { resultsJson, writeOutputs } from './writeOutputs.js';
 

@@ -6,7 +6,7 @@ import { RESULTS_SCHEMA_VERSION, type BenchResults, type ModelResult, type Searc
 import { describeSchedule, runSchedule, type ScheduleSpec } from './runSchedule.js';
 import { scoreAgainstTarget, type MeasuredOptimizer } from './scoreAgainstTarget.js';
 import { finalLoss } from './stats.js';
-import type { Task } from './task.js';
+import type { Task } from 'muon-tfjs-tasks';
 import { trainRun, type RunRecord } from './trainRun.js';
 
 /** What the progress display is told at every step. */
