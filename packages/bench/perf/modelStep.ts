@@ -42,8 +42,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/benchmark/backend.js';
-import { type OptimizerKind, optimizerSpec } from '../src/benchmark/optimizers.js';
+import { setupBackend } from '../src/benchmark/runs/backend.js';
+import { type OptimizerKind, optimizerSpec } from '../src/benchmark/protocol/optimizers.js';
 import { DEFAULT_SCALE, type TaskId, createTask } from 'muon-tfjs-tasks/catalog';
 import { spectrumOf } from 'muon-tfjs/diagnostics';
 import { commandLine, PEAK_GFLOPS, machineInfo, median, printMachine } from 'muon-tfjs-harness';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Scheduled } from 'muon-tfjs';
 import { initializeWeights, createRandom, deriveSeed, type Batch, type Task } from 'muon-tfjs-tasks';
-import type { OptimizerContext, OptimizerSpec } from '../src/benchmark/optimizers.js';
+import type { OptimizerContext, OptimizerSpec } from '../src/benchmark/protocol/optimizers.js';
 
 /** The seed of every step-cost measurement: weights and batch order, the same for all optimizers. */
 export const STEP_COST_SEED = 1;

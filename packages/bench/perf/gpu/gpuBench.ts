@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { describeFastestOrthogonalizer, fastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, type NewtonSchulzSchedule, type OrthogonalizerChoice, planOrthogonalization, resolveNewtonSchulz, type RoutingRow } from 'muon-tfjs';
 import { CharLanguageModelTask, ImageClassificationTask, splitIndices, initializeWeights, buildConvNet, buildMlp, buildTransformer, TRANSFORMER_DEFAULT, createRandom, type Batch, type Task } from 'muon-tfjs-tasks';
-import { MUON, optimizerSpec } from '../../src/benchmark/optimizers.js';
+import { MUON, optimizerSpec } from '../../src/benchmark/protocol/optimizers.js';
 import { median } from 'muon-tfjs-harness/median';
 
 /**

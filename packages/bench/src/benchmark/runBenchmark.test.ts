@@ -2,16 +2,16 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setupBackend } from './backend.js';
+import { setupBackend } from './runs/backend.js';
 import { scheduleValue, type Scheduled } from 'muon-tfjs';
-import { DEFAULT_OPTIMIZER_KINDS, optimizerSpec, type OptimizerKind, type OptimizerSpec } from './optimizers.js';
-import { validateResults, type BenchResults } from './results.js';
+import { DEFAULT_OPTIMIZER_KINDS, optimizerSpec, type OptimizerKind, type OptimizerSpec } from './protocol/optimizers.js';
+import { validateResults, type BenchResults } from './results/results.js';
 import { runBenchmark, type RunSummary } from './runBenchmark.js';
-import { formatMarkdownTable, formatRunSummary, formatStat, formatTextReport, tableRows, TABLE_HEADERS } from './table.js';
+import { formatMarkdownTable, formatRunSummary, formatStat, formatTextReport, tableRows, TABLE_HEADERS } from './report/table.js';
 import { createTask, type TaskScale } from 'muon-tfjs-tasks/catalog';
-import { TASK_SCHEDULES } from './taskSchedules.js';
-import { trainRun } from './trainRun.js';
-import { resultsJson, writeOutputs } from './writeOutputs.js';
+import { TASK_SCHEDULES } from './protocol/taskSchedules.js';
+import { trainRun } from './runs/trainRun.js';
+import { resultsJson, writeOutputs } from './report/writeOutputs.js';
 
 /** A few steps of everything: 256 MNIST examples (2 steps of 128), a one-block width-32 transformer. */
 const TINY: TaskScale = {

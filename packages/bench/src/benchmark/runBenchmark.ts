@@ -1,13 +1,13 @@
 import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { gridSearch } from './gridSearch.js';
-import { optimizerSpec, type OptimizerSpec } from './optimizers.js';
-import { RESULTS_SCHEMA_VERSION, type BenchResults, type ModelResult, type SearchResult } from './results.js';
-import { describeSchedule, runSchedule, type ScheduleSpec } from './runSchedule.js';
-import { scoreAgainstTarget, type MeasuredOptimizer } from './scoreAgainstTarget.js';
-import { finalLoss } from './stats.js';
+import { gridSearch } from './protocol/gridSearch.js';
+import { optimizerSpec, type OptimizerSpec } from './protocol/optimizers.js';
+import { RESULTS_SCHEMA_VERSION, type BenchResults, type ModelResult, type SearchResult } from './results/results.js';
+import { describeSchedule, runSchedule, type ScheduleSpec } from './protocol/runSchedule.js';
+import { scoreAgainstTarget, type MeasuredOptimizer } from './results/scoreAgainstTarget.js';
+import { finalLoss } from './protocol/stats.js';
 import type { Task } from 'muon-tfjs-tasks';
-import { trainRun, type RunRecord } from './trainRun.js';
+import { trainRun, type RunRecord } from './runs/trainRun.js';
 
 /** What the progress display is told at every step. */
 export interface ProgressEvent {

@@ -1,6 +1,6 @@
-import type { GridPoint } from './gridSearch.js';
-import type { ScheduleSpec } from './runSchedule.js';
-import type { Stat } from './stats.js';
+import type { GridPoint } from '../protocol/gridSearch.js';
+import type { ScheduleSpec } from '../protocol/runSchedule.js';
+import type { Stat } from '../protocol/stats.js';
 import type { TaskData } from 'muon-tfjs-tasks';
 
 /** Bumped whenever the shape of results.json changes (2: the re-tuning protocol of issue 12). */

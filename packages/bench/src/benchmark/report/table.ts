@@ -1,6 +1,6 @@
-import type { BenchResults, ModelResult, OptimizerResult } from './results.js';
-import type { RunSummary } from './runBenchmark.js';
-import { smoothingWindow, type Stat } from './stats.js';
+import type { BenchResults, ModelResult, OptimizerResult } from '../results/results.js';
+import type { RunSummary } from '../runBenchmark.js';
+import { smoothingWindow, type Stat } from '../protocol/stats.js';
 
 /** Formats mean ± std (just the mean for one seed) with the given number of decimals. */
 export function formatStat(s: Stat, decimals: number, scale = 1): string {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scheduled } from 'muon-tfjs';
 import { initializeWeights, createRandom, deriveSeed, type Evaluation, type Task } from 'muon-tfjs-tasks';
-import type { OptimizerSpec } from './optimizers.js';
+import type { OptimizerSpec } from '../protocol/optimizers.js';
 
 /** What one training run measured. */
 export interface RunRecord {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type HybridOptimizer, linearDecay, muonWithAdamW } from 'muon-tfjs';
-import { setupBackend } from './backend.js';
+import { setupBackend } from '../runs/backend.js';
 import { CONVNET_RULES, convNetRule, convNetRuleSpec, withWarmup } from './convNetRules.js';
 import { initializeWeights, buildConvNet, CONVNET_DEFAULT } from 'muon-tfjs-tasks';
 
