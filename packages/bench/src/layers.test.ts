@@ -15,8 +15,9 @@ import { describe, expect, it } from 'vitest';
  *   report     tables, charts and the files a run writes
  *
  * `benchmark/runBenchmark.ts` drives the protocol through the runs to the results (not the report,
- * which the caller writes). The tools on top, `spectrum/` and `qkClip/` (studies that reuse the
- * stages) and `cli/` (the command), may use any stage; no stage uses them. Test files may use any
+ * which the caller writes); `index.ts`, the package's entry, exports the stages' public parts. The
+ * tools on top, `spectrum/` and `qkClip/` (studies that reuse the stages) and `cli/` (the
+ * command), may use any stage; no stage uses them. Test files may use any
  * stage and are not checked.
  */
 const STAGES = ['benchmark/protocol', 'benchmark/runs', 'benchmark/results', 'benchmark/report'] as const;
@@ -32,6 +33,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'spectrum': ['spectrum', ...STAGES],
   'qkClip': ['qkClip', ...STAGES],
   'cli': ['cli', 'spectrum', 'qkClip', 'benchmark/runBenchmark', ...STAGES],
+  // The package's entry (its exports map's '.'): the protocol for a study of one's own.
+  'index.ts': ['benchmark/runBenchmark', ...STAGES],
 };
 
 /**
