@@ -18,8 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { adamw } from 'muon-tfjs';
-import { commandLine } from './commandLine.js';
-import { machineInfo, median, printMachine } from './machine.js';
+import { commandLine, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 
 const USAGE = `Usage: npm run bench:adam [-- options]
 

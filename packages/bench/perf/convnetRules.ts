@@ -3,7 +3,7 @@
  * benchmark's ConvNet. Three parts:
  *
  * 1. The comparison: AdamW and the Muon hybrid under each rule used in practice where Muon trains
- *    conv nets (`src/benchmark/convNetRules.ts`), under the benchmark's protocol (`runBenchmark`:
+ *    conv nets (`src/benchmark/protocol/convNetRules.ts`), under the benchmark's protocol (`runBenchmark`:
  *    each peak lr tuned on the held-out split at `--tune-fraction` of the budget with the linear
  *    decay compressed to it, a grid extended past an edge choice, the same seeds for all). Writes
  *    the benchmark's report (results.json, summary.md, report.html) to `--out`.
@@ -29,21 +29,21 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { linearDecay, type TransformOptimizer } from 'muon-tfjs';
 import { spectrumOf, singularValues } from 'muon-tfjs/diagnostics';
-import { setupBackend } from '../src/benchmark/backend.js';
-import { CONVNET_RULES, convNetRule, convNetRuleSpec } from '../src/benchmark/convNetRules.js';
-import { fashionMnistAvailable } from '../src/benchmark/data/fashionMnist.js';
-import { optimizerSpec, type OptimizerSpec } from '../src/benchmark/optimizers.js';
-import { mergeResults } from '../src/benchmark/mergeResults.js';
-import { ratiosToAdamW } from '../src/benchmark/ratiosToAdamW.js';
-import { type BenchResults, validateResults } from '../src/benchmark/results.js';
+import { setupBackend } from '../src/benchmark/runs/backend.js';
+import { CONVNET_RULES, convNetRule, convNetRuleSpec } from '../src/benchmark/protocol/convNetRules.js';
+import { fashionMnistAvailable } from 'muon-tfjs-tasks/datasets';
+import { optimizerSpec, type OptimizerSpec } from '../src/benchmark/protocol/optimizers.js';
+import { mergeResults } from '../src/benchmark/results/mergeResults.js';
+import { ratiosToAdamW } from '../src/benchmark/results/ratiosToAdamW.js';
+import { type BenchResults, validateResults } from '../src/benchmark/results/results.js';
 import { runBenchmark } from '../src/benchmark/runBenchmark.js';
-import { formatMarkdownTable, formatRunSummary, formatTextReport } from '../src/benchmark/table.js';
-import { DEFAULT_SCALE, TASK_SCHEDULES, createTask, type TaskId } from '../src/benchmark/tasks.js';
-import { createRandom, deriveSeed } from '../src/benchmark/random.js';
-import type { Batch, Task } from '../src/benchmark/task.js';
-import { writeOutputs } from '../src/benchmark/writeOutputs.js';
-import { commandLine } from './commandLine.js';
-import { machineInfo, median, printMachine } from './machine.js';
+import { formatMarkdownTable, formatTextReport } from '../src/benchmark/report/table.js';
+import { formatRunSummary } from '../src/benchmark/runs/runSummary.js';
+import { DEFAULT_SCALE, createTask, type TaskId } from 'muon-tfjs-tasks/catalog';
+import { TASK_SCHEDULES } from '../src/benchmark/protocol/taskSchedules.js';
+import { createRandom, deriveSeed, type Batch, type Task } from 'muon-tfjs-tasks';
+import { writeOutputs } from '../src/benchmark/report/writeOutputs.js';
+import { commandLine, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { STEP_COST_SEED, StepTrainer } from './stepTrainer.js';
 
 const USAGE = `Usage: npm run bench:convnet-rules [-- options]

@@ -19,8 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { Matrix } from 'ml-matrix';
-import { commandLine } from './commandLine.js';
-import { machineInfo, printMachine } from './machine.js';
+import { commandLine, machineInfo, printMachine } from 'muon-tfjs-harness';
 import { COEFFICIENT_PRESETS, type CoefficientPreset, composedPolynomial, gramOrthogonalizer, loadNativeAddon, nativeOrthogonalizer, NEWTON_SCHULZ_PRECISIONS, type NewtonSchulzPrecision, type Orthogonalizer, resolveNewtonSchulz } from 'muon-tfjs';
 import { matrixWithSingularValues, relativeFrobenius, seededNormal } from 'muon-tfjs/diagnostics';
 

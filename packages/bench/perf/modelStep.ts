@@ -42,12 +42,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/benchmark/backend.js';
-import { type OptimizerKind, optimizerSpec } from '../src/benchmark/optimizers.js';
-import { DEFAULT_SCALE, type TaskId, createTask } from '../src/benchmark/tasks.js';
+import { setupBackend } from '../src/benchmark/runs/backend.js';
+import { type OptimizerKind, optimizerSpec } from '../src/benchmark/protocol/optimizers.js';
+import { DEFAULT_SCALE, type TaskId, createTask } from 'muon-tfjs-tasks/catalog';
 import { spectrumOf } from 'muon-tfjs/diagnostics';
-import { commandLine } from './commandLine.js';
-import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
+import { commandLine, PEAK_GFLOPS, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { STEP_COST_SEED, StepTrainer } from './stepTrainer.js';
 import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, snapLowerBound, storedLowerBound, loadNativeAddon, MuonWithAdamWOptimizer, nativeCapabilities, OPENBLAS_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
 

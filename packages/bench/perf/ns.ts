@@ -24,8 +24,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { commandLine } from './commandLine.js';
-import { PEAK_GFLOPS, machineInfo, median, printMachine } from './machine.js';
+import { commandLine, PEAK_GFLOPS, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { COEFFICIENT_PRESETS, type CoefficientPreset, enableWasmThreadsInNode, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, loadNativeAddon, NATIVE_PRECISION_CODES, nativeCapabilities, OPENBLAS_CAPABILITIES, nativeOrthogonalizer, type NewtonSchulzSchedule, newtonSchulzEach, type Orthogonalizer, planOrthogonalization, plainNewtonSchulzFlops, resolveNewtonSchulz } from 'muon-tfjs';
 import { polarFactor, relativeFrobenius } from 'muon-tfjs/diagnostics';
 

@@ -28,8 +28,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { commandLine } from './commandLine.js';
-import { machineInfo, median, printMachine } from './machine.js';
+import { commandLine, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { COEFFICIENT_PRESETS, chooseSchedule, describeFastestOrthogonalizer, fastestOrthogonalizer, resolveCoefficients, resolveNewtonSchulz, type ScheduleCandidate } from 'muon-tfjs';
 import { aolRescaled, type Float64Matrix, type GramSpectrumEngine, matrixWithSingularValues, polarFactor, relativeFrobenius, seededNormal, spectrumOf, toFloat64Matrix } from 'muon-tfjs/diagnostics';
 

@@ -33,8 +33,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { GPT2_SMALL_LAYER_SHAPES, PYTORCH_MUON_STEP_S } from './gpt2Small.js';
-import { commandLine } from './commandLine.js';
-import { machineInfo, median, printMachine } from './machine.js';
+import { commandLine, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { adamw, describeFastestOrthogonalizer, type MuonOptimizer, enableWasmThreadsInNode, fastestOrthogonalizer, gramOrthogonalizer, loadNativeAddon, muon, nativeOrthogonalizer, newtonSchulzEach, type NewtonSchulzPrecision, type Orthogonalizer, resolveNewtonSchulz } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:step [-- options]

@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Scheduled } from 'muon-tfjs';
-import { initializeWeights } from '../src/benchmark/initializeWeights.js';
-import type { OptimizerContext, OptimizerSpec } from '../src/benchmark/optimizers.js';
-import { createRandom, deriveSeed } from '../src/benchmark/random.js';
-import type { Batch, Task } from '../src/benchmark/task.js';
+import { initializeWeights, createRandom, deriveSeed, type Batch, type Task } from 'muon-tfjs-tasks';
+import type { OptimizerContext, OptimizerSpec } from '../src/benchmark/protocol/optimizers.js';
 
 /** The seed of every step-cost measurement: weights and batch order, the same for all optimizers. */
 export const STEP_COST_SEED = 1;

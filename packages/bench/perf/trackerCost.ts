@@ -16,13 +16,11 @@ import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { MuonWithAdamWOptimizer } from 'muon-tfjs';
 import { spectrumTracker } from 'muon-tfjs/diagnostics';
-import { setupBackend } from '../src/benchmark/backend.js';
-import { initializeWeights } from '../src/benchmark/initializeWeights.js';
-import { optimizerSpec } from '../src/benchmark/optimizers.js';
-import { createRandom, deriveSeed } from '../src/benchmark/random.js';
-import { DEFAULT_SCALE, createTask } from '../src/benchmark/tasks.js';
-import { commandLine } from './commandLine.js';
-import { machineInfo, median, printMachine } from './machine.js';
+import { setupBackend } from '../src/benchmark/runs/backend.js';
+import { initializeWeights, createRandom, deriveSeed } from 'muon-tfjs-tasks';
+import { optimizerSpec } from '../src/benchmark/protocol/optimizers.js';
+import { DEFAULT_SCALE, createTask } from 'muon-tfjs-tasks/catalog';
+import { commandLine, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 
 const USAGE = `Usage: npm run bench:tracker-cost [-- options]
 

@@ -17,15 +17,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { type MuonWithAdamWOptimizer, muonWithAdamW } from 'muon-tfjs';
-import { setupBackend } from '../src/benchmark/backend.js';
-import type { OptimizerSpec } from '../src/benchmark/optimizers.js';
-import { optimizerSpec } from '../src/benchmark/optimizers.js';
-import { movingAverage } from '../src/benchmark/stats.js';
-import { commandLine } from './commandLine.js';
-import { lossChartSpec } from '../src/benchmark/lossChart.js';
-import { renderVegaLite } from '../src/benchmark/renderVegaLite.js';
-import { createTask, DEFAULT_SCALE } from '../src/benchmark/tasks.js';
-import { trainRun } from '../src/benchmark/trainRun.js';
+import { setupBackend } from '../src/benchmark/runs/backend.js';
+import type { OptimizerSpec } from '../src/benchmark/protocol/optimizers.js';
+import { optimizerSpec } from '../src/benchmark/protocol/optimizers.js';
+import { movingAverage } from '../src/benchmark/protocol/stats.js';
+import { commandLine } from 'muon-tfjs-harness';
+import { lossChartSpec } from '../src/benchmark/report/lossChart.js';
+import { renderVegaLite } from '../src/benchmark/report/renderVegaLite.js';
+import { createTask, DEFAULT_SCALE } from 'muon-tfjs-tasks/catalog';
+import { trainRun } from '../src/benchmark/runs/trainRun.js';
 
 const USAGE = `Usage: npm run bench:weight-decay [-- options]
 

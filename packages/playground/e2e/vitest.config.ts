@@ -12,6 +12,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^muon-tfjs\/diagnostics$/, replacement: library('diagnostics.ts') },
+      // The build script's siteData.ts loads the tasks package's main entry, whose transformer uses the layers entry.
+      { find: /^muon-tfjs\/layers$/, replacement: library('layers.ts') },
       { find: /^muon-tfjs$/, replacement: library('index.ts') },
     ],
   },

@@ -15,8 +15,7 @@
  * Results go to bench-results/playground-<time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { commandLine } from 'muon-tfjs-bench/perf/commandLine';
-import { machineInfo, median, printMachine } from 'muon-tfjs-bench/perf/machine';
+import { commandLine, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { openPage, startSession, waitDone } from '../e2e/openPlayground.js';
 import { OPTIMIZER_IDS, TASK_IDS, type OptimizerId, type TaskId } from '../src/playgroundState.js';
 

@@ -10,8 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { loadMnist } from 'muon-tfjs-bench/benchmark/data/mnist';
-import { defaultMobyDickRoot } from 'muon-tfjs-bench/benchmark/data/mobyDick';
+import { loadMnist, defaultMobyDickRoot } from 'muon-tfjs-tasks/datasets';
 import { SITE_DATA_FILES } from '../src/siteData.js';
 
 /** The package folder and the site folder it writes. */

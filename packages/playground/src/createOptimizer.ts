@@ -27,7 +27,7 @@ export const OPTIMIZER_STYLE: Readonly<Record<OptimizerId, { label: string; colo
   lion: { label: 'Lion', color: '#2ca02c' },
 };
 
-// The benchmark's fixed hyper-parameters (packages/bench/src/benchmark/optimizers.ts): AdamW with
+// The benchmark's fixed hyper-parameters (packages/bench/src/benchmark/protocol/optimizers.ts): AdamW with
 // PyTorch's defaults and wd 0.01, Muon with KellerJordan/Muon's momentum and wd 0.01, Lion with
 // 10× AdamW's decay as its paper advises (arXiv 2302.06675 §5).
 const ADAMW = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 } as const;

@@ -1,12 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { CharLanguageModelTask } from 'muon-tfjs-bench/benchmark/charLanguageModelTask';
-import type { CharCorpus } from 'muon-tfjs-bench/benchmark/data/charCorpus';
-import type { ImageDataset } from 'muon-tfjs-bench/benchmark/data/imageDataset';
-import { ImageClassificationTask, splitIndices } from 'muon-tfjs-bench/benchmark/imageClassificationTask';
-import { buildConvNet } from 'muon-tfjs-bench/benchmark/models/convNet';
-import { buildMlp } from 'muon-tfjs-bench/benchmark/models/mlp';
-import { buildTransformer } from 'muon-tfjs-bench/benchmark/models/transformer';
-import type { Task } from 'muon-tfjs-bench/benchmark/task';
+import { CharLanguageModelTask, type CharCorpus, type ImageDataset, ImageClassificationTask, splitIndices, buildConvNet, buildMlp, buildTransformer, type Task } from 'muon-tfjs-tasks';
 import type { PlaygroundState, TaskId } from './playgroundState.js';
 import { toyDataset } from './toyDataset.js';
 

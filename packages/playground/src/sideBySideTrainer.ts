@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { matrixShape, newtonSchulz, NonFiniteStepError, toMatrix, type CoefficientPreset } from 'muon-tfjs';
-import { initializeWeights } from 'muon-tfjs-bench/benchmark/initializeWeights';
-import { createRandom, deriveSeed } from 'muon-tfjs-bench/benchmark/random';
-import type { Batch, Task } from 'muon-tfjs-bench/benchmark/task';
+import { initializeWeights, createRandom, deriveSeed, type Batch, type Task } from 'muon-tfjs-tasks';
 import { type BackendTraits, createOptimizer, OPTIMIZER_STYLE, type PlaygroundOptimizer } from './createOptimizer.js';
 import type { OptimizerId, PlaygroundState } from './playgroundState.js';
 import { type Float64Matrix, type Spectrum, spectrumOf } from 'muon-tfjs/diagnostics';

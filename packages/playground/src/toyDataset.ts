@@ -1,6 +1,4 @@
-import type { ImageDataset } from 'muon-tfjs-bench/benchmark/data/imageDataset';
-import { checkImageDataset } from 'muon-tfjs-bench/benchmark/data/imageDataset';
-import { createRandom } from 'muon-tfjs-bench/benchmark/random';
+import { type ImageDataset, checkImageDataset, createRandom } from 'muon-tfjs-tasks';
 import type { ToyDataset } from './playgroundState.js';
 
 /**

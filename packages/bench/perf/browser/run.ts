@@ -28,8 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { version as esbuildVersion } from 'esbuild';
 import { bundlePage, callPage, DEFAULT_CHROMIUM, launchChromium, playwrightVersion, servePage } from './benchPage.js';
-import { commandLine } from '../commandLine.js';
-import { machineInfo, median, printMachine } from '../machine.js';
+import { commandLine, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import type { BrowserKernel, PageConfig, PageResult } from './page.js';
 import { PYTORCH_MUON_STEP_S } from '../gpt2Small.js';
 

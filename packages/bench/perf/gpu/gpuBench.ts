@@ -19,16 +19,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { describeFastestOrthogonalizer, fastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, type NewtonSchulzSchedule, type OrthogonalizerChoice, planOrthogonalization, resolveNewtonSchulz, type RoutingRow } from 'muon-tfjs';
-import { CharLanguageModelTask } from '../../src/benchmark/charLanguageModelTask.js';
-import { ImageClassificationTask, splitIndices } from '../../src/benchmark/imageClassificationTask.js';
-import { initializeWeights } from '../../src/benchmark/initializeWeights.js';
-import { buildConvNet } from '../../src/benchmark/models/convNet.js';
-import { buildMlp } from '../../src/benchmark/models/mlp.js';
-import { buildTransformer, TRANSFORMER_DEFAULT } from '../../src/benchmark/models/transformer.js';
-import { MUON, optimizerSpec } from '../../src/benchmark/optimizers.js';
-import { createRandom } from '../../src/benchmark/random.js';
-import type { Batch, Task } from '../../src/benchmark/task.js';
-import { median } from '../median.js';
+import { CharLanguageModelTask, ImageClassificationTask, splitIndices, initializeWeights, buildConvNet, buildMlp, buildTransformer, TRANSFORMER_DEFAULT, createRandom, type Batch, type Task } from 'muon-tfjs-tasks';
+import { MUON, optimizerSpec } from '../../src/benchmark/protocol/optimizers.js';
+import { median } from 'muon-tfjs-harness/median';
 
 /**
  * The models timed: the playground's four (packages/playground/src/playgroundTask.ts: sizes and

@@ -14,10 +14,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandLine } from '../commandLine.js';
-import { machineInfo, printMachine } from '../machine.js';
+import { commandLine, machineInfo, printMachine } from 'muon-tfjs-harness';
 import { bundlePage, callPage, DEFAULT_CHROMIUM, launchChromium, playwrightVersion, servePage } from '../browser/benchPage.js';
-import { loadMobyDick } from '../../src/benchmark/data/mobyDick.js';
+import { loadMobyDick } from 'muon-tfjs-tasks/datasets';
 import { GPU_BENCH_MODELS, type GpuBenchConfig, type GpuBenchModel, type GpuBenchResult, runGpuBench } from './gpuBench.js';
 import { type BackendOutcome, formatGpuBenchTables } from './gpuBenchReport.js';
 import { startNodeWebGpu } from './nodeWebGpu.js';

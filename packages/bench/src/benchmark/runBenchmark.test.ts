@@ -2,15 +2,17 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setupBackend } from './backend.js';
+import { setupBackend } from './runs/backend.js';
 import { scheduleValue, type Scheduled } from 'muon-tfjs';
-import { DEFAULT_OPTIMIZER_KINDS, optimizerSpec, type OptimizerKind, type OptimizerSpec } from './optimizers.js';
-import { validateResults, type BenchResults } from './results.js';
-import { runBenchmark, type RunSummary } from './runBenchmark.js';
-import { formatMarkdownTable, formatRunSummary, formatStat, formatTextReport, tableRows, TABLE_HEADERS } from './table.js';
-import { createTask, TASK_SCHEDULES, type TaskScale } from './tasks.js';
-import { trainRun } from './trainRun.js';
-import { resultsJson, writeOutputs } from './writeOutputs.js';
+import { DEFAULT_OPTIMIZER_KINDS, optimizerSpec, type OptimizerKind, type OptimizerSpec } from './protocol/optimizers.js';
+import { validateResults, type BenchResults } from './results/results.js';
+import { runBenchmark } from './runBenchmark.js';
+import { formatRunSummary, type RunSummary } from './runs/runSummary.js';
+import { formatMarkdownTable, formatStat, formatTextReport, tableRows, TABLE_HEADERS } from './report/table.js';
+import { createTask, type TaskScale } from 'muon-tfjs-tasks/catalog';
+import { TASK_SCHEDULES } from './protocol/taskSchedules.js';
+import { trainRun } from './runs/trainRun.js';
+import { resultsJson, writeOutputs } from './report/writeOutputs.js';
 
 /** A few steps of everything: 256 MNIST examples (2 steps of 128), a one-block width-32 transformer. */
 const TINY: TaskScale = {

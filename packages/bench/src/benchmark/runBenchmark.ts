@@ -1,67 +1,14 @@
-import { cpus, totalmem } from 'node:os';
-import * as tf from '@tensorflow/tfjs-core';
-import { gridSearch } from './gridSearch.js';
-import { optimizerSpec, type OptimizerSpec } from './optimizers.js';
-import { RESULTS_SCHEMA_VERSION, type BenchResults, type ModelResult, type SearchResult } from './results.js';
-import { describeSchedule, runSchedule, type ScheduleSpec } from './runSchedule.js';
-import { scoreAgainstTarget, type MeasuredOptimizer } from './scoreAgainstTarget.js';
-import { finalLoss } from './stats.js';
-import type { Task } from './task.js';
-import { trainRun, type RunRecord } from './trainRun.js';
-
-/** What the progress display is told at every step. */
-export interface ProgressEvent {
-  model: string;
-  optimizer: string;
-  /** 'tune lr=…' while searching, 'seed N' for the measured runs. */
-  phase: string;
-  step: number;
-  steps: number;
-  epoch: number;
-  epochs: number;
-  loss: number;
-}
-
-/** What the log is told at the end of every run: the quantities the table and the search use. */
-export interface RunSummary {
-  model: string;
-  optimizer: string;
-  phase: string;
-  steps: number;
-  /** {@link finalLoss} of the run's per-step losses: the table's "final train loss" for a measured run. */
-  finalTrainLoss: number;
-  /** The split evaluated at the end: validation for tuning runs, test for measured runs. */
-  split: 'validation' | 'test';
-  /** Loss on that split (a tuning run's is what the search compares). */
-  evaluationLoss: number;
-  diverged: boolean;
-  /** Seconds of training steps. */
-  trainSeconds: number;
-}
-
-/** One model to benchmark, how long to train it and on which schedule. */
-export interface BenchmarkEntry {
-  task: Task;
-  epochs: number;
-  schedule: ScheduleSpec;
-}
-
-/** How hyper-parameters are chosen (issue 12's re-tuning protocol). */
-export interface TuningProtocol {
-  /**
-   * Tuning runs last this fraction of the measured run's steps, in [¼, 1], with the schedule
-   * compressed to their length; 1 tunes at the full budget.
-   */
-  tuneFraction: number;
-  /** At most this many points are added to a grid whose best value sits at an edge. */
-  maxExtensions: number;
-}
-
-/** The default run's protocol: tuning at a quarter of the budget, up to 3 extensions per grid. */
-export const DEFAULT_PROTOCOL: TuningProtocol = { tuneFraction: 0.25, maxExtensions: 3 };
+import { optimizerSpec, type OptimizerSpec } from './protocol/optimizers.js';
+import { tuningSteps, type BenchmarkEntry, type TuningProtocol } from './protocol/tuningProtocol.js';
+import { measuredRuns, type ModelUnderTest, type RunObserver } from './runs/modelRun.js';
+import { tuneOptimizer, type Tuned, type TuningRuns } from './runs/tuneOptimizer.js';
+import { collectResults, type BenchRun } from './results/collectResults.js';
+import { measuredOptimizer } from './results/measuredOptimizer.js';
+import { modelResult } from './results/modelResult.js';
+import type { BenchResults, ModelResult } from './results/results.js';
 
 /** Options of {@link runBenchmark}. */
-export interface RunBenchmarkOptions {
+export interface RunBenchmarkOptions extends RunObserver {
   entries: readonly BenchmarkEntry[];
   /** The compared optimizers, or variants of one (each with its own `kind` and `label`). */
   optimizers: readonly OptimizerSpec[];
@@ -83,37 +30,19 @@ export interface RunBenchmarkOptions {
   backend: string;
   simd: boolean | null;
   command: string;
-  onRunStart?: (info: { model: string; optimizer: string; phase: string; steps: number }) => void;
-  onProgress?: (event: ProgressEvent) => void;
-  onRunEnd?: (summary: RunSummary) => void;
   /** Called after each model with the results so far (the CLI saves them: a stopped run keeps its finished models). */
   onModelDone?: (resultsSoFar: BenchResults) => void;
 }
 
-/** What tuning decided for one optimizer. */
-interface Tuned {
-  learningRate: number;
-  /** The other tuned hyper-parameters' values. */
-  tuned: Record<string, number>;
-  searches: SearchResult[];
+/** The options' decisions that hold for every model: the tuning seed, the AdamW the hybrids use, the rates already chosen. */
+interface BenchmarkSetup {
+  firstSeed: number;
+  auxiliary: OptimizerSpec;
+  chosen: Readonly<Record<string, number>>;
 }
 
-const cpuSeconds = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
-
-const describeValues = (values: Record<string, number>): string => Object.entries(values).map(([k, v]) => `${k}=${v}`).join(' ');
-
-/**
- * Runs the whole comparison under one protocol. For every model, each optimizer's learning rate
- * (then any other tuned hyper-parameter, one at a time) is chosen by validation loss on the
- * held-out split, from a grid that is extended past an edge choice ({@link gridSearch}); tuning
- * runs use the first seed and last `tuneFraction` of the measured run, on the same schedule
- * compressed to their length. Then every optimizer trains once per seed with its choice, on the
- * same schedule and seeds, and is evaluated on the test split (never used for tuning). AdamW is
- * tuned first because the hybrids' AdamW groups (embeddings, head, biases, gains) use its rate.
- */
-export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
-  const started = performance.now();
-  const cpuStarted = process.cpuUsage();
+/** Checks the options before anything trains, and resolves the auxiliary AdamW. */
+function checkOptions(options: RunBenchmarkOptions): BenchmarkSetup {
   const { protocol } = options;
   if (!(protocol.tuneFraction >= 0.25 && protocol.tuneFraction <= 1)) {
     throw new Error(`runBenchmark: tuneFraction must be in [0.25, 1] (the protocol tunes on at least a quarter of the budget), got ${protocol.tuneFraction}`);
@@ -129,157 +58,59 @@ export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
     if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`runBenchmark: the chosen learning rate of '${kind}' must be a finite number > 0, got ${lr}`);
     if (kind !== auxiliary.kind && !kinds.includes(kind)) throw new Error(`runBenchmark: a learning rate is given for '${kind}', which is not compared (${kinds.join(', ')})`);
   }
+  return { firstSeed, auxiliary, chosen };
+}
+
+/**
+ * The protocol on one model: AdamW tuned first (its peak rate is also the hybrids' AdamW-group
+ * rate), then every other optimizer; then each trains once per seed with its choice, and the
+ * runs are scored against the target.
+ */
+function benchmarkModel(entry: BenchmarkEntry, options: RunBenchmarkOptions, setup: BenchmarkSetup): ModelResult {
+  const steps = entry.epochs * entry.task.stepsPerEpoch;
+  const tuneSteps = tuningSteps(steps, options.protocol);
+  const model: ModelUnderTest = { ...entry, steps, observer: options };
+  const tuning: TuningRuns = { model, seed: setup.firstSeed, steps: tuneSteps, maxExtensions: options.protocol.maxExtensions };
+  const { auxiliary, chosen } = setup;
+
+  const needsAuxiliary = options.optimizers.some((o) => o.usesAuxiliaryAdamW);
+  const auxTuned = needsAuxiliary || options.optimizers.includes(auxiliary) ? tuneOptimizer(tuning, auxiliary, 0, chosen[auxiliary.kind]) : undefined;
+  const auxPeak = auxTuned?.learningRate ?? 0;
+  const tuned = new Map(options.optimizers.map((spec) =>
+    [spec.kind, spec === auxiliary && auxTuned !== undefined ? auxTuned : tuneOptimizer(tuning, spec, auxPeak, chosen[spec.kind])]));
+
+  const settingOf = (spec: OptimizerSpec): Tuned => tuned.get(spec.kind) as Tuned;
+  const records = new Map(options.optimizers.map((spec) => {
+    const t = settingOf(spec);
+    return [spec.kind, measuredRuns(model, spec, { peak: t.learningRate, auxPeak, tuned: t.tuned }, options.seeds)];
+  }));
+  const measured = options.optimizers.map((spec) => measuredOptimizer(spec, settingOf(spec), auxPeak, records.get(spec.kind) ?? []));
+  return modelResult(entry, steps, tuneSteps, measured);
+}
+
+/**
+ * Runs the whole comparison under one protocol. For every model, each optimizer's learning rate
+ * (then any other tuned hyper-parameter, one at a time) is chosen by validation loss on the
+ * held-out split, from a grid that is extended past an edge choice (`gridSearch`); tuning
+ * runs use the first seed and last `tuneFraction` of the measured run, on the same schedule
+ * compressed to their length. Then every optimizer trains once per seed with its choice, on the
+ * same schedule and seeds, and is evaluated on the test split (never used for tuning). AdamW is
+ * tuned first because the hybrids' AdamW groups (embeddings, head, biases, gains) use its rate.
+ *
+ * The stages: the protocol (`protocol/`) says what is compared and how it is tuned; the runs
+ * (`runs/`) train; the results (`results/`) score and record them; the report (`report/`) draws them.
+ */
+export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
+  const run: BenchRun = {
+    command: options.command, mode: options.mode, backend: options.backend, simd: options.simd, entries: options.entries,
+    optimizers: options.optimizers.map((o) => o.kind), seeds: options.seeds, protocol: options.protocol,
+    started: performance.now(), cpuStarted: process.cpuUsage(),
+  };
+  const setup = checkOptions(options);
   const models: ModelResult[] = [];
-  for (const { task, epochs, schedule } of options.entries) {
-    const steps = epochs * task.stepsPerEpoch;
-    const tuneSteps = Math.max(1, Math.round(steps * protocol.tuneFraction));
-    const progress = (optimizer: string, phase: string, total: number) => (step: number, loss: number): void => {
-      options.onProgress?.({
-        model: task.id, optimizer, phase, step, steps: total, loss,
-        epoch: Math.min(epochs, Math.floor((step - 1) / task.stepsPerEpoch) + 1), epochs: total === steps ? epochs : 1,
-      });
-    };
-    /** One run of `n` steps at peak rates `peak` and `auxPeak`, on the model's schedule compressed to n steps. */
-    const run = (spec: OptimizerSpec, peak: number, auxPeak: number, tuned: Record<string, number>, seed: number, n: number,
-      evaluateOn: 'validation' | 'test', phase: string): RunRecord => {
-      options.onRunStart?.({ model: task.id, optimizer: spec.label, phase, steps: n });
-      const record = trainRun({
-        task, optimizer: spec, learningRate: runSchedule(peak, n, schedule), auxLearningRate: runSchedule(auxPeak, n, schedule),
-        tuned, seed, steps: n, evaluateOn, onStep: progress(spec.label, phase, n),
-      });
-      options.onRunEnd?.({
-        model: task.id, optimizer: spec.label, phase, steps: n, finalTrainLoss: finalLoss(record.losses), split: evaluateOn,
-        evaluationLoss: record.evaluation.loss, diverged: record.diverged, trainSeconds: record.trainSeconds,
-      });
-      return record;
-    };
-    /**
-     * The searches of one optimizer: the learning rate (unless `chosenLearningRates` gives it),
-     * then each of `tunedAfter` at the values chosen so far.
-     */
-    const tune = (spec: OptimizerSpec, auxPeak: number): Tuned => {
-      const values: Record<string, number> = Object.fromEntries((spec.tunedAfter ?? []).map((p) => [p.name, p.initial]));
-      let learningRate = 0;
-      const search = (parameter: string, grid: readonly number[], evaluate: (value: number) => RunRecord): SearchResult => {
-        const all = parameter === 'learningRate' ? values : { learningRate, ...values };
-        const fixed = Object.fromEntries(Object.entries(all).filter(([name]) => name !== parameter));
-        const result = gridSearch({
-          grid,
-          maxExtensions: protocol.maxExtensions,
-          evaluate: (value) => {
-            const r = evaluate(value);
-            return r.diverged ? null : r.evaluation.loss;
-          },
-        });
-        return { parameter, ...result, fixed };
-      };
-      const phase = (assigned: Record<string, number>): string => `tune ${describeValues(assigned)}`;
-      const given = chosen[spec.kind];
-      const searches: SearchResult[] = [];
-      if (given === undefined) {
-        const lr = search('learningRate', spec.grid, (value) =>
-          run(spec, value, auxPeak, values, firstSeed, tuneSteps, 'validation', phase({ lr: value, ...values })));
-        searches.push(lr);
-      }
-      learningRate = given ?? (searches[0] as SearchResult).chosen;
-      for (const p of spec.tunedAfter ?? []) {
-        const s = search(p.name, p.grid, (value) =>
-          run(spec, learningRate, auxPeak, { ...values, [p.name]: value }, firstSeed, tuneSteps, 'validation', phase({ lr: learningRate, ...values, [p.name]: value })));
-        values[p.name] = s.chosen;
-        searches.push(s);
-      }
-      return { learningRate, tuned: { ...values }, searches };
-    };
-
-    // AdamW first: its peak rate is also the hybrids' AdamW-group rate.
-    const needsAuxiliary = options.optimizers.some((o) => o.usesAuxiliaryAdamW);
-    const auxTuned = needsAuxiliary || options.optimizers.includes(auxiliary) ? tune(auxiliary, 0) : undefined;
-    const auxPeak = auxTuned?.learningRate ?? 0;
-    const tuned = new Map(options.optimizers.map((spec) => [spec.kind, spec === auxiliary && auxTuned !== undefined ? auxTuned : tune(spec, auxPeak)]));
-
-    const records = new Map(options.optimizers.map((spec) => {
-      const t = tuned.get(spec.kind) as Tuned;
-      return [spec.kind, options.seeds.map((seed) => run(spec, t.learningRate, auxPeak, t.tuned, seed, steps, 'test', `seed ${seed}`))];
-    }));
-
-    const measured: MeasuredOptimizer[] = options.optimizers.map((spec) => {
-      const t = tuned.get(spec.kind) as Tuned;
-      return {
-        kind: spec.kind,
-        label: spec.label,
-        hyperParameters: spec.hyperParameters,
-        searches: t.searches,
-        learningRate: t.learningRate,
-        tuned: t.tuned,
-        auxLearningRate: spec.usesAuxiliaryAdamW ? auxPeak : null,
-        runs: (records.get(spec.kind) as RunRecord[]).map((r) => ({
-          seed: r.seed,
-          finalTrainLoss: finalLoss(r.losses),
-          testLoss: r.evaluation.loss,
-          testAccuracy: r.evaluation.accuracy,
-          wallSeconds: r.trainSeconds,
-          optimizerSeconds: r.optimizerSeconds,
-          optimizerShare: r.trainSeconds > 0 ? r.optimizerSeconds / r.trainSeconds : 0,
-          diverged: r.diverged,
-          losses: r.losses,
-          times: r.times,
-        })),
-      };
-    });
-    const model = task.buildModel();
-    const parameters = model.countParams();
-    model.dispose();
-    models.push({
-      id: task.id,
-      title: task.title,
-      modelSummary: task.modelSummary,
-      parameters,
-      data: task.data,
-      batchSize: task.batchSize,
-      stepsPerEpoch: task.stepsPerEpoch,
-      epochs,
-      steps,
-      tuneSteps,
-      schedule,
-      scheduleDescription: describeSchedule(schedule),
-      ...scoreAgainstTarget(measured),
-    });
-    options.onModelDone?.(collect());
+  for (const entry of options.entries) {
+    models.push(benchmarkModel(entry, options, setup));
+    options.onModelDone?.(collectResults(run, models));
   }
-  return collect();
-
-  /** The results so far (every finished model). */
-  function collect(): BenchResults {
-    const cpu = cpus();
-    return {
-      schemaVersion: RESULTS_SCHEMA_VERSION,
-      tool: 'muon-tfjs bench',
-      createdAt: new Date().toISOString(),
-      command: options.command,
-      machine: {
-        cpu: cpu[0]?.model ?? 'unknown',
-        cores: cpu.length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-        backend: `${options.backend} (tfjs ${tf.version_core})`,
-        simd: options.simd,
-      },
-      config: {
-        mode: options.mode,
-        models: options.entries.map((e) => e.task.id),
-        optimizers: [...kinds],
-        seeds: [...options.seeds],
-        epochs: Object.fromEntries(options.entries.map((e) => [e.task.id, e.epochs])),
-        tuneFraction: protocol.tuneFraction,
-        maxExtensions: protocol.maxExtensions,
-        lrSelection: `lowest validation loss (held-out split) after ${protocol.tuneFraction === 1 ? 'the full' : `${protocol.tuneFraction} of the`} measured run's steps ` +
-          `with the schedule compressed to that length, seed ${firstSeed}; a grid whose best value is at an edge is extended ` +
-          `geometrically in that direction until the best is interior, at most ${protocol.maxExtensions} points`,
-      },
-      totalSeconds: (performance.now() - started) / 1000,
-      totalCpuSeconds: cpuSeconds(process.cpuUsage(cpuStarted)),
-      models: [...models],
-    };
-  }
+  return collectResults(run, models);
 }

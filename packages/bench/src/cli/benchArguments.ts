@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { BENCH_BACKENDS, type BenchBackend } from '../benchmark/backend.js';
+import { BENCH_BACKENDS, type BenchBackend } from '../benchmark/runs/backend.js';
 
 /** The help text of `muon-tfjs bench` (`npm run bench -- --help`). */
 export const BENCH_USAGE = `Usage: muon-tfjs bench [options]

@@ -2,17 +2,18 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { setupBackend } from '../benchmark/backend.js';
-import { makeBenchPlan, planEntries, type BenchPlan } from '../benchmark/benchPlan.js';
-import { fashionMnistAvailable } from '../benchmark/data/fashionMnist.js';
-import { QK_CLIP_DEMO_DEFAULTS, formatQkClipSummary, qkClipPlots, runQkClipDemo } from '../benchmark/qkClipDemo.js';
-import { mergeResults } from '../benchmark/mergeResults.js';
-import { optimizerSpec } from '../benchmark/optimizers.js';
-import { validateResults, type BenchResults } from '../benchmark/results.js';
+import { setupBackend } from '../benchmark/runs/backend.js';
+import { makeBenchPlan, planEntries, type BenchPlan } from '../benchmark/protocol/benchPlan.js';
+import { fashionMnistAvailable } from 'muon-tfjs-tasks/datasets';
+import { QK_CLIP_DEMO_DEFAULTS, formatQkClipSummary, qkClipPlots, runQkClipDemo } from '../qkClip/qkClipDemo.js';
+import { mergeResults } from '../benchmark/results/mergeResults.js';
+import { optimizerSpec } from '../benchmark/protocol/optimizers.js';
+import { validateResults, type BenchResults } from '../benchmark/results/results.js';
 import { runBenchmark } from '../benchmark/runBenchmark.js';
-import { formatRunSummary, formatTextReport } from '../benchmark/table.js';
-import { createTask, taskAvailable } from '../benchmark/tasks.js';
-import { resultsJson, writeOutputs } from '../benchmark/writeOutputs.js';
+import { formatTextReport } from '../benchmark/report/table.js';
+import { formatRunSummary } from '../benchmark/runs/runSummary.js';
+import { createTask, taskAvailable } from 'muon-tfjs-tasks/catalog';
+import { resultsJson, writeOutputs } from '../benchmark/report/writeOutputs.js';
 import { BENCH_USAGE, parseBenchArguments } from './benchArguments.js';
 import { prepareOutputDirectory } from './outputDirectory.js';
 import { spectrumCommand } from '../spectrum/spectrumCommand.js';
@@ -121,7 +122,7 @@ async function merge(list: string, outFlag: string, argv: string[]): Promise<voi
   process.stderr.write(`Merged ${parts.length} parts (${results.totalSeconds.toFixed(0)} s, ${results.totalCpuSeconds.toFixed(0)} s of CPU in all). Wrote ${files.length} files to ${out}.\n`);
 }
 
-/** `--qk-clip TAU`: the QK-clip demonstration on the transformer (see qkClipDemo.ts). */
+/** `--qk-clip TAU`: the QK-clip demonstration on the transformer (see src/qkClip/qkClipDemo.ts). */
 async function qkClip(threshold: number, plan: BenchPlan, out: string): Promise<void> {
   const seed = plan.seeds[0] ?? 1;
   const { steps, learningRate, auxLearningRate } = QK_CLIP_DEMO_DEFAULTS;

@@ -2,10 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setupBackend, BENCH_BACKENDS, type BenchBackend } from '../benchmark/backend.js';
+import { setupBackend, BENCH_BACKENDS, type BenchBackend } from '../benchmark/runs/backend.js';
 import { spectrumExponents } from './spectrumExponents.js';
 import { spectrumReportHtml, exponentTable } from './spectrumReport.js';
-import { renderVegaLite } from '../benchmark/renderVegaLite.js';
+import { renderVegaLite } from '../benchmark/report/renderVegaLite.js';
 import { histogramPlots, polynomialPlot, powerLawPlots, quantilePlots } from './spectrumPlots.js';
 import { spectrumRun, type SpectrumRunConfig, type SpectrumRunResult } from './spectrumRun.js';
 

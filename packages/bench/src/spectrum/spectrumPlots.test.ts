@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderVegaLite } from '../benchmark/renderVegaLite.js';
+import { renderVegaLite } from '../benchmark/report/renderVegaLite.js';
 import type { LayerType } from './layerRole.js';
 import type { ExponentFit } from './spectrumExponents.js';
 import { histogramPlots, polynomialPlot, powerLawPlots, quantilePlots } from './spectrumPlots.js';

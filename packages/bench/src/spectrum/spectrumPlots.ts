@@ -1,6 +1,6 @@
 import { COEFFICIENT_PRESETS, composedPolynomial, DEFAULT_SCHEDULE_TARGET, resolveCoefficients } from 'muon-tfjs';
 import type { TopLevelSpec } from 'vega-lite';
-import { logTicks } from '../benchmark/logTicks.js';
+import { logTicks } from '../benchmark/report/logTicks.js';
 import { blockPositions, type BlockPosition, LAYER_TYPES, type LayerType } from './layerRole.js';
 import type { ExponentFit } from './spectrumExponents.js';
 import { type LayerTrace, QUANTILE_KEYS, type SpectrumRunResult } from './spectrumRun.js';

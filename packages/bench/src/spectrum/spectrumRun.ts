@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { muonWithAdamW } from 'muon-tfjs';
 import { type SpectrumRecord, spectrumTracker } from 'muon-tfjs/diagnostics';
-import { initializeWeights } from '../benchmark/initializeWeights.js';
-import { createRandom, deriveSeed } from '../benchmark/random.js';
-import { createTask } from '../benchmark/tasks.js';
+import { initializeWeights, createRandom, deriveSeed } from 'muon-tfjs-tasks';
+import { createTask } from 'muon-tfjs-tasks/catalog';
 import { layerRole, type LayerRole } from './layerRole.js';
 
 /** One transformer to train and track. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ImageDataset } from 'muon-tfjs-bench/benchmark/data/imageDataset';
+import type { ImageDataset } from 'muon-tfjs-tasks';
 
 /** Grid cells per side where the model is evaluated (TensorFlow Playground uses 100). */
 const DENSITY = 60;

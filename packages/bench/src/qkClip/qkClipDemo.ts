@@ -1,11 +1,11 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type HybridOptimizer, qkClipHook } from 'muon-tfjs';
 import { CausalSelfAttention } from 'muon-tfjs/layers';
-import { optimizerSpec, type OptimizerSpec } from './optimizers.js';
-import { lossChartSpec } from './lossChart.js';
-import { renderVegaLite } from './renderVegaLite.js';
-import type { Task } from './task.js';
-import { trainRun } from './trainRun.js';
+import { optimizerSpec, type OptimizerSpec } from '../benchmark/protocol/optimizers.js';
+import { lossChartSpec } from '../benchmark/report/lossChart.js';
+import { renderVegaLite } from '../benchmark/report/renderVegaLite.js';
+import type { Task } from 'muon-tfjs-tasks';
+import { trainRun } from '../benchmark/runs/trainRun.js';
 
 /**
  * The demonstration's setting: Muon's lr 0.2 (the top of the benchmark's Muon grid, 4× what the

@@ -1,24 +1,10 @@
-import type { GridPoint } from './gridSearch.js';
-import type { ScheduleSpec } from './runSchedule.js';
-import type { Stat } from './stats.js';
-import type { TaskData } from './task.js';
+import type { SearchResult } from '../protocol/gridSearch.js';
+import type { ScheduleSpec } from '../protocol/runSchedule.js';
+import type { Stat } from '../protocol/stats.js';
+import type { TaskData } from 'muon-tfjs-tasks';
 
 /** Bumped whenever the shape of results.json changes (2: the re-tuning protocol of issue 12). */
 export const RESULTS_SCHEMA_VERSION = 2;
-
-/** The search over one hyper-parameter on the held-out split. */
-export interface SearchResult {
-  /** `learningRate` (the schedule's peak), or another tuned hyper-parameter (`rho`). */
-  parameter: string;
-  /** Every value tried, sorted, with its validation loss; `extension` marks those added past an edge. */
-  points: GridPoint[];
-  chosen: number;
-  extensions: number;
-  /** The extension cap was reached with the choice still at an edge: the optimum may lie beyond. */
-  capped: boolean;
-  /** The values of the other tuned hyper-parameters during this search. */
-  fixed: Record<string, number>;
-}
 
 /** One seed of one optimizer on one model. */
 export interface RunResult {

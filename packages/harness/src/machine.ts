@@ -77,6 +77,3 @@ export function printMachine(info: MachineInfo): void {
   console.log(`CPU: ${info.cpuModel}, ${info.cores} cores at ${info.clockGhz?.toFixed(2) ?? '?'} GHz, fp32 peak ${info.peakGflops} GFLOP/s; flags: ${info.flags.join(' ')}`);
   console.log(`Node ${info.node}, tfjs-core ${info.tfjs}; native kernel: ${info.nativeKernel}`);
 }
-
-/** Median of a non-empty list (in its own module, which browser pages can import too). */
-export { median } from './median.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchResults, ModelResult } from './results.js';
-import { movingAverage, smoothingWindow } from './stats.js';
+import type { BenchResults, ModelResult } from '../results/results.js';
+import { movingAverage, smoothingWindow } from '../protocol/stats.js';
 import { gridSearchSpec } from './gridChart.js';
 import { lossChartSpec, type ChartSeries } from './lossChart.js';
 import { renderVegaLite } from './renderVegaLite.js';

@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scheduled } from 'muon-tfjs';
-import { initializeWeights } from './initializeWeights.js';
-import type { OptimizerSpec } from './optimizers.js';
-import { createRandom, deriveSeed } from './random.js';
-import type { Evaluation, Task } from './task.js';
+import { initializeWeights, createRandom, deriveSeed, type Evaluation, type Task } from 'muon-tfjs-tasks';
+import type { OptimizerSpec } from '../protocol/optimizers.js';
 
 /** What one training run measured. */
 export interface RunRecord {

@@ -1,5 +1,5 @@
 /**
- * Thrown when a data set the benchmark needs is not installed or not readable. The message
+ * Thrown when a data set a task needs is not installed or not readable. The message
  * names the data set, the path it looked at and the command that installs it.
  */
 export class DatasetMissingError extends Error {

@@ -20,6 +20,20 @@ export interface GridSearchResult {
   capped: boolean;
 }
 
+/** The search over one hyper-parameter on the held-out split. */
+export interface SearchResult {
+  /** `learningRate` (the schedule's peak), or another tuned hyper-parameter (`rho`). */
+  parameter: string;
+  /** Every value tried, sorted, with its validation loss; `extension` marks those added past an edge. */
+  points: GridPoint[];
+  chosen: number;
+  extensions: number;
+  /** The extension cap was reached with the choice still at an edge: the optimum may lie beyond. */
+  capped: boolean;
+  /** The values of the other tuned hyper-parameters during this search. */
+  fixed: Record<string, number>;
+}
+
 /** Options of {@link gridSearch}. */
 export interface GridSearchOptions {
   /** The initial grid: positive values in increasing order, at least two. */

@@ -1,6 +1,5 @@
-import type { BenchResults, ModelResult, OptimizerResult } from './results.js';
-import type { RunSummary } from './runBenchmark.js';
-import { smoothingWindow, type Stat } from './stats.js';
+import type { BenchResults, ModelResult, OptimizerResult } from '../results/results.js';
+import { smoothingWindow, type Stat } from '../protocol/stats.js';
 
 /** Formats mean ± std (just the mean for one seed) with the given number of decimals. */
 export function formatStat(s: Stat, decimals: number, scale = 1): string {
@@ -93,15 +92,4 @@ export function modelFootnote(model: ModelResult, seeds: number): string {
 export function formatTextReport(results: BenchResults): string {
   return results.models.map((m) =>
     `\n${m.title}\n${formatTextTable(m)}\n${modelFootnote(m, results.config.seeds.length)}`).join('\n');
-}
-
-/**
- * The log line of one finished run: its final train loss, computed as the table's column is (for
- * a measured run, the same number), and the loss on the split evaluated at its end (for a tuning
- * run, what the search compares).
- */
-export function formatRunSummary(s: RunSummary): string {
-  const evaluation = s.diverged ? 'diverged' : `${s.split} loss ${s.evaluationLoss.toFixed(4)}`;
-  return `${s.model} ${s.optimizer} ${s.phase}: final train loss ${s.finalTrainLoss.toFixed(4)} (mean of the last ` +
-    `${smoothingWindow(s.steps)} steps), ${evaluation}, ${s.trainSeconds.toFixed(1)} s of training steps`;
 }

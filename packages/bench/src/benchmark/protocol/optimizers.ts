@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHessianEstimate, sophia, type Orthogonalizer, type Scheduled, type TransformOptimizer } from 'muon-tfjs';
 import { ScheduledMomentumOptimizer } from './scheduledMomentum.js';
-import type { Batch } from './task.js';
+import type { Batch } from 'muon-tfjs-tasks';
 
 /** The optimizers the benchmark can compare (`--optimizers`). */
 export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto'] as const;

@@ -6,7 +6,6 @@ import { ImageClassificationTask, splitIndices } from './imageClassificationTask
 import { buildConvNet, CONVNET_DEFAULT } from './models/convNet.js';
 import { buildMlp, MLP_DEFAULT, MLP_WIDE } from './models/mlp.js';
 import { buildTransformer, TRANSFORMER_DEFAULT } from './models/transformer.js';
-import type { ScheduleSpec } from './runSchedule.js';
 import type { Task } from './task.js';
 
 /**
@@ -19,21 +18,6 @@ export type TaskId = (typeof TASK_IDS)[number];
 export function defaultTaskIds(fashionAvailable: boolean): TaskId[] {
   return fashionAvailable ? ['fashion-mlp', 'fashion-convnet', 'transformer'] : ['mlp', 'convnet', 'transformer'];
 }
-
-/**
- * The learning-rate schedule of each model, the same for every optimizer on it: linear decay to
- * 0; the transformer also warms up over its first 10 % of steps (the usual practice for
- * pre-LN transformers and Adam-type methods, whose first steps are the largest), the image models,
- * which train stably from the first step, do not.
- */
-export const TASK_SCHEDULES: Readonly<Record<TaskId, ScheduleSpec>> = {
-  'mlp': { shape: 'linearDecay', warmupFraction: 0 },
-  'convnet': { shape: 'linearDecay', warmupFraction: 0 },
-  'fashion-mlp': { shape: 'linearDecay', warmupFraction: 0 },
-  'fashion-convnet': { shape: 'linearDecay', warmupFraction: 0 },
-  'wide-mlp': { shape: 'linearDecay', warmupFraction: 0 },
-  'transformer': { shape: 'linearDecay', warmupFraction: 0.1 },
-};
 
 /** The split seed: fixed, so every run seed sees the same held-out and test examples. */
 export const SPLIT_SEED = 20_250_101;

@@ -1,5 +1,5 @@
 import type { ModelResult, OptimizerResult, RunResult } from './results.js';
-import { stat, stepsToTarget } from './stats.js';
+import { stat, stepsToTarget } from '../protocol/stats.js';
 
 /** A measured run before it is compared with the target. */
 export type MeasuredRun = Omit<RunResult, 'stepsToTarget' | 'secondsToTarget'>;

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type HybridOptimizer, linearDecay, muonWithAdamW } from 'muon-tfjs';
-import { setupBackend } from './backend.js';
+import { setupBackend } from '../runs/backend.js';
 import { CONVNET_RULES, convNetRule, convNetRuleSpec, withWarmup } from './convNetRules.js';
-import { initializeWeights } from './initializeWeights.js';
-import { buildConvNet, CONVNET_DEFAULT } from './models/convNet.js';
+import { initializeWeights, buildConvNet, CONVNET_DEFAULT } from 'muon-tfjs-tasks';
 
 /** The routing table of a rule's optimizer on the benchmark ConvNet, by layer. */
 function routing(id: string): Map<string, { label: string; matrix?: readonly number[]; taps?: number }> {

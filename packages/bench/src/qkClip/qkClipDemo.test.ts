@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setupBackend } from './backend.js';
+import { setupBackend } from '../benchmark/runs/backend.js';
 import { formatQkClipSummary, qkClipPlots, runQkClipDemo, type QkClipDemoResult } from './qkClipDemo.js';
-import { createTask, type TaskScale } from './tasks.js';
+import { createTask, type TaskScale } from 'muon-tfjs-tasks/catalog';
 
 /** A one-block width-32 transformer, a few steps. */
 const TINY: TaskScale = {

@@ -5,7 +5,7 @@ import { parseIdx } from './idx.js';
 import { loadMnist } from './mnist.js';
 import { encodeCharacters } from './charCorpus.js';
 import { loadMobyDick } from './mobyDick.js';
-import { createTask, DEFAULT_SCALE } from '../tasks.js';
+import { createTask, DEFAULT_SCALE } from '../catalog.js';
 
 describe('data loaders', () => {
   it('loads the 10 000 MNIST digits with the right shapes and ranges', () => {

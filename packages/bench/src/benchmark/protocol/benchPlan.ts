@@ -1,6 +1,7 @@
 import { DEFAULT_OPTIMIZER_KINDS, OPTIMIZER_KINDS, type OptimizerKind } from './optimizers.js';
-import { DEFAULT_PROTOCOL, type BenchmarkEntry, type TuningProtocol } from './runBenchmark.js';
-import { DEFAULT_SCALE, FULL_SCALE, TASK_IDS, TASK_SCHEDULES, createTask, defaultTaskIds, type TaskId, type TaskScale } from './tasks.js';
+import { DEFAULT_PROTOCOL, type BenchmarkEntry, type TuningProtocol } from './tuningProtocol.js';
+import { DEFAULT_SCALE, FULL_SCALE, TASK_IDS, createTask, defaultTaskIds, type TaskId, type TaskScale } from 'muon-tfjs-tasks/catalog';
+import { TASK_SCHEDULES } from './taskSchedules.js';
 
 /** What a `bench` invocation runs, after defaults and flags are combined. */
 export interface BenchPlan {
