@@ -8,7 +8,7 @@
  * `window.playgroundStatus = { backend, step, done, losses: { <optimizer>: number[] } }` stays current.
  */
 import '@tensorflow/tfjs-layers';
-import { COEFFICIENT_PRESETS, backendFloatPrecision, resolveCoefficients, type CoefficientPreset } from 'muon-tfjs';
+import { backendFloatPrecision, resolveCoefficients, type CoefficientPreset } from 'muon-tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { classOneProbabilities, drawDecisionBoundary } from './charts/decisionBoundary.js';
 import { lossChart } from './charts/lossChart.js';
@@ -17,7 +17,7 @@ import { quantileChart } from './charts/quantileChart.js';
 import { spectrumHistogram } from './charts/spectrumHistogram.js';
 import { type BackendTraits, FLOAT32_CPU, OPTIMIZER_STYLE } from './createOptimizer.js';
 import { createPlaygroundTask, type PlaygroundTask, type TaskData } from './playgroundTask.js';
-import { BACKEND_CHOICES, OPTIMIZER_IDS, SCHEDULES, TASK_DEFAULT_SETTINGS, TASK_IDS, TOY_DATASETS, parseStateReport, serializeState, type OptimizerId, type PlaygroundState } from './playgroundState.js';
+import { BACKEND_CHOICES, OPTIMIZER_IDS, SCHEDULES, SPECTRUM_VIEW_PRESETS, TASK_DEFAULT_SETTINGS, TASK_IDS, TOY_DATASETS, parseStateReport, serializeState, type OptimizerId, type PlaygroundState } from './playgroundState.js';
 import { SideBySideTrainer, type LayerSpectra, type SpectraView } from './sideBySideTrainer.js';
 import { fetchMnist, fetchMobyDick } from './siteData.js';
 import { startBackend, type StartedBackend } from './startBackend.js';
@@ -207,7 +207,7 @@ function renderControls(): void {
     spectraHistory = [];
     void refreshSpectra().catch(fail);
   })));
-  spectra.append(field('NS preset', select('preset', COEFFICIENT_PRESETS, state.preset, (v) => {
+  spectra.append(field('NS preset', select('preset', SPECTRUM_VIEW_PRESETS, state.preset, (v) => {
     const preset = v as CoefficientPreset;
     setState({ ...state, preset, nsSteps: Math.max(state.nsSteps, minimumNsSteps(preset)) });
     renderControls();

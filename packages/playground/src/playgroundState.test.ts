@@ -42,5 +42,9 @@ describe('playground URL state', () => {
       'colour=red (not a setting of the page)',
     ]);
     expect(parseStateReport(serializeState({ ...DEFAULT_STATE, autostart: true, layer: 'hidden1/kernel', threads: 0 })).ignored).toEqual([]);
+    // turboMuon normalizes by AOL: its p(σ) has no curve on the view's σ/‖X‖_F axis, so the view does not offer it.
+    const aol = parseStateReport('?preset=turboMuon');
+    expect(aol.state.preset).toBe('jordan');
+    expect(aol.ignored).toEqual([expect.stringMatching(/^preset=turboMuon \(not one of jordan, .*polarExpress8\)$/)]);
   });
 });

@@ -1,4 +1,11 @@
-import { COEFFICIENT_PRESETS, type CoefficientPreset } from 'muon-tfjs';
+import { COEFFICIENT_PRESETS, type CoefficientPreset, resolveCoefficients } from 'muon-tfjs';
+
+/**
+ * The presets the spectra view offers: those that normalize by ‖X‖_F, whose composed polynomial
+ * p(σ) the Newton–Schulz chart draws on its σ/‖X‖_F axis (an AOL preset such as turboMuon acts on
+ * diag(s)·X, whose σ depend on the whole matrix: no curve of σ alone).
+ */
+export const SPECTRUM_VIEW_PRESETS: readonly CoefficientPreset[] = COEFFICIENT_PRESETS.filter((name) => resolveCoefficients(name).normalization === 'frobenius');
 
 /** The training problems the playground offers. */
 export const TASK_IDS = ['toy', 'mlp', 'convnet', 'transformer'] as const;
@@ -146,7 +153,7 @@ export function parseStateReport(search: string): ParsedState {
     autostart: read('autostart', false, (raw) => (raw === '1' ? true : raw === '0' ? false : undefined), 'not 1 or 0'),
     seed: positive('seed', d.seed, true),
     settings,
-    preset: oneOf('preset', COEFFICIENT_PRESETS, d.preset),
+    preset: oneOf('preset', SPECTRUM_VIEW_PRESETS, d.preset),
     nsSteps: positive('nsSteps', d.nsSteps, true),
     layer: q.get('layer') ?? d.layer,
     spectrumEvery: positive('spectrumEvery', d.spectrumEvery, true),

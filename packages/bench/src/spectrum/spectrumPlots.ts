@@ -148,7 +148,7 @@ export function histogramPlots(run: SpectrumRunResult): Plot[] {
 }
 
 /**
- * The composed polynomial p(σ) of every coefficient preset at its own step count, on a log σ
+ * The composed polynomial p(σ) of every Frobenius-normalized coefficient preset at its own step count, on a log σ
  * axis, with the stabilized median σ_q50 of the final block's layers of the largest run marked
  * as vertical lines (where p(σ_q50) is far below 1, half the directions are not orthogonalized)
  * and the chooser's threshold 0.68 as a horizontal one.
@@ -156,10 +156,11 @@ export function histogramPlots(run: SpectrumRunResult): Plot[] {
 export function polynomialPlot(run: SpectrumRunResult): Plot {
   // 200 samples per decade: the composed polynomials oscillate fast near σ = 1 (degree 3⁵ = 243).
   const exponents = Array.from({ length: 1001 }, (_, i) => -5 + i / 200);
-  const presets = COEFFICIENT_PRESETS.map((name) => {
-    const schedule = resolveCoefficients(name);
-    return { label: `${name} (${schedule.iterations.length} steps)`, schedule };
-  });
+  // Presets that normalize by AOL (turboMuon) act on diag(s)·X, whose σ depend on the whole matrix,
+  // not on σ/‖X‖_F: they have no curve on this axis.
+  const presets = COEFFICIENT_PRESETS.map((name) => ({ name, schedule: resolveCoefficients(name) }))
+    .filter(({ schedule }) => schedule.normalization === 'frobenius')
+    .map(({ name, schedule }) => ({ label: `${name} (${schedule.iterations.length} steps)`, schedule }));
   const curves = presets.flatMap(({ label, schedule }) => exponents.map((e) => ({ preset: label, sigma: 10 ** e, p: composedPolynomial(schedule, 10 ** e) })));
   const marks = layersAt(run, 'final').map((l) => ({ layer: `${l.type}: σ_q50 = ${l.stabilized.q50.toPrecision(2)}`, type: l.type, sigma: l.stabilized.q50 }));
   const title = `Composed Newton–Schulz polynomial p(σ) of each preset, and the final block's σ_q50`;
