@@ -1,31 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
+import { trainSmallClassifier } from '../testing/smallClassifierRun.js';
 import { OPTIMIZER_TEST_BACKENDS, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
 import { adamw } from './AdamWOptimizer.js';
 import { muon } from './MuonOptimizer.js';
-import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 import { NonFiniteStepError } from './nonFiniteStepError.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
-
-/** Counts the backend's synchronous reads (`Tensor.dataSync`/`arraySync` reach `readSync`) while `count` is on. */
-function readSyncCounter(): { count: boolean; reads: number; restore: () => void } {
-  const backend = tf.backend() as unknown as { readSync: (dataId: object) => unknown };
-  const original = backend.readSync.bind(backend);
-  const counter = {
-    count: false,
-    reads: 0,
-    restore: () => {
-      backend.readSync = original;
-    },
-  };
-  backend.readSync = (dataId) => {
-    if (counter.count) counter.reads++;
-    return original(dataId);
-  };
-  return counter;
-}
 
 const values = async (t: tf.Tensor): Promise<number[]> => Array.from(await t.data());
 
@@ -175,43 +156,11 @@ describe.each(OPTIMIZER_TEST_BACKENDS)('the device guard (finiteGuard: device), 
 
 describe.each(OPTIMIZER_TEST_BACKENDS)('muonWithAdamW on a tfjs-layers model, guarded on the device by default, on %s', (backend) => {
   beforeAll(() => useBackend(backend));
-  let counter: ReturnType<typeof readSyncCounter> | undefined;
-  afterEach(() => counter?.restore());
 
   it('trains with no synchronous read in steps 3..N where reads stall, and matches cpu', async () => {
-    const train = async (): Promise<{ weights: number[][]; reads: number; losses: number[] }> => {
-      const model = tfl.sequential({
-        layers: [
-          tfl.layers.dense({ inputShape: [8], units: 16, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
-          tfl.layers.dense({ units: 16, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
-          tfl.layers.dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
-        ],
-      });
-      const xs = tf.randomNormal([32, 8], 0, 1, 'float32', 11);
-      const ys = tf.oneHot(tf.argMax(tf.matMul(xs, tf.randomNormal([8, 3], 0, 1, 'float32', 12)), 1), 3);
-      const optimizer = muonWithAdamW(model, { muon: { learningRate: 0.02 }, adamw: { learningRate: 3e-3 } });
-      counter = readSyncCounter();
-      const losses: tf.Scalar[] = [];
-      for (let step = 1; step <= 8; step++) {
-        counter.count = step >= 3;
-        const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor) as tf.Scalar, true);
-        losses.push(loss as tf.Scalar);
-      }
-      counter.count = false;
-      await optimizer.whenChecked();
-      const result = {
-        weights: await Promise.all(model.getWeights().map(values)),
-        reads: counter.reads,
-        losses: await Promise.all(losses.map(async (l) => (await l.data())[0] as number)),
-      };
-      counter.restore();
-      tf.dispose([xs, ys, ...losses]);
-      optimizer.dispose();
-      model.dispose();
-      return result;
-    };
+    const train = () => trainSmallClassifier(8);
     const onBackend = await train();
-    if (backend !== 'cpu' && backend !== 'wasm') expect(onBackend.reads).toBe(0);
+    if (backend !== 'cpu' && backend !== 'wasm') expect(onBackend.syncReadsAfterStep2).toBe(0);
     expect(onBackend.losses.at(-1)).toBeLessThan(onBackend.losses[0] as number);
     await useBackend('cpu');
     const onCpu = await train();

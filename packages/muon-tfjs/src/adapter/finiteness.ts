@@ -32,6 +32,11 @@ const suspects = (entries: readonly [string, tf.Tensor][], sumValues: ArrayLike<
 /** The keys whose exact flag says non-finite. */
 const flagged = (entries: readonly [string, tf.Tensor][], flags: ArrayLike<number>): string[] => entries.filter((_, i) => flags[i] !== 1).map(([key]) => key);
 
+/**
+ * The host guard's read: free on cpu and wasm, where `finiteGuard: 'auto'` uses it. On webgl and
+ * webgpu the step never comes here (the device guard decides there); only a user who sets
+ * `finiteGuard: 'host'` on a GPU backend accepts this stall.
+ */
 function readSync(t: tf.Tensor): tf.TypedArray {
   try {
     return t.dataSync() as tf.TypedArray;
