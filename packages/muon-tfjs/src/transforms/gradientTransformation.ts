@@ -82,13 +82,22 @@ export interface GradientTransformation {
    * would ever read.
    */
   readonly stepInputKinds?: readonly string[];
+  /**
+   * Step-input kinds whose values are never negative (Sophia's Gauss–Newton–Bartlett estimate
+   * B·ĝ⊙ĝ): inputs with a negative entry are refused when provided, where the adapter reads them.
+   */
+  readonly nonNegativeStepInputs?: readonly string[];
 }
 
 /** The tap points and step-input kinds of several transformations together, each listed once. */
-export function declarationsOf(transformations: readonly GradientTransformation[]): Pick<GradientTransformation, 'tapPoints' | 'stepInputKinds'> {
+export function declarationsOf(
+  transformations: readonly GradientTransformation[],
+): Pick<GradientTransformation, 'tapPoints' | 'stepInputKinds' | 'nonNegativeStepInputs'> {
+  const union = (list: (t: GradientTransformation) => readonly string[] | undefined) => [...new Set(transformations.flatMap((t) => list(t) ?? []))];
   return {
-    tapPoints: [...new Set(transformations.flatMap((t) => t.tapPoints ?? []))],
-    stepInputKinds: [...new Set(transformations.flatMap((t) => t.stepInputKinds ?? []))],
+    tapPoints: union((t) => t.tapPoints),
+    stepInputKinds: union((t) => t.stepInputKinds),
+    nonNegativeStepInputs: union((t) => t.nonNegativeStepInputs),
   };
 }
 
