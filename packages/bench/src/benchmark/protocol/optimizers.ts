@@ -27,8 +27,8 @@ export interface AfterStepContext {
 export interface OptimizerContext {
   model: tfl.LayersModel;
   /**
-   * Learning rate of the AdamW group inside a hybrid (the peak chosen for AdamW, on the same
-   * schedule as the hybrid's own rate).
+   * Learning rate of the AdamW group inside a hybrid (AdamW's chosen peak times the tuned
+   * {@link ADAMW_HALF_FACTOR}, on the same schedule as the hybrid's own rate).
    */
   auxLearningRate: Scheduled;
   /** Values of the spec's {@link OptimizerSpec.tunedAfter} hyper-parameters; absent: their defaults. */
@@ -92,11 +92,28 @@ const SOPHIA = { beta1: 0.965, beta2: 0.99, weightDecay: 0.2 } as const;
 const SOPHIA_RHO: TunedHyperParameter = { name: 'rho', grid: [0.03, 0.1, 0.3, 1, 3], initial: 1 };
 
 /**
+ * A hybrid's AdamW half is tuned too (issue 25 item 3): its peak rate is this factor times AdamW's
+ * chosen peak, searched after the hybrid's own rate (which is tuned at factor 1). Without it a
+ * hybrid inherits AdamW's choice for the embeddings, head, biases and gains, which is tuned for
+ * every parameter at once; with it the two halves have the tuning budget Sophia's lr and ρ have.
+ */
+export const ADAMW_HALF_FACTOR: TunedHyperParameter = { name: 'adamwFactor', grid: [0.1, 0.3, 1, 3, 10], initial: 1 };
+
+/** The report's description of a hybrid's AdamW half. */
+const AUXILIARY_ADAMW = "AdamW (same settings as AdamW; its lr a tuned multiple of AdamW's chosen lr)";
+
+/** The peak rate of a hybrid's AdamW half: AdamW's chosen peak times the tuned factor (1 when not tuned). */
+export function adamwHalfPeak(adamwPeak: number, tuned: Readonly<Record<string, number>> | undefined): number {
+  return adamwPeak * (tuned?.[ADAMW_HALF_FACTOR.name] ?? 1);
+}
+
+/**
  * The compared optimizers. Grids bracket each method's usual values (5 points, about ×2–3 apart;
  * the protocol extends a grid whose best point is at an edge);
  * weight decays follow each method's reference (AdamW 0.01 as in PyTorch, Muon 0.01 as in
  * KellerJordan/Muon's README example, Lion 10× AdamW's as its paper advises). The Muon hybrid's
- * AdamW group uses the same betas, eps and decay as the AdamW baseline, and AdamW's chosen lr.
+ * AdamW group uses the same betas, eps and decay as the AdamW baseline, at a tuned multiple of
+ * AdamW's chosen lr.
  */
 const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
   muon: muonSpec('muon', 'Muon (+AdamW)', { nsSteps: MUON.nsSteps, coefficients: 'jordan' }),
@@ -134,7 +151,8 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
     kind: 'normuon',
     label: 'NorMuon (+AdamW)',
     grid: [0.01, 0.02, 0.05, 0.1, 0.2],
-    hyperParameters: { ...NORMUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
+    tunedAfter: [ADAMW_HALF_FACTOR],
+    hyperParameters: { ...NORMUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: AUXILIARY_ADAMW },
     // The default routing's labels: hidden matrices → 'muon' (here NorMuon), the rest → 'adamw'.
     create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
       groups: {
@@ -172,7 +190,8 @@ function muonSpec(
     kind,
     label,
     grid: [0.01, 0.02, 0.05, 0.1, 0.2],
-    hyperParameters: { ...muon, ...newtonSchulz, lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
+    tunedAfter: [ADAMW_HALF_FACTOR],
+    hyperParameters: { ...muon, ...newtonSchulz, lrAdjust: 'original', auxiliary: AUXILIARY_ADAMW },
     create: (learningRate, { model, auxLearningRate, orthogonalize, fused }) => muonWithAdamW(model, {
       muon: { learningRate, ...muon, ...newtonSchulz, ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) },
       adamw: { learningRate: auxLearningRate, ...ADAMW },

@@ -1,4 +1,5 @@
 import type { BenchResults, ModelResult, OptimizerResult } from '../results/results.js';
+import { ADAMW_HALF_FACTOR, adamwHalfPeak } from '../protocol/optimizers.js';
 import { smoothingWindow, type Stat } from '../protocol/stats.js';
 
 /** Formats mean ± std (just the mean for one seed) with the given number of decimals. */
@@ -13,16 +14,20 @@ export const TABLE_HEADERS = [
   'Optimizer', 'Tuned', 'Final train loss', 'Test acc. %', 'Test loss', 'Steps to target', 'Time to target s', 'Wall s', 'Opt. step share',
 ] as const;
 
+/** How the tables name a tuned hyper-parameter. */
+const SHORT_NAMES: Record<string, string> = { learningRate: 'lr', rho: 'ρ', [ADAMW_HALF_FACTOR.name]: 'AdamW half' };
+
 /**
- * The chosen values: the peak learning rate, the hybrid's AdamW rate, other tuned values; a choice
- * left at a grid edge by the extension cap is flagged.
+ * The chosen values: the peak learning rate, the hybrid's AdamW half's rate (with its tuned factor
+ * of AdamW's choice), other tuned values; a choice left at a grid edge by the extension cap is flagged.
  */
 export function tunedCell(o: OptimizerResult): string {
+  const factor = o.tuned[ADAMW_HALF_FACTOR.name];
   const extras = [
-    ...(o.auxLearningRate === null ? [] : [`AdamW ${o.auxLearningRate}`]),
-    ...Object.entries(o.tuned).map(([name, value]) => `${name === 'rho' ? 'ρ' : name} ${value}`),
+    ...(o.auxLearningRate === null ? [] : [`AdamW ${Number(adamwHalfPeak(o.auxLearningRate, o.tuned).toPrecision(3))}${factor === undefined ? '' : ` = ${factor}× AdamW's`}`]),
+    ...Object.entries(o.tuned).filter(([name]) => name !== ADAMW_HALF_FACTOR.name).map(([name, value]) => `${SHORT_NAMES[name] ?? name} ${value}`),
   ];
-  const capped = o.searches.filter((s) => s.capped).map((s) => (s.parameter === 'learningRate' ? 'lr' : s.parameter === 'rho' ? 'ρ' : s.parameter));
+  const capped = o.searches.filter((s) => s.capped).map((s) => SHORT_NAMES[s.parameter] ?? s.parameter);
   const given = o.searches.some((s) => s.parameter === 'learningRate') ? '' : ' [lr given]';
   return `${o.learningRate}${given}${extras.length > 0 ? ` (${extras.join(', ')})` : ''}${capped.length > 0 ? ` [${capped.join(', ')} at grid edge, cap hit]` : ''}`;
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults, ModelResult } from '../results/results.js';
+import { ADAMW_HALF_FACTOR } from '../protocol/optimizers.js';
 import { movingAverage, smoothingWindow } from '../protocol/stats.js';
 import { gridSearchSpec } from './gridChart.js';
 import { lossChartSpec, type ChartSeries } from './lossChart.js';
@@ -46,7 +47,7 @@ export interface ModelPlots {
   target: string;
 }
 
-const PARAMETER_TITLES: Record<string, string> = { learningRate: 'peak learning rate', rho: 'ρ' };
+const PARAMETER_TITLES: Record<string, string> = { learningRate: 'peak learning rate', rho: 'ρ', [ADAMW_HALF_FACTOR.name]: "AdamW half's peak rate ÷ AdamW's" };
 
 /**
  * The SVG charts of one model (Vega-Lite, rendered in Node): training loss against steps and
