@@ -19,6 +19,7 @@ const SCRIPTS = [
   ['./gramRestarts.ts', 'bench:gram-restarts'],
   ['./browser/run.ts', 'bench:browser'],
   ['./gpu/run.ts', 'bench:gpu'],
+  ['./hybridDefaults.ts', 'bench:hybrid-defaults'],
 ] as const;
 
 describe('the bench:* scripts parse their command line first', () => {

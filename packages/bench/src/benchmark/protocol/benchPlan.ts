@@ -19,8 +19,8 @@ export interface BenchPlan {
  * Epochs per model in the default (≈ 15 min of CPU: Fashion-MNIST MLP 200 steps, ConvNet 100,
  * transformer 60) and full runs.
  */
-export const DEFAULT_EPOCHS: Record<TaskId, number> = { 'mlp': 3, 'convnet': 1, 'transformer': 2, 'fashion-mlp': 2, 'fashion-convnet': 1, 'wide-mlp': 1 };
-export const FULL_EPOCHS: Record<TaskId, number> = { 'mlp': 10, 'convnet': 3, 'transformer': 4, 'fashion-mlp': 3, 'fashion-convnet': 1, 'wide-mlp': 3 };
+export const DEFAULT_EPOCHS: Record<TaskId, number> = { 'mlp': 3, 'convnet': 1, 'transformer': 2, 'fashion-mlp': 2, 'fashion-convnet': 1, 'wide-mlp': 1, 'lstm': 2 };
+export const FULL_EPOCHS: Record<TaskId, number> = { 'mlp': 10, 'convnet': 3, 'transformer': 4, 'fashion-mlp': 3, 'fashion-convnet': 1, 'wide-mlp': 3, 'lstm': 4 };
 /** The `--full` run tunes at half the budget. */
 export const FULL_PROTOCOL: TuningProtocol = { tuneFraction: 0.5, maxExtensions: 3 };
 
