@@ -52,7 +52,7 @@ function stepsClause(model: ModelResult, muon: OptimizerResult, adamw: Optimizer
   const target = `AdamW's final training loss (${model.targetLoss.toFixed(4)})`;
   const m = muon.summary;
   const a = adamw.summary;
-  if (m.reachedTarget === 0) return `Muon did not reach ${target} within the ${model.steps} steps in any of its ${seeds} seed${seeds === 1 ? '' : 's'}`;
+  if (m.reachedTarget === 0) return `Muon did not reach ${target} within the ${model.steps} steps ${seeds === 1 ? 'of its one seed' : `in any of its ${seeds} seeds`}`;
   const ratio = `${(m.stepsToTarget.mean / a.stepsToTarget.mean).toFixed(2)}×`;
   const numbers = `${versus(m.stepsToTarget, a.stepsToTarget, 0)} steps, ${ratio}`;
   const d = difference(m.stepsToTarget, a.stepsToTarget);
@@ -67,7 +67,10 @@ function stepsClause(model: ModelResult, muon: OptimizerResult, adamw: Optimizer
   return `Muon reached ${target} in fewer steps than AdamW (${numbers}; beyond seed noise: ${test})`;
 }
 
-/** The clause naming where Muon is behind AdamW: beyond seed noise, within it, or without a noise estimate. */
+/** "a", "a and b", "a, b and c". */
+const listed = (items: readonly string[]): string => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) as string}`);
+
+/** The clause naming where Muon is behind AdamW: beyond seed noise, within it, or without a noise estimate (one seed). */
 function lossesClause(muon: OptimizerResult, adamw: OptimizerResult): string {
   const behind = COLUMNS.flatMap((c) => {
     const m = c.stat(muon);
@@ -77,14 +80,14 @@ function lossesClause(muon: OptimizerResult, adamw: OptimizerResult): string {
     if (!worse) return [];
     const d = difference(m, a);
     const numbers = versus(m, a, c.decimals, c.scale, c.unit);
-    return [{ beyond: d.kind === 'beyond-noise', text: `${c.name} (${numbers}${d.kind === 'no-spread' ? '' : `, ${formatP(d.p)}`})` }];
+    return [{ kind: d.kind, text: `${c.name} (${numbers}${d.kind === 'no-spread' ? '' : `, ${formatP(d.p)}`})` }];
   });
-  if (behind.length === 0) return `it is behind AdamW in none of ${COLUMNS.map((c) => c.name).join(', ')}`;
-  const beyond = behind.filter((b) => b.beyond).map((b) => b.text);
-  const within = behind.filter((b) => !b.beyond).map((b) => b.text);
+  if (behind.length === 0) return `it is behind AdamW in none of ${listed(COLUMNS.map((c) => c.name))}`;
+  const of = (kind: Difference['kind']): string[] => behind.filter((b) => b.kind === kind).map((b) => b.text);
   return [
-    ...(beyond.length > 0 ? [`it loses to AdamW beyond seed noise in ${beyond.join(' and ')}`] : []),
-    ...(within.length > 0 ? [`it is behind ${beyond.length > 0 ? '' : 'AdamW '}within seed noise${muon.runs.length === 1 ? ' (not estimated: one seed)' : ''} in ${within.join(' and ')}`] : []),
+    ...(of('beyond-noise').length > 0 ? [`it loses to AdamW beyond seed noise in ${listed(of('beyond-noise'))}`] : []),
+    ...(of('noise').length > 0 ? [`it is behind within seed noise in ${listed(of('noise'))}`] : []),
+    ...(of('no-spread').length > 0 ? [`it is behind AdamW, with no noise estimate, in ${listed(of('no-spread'))}`] : []),
   ].join(', and ');
 }
 

@@ -137,7 +137,9 @@ export async function reportHtml(results: BenchResults): Promise<string> {
 <div class="table"><table><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table></div>
-<div class="plots">${plots.byStep}${plots.byTime}${plots.target}${plots.grids.map((g) => g.svg).join('')}</div>
+<div class="plots">${plots.byStep}${plots.byTime}</div>
+<div class="plots">${plots.target.replace('class="marks"', 'class="marks wide"')}</div>
+<div class="plots">${plots.grids.map((g) => g.svg).join('')}</div>
 <details><summary>Grids (validation loss after ${model.tuneSteps}-step runs)</summary><ul>
 ${grids}
 </ul></details>
@@ -149,7 +151,8 @@ ${grids}
 body{font-family:system-ui,sans-serif;max-width:1240px;margin:1.5em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 td:first-child,th:first-child,td:nth-child(2){text-align:left}.table{overflow-x:auto}
-.plots{display:flex;flex-wrap:wrap;gap:8px}.plots svg{max-width:100%;height:auto;border:1px solid #ddd}
+.plots{display:flex;flex-wrap:wrap;align-items:flex-start;gap:8px;margin-bottom:8px}.plots svg{box-sizing:border-box;flex:0 1 calc(50% - 4px);min-width:480px;height:auto;border:1px solid #ddd}
+.plots svg.wide{flex-basis:auto;min-width:0;max-width:100%}
 .verdict{font-size:1.1em;border-left:4px solid #1f77b4;padding:4px 12px;background:#f3f7fb}
 .busy{border-left:4px solid #d62728;padding:4px 12px;background:#fdf1f1}
 code{background:#f4f4f4;padding:1px 4px;overflow-wrap:anywhere}
