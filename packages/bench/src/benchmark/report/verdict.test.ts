@@ -77,6 +77,8 @@ describe('the verdict sentence: "fewer steps" only beyond seed noise, and where 
     const sentence = verdictSentence(model({ steps: [98, 100, null] }, { steps: [148, 150, 152] })) as string;
     expect(sentence).not.toContain('fewer steps');
     expect(sentence).toContain('but in only 2 of its 3 seeds');
+    expect(verdictSentence(model({ steps: [97, null, null] }, { steps: [60, 70, 83] }))).toContain(
+      "Muon reached AdamW's final training loss (0.2000) in 97 vs 71 ± 12 steps, 1.37×, but only 1 of Muon's and 3 of AdamW's 3 seeds reached it, too few for a noise estimate, so no difference is called;");
     expect(verdictSentence(model({ steps: [null, null, null] }, { steps: [148, 150, 152] }))).toContain("Muon did not reach AdamW's final training loss (0.2000) within the 162 steps in any of its 3 seeds");
   });
 

@@ -57,8 +57,9 @@ function stepsClause(model: ModelResult, muon: OptimizerResult, adamw: Optimizer
   const numbers = `${versus(m.stepsToTarget, a.stepsToTarget, 0)} steps, ${ratio}`;
   const d = difference(m.stepsToTarget, a.stepsToTarget);
   if (d.kind === 'no-spread') {
-    const why = seeds === 1 ? 'one seed gives no noise estimate' : 'fewer than 2 seeds of each reached it, too few for a noise estimate';
-    return `Muon reached ${target} in ${numbers}, but ${why}, so no difference is called (run --seeds 3)`;
+    if (seeds === 1) return `Muon reached ${target} in ${numbers}, but one seed gives no noise estimate, so no difference is called (run --seeds 3)`;
+    return `Muon reached ${target} in ${numbers}, but only ${m.reachedTarget} of Muon's and ${a.reachedTarget} of AdamW's ${seeds} seeds reached it, ` +
+      'too few for a noise estimate, so no difference is called';
   }
   const test = `${formatP(d.p)}, two-sample t-test over the seeds that reached it`;
   if (d.kind === 'noise') return `Muon and AdamW reached ${target} in the same steps within seed noise (${numbers}; ${test})`;
