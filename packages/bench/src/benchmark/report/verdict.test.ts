@@ -91,6 +91,9 @@ describe('the verdict sentence: "fewer steps" only beyond seed noise, and where 
     expect(sentence).toContain('in fewer steps than AdamW');
     expect(sentence).toContain('; it loses to AdamW beyond seed noise in seconds to that loss (10.0 ± 0.2 s vs 7.5 ± 0.1 s, p < 0.001) and test loss (0.4100 ± 0.0100 vs 0.3100 ± 0.0100, p < 0.001), ' +
       'and it is behind within seed noise in test accuracy (90.00 ± 1.00 % vs 90.50 ± 0.50 %, p = 0.48).');
+    // Timed while the load was above the cores: the seconds say so.
+    expect(verdictSentence(model({ steps: [98, 100, 102], seconds: [9.8, 10, 10.2] }, { steps: [148, 150, 152], seconds: [7.4, 7.5, 7.6] }), true))
+      .toContain('it loses to AdamW beyond seed noise in seconds to that loss (10.0 ± 0.2 s vs 7.5 ± 0.1 s, p < 0.001, timed on a busy machine).');
     expect(verdictSentence(model({ steps: [null], testLoss: [0.5], finalTrainLoss: [0.4] }, { steps: [150] }))).toBe(
       "MLP on MNIST (162 steps, 1 seed): Muon did not reach AdamW's final training loss (0.2000) within the 162 steps of its one seed; " +
       'it is behind AdamW, with no noise estimate, in test loss (0.5000 vs 0.3000) and final training loss (0.4000 vs 0.2000).');

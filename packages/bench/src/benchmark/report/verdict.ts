@@ -72,7 +72,7 @@ function stepsClause(model: ModelResult, muon: OptimizerResult, adamw: Optimizer
 const listed = (items: readonly string[]): string => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) as string}`);
 
 /** The clause naming where Muon is behind AdamW: beyond seed noise, within it, or without a noise estimate (one seed). */
-function lossesClause(muon: OptimizerResult, adamw: OptimizerResult): string {
+function lossesClause(muon: OptimizerResult, adamw: OptimizerResult, busy: boolean): string {
   const behind = COLUMNS.flatMap((c) => {
     const m = c.stat(muon);
     const a = c.stat(adamw);
@@ -81,7 +81,8 @@ function lossesClause(muon: OptimizerResult, adamw: OptimizerResult): string {
     if (!worse) return [];
     const d = difference(m, a);
     const numbers = versus(m, a, c.decimals, c.scale, c.unit);
-    return [{ kind: d.kind, text: `${c.name} (${numbers}${d.kind === 'no-spread' ? '' : `, ${formatP(d.p)}`})` }];
+    const where = busy && c.unit === ' s' ? ', timed on a busy machine' : '';
+    return [{ kind: d.kind, text: `${c.name} (${numbers}${d.kind === 'no-spread' ? '' : `, ${formatP(d.p)}`}${where})` }];
   });
   if (behind.length === 0) return `it is behind AdamW in none of ${listed(COLUMNS.map((c) => c.name))}`;
   const of = (kind: Difference['kind']): string[] => behind.filter((b) => b.kind === kind).map((b) => b.text);
@@ -97,16 +98,17 @@ function lossesClause(muon: OptimizerResult, adamw: OptimizerResult): string {
  * final training loss in fewer steps, said only when the difference is beyond seed noise (a
  * two-sample t-test at p < {@link NOISE_P_VALUE} over the seeds that reached it, all of Muon's
  * having to), and where Muon is behind AdamW (seconds to that loss, test loss and accuracy, final
- * training loss), each marked as beyond or within seed noise. Null without both Muon and AdamW.
+ * training loss), each marked as beyond or within seed noise; `busy` (the machine's load was above
+ * its cores) marks the seconds as timed on a busy machine. Null without both Muon and AdamW.
  * @example
  * verdictSentence(model)
  * // → "MLP, MNIST (162 steps, 3 seeds): Muon reached AdamW's final training loss (0.2012) in fewer steps than AdamW
  * //    (98 ± 4 vs 160 ± 2 steps, 0.61×; beyond seed noise: p < 0.001, …); it loses to AdamW beyond seed noise in seconds to that loss (…)."
  */
-export function verdictSentence(model: ModelResult): string | null {
+export function verdictSentence(model: ModelResult, busy = false): string | null {
   const muon = model.optimizers.find((o) => o.kind === 'muon');
   const adamw = model.optimizers.find((o) => o.kind === 'adamw');
   if (muon === undefined || adamw === undefined) return null;
   const seeds = muon.runs.length;
-  return `${model.title} (${model.steps} steps, ${seeds} seed${seeds === 1 ? '' : 's'}): ${stepsClause(model, muon, adamw)}; ${lossesClause(muon, adamw)}.`;
+  return `${model.title} (${model.steps} steps, ${seeds} seed${seeds === 1 ? '' : 's'}): ${stepsClause(model, muon, adamw)}; ${lossesClause(muon, adamw, busy)}.`;
 }

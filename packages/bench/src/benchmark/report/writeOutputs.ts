@@ -95,6 +95,12 @@ export async function modelPlots(model: ModelResult, seeds: number): Promise<Mod
   return { byStep: byStep as string, byTime: byTime as string, target: target as string, grids: grids as GridPlot[] };
 }
 
+/**
+ * Marks a chart to be drawn at its own width (at most the page's): the target and grid charts,
+ * whose width follows their subtitles; the loss charts share a row, two at half the width each.
+ */
+const atNaturalSize = (svg: string): string => svg.replace('class="marks"', 'class="marks wide"');
+
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** JSON without NaN/Infinity (written as null). */
@@ -111,9 +117,10 @@ export function headline(results: BenchResults): { verdicts: string[]; warning: 
   const given = results.models.flatMap((model) => model.optimizers
     .filter((o) => !o.searches.some((s) => s.parameter === 'learningRate'))
     .map((o) => `${o.label} ${o.learningRate}${results.models.length > 1 ? ` (${model.title})` : ''}`));
+  const warning = busyMachineWarning(results.machine);
   return {
-    verdicts: results.models.flatMap((model) => verdictSentence(model) ?? []),
-    warning: busyMachineWarning(results.machine),
+    verdicts: results.models.flatMap((model) => verdictSentence(model, warning !== null) ?? []),
+    warning,
     givenRates: given.length === 0 ? null : `Learning rates given by --chosen-lr (chosen by an earlier search, not searched in this run): ${given.join(', ')}.`,
   };
 }
@@ -138,8 +145,7 @@ export async function reportHtml(results: BenchResults): Promise<string> {
 ${rows}
 </tbody></table></div>
 <div class="plots">${plots.byStep}${plots.byTime}</div>
-<div class="plots">${plots.target.replace('class="marks"', 'class="marks wide"')}</div>
-<div class="plots">${plots.grids.map((g) => g.svg).join('')}</div>
+<div class="plots">${[plots.target, ...plots.grids.map((g) => g.svg)].map(atNaturalSize).join('')}</div>
 <details><summary>Grids (validation loss after ${model.tuneSteps}-step runs)</summary><ul>
 ${grids}
 </ul></details>
