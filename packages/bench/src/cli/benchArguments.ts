@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { BENCH_BACKENDS, type BenchBackend } from '../benchmark/runs/backend.js';
 
 /** The help text of `muon-tfjs bench` (`npm run bench -- --help`). */
-export const BENCH_USAGE = `Usage: muon-tfjs bench [options]
-       muon-tfjs spectrum [options]   (Muon's spectra against model size; see spectrum --help)
+export const BENCH_USAGE = `Usage: npm run bench -- [options]
+       npm run spectrum -- [options]   (Muon's spectra against model size; see npm run spectrum -- --help)
 
 Compares Muon and NorMuon (hybrids with AdamW), AdamW, SGD with momentum, Lion and SophiaG on an
 MLP and a ConvNet on Fashion-MNIST (MNIST when Debian's dataset-fashion-mnist is not installed)

@@ -72,7 +72,7 @@ async function bench(argv: string[]): Promise<void> {
     mode: plan.mode,
     backend,
     simd: simd ?? null,
-    command: `muon-tfjs bench ${argv.join(' ')}`.trim(),
+    command: `npm run bench -- ${argv.join(' ')}`.trim(),
     onRunStart: ({ model, optimizer, phase, steps }) => {
       const runLabel = `${model} ${optimizer} ${phase}`;
       if (tty) {
@@ -117,7 +117,7 @@ async function merge(list: string, outFlag: string, argv: string[]): Promise<voi
     return parsed as BenchResults;
   });
   const out = createRunDirectory(outFlag, 'merge');
-  const results = mergeResults(parts, `muon-tfjs bench ${argv.join(' ')}`);
+  const results = mergeResults(parts, `npm run bench -- ${argv.join(' ')}`);
   process.stdout.write(`${formatTextReport(results)}\n\n`);
   const files = await writeOutputs(results, out);
   process.stderr.write(`Merged ${parts.length} parts.\n`);
@@ -154,7 +154,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(BENCH_USAGE);
     return;
   }
-  throw new Error(`unknown command '${command}'. Try: muon-tfjs bench --help`);
+  throw new Error(`unknown command '${command}'. Try: npm run bench -- --help`);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
