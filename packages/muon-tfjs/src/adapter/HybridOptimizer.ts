@@ -43,6 +43,9 @@ export interface HybridConfig<L extends string = string> extends HybridOptions<L
   readonly routes?: readonly (SavedRoute & { readonly shape?: readonly number[] })[];
 }
 
+/** A number a person reads in the routing table: 4 significant digits (1.7888543819998317 → 1.789). */
+const forReading = (x: number): number => Number(x.toPrecision(4));
+
 /** One row of {@link HybridOptimizer.describeRouting}. */
 export interface RoutingRow {
   readonly variable: string;
@@ -55,9 +58,13 @@ export interface RoutingRow {
   readonly matrix?: readonly [number, number];
   /** How many such matrices: a conv kernel's taps when its group orthogonalizes per tap; absent for one. */
   readonly taps?: number;
-  /** The update scale s (Muon's shape scale; 1 for the others): the step is −lr·s·direction. */
+  /**
+   * The update scale s (Muon's shape scale; 1 for the others): the step is −lr·s·direction. Like
+   * `effectiveLearningRate`, rounded to 4 significant digits for reading (√3.2 shows as 1.789); the
+   * step itself uses the exact value.
+   */
   readonly scale: number;
-  /** The step size this variable sees now: lr·s. */
+  /** The step size this variable sees now: lr·s (4 significant digits). */
   readonly effectiveLearningRate: number;
   readonly reason: string;
 }
@@ -177,8 +184,8 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
         shape,
         ...(matrix && { matrix }),
         ...(taps !== undefined && { taps }),
-        scale,
-        effectiveLearningRate: this.learningRateOf(label as L) * scale,
+        scale: forReading(scale),
+        effectiveLearningRate: forReading(this.learningRateOf(label as L) * scale),
         reason: decision.reason,
       });
     }
