@@ -39,10 +39,10 @@ export function benchHeader(plan: BenchPlan, options: {
   const tuned = plan.optimizers.filter((kind) => options.chosen?.[kind] === undefined);
   const given = chosen.length === 0
     ? ''
-    : ` Learning rates given by --chosen-lr, not searched: ${chosen.map(([kind, lr]) => `${kind} ${lr}`).join(', ')}${options.chosen?.['adamw'] === undefined ? '' : " (adamw's is also the hybrids' AdamW rate)"}.`;
+    : ` Learning rates given by --chosen-lr, not searched: ${chosen.map(([kind, lr]) => `${kind} ${lr}`).join(', ')}${options.chosen?.['adamw'] === undefined ? '' : " (adamw's is also what the hybrids' AdamW half is tuned as a factor of)"}.`;
   const searching = tuned.length === 0
     ? 'No learning rate is searched'
-    : `${tuned.join(', ')} first tune${tuned.length === 1 ? 's' : ''} the peak lr (Sophia also ρ) on a held-out split, runs of ${plan.protocol.tuneFraction} of the budget, ` +
+    : `${tuned.join(', ')} first tune${tuned.length === 1 ? 's' : ''} the peak lr (Sophia then ρ, a hybrid its AdamW half's rate) on a held-out split, runs of ${plan.protocol.tuneFraction} of the budget, ` +
       `grids extended past an edge (at most ${plan.protocol.maxExtensions} points)`;
   const minutes = Math.max(1, Math.round(options.estimateSeconds / 60));
   return [
