@@ -1,12 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
-import { AdamWOptimizer, adamw } from './AdamWOptimizer.js';
-import { LionOptimizer, lion } from './LionOptimizer.js';
-import { MuonOptimizer, muon } from './MuonOptimizer.js';
+import { AdamWOptimizer, LionOptimizer, MuonOptimizer, NorMuonOptimizer, SophiaOptimizer, adamw, lion, muon, normuon, sophia } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
-import { NorMuonOptimizer, normuon } from './NorMuonOptimizer.js';
-import { SophiaOptimizer, sophia } from './SophiaOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 
 /** Rebuilds an optimizer the way tfjs-layers does: by registered class name, then fromConfig. */

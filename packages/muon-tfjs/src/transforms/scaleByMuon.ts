@@ -4,8 +4,8 @@ import { fromMatrix, toMatrix } from '../math/matrixView.js';
 import { layerAwareSchedule, lowerBoundFloor, measuredLowerBound, storedLowerBound } from '../math/layerAwareSchedule.js';
 import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { type Scheduled, scheduleValue } from '../math/schedule.js';
-import { type GradientTransformation, entry, mapNames } from './gradientTransformation.js';
+import type { Scheduled } from '../math/schedule.js';
+import { type GradientTransformation, entry, mapNames, scheduledAt } from './gradientTransformation.js';
 
 /** Options of {@link scaleByMuon}. */
 export interface ScaleByMuonOptions {
@@ -168,11 +168,12 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       return { ...momentumSlot, [MUON_LOWER_BOUND_SLOT]: written(0, [param.shape[param.rank - 1] as number]) };
     },
     nonNegativeSlots: [MUON_LOWER_BOUND_SLOT],
-    update(grads, state, _params, { step, taps }) {
+    update(grads, state, _params, context) {
+      const { step, taps } = context;
       const failure = deferred.failure;
       deferred.failure = undefined;
       if (failure !== undefined) throw failure;
-      const beta = scheduleValue(momentum, step - 1);
+      const beta = scheduledAt(momentum, context);
       // Per-variable tidies and early disposal keep the step's peak memory near its live state:
       // a Muon step over large matrices is bounded by the wasm heap (4 GiB), not by arithmetic.
       const names = Object.keys(grads);

@@ -138,7 +138,7 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
     // The default routing's labels: hidden matrices → 'muon' (here NorMuon), the rest → 'adamw'.
     create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
       groups: {
-        muon: { optimizer: 'normuon', options: { learningRate, ...NORMUON, ...(orthogonalize && { orthogonalize }) } },
+        muon: { optimizer: 'normuon', options: { learningRate, ...NORMUON, ...(orthogonalize && { execution: { orthogonalize } }) } },
         adamw: { optimizer: 'adamw', options: { learningRate: auxLearningRate, ...ADAMW } },
       },
     }),
@@ -174,7 +174,7 @@ function muonSpec(
     grid: [0.01, 0.02, 0.05, 0.1, 0.2],
     hyperParameters: { ...muon, ...newtonSchulz, lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
     create: (learningRate, { model, auxLearningRate, orthogonalize, fused }) => muonWithAdamW(model, {
-      muon: { learningRate, ...muon, ...newtonSchulz, ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) },
+      muon: { learningRate, ...muon, ...newtonSchulz, execution: { ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) } },
       adamw: { learningRate: auxLearningRate, ...ADAMW },
     }),
     usesAuxiliaryAdamW: true,
