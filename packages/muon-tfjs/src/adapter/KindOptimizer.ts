@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type OptimizerGroup, type OptimizerKind, type ResolvedLearningRate, createOptimizerGroup } from '../optimizers/optimizerKind.js';
+import { OPTIMIZER_KINDS } from '../optimizers/optimizerKinds.js';
 import type { GradientTransformation } from '../transforms/gradientTransformation.js';
 import { ADAPTER_SERVICES } from './adapterServices.js';
 import { SingleRateOptimizer } from './SingleRateOptimizer.js';
@@ -79,3 +80,6 @@ export function optimizerClass<Options extends object, Resolved extends Resolved
   CLASSES.set(kind as unknown as OptimizerKind, registered as unknown as OptimizerClass<object, ResolvedLearningRate>);
   return registered;
 }
+
+// Every kind of the registry has its class registered, so that a saved config of any of them loads.
+for (const kind of Object.values<OptimizerKind>(OPTIMIZER_KINDS)) optimizerClass(kind);

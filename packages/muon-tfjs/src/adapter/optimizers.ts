@@ -2,13 +2,11 @@ import { ADAMW_KIND, type AdamWOptions } from '../optimizers/adamw.js';
 import { LION_KIND, type LionOptions } from '../optimizers/lion.js';
 import { MUON_KIND, type MuonOptions } from '../optimizers/muon.js';
 import { NORMUON_KIND, type NorMuonOptions } from '../optimizers/normuon.js';
-import type { OptimizerKind } from '../optimizers/optimizerKind.js';
-import { OPTIMIZER_KINDS } from '../optimizers/optimizerKinds.js';
 import { SOPHIA_KIND, type SophiaOptions } from '../optimizers/sophia.js';
 import { optimizerClass } from './KindOptimizer.js';
 
-// Every kind's class is registered for serialization, named below or not.
-for (const kind of Object.values<OptimizerKind>(OPTIMIZER_KINDS)) optimizerClass(kind);
+// Each kind's class and factory under its own name (every kind's class is registered by
+// KindOptimizer.ts, named here or not).
 
 /**
  * Muon (MomentUm Orthogonalized by Newton–Schulz, Keller Jordan 2024) as a `tf.Optimizer`, for
