@@ -1,12 +1,17 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHessianEstimate, sophia, type Orthogonalizer, type Scheduled, type TransformOptimizer } from 'muon-tfjs';
+import { OPTIMIZER_KINDS as LIBRARY_KINDS, type OptimizerKindName, SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHessianEstimate, sophia, type Orthogonalizer, type Scheduled, type TransformOptimizer } from 'muon-tfjs';
 import { ScheduledMomentumOptimizer } from './scheduledMomentum.js';
 import type { Batch } from 'muon-tfjs-tasks';
 
-/** The optimizers the benchmark can compare (`--optimizers`). */
+/**
+ * The optimizers the benchmark can compare (`--optimizers`), in the order of its tables: every
+ * optimizer of the library, SGD as tfjs has it, and Muon's variants.
+ */
 export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
+/** Every kind of the library's `OPTIMIZER_KINDS` is one of the benchmark's: a new one fails to compile here until it has a spec in {@link SPECS}. */
+const _EVERY_LIBRARY_KIND: readonly OptimizerKind[] = Object.keys(LIBRARY_KINDS) as OptimizerKindName[];
 
 /**
  * The optimizers a plain `npm run bench` compares: the whole competitor table (issue 12). Muon with
