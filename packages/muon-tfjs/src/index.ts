@@ -74,6 +74,7 @@ export {
   linearDecay,
   linearWarmup,
   momentumWarmup,
+  piecewise,
   scheduleValue,
   warmupStableDecay,
   type ConstantSchedule,
@@ -81,6 +82,7 @@ export {
   type DecaySchedule,
   type LinearSchedule,
   type LinearWarmupSchedule,
+  type PiecewiseSchedule,
   type Schedule,
   type Scheduled,
 } from './math/schedule.js';

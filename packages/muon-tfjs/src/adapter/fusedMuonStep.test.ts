@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../kernels/nativeAddon.js';
 import type { NewtonSchulzPrecision } from '../math/newtonSchulzSchedule.js';
 import { newtonSchulzEach } from '../math/orthogonalizer.js';
-import { linear, momentumWarmup } from '../math/schedule.js';
+import { linear, momentumWarmup, piecewise } from '../math/schedule.js';
 import type { MuonHyperParameters, MuonOptions } from '../optimizers/muon.js';
 import { MUON_TAPS } from '../transforms/scaleByMuon.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
@@ -127,6 +127,25 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
       expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
     });
   }
+
+  it.runIf(native.available)('nsSteps over training (3, then 5 from step 3): the fused step runs each step\'s count, bit for bit as composed', async () => {
+    const nsSteps = piecewise({ boundaries: [2], values: [3, 5] });
+    const [va, vb] = twinVariables(Object.values(SHAPES));
+    const fused = muon({ nsSteps, weightDecay: 0.1 });
+    const composed = muon({ nsSteps, weightDecay: 0.1, execution: { fused: false } });
+    stepBoth(4, fused, va, composed, vb);
+    expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
+    va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
+    expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+    // The count does change: two steps at 3, then one at 5, differ from three steps at 3.
+    const [[a], [b]] = twinVariables([[48, 48]]);
+    const scheduled = muon({ nsSteps });
+    const three = muon({ nsSteps: 3 });
+    stepBoth(2, scheduled, [a as tf.Variable], three, [b as tf.Variable]);
+    expect(values(a as tf.Variable)).toEqual(values(b as tf.Variable));
+    stepBoth(1, scheduled, [a as tf.Variable], three, [b as tf.Variable]);
+    expect(values(a as tf.Variable)).not.toEqual(values(b as tf.Variable));
+  });
 
   it.runIf(native.available)('a step with a Muon tap heard runs composed and delivers the values; the others run fused', () => {
     const [va, vb] = twinVariables([SHAPES.tall, SHAPES.conv]);

@@ -160,7 +160,7 @@ describe("nsSteps: 'auto'", () => {
     hybrid.dispose();
     nor.dispose();
 
-    expect(() => muon({ nsSteps: 'fast' as 'auto' })).toThrow(/nsSteps must be a positive integer, 'auto' or \{ kind: 'auto', every\?, quantile\?, maxSteps\? \}, got "fast"/);
+    expect(() => muon({ nsSteps: 'fast' as 'auto' })).toThrow(/nsSteps must be a positive integer, a piecewise schedule, 'auto' or \{ kind: 'auto', every\?, quantile\?, maxSteps\? \}, got "fast"/);
     // @ts-expect-error layer-aware nsSteps choose their own coefficients
     expect(() => muon({ nsSteps: 'auto', coefficients: 'polarExpress5' })).toThrow(/layer-aware nsSteps choose the coefficients per layer; leave coefficients out \(got "polarExpress5"\)/);
     expect(() => muon({ nsSteps: { kind: 'auto', every: 0 } })).toThrow(/nsSteps.every must be an integer ≥ 1 .* got 0/);

@@ -22,9 +22,9 @@ import { weightDecayAt } from './weightDecay.js';
  */
 export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<Scheduled>, kernel: MuonStepKernel): FusedStep | string {
   if (options.blockColumns.length > 0) return 'blockColumns splits matrices into column blocks, which the fused kernel does not';
-  if (typeof options.nsSteps === 'object') return 'layer-aware nsSteps give each matrix its own schedule and a lower-bound slot; the fused kernel runs one fixed schedule';
+  if (typeof options.nsSteps === 'object' && options.nsSteps.kind === 'auto') return 'layer-aware nsSteps give each matrix its own schedule and a lower-bound slot; the fused kernel runs one fixed schedule';
   if (options.convOrthogonalization !== 'flatten') return `convOrthogonalization '${options.convOrthogonalization}' orthogonalizes each tap apart; the fused kernel orthogonalizes the flattened kernel`;
-  const { momentum, nesterov, schedule, lrAdjust, cautiousWeightDecay } = options;
+  const { momentum, nesterov, newtonSchulzAt, lrAdjust, cautiousWeightDecay } = options;
   return {
     tapPoints: Object.values(MUON_TAPS),
     unavailable: () => kernel.unavailable(),
@@ -54,7 +54,8 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<S
       const results = kernel.step(variables, {
         beta: scheduledAt(momentum, context),
         nesterov,
-        schedule,
+        // The step's schedule: its count may change over training (nsSteps as a piecewise schedule).
+        schedule: newtonSchulzAt(context),
         learningRate: lr,
         weightDecay: weightDecayAt(options, lr),
         cautious: cautiousWeightDecay,

@@ -5,10 +5,10 @@ import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '..
 import { DEFAULT_NS_EPS, type NewtonSchulzPrecision, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { CONV_ORTHOGONALIZATIONS, type ConvOrthogonalization } from '../math/convTaps.js';
-import { type Scheduled, maxValue } from '../math/schedule.js';
+import { type PiecewiseSchedule, type Scheduled, checkScheduled, maxValue, scheduleValue } from '../math/schedule.js';
 import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
 import { chain } from '../transforms/chain.js';
-import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
+import type { GradientTransformation, Live, StepContext } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
@@ -54,8 +54,13 @@ export interface MuonHyperParameters extends WeightDecayOptions {
 
 /** Newton–Schulz with one schedule for every matrix: the default. */
 export interface FixedNewtonSchulzOptions {
-  /** Newton–Schulz iterations. Default 5 for a single triple, the schedule's length for a list. */
-  readonly nsSteps?: number;
+  /**
+   * Newton–Schulz iterations. Default 5 for a single triple, the schedule's length for a list. Or a
+   * count that changes over training, as a piecewise schedule read at the step's index like the
+   * learning rate (`piecewise({ boundaries: [500], values: [3, 5] })`: 3 for the first 500 steps,
+   * then 5); each count must suit `coefficients` as a fixed one does.
+   */
+  readonly nsSteps?: number | PiecewiseSchedule;
   /** Coefficient schedule: a preset name, an (a, b, c) triple, or one triple per step. Default `'jordan'`. */
   readonly coefficients?: CoefficientSpec;
   /**
@@ -126,14 +131,17 @@ const NS_AUTO_PERCENTS: Readonly<Record<NsAutoQuantile, number>> = { q10: 10, q2
 /** The defaults of layer-aware Newton–Schulz ({@link LayerAwareSteps}). */
 export const NS_AUTO_DEFAULTS = { kind: 'auto', every: 100, quantile: DEFAULT_SCHEDULE_TARGET.quantile, maxSteps: DEFAULT_NS_STEPS } as const satisfies ResolvedLayerAwareSteps;
 
+/** Resolved `nsSteps`: a count, a count over training, or layer-aware settings. */
+export type ResolvedNsSteps = number | PiecewiseSchedule | ResolvedLayerAwareSteps;
+
 /** Whether resolved `nsSteps` are layer-aware. */
-export function isLayerAware(nsSteps: number | ResolvedLayerAwareSteps): nsSteps is ResolvedLayerAwareSteps {
-  return typeof nsSteps === 'object';
+export function isLayerAware(nsSteps: ResolvedNsSteps): nsSteps is ResolvedLayerAwareSteps {
+  return typeof nsSteps === 'object' && nsSteps.kind === 'auto';
 }
 
 /** Muon's serializable options with every default filled in. */
 type MuonSettings = Required<MuonHyperParameters> & {
-  readonly nsSteps: number | ResolvedLayerAwareSteps;
+  readonly nsSteps: ResolvedNsSteps;
   /** Under layer-aware `nsSteps`, the default (unused: the chooser picks per layer). */
   readonly coefficients: CoefficientSpec;
   readonly precision: NewtonSchulzPrecision;
@@ -152,8 +160,24 @@ export type ResolvedMuonOptions = MuonSettings & {
    * hybrid group) or their JSON holds the user's settings only, and `fromConfig` resolves it again.
    */
   readonly schedule: NewtonSchulzSchedule;
+  /**
+   * The schedule of a step: {@link schedule} unless `nsSteps` is a schedule over training, then the
+   * one of its count at the step's index (each resolved once, at construction). Not enumerable.
+   */
+  readonly newtonSchulzAt: (context: Pick<StepContext, 'step'>) => NewtonSchulzSchedule;
   readonly execution: ExecutionOptions;
 };
+
+/** What resolution derives from Muon's settings (not enumerable, never saved). */
+export type MuonDerived = Pick<ResolvedMuonOptions, 'schedule' | 'newtonSchulzAt' | 'execution'>;
+
+/** `settings` frozen with Muon's derived properties, not enumerable (NorMuon's resolver too). */
+export function withMuonDerived<Settings extends object>(settings: Settings, derived: MuonDerived): Settings & MuonDerived {
+  const hidden = (value: unknown): PropertyDescriptor => ({ value, enumerable: false });
+  return Object.freeze(
+    Object.defineProperties(settings, { schedule: hidden(derived.schedule), newtonSchulzAt: hidden(derived.newtonSchulzAt), execution: hidden(derived.execution) }) as Settings & MuonDerived,
+  );
+}
 
 /** Muon's defaults, as in KellerJordan/Muon and torch.optim.Muon (with weight decay 0, as KJ). */
 export const MUON_DEFAULTS = {
@@ -204,14 +228,19 @@ export const MUON_MOVED_OPTIONS: Readonly<Record<string, string>> = Object.freez
 
 const LAYER_AWARE_KEYS: readonly (keyof LayerAwareSteps)[] = ['kind', 'every', 'quantile', 'maxSteps'];
 
-/** Checks `nsSteps` as a JavaScript caller may give it: a count, `'auto'`, or layer-aware settings (undefined: the default count). */
-function resolveNsSteps(nsSteps: unknown, owner: string): number | ResolvedLayerAwareSteps | undefined {
+/**
+ * Checks `nsSteps` as a JavaScript caller may give it: a count, a piecewise schedule of counts,
+ * `'auto'`, or layer-aware settings (undefined: the default count).
+ */
+function resolveNsSteps(nsSteps: unknown, owner: string): ResolvedNsSteps | undefined {
   if (nsSteps === undefined || typeof nsSteps === 'number') return nsSteps;
   if (nsSteps === 'auto') return NS_AUTO_DEFAULTS;
-  if (nsSteps === null || typeof nsSteps !== 'object' || Array.isArray(nsSteps) || (nsSteps as { kind?: unknown }).kind !== 'auto') {
-    throw new Error(`${owner}: nsSteps must be a positive integer, 'auto' or { kind: 'auto', every?, quantile?, maxSteps? }, got ${JSON.stringify(nsSteps)}`);
+  const kind = nsSteps !== null && typeof nsSteps === 'object' ? (nsSteps as { kind?: unknown }).kind : undefined;
+  if (kind === 'piecewise') return checkScheduled(nsSteps, 'nsSteps', owner, (x) => Number.isInteger(x) && x >= 1, 'an integer ≥ 1') as PiecewiseSchedule;
+  if (kind !== 'auto') {
+    throw new Error(`${owner}: nsSteps must be a positive integer, a piecewise schedule, 'auto' or { kind: 'auto', every?, quantile?, maxSteps? }, got ${JSON.stringify(nsSteps)}`);
   }
-  for (const key of Object.keys(nsSteps)) {
+  for (const key of Object.keys(nsSteps as LayerAwareSteps)) {
     if (!(LAYER_AWARE_KEYS as readonly string[]).includes(key)) throw new Error(`${owner}: unknown nsSteps setting '${key}'; layer-aware nsSteps take ${LAYER_AWARE_KEYS.join(', ')}`);
   }
   const { every, quantile, maxSteps } = { ...NS_AUTO_DEFAULTS, ...givenOptions(nsSteps as LayerAwareSteps) };
@@ -251,13 +280,18 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
     // The per-layer schedules are float32 (layerAwareSchedule); bfloat16 or float16 would need them re-derived.
     throw new Error(`${owner}: layer-aware nsSteps run float32 schedules; leave precision out or 'float32' with them (got ${JSON.stringify(precision)})`);
   }
-  const schedule = resolveNewtonSchulz({ coefficients, eps, precision, ...(nsSteps === undefined || layerAware ? {} : { steps: nsSteps }) });
+  const scheduled = typeof nsSteps === 'object' && nsSteps.kind === 'piecewise' ? nsSteps : undefined;
+  // One schedule per count a step may run, resolved (and checked against the coefficients) now.
+  const counts: (number | undefined)[] = scheduled !== undefined ? [...new Set(scheduled.values)] : [nsSteps === undefined || layerAware ? undefined : (nsSteps as number)];
+  const schedules = new Map(counts.map((steps) => [steps, resolveNewtonSchulz({ coefficients, eps, precision, ...(steps === undefined ? {} : { steps }) })]));
+  const schedule = schedules.get(scheduled === undefined ? counts[0] : scheduleValue(scheduled, 0)) as NewtonSchulzSchedule;
+  const newtonSchulzAt = scheduled === undefined ? () => schedule : (context: Pick<StepContext, 'step'>) => schedules.get(scheduleValue(scheduled, context.step - 1)) as NewtonSchulzSchedule;
   const learningRate = checkLearningRate(options.learningRate ?? MUON_DEFAULTS.learningRate, 'learningRate', owner);
   const settings: MuonSettings = {
     learningRate,
     momentum: checkMomentum(options.momentum ?? MUON_DEFAULTS.momentum, 'momentum', owner),
     nesterov: options.nesterov ?? MUON_DEFAULTS.nesterov,
-    nsSteps: layerAware ? nsSteps : schedule.steps,
+    nsSteps: layerAware || scheduled !== undefined ? (nsSteps as ResolvedNsSteps) : schedule.steps,
     coefficients,
     ...resolveWeightDecayOptions(options, MUON_DEFAULTS.weightDecay, maxValue(learningRate), owner),
     lrAdjust: options.lrAdjust ?? MUON_DEFAULTS.lrAdjust,
@@ -276,7 +310,7 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
   if (!LR_ADJUST_MODES.includes(settings.lrAdjust)) {
     throw new Error(`${owner}: unknown lrAdjust '${String(settings.lrAdjust)}'; expected one of ${LR_ADJUST_MODES.join(', ')}`);
   }
-  return Object.freeze(Object.defineProperties(settings, { schedule: { value: schedule, enumerable: false }, execution: { value: execution, enumerable: false } }) as ResolvedMuonOptions);
+  return withMuonDerived(settings, { schedule, newtonSchulzAt, execution });
 }
 
 /**
@@ -285,7 +319,7 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
  * layer-aware `nsSteps`, without the coefficients and precision it does not combine with.
  */
 export function muonConfig(options: ResolvedMuonOptions): tf.serialization.ConfigDict {
-  const { coefficients, precision, schedule: _schedule, execution: _execution, ...settings } = options;
+  const { coefficients, precision, schedule: _schedule, newtonSchulzAt: _newtonSchulzAt, execution: _execution, ...settings } = options;
   return {
     ...settings,
     ...(!isLayerAware(options.nsSteps) && { coefficients: coefficients as tf.serialization.ConfigDictValue, precision }),
@@ -325,7 +359,7 @@ export function muonTransformation(
     scaleByMuon({
       momentum: options.momentum,
       nesterov: options.nesterov,
-      newtonSchulz: options.schedule,
+      newtonSchulz: options.newtonSchulzAt,
       orthogonalize,
       ...(isLayerAware(options.nsSteps) && { layerAware: { every: options.nsSteps.every, percent: NS_AUTO_PERCENTS[options.nsSteps.quantile], maxSteps: options.nsSteps.maxSteps } }),
     }),

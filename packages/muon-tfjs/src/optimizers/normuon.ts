@@ -12,6 +12,7 @@ import {
   muonOptionsFromConfig,
   muonTransformation,
   resolveMuonOptions,
+  withMuonDerived,
 } from './muon.js';
 import { type ExecutionOptions, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
 import { checkPositive, checkUnitInterval, optionNames, rejectUnknownOptions } from './options.js';
@@ -40,7 +41,7 @@ export const NORMUON_DEFAULTS = {
   ...MUON_DEFAULTS,
   beta2: 0.95,
   epsilon: 1e-10,
-} as const satisfies Omit<ResolvedNorMuonOptions, 'schedule' | 'execution' | 'maxLearningRate'>;
+} as const satisfies Omit<ResolvedNorMuonOptions, 'schedule' | 'newtonSchulzAt' | 'execution' | 'maxLearningRate'>;
 
 /** The names of NorMuon's options: the keys of {@link NorMuonOptions}, checked by the compiler. */
 export const NORMUON_OPTION_NAMES = optionNames<NorMuonOptions>({ ...MUON_COMPOSITION_OPTION_SET, beta2: true, epsilon: true, execution: true });
@@ -56,10 +57,8 @@ export function resolveNorMuonOptions(options: NorMuonOptions = {}, owner = 'nor
   // epsilon > 0: with epsilon = 0 a zero update normalized per neuron is 0/0.
   checkPositive(epsilon, 'epsilon', owner);
   const muon = resolveMuonOptions(muonOptions, owner);
-  // Muon's resolved schedule and execution stay non-enumerable properties (see ResolvedMuonOptions).
-  return Object.freeze(
-    Object.defineProperties({ ...muon, beta2, epsilon }, { schedule: { value: muon.schedule, enumerable: false }, execution: { value: muon.execution, enumerable: false } }) as ResolvedNorMuonOptions,
-  );
+  // Muon's derived properties stay non-enumerable (see ResolvedMuonOptions).
+  return withMuonDerived({ ...muon, beta2, epsilon }, muon);
 }
 
 /**

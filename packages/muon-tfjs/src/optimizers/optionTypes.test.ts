@@ -26,7 +26,7 @@ describe('couplings of the options, refused by the types and at run time alike',
     // @ts-expect-error nsAutoEvery is now nsSteps: { kind: 'auto', every }
     expect(() => resolveMuonOptions({ nsSteps: 'auto', nsAutoEvery: 10 }, 'Muon')).toThrow("Muon: option 'nsAutoEvery' has moved; write nsSteps: { kind: 'auto', every }");
     // @ts-expect-error every is a layer-aware setting, of nsSteps: { kind: 'auto' } only
-    expect(() => resolveMuonOptions({ nsSteps: { kind: 'fixed', every: 10 } }, 'Muon')).toThrow(/Muon: nsSteps must be a positive integer, 'auto' or \{ kind: 'auto', every\?, quantile\?, maxSteps\? \}/);
+    expect(() => resolveMuonOptions({ nsSteps: { kind: 'fixed', every: 10 } }, 'Muon')).toThrow(/Muon: nsSteps must be a positive integer, a piecewise schedule, 'auto' or \{ kind: 'auto', every\?, quantile\?, maxSteps\? \}/);
     // @ts-expect-error a layer-aware setting that does not exist
     expect(() => resolveMuonOptions({ nsSteps: { kind: 'auto', steps: 3 } }, 'Muon')).toThrow("Muon: unknown nsSteps setting 'steps'; layer-aware nsSteps take kind, every, quantile, maxSteps");
   });
