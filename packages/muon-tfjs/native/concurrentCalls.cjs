@@ -44,6 +44,9 @@ function randomArray(length, seed, ArrayType) {
  * addon's codes to run (0 float32, and 1 bfloat16 where the addon can).
  */
 function runNativeEntries(addon, seed, precisions) {
+  // The same thread count in every run, whatever the machine's load (a lone run and a worker beside
+  // others may see different loads): the bits of OpenBLAS's products depend on it.
+  addon.setThreads(addon.info().threads);
   const shapes = Int32Array.from(SHAPES.flat());
   const matrices = SHAPES.map(([rows, cols], i) => randomArray(rows * cols, seed * 16 + i, Float32Array));
   const results = {};

@@ -320,6 +320,9 @@ Napi::Value GramEigenvalues(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// Every export, listed in info().interface.exports.
+constexpr const char* kExports[] = {"orthogonalize", "muonStep", "info", "setThreads", "matmul", "gramEigenvalues", "threading"};
+
 Napi::Array fieldList(Napi::Env env, const std::vector<Field>& fields) {
   Napi::Array list = Napi::Array::New(env, fields.size());
   for (uint32_t i = 0; i < fields.size(); ++i) list.Set(i, Napi::String::New(env, std::string(fields[i].name) + ": " + fields[i].type));
@@ -332,11 +335,15 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   const muon::EngineDescription engine = muon::describe();
   result.Set("blas", Napi::String::New(env, engine.blas));
   result.Set("threads", Napi::Number::New(env, engineOf(env).threads));
+  result.Set("followsLoad", Napi::Boolean::New(env, engineOf(env).followsLoad));
   // The options each export takes, "name: type" per field, from the lists the reader checks
   // against: src/kernels/nativeAddon.ts compares them with its own at load.
   Napi::Object interface = Napi::Object::New(env);
   interface.Set("orthogonalize", fieldList(env, kOrthogonalizeFields));
   interface.Set("muonStep", fieldList(env, kMuonStepFields));
+  Napi::Array names = Napi::Array::New(env);
+  for (const char* name : kExports) names.Set(names.Length(), Napi::String::New(env, name));
+  interface.Set("exports", names);
   result.Set("interface", interface);
   result.Set("onednn", engine.onednn.empty() ? env.Null() : Napi::String::New(env, engine.onednn));
   Napi::Object products = Napi::Object::New(env);
@@ -353,10 +360,38 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// setThreads(count[, followLoad = false]): exactly `count` threads per call (reproducible bits), or
+// with followLoad at most `count`, fewer while other processes keep the CPUs busy (the default,
+// from OpenBLAS's count, when setThreads was never called).
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "setThreads(count)");
-  engineOf(info.Env()).threads = std::max(1, info[0].As<Napi::Number>().Int32Value());
+  if (info.Length() < 1 || info.Length() > 2 || !info[0].IsNumber() || (info.Length() == 2 && !info[1].IsBoolean() && !info[1].IsUndefined())) {
+    throw Napi::TypeError::New(info.Env(), "setThreads(count[, followLoad])");
+  }
+  muon::Engine& engine = engineOf(info.Env());
+  engine.threads = std::max(1, info[0].As<Napi::Number>().Int32Value());
+  engine.followsLoad = info.Length() == 2 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   return info.Env().Undefined();
+}
+
+// threading() → { threads, followsLoad, calls, lastCall: { threads, cpus, othersRunnable } | null }:
+// the engine's settings and how its last orthogonalize or muonStep call chose its threads.
+Napi::Value Threading(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const muon::Engine& engine = engineOf(env);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("threads", Napi::Number::New(env, engine.threads));
+  result.Set("followsLoad", Napi::Boolean::New(env, engine.followsLoad));
+  result.Set("calls", Napi::Number::New(env, static_cast<double>(engine.calls)));
+  if (engine.calls == 0) {
+    result.Set("lastCall", env.Null());
+  } else {
+    Napi::Object last = Napi::Object::New(env);
+    last.Set("threads", Napi::Number::New(env, engine.lastCall.threads));
+    last.Set("cpus", Napi::Number::New(env, engine.lastCall.cpus));
+    last.Set("othersRunnable", Napi::Number::New(env, engine.lastCall.othersRunnable));
+    result.Set("lastCall", last);
+  }
+  return result;
 }
 
 // Plain row-major C = A·B, exposed for the benchmark's matmul throughput line: through OpenBLAS's
@@ -399,6 +434,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("gramEigenvalues", Napi::Function::New(env, GramEigenvalues));
+  exports.Set("threading", Napi::Function::New(env, Threading));
   return exports;
 }
 

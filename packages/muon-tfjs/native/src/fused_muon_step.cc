@@ -117,6 +117,7 @@ std::vector<uint8_t> muonStep(Engine& engine, const std::vector<StepVariable>& v
   const float weightDecay = static_cast<float>(settings.weightDecay);
   const bool cautious = settings.cautious;
 
+  const int threads = engine.threadsForCall();
   const size_t count = variables.size();
   std::vector<std::vector<float>>& scratch = engine.lookAhead;
   if (nesterov && scratch.size() < count) scratch.resize(count);
@@ -131,18 +132,18 @@ std::vector<uint8_t> muonStep(Engine& engine, const std::vector<StepVariable>& v
       if (scratch[i].size() < size) scratch[i].resize(size);
       lookAhead = scratch[i].data();
     }
-    flags[i] = inChunks(size, engine.threads, [&](size_t begin, size_t end) {
+    flags[i] = inChunks(size, threads, [&](size_t begin, size_t end) {
       return nesterov ? momentumPass<true>(v, begin, end, beta, oneMinusBeta, lookAhead) : momentumPass<false>(v, begin, end, beta, oneMinusBeta, nullptr);
     });
     // Newton–Schulz writes O into newParam, which the update pass then turns into p' in place.
     matrices.push_back({nesterov ? lookAhead : v.newMomentum, v.newParam, v.rows, v.cols, v.algorithm, v.transposed, v.flops});
   }
-  orthogonalizeAll(engine, matrices, settings.schedule);
+  orthogonalizeAll(engine, matrices, settings.schedule, threads);
   for (size_t i = 0; i < count; ++i) {
     const StepVariable& v = variables[i];
     const size_t size = static_cast<size_t>(v.rows) * v.cols;
     const float shapeScale = static_cast<float>(v.shapeScale);
-    flags[i] = flags[i] | inChunks(size, engine.threads, [&](size_t begin, size_t end) { return updatePass(v, begin, end, shapeScale, negativeLearningRate, decays, weightDecay, cautious); });
+    flags[i] = flags[i] | inChunks(size, threads, [&](size_t begin, size_t end) { return updatePass(v, begin, end, shapeScale, negativeLearningRate, decays, weightDecay, cautious); });
   }
   return flags;
 }

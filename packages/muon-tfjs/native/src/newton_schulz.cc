@@ -197,8 +197,11 @@ void run(const PlannedMatrix& matrix, const Schedule& schedule) {
 }  // namespace
 
 void orthogonalizeAll(Engine& engine, std::vector<PlannedMatrix>& matrices, const Schedule& schedule) {
+  orthogonalizeAll(engine, matrices, schedule, engine.threadsForCall());
+}
+
+void orthogonalizeAll(Engine& engine, std::vector<PlannedMatrix>& matrices, const Schedule& schedule, int threads) {
   std::sort(matrices.begin(), matrices.end(), [](const PlannedMatrix& a, const PlannedMatrix& b) { return a.flops > b.flops; });
-  const int threads = engine.threads;
   useThreads(threads);
   std::optional<OpenBlasThreads> openblas;
   if (runsInOpenBlas(schedule.precision)) openblas.emplace(threads);

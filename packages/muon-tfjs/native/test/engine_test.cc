@@ -2,6 +2,7 @@
 // (native/src, plain C++), checked against values derived by hand or computed in float64 here.
 // Built and run by native/test/run.sh (over OpenBLAS alone, and over oneDNN where it links), which
 // native/engine.test.ts runs in the test suite. Prints one line per check; exits 1 on any failure.
+#include "engine.h"
 #include "fused_muon_step.h"
 #include "gram_spectrum.h"
 #include "newton_schulz.h"
@@ -13,6 +14,10 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <csignal>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -97,7 +102,8 @@ void diagonalCase(const std::string& name, Precision precision, Algorithm algori
   // Wide and tall shapes, each on its smaller Gram side (tall ones transposed).
   const std::vector<std::pair<int, int>> shapes = {{4, 9}, {11, 3}, {5, 5}, {6, 2}};
   muon::Engine engine;
-  engine.threads = 2;
+  engine.threads = 2;  // whatever the machine's load, so that the pool runs the smaller matrices
+  engine.followsLoad = false;
   std::vector<std::vector<float>> inputs, outputs;
   std::vector<muon::PlannedMatrix> matrices;
   for (size_t i = 0; i < shapes.size(); ++i) {
@@ -224,6 +230,7 @@ void fusedStepCase(const std::string& name, bool nesterov, double weightDecay, b
   // matrix alone where the step may run some on the pool, single-threaded.
   muon::Engine engine;
   engine.threads = 1;
+  engine.followsLoad = false;
   const std::vector<uint8_t> flags = muon::muonStep(engine, variables, settings);
 
   // Composed: m' = m·β + g·(1−β); x = g·(1−β) + m'·β (Nesterov) or m'; O = NS(x);
@@ -300,6 +307,44 @@ void precisionCase() {
         "bfloat16 without bfloat16 products: refused (" + message + "), output untouched");
 }
 
+// The thread count per call: exactly `threads` when fixed; following the load, all of them less
+// the CPUs other processes' runnable threads hold, at least 1. With as many CPU-bound child
+// processes as CPUs, another process holds every CPU, so a call must take 1 thread (whatever else
+// runs on the machine); each check reads what the call recorded.
+void threadingCase() {
+  muon::Engine engine;
+  engine.threads = 3;
+  engine.followsLoad = false;
+  const int fixed = engine.threadsForCall();
+  check(fixed == 3 && engine.lastCall.threads == 3 && engine.lastCall.cpus == 0 && engine.lastCall.othersRunnable == -1 && engine.calls == 1,
+        "a fixed thread count is used as it is, without looking at the machine");
+#ifdef __linux__
+  engine.followsLoad = true;
+  engine.threads = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  const int now = engine.threadsForCall();
+  const muon::CallThreading seen = engine.lastCall;
+  check(seen.cpus >= 1 && seen.othersRunnable >= 0 && now == std::clamp(seen.cpus - seen.othersRunnable, 1, engine.threads),
+        "following the load: " + std::to_string(now) + " threads = clamp(" + std::to_string(seen.cpus) + " CPUs − " + std::to_string(seen.othersRunnable) +
+            " other runnable threads, 1, " + std::to_string(engine.threads) + ")");
+  std::vector<pid_t> busy;
+  for (int i = 0; i < seen.cpus; ++i) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      for (volatile unsigned long spin = 0;; spin = spin + 1) {
+      }
+    }
+    if (pid > 0) busy.push_back(pid);
+  }
+  usleep(20000);  // until the children run
+  const int loaded = engine.threadsForCall();
+  const muon::CallThreading withBusy = engine.lastCall;
+  for (pid_t pid : busy) kill(pid, SIGKILL);
+  for (pid_t pid : busy) waitpid(pid, nullptr, 0);
+  check(loaded == 1 && withBusy.othersRunnable >= seen.cpus,
+        "beside " + std::to_string(busy.size()) + " CPU-bound processes (one per CPU): 1 thread (saw " + std::to_string(withBusy.othersRunnable) + " other runnable threads)");
+#endif
+}
+
 }  // namespace
 
 int main() {
@@ -320,6 +365,7 @@ int main() {
   fusedStepCase("muonStep, Nesterov, cautious decay", true, 0.1, true);
   spectrumCase();
   precisionCase();
+  threadingCase();
   std::printf("%s\n", failures == 0 ? "all passed" : (std::to_string(failures) + " failed").c_str());
   return failures == 0 ? 0 : 1;
 }

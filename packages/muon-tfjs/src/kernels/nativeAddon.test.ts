@@ -22,13 +22,13 @@ describe('loadNativeAddon', () => {
 
 describe('interfaceMismatch', () => {
   it('accepts the same fields in any order', () => {
-    expect(interfaceMismatch({ orthogonalize: [...NATIVE_INTERFACE.orthogonalize].reverse(), muonStep: NATIVE_INTERFACE.muonStep })).toBeUndefined();
+    expect(interfaceMismatch({ ...NATIVE_INTERFACE, orthogonalize: [...NATIVE_INTERFACE.orthogonalize].reverse() })).toBeUndefined();
   });
 
-  it('names each field one side has and the other lacks, a retyped code table included', () => {
+  it('names each export and field one side has and the other lacks, a retyped code table included', () => {
     const muonStep = NATIVE_INTERFACE.muonStep.filter((f) => f !== 'cautious: boolean').map((f) => (f.startsWith('precision:') ? 'precision: float32=0|bfloat16=1' : f));
-    expect(interfaceMismatch({ orthogonalize: NATIVE_INTERFACE.orthogonalize, muonStep: [...muonStep, 'momentumDtype: number'] })).toBe(
-      "muonStep lacks 'precision: float32=0|bfloat16=1|openblasFloat32=2', lacks 'cautious: boolean', has 'precision: float32=0|bfloat16=1', has 'momentumDtype: number'",
+    expect(interfaceMismatch({ ...NATIVE_INTERFACE, muonStep: [...muonStep, 'momentumDtype: number'], exports: NATIVE_INTERFACE.exports.filter((e) => e !== 'threading') })).toBe(
+      "exports lacks 'threading'; muonStep lacks 'precision: float32=0|bfloat16=1|openblasFloat32=2', lacks 'cautious: boolean', has 'precision: float32=0|bfloat16=1', has 'momentumDtype: number'",
     );
   });
 

@@ -68,10 +68,14 @@ export interface NativeAddon {
   /** What the addon was built with and runs on. */
   info(): NativeAddonInfo;
   /**
-   * Sets the thread count of this thread's calls (OpenBLAS's and oneDNN's): each worker thread that
-   * loads the addon has its own, which starts at OpenBLAS's default (the cores).
+   * Sets the thread count of this thread's calls (OpenBLAS's and oneDNN's): exactly `count`, the
+   * same bits on every run; or with `followLoad`, at most `count` and fewer while other processes
+   * keep the CPUs busy. Each worker thread that loads the addon has its own setting, which starts
+   * at OpenBLAS's default count (the cores), following the load.
    */
-  setThreads(count: number): void;
+  setThreads(count: number, followLoad?: boolean): void;
+  /** The thread setting of this thread's copy and how its last `orthogonalize` or `muonStep` chose its threads. */
+  threading(): NativeThreading;
   /**
    * Row-major C = A·B (m×k times k×n), for throughput measurements: OpenBLAS's sgemm, or with
    * `precision` the product Newton–Schulz runs in that precision.
@@ -81,13 +85,31 @@ export interface NativeAddon {
   gramEigenvalues(data: Float64Array, rows: number, cols: number): Float64Array;
 }
 
+/**
+ * How the native kernel chooses its threads (`threading()` of the addon; native/src/engine.h): at
+ * most `threads` per call; with `followsLoad`, each call takes the CPUs that other processes'
+ * runnable threads leave free (at least 1), so that a busy machine does not stall its products.
+ */
+export interface NativeThreading {
+  /** The most threads of a call. */
+  readonly threads: number;
+  /** Whether a call takes fewer while other processes keep the CPUs busy (the default); false after `setThreads(n)`. */
+  readonly followsLoad: boolean;
+  /** `orthogonalize` and `muonStep` calls so far in this thread's copy. */
+  readonly calls: number;
+  /** The last call's choice: its threads, the CPUs it could use (0: it did not look) and the other processes' runnable threads it saw (-1: it did not look, or cannot on this OS); null before the first call. */
+  readonly lastCall: { readonly threads: number; readonly cpus: number; readonly othersRunnable: number } | null;
+}
+
 /** `info()` of the addon (native/src/bindings.cc, products.cc). */
 export interface NativeAddonInfo {
   /** OpenBLAS's build string. */
   readonly blas: string;
-  /** Threads of a product that runs alone (OpenBLAS, and oneDNN's OpenMP team), in this thread's calls. */
+  /** The most threads of a product that runs alone (OpenBLAS, and oneDNN's OpenMP team), in this thread's calls. */
   readonly threads: number;
-  /** The options each export takes, `'name: type'` per field (`'outputs?: …'` when optional), compared with {@link NATIVE_INTERFACE} at load. */
+  /** Whether this thread's calls take fewer threads while other processes keep the CPUs busy ({@link NativeThreading}). */
+  readonly followsLoad: boolean;
+  /** The options each export takes, `'name: type'` per field (`'outputs?: …'` when optional), and the names of the exports, compared with {@link NATIVE_INTERFACE} at load. */
   readonly interface: Readonly<Record<keyof typeof NATIVE_INTERFACE, readonly string[]>>;
   /** oneDNN's version and effective ISA, e.g. `'oneDNN 2.6.3 (avx512_core_bf16)'`; null when built without it. */
   readonly onednn: string | null;
@@ -145,12 +167,14 @@ const PLANS_AND_SCHEDULE_FIELDS = {
 
 /**
  * The interface this module speaks, derived from the argument types above (the compiler holds
- * these lists to their fields) and compared at load with the addon's `info().interface`, which the
- * addon derives from the field lists its bindings read against (native/src/bindings.cc). A field
- * added, removed, renamed or retyped on either side, or a code table changed, makes the other
- * side's build report itself stale: nothing is bumped by hand.
+ * these lists to their fields, and the export names to {@link NativeAddon}'s) and compared at load
+ * with the addon's `info().interface`, which the addon derives from the field lists its bindings
+ * read against (native/src/bindings.cc). An export or a field added, removed, renamed or retyped on
+ * either side, or a code table changed, makes the other side's build report itself stale: nothing
+ * is bumped by hand.
  */
 export const NATIVE_INTERFACE = Object.freeze({
+  exports: Object.freeze(Object.keys({ orthogonalize: true, muonStep: true, info: true, setThreads: true, matmul: true, gramEigenvalues: true, threading: true } satisfies Record<keyof NativeAddon, true>)),
   orthogonalize: fieldList({ inputs: 'Float32Array[]', 'outputs?': 'Float32Array[]', ...PLANS_AND_SCHEDULE_FIELDS } satisfies FieldTypes<NativeOrthogonalizeArguments>),
   muonStep: fieldList({
     params: 'Float32Array[]',
@@ -234,4 +258,14 @@ function locate(): NativeAddonStatus {
   } catch (error) {
     return { available: false, reason: `native addon at ${path} failed to load: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+/**
+ * How the native kernel chooses its threads in this thread (see {@link NativeThreading}), and
+ * what its last call ran on: for benchmarks and logs that report which kernel ran how. Undefined
+ * without the addon.
+ */
+export function nativeThreading(): NativeThreading | undefined {
+  const status = loadNativeAddon();
+  return status.available ? status.addon.threading() : undefined;
 }
