@@ -94,7 +94,7 @@ export { webglOrthogonalizer, type WebglOrthogonalizerOptions } from './kernels/
 export { WEBGPU_CAPABILITIES, webgpuOrthogonalizer, type WebGpuOrthogonalizerOptions } from './kernels/webgpuOrthogonalizer.js';
 export { countWebGpuDispatches, type CountedDispatches } from './kernels/webgpuDispatches.js';
 export { OPENBLAS_CAPABILITIES, nativeCapabilities, nativeOrthogonalizer, type NativeLibrary, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
-export { loadNativeAddon, NATIVE_NORMALIZATION_CODES, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus } from './kernels/nativeAddon.js';
+export { loadNativeAddon, nativeThreading, NATIVE_NORMALIZATION_CODES, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus, type NativeThreading } from './kernels/nativeAddon.js';
 export { nativeMuonStep, type NativeMuonStepOptions } from './kernels/nativeMuonStep.js';
 export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
