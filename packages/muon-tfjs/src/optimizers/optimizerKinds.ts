@@ -1,4 +1,5 @@
 import { ADAMW_KIND, type AdamWOptions } from './adamw.js';
+import { DION2_KIND, type Dion2Options } from './dion2.js';
 import { LION_KIND, type LionOptions } from './lion.js';
 import { MUON_KIND, type MuonOptions } from './muon.js';
 import { NORMUON_KIND, type NorMuonOptions } from './normuon.js';
@@ -12,6 +13,7 @@ export const OPTIMIZER_KINDS = Object.freeze({
   lion: LION_KIND,
   normuon: NORMUON_KIND,
   sophia: SOPHIA_KIND,
+  dion2: DION2_KIND,
 } as const satisfies Record<string, OptimizerKind<never>>);
 
 /** The name of an optimizer kind: `'muon' | 'adamw' | 'lion' | 'normuon' | ...`. */
@@ -23,7 +25,8 @@ export type GroupSpec =
   | { readonly optimizer: 'adamw'; readonly options?: AdamWOptions }
   | { readonly optimizer: 'lion'; readonly options?: LionOptions }
   | { readonly optimizer: 'normuon'; readonly options?: NorMuonOptions }
-  | { readonly optimizer: 'sophia'; readonly options?: SophiaOptions };
+  | { readonly optimizer: 'sophia'; readonly options?: SophiaOptions }
+  | { readonly optimizer: 'dion2'; readonly options?: Dion2Options };
 
 /** Checks a group spec by name and builds its optimizer. */
 export function createGroup(spec: GroupSpec, owner: string, services: OptimizerServices): OptimizerGroup {

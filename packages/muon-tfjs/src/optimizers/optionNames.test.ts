@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newtonSchulzEach } from '../math/orthogonalizer.js';
 import { ADAMW_OPTION_NAMES } from './adamw.js';
+import { DION2_OPTION_NAMES } from './dion2.js';
 import { LION_OPTION_NAMES } from './lion.js';
 import { MUON_OPTION_NAMES } from './muon.js';
 import { NORMUON_OPTION_NAMES, resolveNorMuonOptions } from './normuon.js';
@@ -17,6 +18,7 @@ const OPTION_NAMES: Readonly<Record<OptimizerKindName, readonly string[]>> = {
   lion: LION_OPTION_NAMES,
   normuon: NORMUON_OPTION_NAMES,
   sophia: SOPHIA_OPTION_NAMES,
+  dion2: DION2_OPTION_NAMES,
 };
 
 const SERVICES: OptimizerServices = { defaultOrthogonalizer: () => newtonSchulzEach };
