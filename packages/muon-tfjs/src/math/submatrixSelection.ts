@@ -64,13 +64,14 @@ export function gatherRows(view: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D
 
 /**
  * A `[rows, columns]` matrix holding `selected`'s rows at `indices` and zeros elsewhere (the
- * inverse of {@link gatherRows} on the selected rows; `indices` must be distinct, as topk's are).
+ * inverse of {@link gatherRows} on the selected rows; `indices` must be distinct, as topk's are, and
+ * not empty: tf.scatterND refuses an empty update).
  */
 export function scatterRows(selected: tf.Tensor2D, indices: tf.Tensor1D, rows: number): tf.Tensor2D {
   return tf.tidy(() => tf.scatterND(tf.reshape(indices, [-1, 1]), selected, [rows, selected.shape[1] as number]));
 }
 
-/** The view with the rows at `indices` multiplied by `factor` and the others unchanged (Dion2's error-feedback decay). */
+/** The view with the rows at `indices` (not empty) multiplied by `factor` and the others unchanged (Dion2's error-feedback decay). */
 export function scaleRows(view: tf.Tensor2D, indices: tf.Tensor1D, factor: number): tf.Tensor2D {
   return tf.tidy(() => {
     const rows = view.shape[0] as number;

@@ -81,8 +81,14 @@ export function scaleByDion2({ fraction, errorFeedbackDecay, newtonSchulz, ortho
         const { view, indices, selected, side } = selections[i] as (typeof selections)[number];
         const output = outputs[i] as tf.Tensor2D;
         const shape = entry(grads, name, 'gradient').shape;
-        updates[name] = tf.tidy(() => fromMatrix(fromSliceView(scatterRows(output, indices, view.shape[0]), side), shape));
-        momenta[name] = tf.tidy(() => fromMatrix(fromSliceView(scaleRows(view, indices, errorFeedbackDecay), side), shape));
+        if (view.size === 0) {
+          // An empty matrix has no slice to select: its (empty) update and momentum are what they are.
+          updates[name] = tf.zeros(shape);
+          momenta[name] = tf.zeros(shape);
+        } else {
+          updates[name] = tf.tidy(() => fromMatrix(fromSliceView(scatterRows(output, indices, view.shape[0]), side), shape));
+          momenta[name] = tf.tidy(() => fromMatrix(fromSliceView(scaleRows(view, indices, errorFeedbackDecay), side), shape));
+        }
         for (const t of new Set([view, indices, selected, output])) t.dispose();
       });
       return { updates, state: mapNames(grads, (name) => ({ [DION2_MOMENTUM_SLOT]: entry(momenta, name, 'momentum') })) };
