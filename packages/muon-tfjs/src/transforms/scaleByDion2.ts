@@ -67,9 +67,9 @@ export function scaleByDion2({ fraction, errorFeedbackDecay, newtonSchulz, ortho
           return { view, indices, selected: gatherRows(view, indices), side };
         });
       });
-      // One kernel call for every selected submatrix of the step (same shapes batch together);
-      // an empty matrix ([0, n]: nothing to select) is its own, empty, output.
-      const nonEmpty = selections.flatMap((s, i) => (s.selected.size === 0 ? [] : [i]));
+      // One kernel call for every selected submatrix of the step (same shapes batch together); an
+      // empty matrix ([0, n]: nothing to select) reaches no kernel (the native ones refuse it).
+      const nonEmpty = selections.flatMap((s, i) => (s.view.size === 0 ? [] : [i]));
       const orthogonalized = orthogonalize(nonEmpty.map((i) => (selections[i] as (typeof selections)[number]).selected), newtonSchulz);
       const outputs = selections.map((s) => s.selected);
       nonEmpty.forEach((i, k) => {
