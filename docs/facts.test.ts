@@ -86,7 +86,7 @@ describe('what the docs name exists', () => {
 
   it("the library's description and its entry's header name every optimizer kind", () => {
     // The name a reader knows each kind by; a new kind fails here until it has one.
-    const READ_AS: Record<string, string> = { muon: 'Muon', adamw: 'AdamW', lion: 'Lion', normuon: 'NorMuon', sophia: 'SophiaG' };
+    const READ_AS: Record<string, string> = { muon: 'Muon', adamw: 'AdamW', lion: 'Lion', normuon: 'NorMuon', sophia: 'SophiaG', dion2: 'Dion2' };
     expect(Object.keys(READ_AS).sort()).toEqual(Object.keys(OPTIMIZER_KINDS).sort());
     const description = (JSON.parse(read('packages/muon-tfjs/package.json')) as { description: string }).description;
     const header = /^\/\*\*[^]*?\*\//.exec(read('packages/muon-tfjs/src/index.ts'))?.[0] ?? '';

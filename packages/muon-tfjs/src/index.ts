@@ -1,6 +1,6 @@
 /**
- * muon-tfjs: the Muon optimizer (momentum orthogonalized by Newton–Schulz), NorMuon, AdamW, Lion
- * and SophiaG for TensorFlow.js, alone or as one hybrid. Layers, arrows pointing down: math → transforms → optimizers → adapter →
+ * muon-tfjs: the Muon optimizer (momentum orthogonalized by Newton–Schulz), NorMuon, Dion2, AdamW,
+ * Lion and SophiaG for TensorFlow.js, alone or as one hybrid. Layers, arrows pointing down: math → transforms → optimizers → adapter →
  * stability (QK-clip: pure computation of the new weights, and the after-step hook that stages
  * them). The attention layer that records the maximum logits needs tfjs-layers and lives in the
  * `muon-tfjs/layers` entry.

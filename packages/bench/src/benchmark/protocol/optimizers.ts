@@ -172,7 +172,8 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
     kind: 'dion2',
     label: 'Dion2 (+AdamW)',
     grid: [0.01, 0.02, 0.05, 0.1, 0.2],
-    hyperParameters: { ...DION2, nsSteps: 5, auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
+    tunedAfter: [ADAMW_HALF_FACTOR],
+    hyperParameters: { ...DION2, nsSteps: 5, auxiliary: AUXILIARY_ADAMW },
     // The default routing's labels: hidden matrices → 'muon' (here Dion2), the rest → 'adamw'.
     create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
       groups: {
