@@ -50,7 +50,7 @@ import { DEFAULT_SCALE, type TaskId, createTask } from 'muon-tfjs-tasks/catalog'
 import { spectrumOf } from 'muon-tfjs/diagnostics';
 import { commandLine, PEAK_GFLOPS, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { STEP_COST_SEED, StepTrainer } from './stepTrainer.js';
-import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, snapLowerBound, storedLowerBound, loadNativeAddon, MuonWithAdamWOptimizer, nativeCapabilities, OPENBLAS_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
+import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, snapLowerBound, storedLowerBound, loadNativeAddon, MuonWithAdamWOptimizer, nativeCapabilities, OPENBLAS_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type ResolvedLayerAwareSteps, type RoutingRow, isLayerAware } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:model-step [-- options]
 
@@ -136,10 +136,17 @@ function newtonSchulzWork(optimizer: MuonWithAdamWOptimizer): ShapeRow[] {
   return [...rows.values()];
 }
 
+/** The layer-aware settings of a Muon half run under nsSteps 'auto'. */
+function layerAwareSteps(optimizer: MuonWithAdamWOptimizer): ResolvedLayerAwareSteps {
+  const { nsSteps } = optimizer.muonOptions;
+  if (!isLayerAware(nsSteps)) throw new Error(`expected layer-aware nsSteps, got ${nsSteps}`);
+  return nsSteps;
+}
+
 /** The schedule a Muon matrix runs: the fixed one, or under nsSteps 'auto' the one of the lower bound its slot holds now. */
 function scheduleOf(optimizer: MuonWithAdamWOptimizer, variable: string): NewtonSchulzSchedule {
   const { schedule, nsSteps, eps } = optimizer.muonOptions;
-  if (nsSteps !== 'auto') return schedule;
+  if (!isLayerAware(nsSteps)) return schedule;
   const slot = optimizer.getSlot(variable, MUON_LOWER_BOUND_SLOT);
   if (slot === undefined) throw new Error(`no '${MUON_LOWER_BOUND_SLOT}' slot for '${variable}': run a step first`);
   return layerAwareSchedule(storedLowerBound(slot.dataSync()), eps);
@@ -225,7 +232,8 @@ async function main(): Promise<void> {
       for (const trainer of trainers) trainer.step(s >= warmup);
     }
     const autoWork = newtonSchulzWork(auto);
-    const autoFlops = printWork(`nsSteps 'auto' (${auto.muonOptions.nsAutoQuantile}, re-measured every ${auto.muonOptions.nsAutoEvery} steps): the schedules after step ${warmup + runs}:`, autoWork);
+    const { quantile, every: autoEvery } = layerAwareSteps(auto);
+    const autoFlops = printWork(`nsSteps 'auto' (${quantile}, re-measured every ${autoEvery} steps): the schedules after step ${warmup + runs}:`, autoWork);
     console.log(`  Newton–Schulz flops, auto / fixed: native ${(autoFlops.native / fixedFlops.native).toFixed(2)}, TF.js ${(autoFlops.tfjs / fixedFlops.tfjs).toFixed(2)}`);
     const quantileSteps = stepsByQuantile(auto);
     console.log('  the momentum\'s quantiles now, and the steps each would need as the target (uncapped, up to 8):');
@@ -245,7 +253,7 @@ async function main(): Promise<void> {
       const variant = VARIANTS[k] as Variant;
       const isMuon = variant.kind !== 'adamw';
       // Under 'auto', steps that re-measure the spectra are timed apart (see the file's comment).
-      const every = variant.kind === 'muon-auto' ? hybridOf(trainer).muonOptions.nsAutoEvery : undefined;
+      const every = variant.kind === 'muon-auto' ? layerAwareSteps(hybridOf(trainer)).every : undefined;
       const measuring = trainer.steps.map((step) => every !== undefined && isLowerBoundStep(step, every));
       const plain = (times: number[]): number[] => times.filter((_, i) => !measuring[i]);
       const optimizerMs = median(plain(trainer.optimizerMs));

@@ -85,6 +85,7 @@ export {
   linearDecay,
   linearWarmup,
   momentumWarmup,
+  piecewise,
   scheduleValue,
   warmupStableDecay,
   type ConstantSchedule,
@@ -92,6 +93,7 @@ export {
   type DecaySchedule,
   type LinearSchedule,
   type LinearWarmupSchedule,
+  type PiecewiseSchedule,
   type Schedule,
   type Scheduled,
 } from './math/schedule.js';
@@ -111,7 +113,7 @@ export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOp
 export { installWasmTrainingKernels } from './backends/wasmTrainingKernels.js';
 
 // Transformations (optax-style init/update pairs) for building new optimizers.
-export type { GradientTransformation, Live, SlotMap, StateMap, StepContext, TensorMap, TransformResult } from './transforms/gradientTransformation.js';
+export { scheduledAt, type GradientTransformation, type Live, type SlotMap, type StateMap, type StepContext, type TensorMap, type TransformResult } from './transforms/gradientTransformation.js';
 export { SILENT_TAPS, observe, observedPoints, type Taps } from './transforms/taps.js';
 export type { FusedStep, FusedStepResult, NonFiniteValue } from './transforms/fusedStep.js';
 export { chain } from './transforms/chain.js';
@@ -130,7 +132,25 @@ export { splitColumns, type ColumnBlocksOf } from './transforms/splitColumns.js'
 export { splitTaps } from './transforms/splitTaps.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
-export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type NsAutoQuantile, type ResolvedMuonOptions } from './optimizers/muon.js';
+export {
+  MUON_DEFAULTS,
+  MUON_KIND,
+  NS_AUTO_DEFAULTS,
+  isLayerAware,
+  muonConfig,
+  muonOptionsFromConfig,
+  muonTransformation,
+  type FixedNewtonSchulzOptions,
+  type LayerAwareNewtonSchulzOptions,
+  type LayerAwareSteps,
+  type MuonCompositionOptions,
+  type MuonHyperParameters,
+  type MuonOptions,
+  type NewtonSchulzChoice,
+  type NsAutoQuantile,
+  type ResolvedLayerAwareSteps,
+  type ResolvedMuonOptions,
+} from './optimizers/muon.js';
 export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
 export {
   NORMUON_DEFAULTS,
@@ -176,23 +196,34 @@ export {
   type RoutingRule,
   type VariableDescription,
 } from './optimizers/routing.js';
-export { elementwiseOptimizerKind, fusedStepOf, matrixOptimizerKind, type OptimizerGroup, type OptimizerKind, type OptimizerServices } from './optimizers/optimizerKind.js';
+export {
+  createOptimizerGroup,
+  elementwiseOptimizerKind,
+  fusedStepOf,
+  matrixOptimizerKind,
+  resolveExecution,
+  type ExecutionOptions,
+  type OptimizerGroup,
+  type OptimizerKind,
+  type OptimizerServices,
+  type OptionsOf,
+  type ResolvedLearningRate,
+  type ResolvedMatrixOptions,
+  type ResolvedOf,
+  type ShapeDescription,
+} from './optimizers/optimizerKind.js';
 export { fusedMuonStep } from './optimizers/fusedMuon.js';
-export { OPTIMIZER_KINDS, createGroup, type GroupSpec, type OptimizerKindName } from './optimizers/optimizerKinds.js';
+export { OPTIMIZER_KINDS, createGroup, optimizerKindNamed, type GroupSpec, type OptimizerKindName } from './optimizers/optimizerKinds.js';
 
 // The TF.js adapter: tf.Optimizer subclasses, registered for serialization.
 export { TransformOptimizer, type ExecutionRow, type FusedExecution } from './adapter/TransformOptimizer.js';
 export { NonFiniteStepError } from './adapter/nonFiniteStepError.js';
-export { MuonOptimizer, muon } from './adapter/MuonOptimizer.js';
-export { AdamWOptimizer, adamw } from './adapter/AdamWOptimizer.js';
-export { LionOptimizer, lion } from './adapter/LionOptimizer.js';
-export { NorMuonOptimizer, normuon } from './adapter/NorMuonOptimizer.js';
-export { SophiaOptimizer, sophia } from './adapter/SophiaOptimizer.js';
-export { Dion2Optimizer, dion2 } from './adapter/Dion2Optimizer.js';
+export { KindOptimizer, optimizerClass, type OptimizerClass } from './adapter/KindOptimizer.js';
+export { ADAPTER_SERVICES } from './adapter/adapterServices.js';
+export { AdamWOptimizer, Dion2Optimizer, LionOptimizer, MuonOptimizer, NorMuonOptimizer, SophiaOptimizer, adamw, dion2, lion, muon, normuon, sophia } from './adapter/optimizers.js';
 export { gaussNewtonBartlett, provideHessianEstimate, type GaussNewtonBartlettOptions, type PredictingModel } from './adapter/gaussNewtonBartlett.js';
 export { sophiaHessianCallback, type BatchEndCallback, type SophiaHessianCallbackOptions } from './adapter/sophiaHessianCallback.js';
 export {
-  ADAPTER_SERVICES,
   HybridOptimizer,
   hybrid,
   type HybridConfig,

@@ -3,9 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { polarFactor } from '../diagnostics/polarFactor.js';
 import { newtonSchulzEach } from '../math/orthogonalizer.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { Dion2Optimizer, dion2 } from './Dion2Optimizer.js';
 import { HybridOptimizer, hybrid } from './HybridOptimizer.js';
-import { muon } from './MuonOptimizer.js';
+import { Dion2Optimizer, dion2, muon } from './optimizers.js';
 
 /**
  * polarExpress8 is convergent (its composed polynomial is within 1e-14 of 1 on normalized σ in
@@ -31,7 +30,7 @@ describe.each(TEST_BACKENDS)('Dion2, on %s', (backend) => {
     //   p = ones, lr 0.1, wd 0.5, s = √(4/3) ('spectral'): p ← 0.95 − 0.1·√(4/3)·O.
     //   Momentum: rows 0, 1 × μ = 0.9 → [0.9, 0, 1.8, 0], [0, 2.7, 0, 0.9]; row 2 kept: [0.5, 0.5, 0, 0.5].
     const p = tf.variable(tf.ones([3, 4]), true, `dion2_hand_${backend}`);
-    const optimizer = dion2({ learningRate: 0.1, weightDecay: 0.5, fraction: 0.5, errorFeedbackDecay: 0.9, coefficients: 'polarExpress8', orthogonalize: newtonSchulzEach });
+    const optimizer = dion2({ learningRate: 0.1, weightDecay: 0.5, fraction: 0.5, errorFeedbackDecay: 0.9, coefficients: 'polarExpress8', execution: { orthogonalize: newtonSchulzEach } });
     const s = Math.sqrt(4 / 3);
     optimizer.applyGradients({ [p.name]: tf.tensor2d([[1, 0, 2, 0], [0, 3, 0, 1], [0.5, 0.5, 0, 0.5]]) });
     const o1 = [[1 / Math.sqrt(5), 0, 2 / Math.sqrt(5), 0], [0, 3 / Math.sqrt(10), 0, 1 / Math.sqrt(10)], [0, 0, 0, 0]];
@@ -59,7 +58,7 @@ describe.each(TEST_BACKENDS)('Dion2, on %s', (backend) => {
   it('a [4, 3] kernel selects columns (its shorter side): the transpose of the [3, 4] case', () => {
     // Gᵀ of the first step above: columns 1 and 0 are selected; the update is Oᵀ, scaled by √(3/4).
     const p = tf.variable(tf.zeros([4, 3]), true, `dion2_columns_${backend}`);
-    const optimizer = dion2({ learningRate: 1, weightDecay: 0, fraction: 0.5, coefficients: 'polarExpress8', orthogonalize: newtonSchulzEach });
+    const optimizer = dion2({ learningRate: 1, weightDecay: 0, fraction: 0.5, coefficients: 'polarExpress8', execution: { orthogonalize: newtonSchulzEach } });
     optimizer.applyGradients({ [p.name]: tf.transpose(tf.tensor2d([[1, 0, 2, 0], [0, 3, 0, 1], [0.5, 0.5, 0, 0.5]])) });
     const s = Math.sqrt(3 / 4);
     const expected = [[1 / Math.sqrt(5), 0, 0], [0, 3 / Math.sqrt(10), 0], [2 / Math.sqrt(5), 0, 0], [0, 1 / Math.sqrt(10), 0]].map((row) => row.map((o) => -s * o));
@@ -80,7 +79,7 @@ describe.each(TEST_BACKENDS)('Dion2, on %s', (backend) => {
     const variables = (tag: string) => shapes.map((shape, i) => tf.variable(tf.randomNormal(shape, 0, 1, 'float32', 60 + i), true, `dion2_muon_${tag}_${i}_${backend}`));
     const ours = variables('dion2');
     const theirs = variables('muon');
-    const common = { learningRate: 0.05, weightDecay: 0.1, coefficients: 'jordan', nsSteps: 5, eps: 1e-7, lrAdjust: 'original', orthogonalize: newtonSchulzEach } as const;
+    const common = { learningRate: 0.05, weightDecay: 0.1, coefficients: 'jordan', nsSteps: 5, eps: 1e-7, lrAdjust: 'original', execution: { orthogonalize: newtonSchulzEach } } as const;
     const d = dion2({ ...common, fraction: 1, errorFeedbackDecay: 0.9 });
     const m = muon({ ...common, momentum: 0.9, nesterov: false });
     for (let step = 0; step < 3; step++) {
@@ -146,7 +145,7 @@ describe.each(TEST_BACKENDS)('Dion2, on %s', (backend) => {
     optimizer.dispose();
   });
 
-  it('refuses misuse by name: fraction outside (0, 1], errorFeedbackDecay outside [0, 1), a vector, and changes nothing', () => {
+  it('refuses misuse by name: fraction outside (0, 1], errorFeedbackDecay outside [0, 1), a flat or fused execution setting, a vector, and changes nothing', () => {
     for (const fraction of [0, -0.25, 1.5, Number.NaN]) {
       expect(() => dion2({ fraction })).toThrow(`Dion2Optimizer: fraction must be in (0, 1] (the share of slices orthogonalized per step), got ${String(fraction)}`);
     }
@@ -155,6 +154,11 @@ describe.each(TEST_BACKENDS)('Dion2, on %s', (backend) => {
     expect(() => dion2({ nsSteps: 'auto' })).toThrow(/Dion2Optimizer: nsSteps must be a positive integer, got "auto"/);
     // @ts-expect-error momentum is Muon's name; Dion2's decay is errorFeedbackDecay
     expect(() => dion2({ momentum: 0.9 })).toThrow(/Dion2Optimizer: unknown option 'momentum'/);
+    // The kernel is an execution setting, as Muon's; Dion2 has no fused step to turn off.
+    // @ts-expect-error orthogonalize sits in execution
+    expect(() => dion2({ orthogonalize: newtonSchulzEach })).toThrow("Dion2Optimizer: option 'orthogonalize' has moved; write execution: { orthogonalize }");
+    // @ts-expect-error fused is not a Dion2 execution setting
+    expect(() => dion2({ execution: { fused: false } })).toThrow("Dion2Optimizer: unknown execution setting 'fused'; valid settings are orthogonalize");
     const vector = tf.variable(tf.ones([5]), true, `dion2_vector_${backend}`);
     const optimizer = dion2();
     expect(() => optimizer.applyGradients({ [vector.name]: tf.ones([5]) })).toThrow(`variable '${vector.name}' has shape [5] (rank 1)`);

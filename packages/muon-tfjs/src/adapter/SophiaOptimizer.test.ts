@@ -5,7 +5,7 @@ import { SOPHIA_TAPS } from '../transforms/scaleBySophia.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { sophiaHessianCallback } from './sophiaHessianCallback.js';
 import { type HybridOptimizer, hybrid } from './HybridOptimizer.js';
-import { SophiaOptimizer, sophia } from './SophiaOptimizer.js';
+import { SophiaOptimizer, sophia } from './optimizers.js';
 import { saveInMemory } from '../testing/saveInMemory.js';
 
 /**

@@ -4,16 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { linearDecay } from '../math/schedule.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { HESSIAN_DIAGONAL_INPUT } from '../transforms/scaleBySophia.js';
-import { adamw } from './AdamWOptimizer.js';
-import { dion2 } from './Dion2Optimizer.js';
-import { lion } from './LionOptimizer.js';
-import { muon } from './MuonOptimizer.js';
+import { adamw, dion2, lion, muon, normuon, sophia } from './optimizers.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 import { hybrid } from './HybridOptimizer.js';
-import { normuon } from './NorMuonOptimizer.js';
 import type { SingleRateOptimizer } from './SingleRateOptimizer.js';
 import { sophiaHessianCallback } from './sophiaHessianCallback.js';
-import { sophia } from './SophiaOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 
 /**

@@ -1,14 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
-import { AdamWOptimizer, adamw } from './AdamWOptimizer.js';
-import { Dion2Optimizer, dion2 } from './Dion2Optimizer.js';
-import { LionOptimizer, lion } from './LionOptimizer.js';
-import { MuonOptimizer, muon } from './MuonOptimizer.js';
+import { AdamWOptimizer, Dion2Optimizer, LionOptimizer, MuonOptimizer, NorMuonOptimizer, SophiaOptimizer, adamw, dion2, lion, muon, normuon, sophia } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
-import { NorMuonOptimizer, normuon } from './NorMuonOptimizer.js';
-import { SophiaOptimizer, sophia } from './SophiaOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
+import { OPTIMIZER_KINDS } from '../optimizers/optimizerKinds.js';
+import type { OptimizerKind } from '../optimizers/optimizerKind.js';
+import { optimizerClass } from './KindOptimizer.js';
 
 /** Rebuilds an optimizer the way tfjs-layers does: by registered class name, then fromConfig. */
 function rebuild(optimizer: TransformOptimizer): TransformOptimizer {
@@ -23,6 +21,17 @@ function rebuild(optimizer: TransformOptimizer): TransformOptimizer {
 
 describe('getConfig / fromConfig round-trip every option', () => {
   beforeAll(() => useBackend('cpu'));
+
+  // Every kind of the registry, named in this file or not, has a registered class that round-trips.
+  it.each(Object.values<OptimizerKind>(OPTIMIZER_KINDS).map((kind) => [kind.className, kind] as const))('%s, registered from its kind, at its defaults', (className, kind) => {
+    const cls = optimizerClass(kind);
+    const original = new cls();
+    expect(original.getClassName()).toBe(className);
+    const copy = rebuild(original);
+    expect(copy).toBeInstanceOf(cls);
+    expect(copy.getConfig()).toEqual(original.getConfig());
+    expect(JSON.parse(JSON.stringify(original.getConfig()))).toEqual(original.getConfig());
+  });
 
   it.each([
     ['Muon', () => muon({ learningRate: 0.03, momentum: 0.9, nesterov: false, coefficients: [[3, -3.2, 1.2], [2, -1.5, 0.5]], nsSteps: 3, weightDecay: 0.1, correctedWeightDecay: true, lrAdjust: 'matchAdamW', eps: 1e-6, precision: 'bfloat16' }), MuonOptimizer],

@@ -10,7 +10,8 @@ import { scaleByDion2 } from '../transforms/scaleByDion2.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
 import { splitTaps } from '../transforms/splitTaps.js';
-import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
+import { MUON_MOVED_OPTIONS } from './muon.js';
+import { type ExecutionOptions, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
 import { checkLearningRate, checkPositive, checkUnitInterval, optionNames, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
@@ -34,14 +35,28 @@ export interface Dion2Options extends WeightDecayOptions {
   readonly lrAdjust?: LrAdjust;
   /** How a conv kernel is seen as matrices, as Muon's (dion2.py takes 2-D weights only). Default `'flatten'`. */
   readonly convOrthogonalization?: ConvOrthogonalization;
-  /** The orthogonalization kernel (not serialized). Default, supplied by the adapter: `fastestOrthogonalizer()`. */
-  readonly orthogonalize?: Orthogonalizer;
+  /**
+   * How the step executes, never saved: of Muon's settings only `orthogonalize` (the kernel that
+   * orthogonalizes the selected submatrices; default, supplied by the adapter:
+   * `fastestOrthogonalizer()`). Dion2 has no fused step, and a setting that could change nothing
+   * is refused rather than ignored.
+   */
+  readonly execution?: Pick<ExecutionOptions, 'orthogonalize'>;
 }
 
-/** Dion2's options with every default filled in (the `orthogonalize` kernel aside) and its schedule resolved. */
-export type ResolvedDion2Options = Required<Omit<Dion2Options, 'orthogonalize'>> & {
-  /** The frozen Newton–Schulz schedule (not enumerable: a config spread from the options holds the user's settings only). */
+/** Dion2's serializable options with every default filled in. */
+type Dion2Settings = Required<Omit<Dion2Options, 'execution'>>;
+
+/**
+ * Dion2's options with every default filled in, its schedule resolved once, at construction, and
+ * the execution settings as given. Both derived properties are not enumerable: the saved config
+ * (the kind's default, a spread of these options) holds the user's settings only, and `fromConfig`
+ * resolves the schedule again.
+ */
+export type ResolvedDion2Options = Dion2Settings & {
+  /** The frozen Newton–Schulz schedule every step hands to the kernel. */
   readonly schedule: NewtonSchulzSchedule;
+  readonly execution: ExecutionOptions;
 };
 
 /**
@@ -65,7 +80,7 @@ export const DION2_DEFAULTS = {
   cautiousWeightDecay: false,
   lrAdjust: 'spectral',
   convOrthogonalization: 'flatten',
-} as const satisfies Omit<ResolvedDion2Options, 'schedule' | 'maxLearningRate'>;
+} as const satisfies Omit<Dion2Settings, 'maxLearningRate'>;
 
 /** The names of Dion2's options: the keys of {@link Dion2Options}, checked by the compiler. */
 export const DION2_OPTION_NAMES = optionNames<Dion2Options>({
@@ -79,12 +94,16 @@ export const DION2_OPTION_NAMES = optionNames<Dion2Options>({
   ...WEIGHT_DECAY_OPTION_SET,
   lrAdjust: true,
   convOrthogonalization: true,
-  orthogonalize: true,
+  execution: true,
 });
+
+/** `orthogonalize` is an execution setting, as Muon's and NorMuon's: refused flat, naming the form to write. */
+const DION2_MOVED_OPTIONS = Object.freeze({ orthogonalize: MUON_MOVED_OPTIONS['orthogonalize'] as string });
 
 /** Fills in defaults and checks every option, throwing with the option's name and value. */
 export function resolveDion2Options(options: Dion2Options = {}, owner = 'dion2'): ResolvedDion2Options {
-  rejectUnknownOptions(options, DION2_OPTION_NAMES, owner);
+  rejectUnknownOptions(options, DION2_OPTION_NAMES, owner, DION2_MOVED_OPTIONS);
+  const execution = resolveExecution(options.execution, ['orthogonalize'], owner);
   const fraction = options.fraction ?? DION2_DEFAULTS.fraction;
   // α = 0 would orthogonalize nothing and only ever accumulate: a silent zero update (dion2.py refuses it too).
   if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) {
@@ -110,10 +129,7 @@ export function resolveDion2Options(options: Dion2Options = {}, owner = 'dion2')
   if (!CONV_ORTHOGONALIZATIONS.includes(convOrthogonalization)) {
     throw new Error(`${owner}: unknown convOrthogonalization '${String(convOrthogonalization)}'; expected one of ${CONV_ORTHOGONALIZATIONS.join(', ')}`);
   }
-  if (options.orthogonalize !== undefined && typeof options.orthogonalize !== 'function') {
-    throw new Error(`${owner}: orthogonalize must be a function (matrices, schedule) => matrices, got ${typeof options.orthogonalize}`);
-  }
-  const settings: Omit<ResolvedDion2Options, 'schedule'> = {
+  const settings: Dion2Settings = {
     learningRate,
     fraction,
     errorFeedbackDecay,
@@ -125,7 +141,8 @@ export function resolveDion2Options(options: Dion2Options = {}, owner = 'dion2')
     lrAdjust,
     convOrthogonalization,
   };
-  return Object.freeze(Object.defineProperty(settings, 'schedule', { value: schedule, enumerable: false }) as ResolvedDion2Options);
+  const hidden = (value: unknown): PropertyDescriptor => ({ value, enumerable: false });
+  return Object.freeze(Object.defineProperties(settings, { schedule: hidden(schedule), execution: hidden(execution) }) as ResolvedDion2Options);
 }
 
 /**
@@ -134,7 +151,7 @@ export function resolveDion2Options(options: Dion2Options = {}, owner = 'dion2')
  * p ← p·(1 − lr·wd) − lr·s·O, with O zero off the selected slices (dion2.py
  * `dion2_post_orthogonalize`: `X *= 1 − lr·wd` on all of X, then `X[S] −= adjusted_lr·O`).
  */
-export function dion2Transformation(options: ResolvedDion2Options, learningRate: Live<number>, orthogonalize: Orthogonalizer): GradientTransformation {
+export function dion2Transformation(options: ResolvedDion2Options, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer): GradientTransformation {
   const perMatrix = chain(
     scaleByDion2({ fraction: options.fraction, errorFeedbackDecay: options.errorFeedbackDecay, newtonSchulz: options.schedule, orthogonalize }),
     scaleByShape(options.lrAdjust),
@@ -146,5 +163,16 @@ export function dion2Transformation(options: ResolvedDion2Options, learningRate:
   );
 }
 
-/** Dion2 as a kind of hybrid group (`{ optimizer: 'dion2', options }`): matrices and conv kernels, no fused step. */
-export const DION2_KIND: OptimizerKind<Dion2Options> = matrixOptimizerKind('dion2', 'Dion2', resolveDion2Options, dion2Transformation);
+/**
+ * Dion2, defined once: as a hybrid group (`{ optimizer: 'dion2', options }`) and as
+ * `Dion2Optimizer`. Matrices and conv kernels, no fused step; its saved config is its settings as
+ * resolved (the kind's default: the schedule and `execution` are not enumerable).
+ */
+export const DION2_KIND = matrixOptimizerKind<Dion2Options, ResolvedDion2Options>({
+  name: 'dion2',
+  title: 'Dion2',
+  className: 'Dion2Optimizer',
+  optionNames: DION2_OPTION_NAMES,
+  resolve: resolveDion2Options,
+  transformation: dion2Transformation,
+});

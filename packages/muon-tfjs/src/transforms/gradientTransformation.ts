@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { type Scheduled, scheduleValue } from '../math/schedule.js';
 import type { Taps } from './taps.js';
 
 /** Tensors keyed by variable name (the name of the `tf.Variable` they belong to). */
@@ -116,6 +117,17 @@ export type Live<T> = T | (() => T);
 /** Reads a {@link Live} value. */
 export function read<T>(value: Live<T>): T {
   return typeof value === 'function' ? (value as () => T)() : value;
+}
+
+/**
+ * The value a scheduled hyper-parameter (a learning rate, a momentum) takes on this step: the
+ * schedule read at the step's index, `context.step − 1` completed steps (the convention of
+ * `scheduleValue`). One rule for every schedule a transformation reads, so that a resumed run reads
+ * the same value at the same step. `Live`: an optimizer whose rate may be reassigned between steps
+ * hands its current schedule.
+ */
+export function scheduledAt(value: Live<Scheduled>, context: Pick<StepContext, 'step'>): number {
+  return scheduleValue(read(value), context.step - 1);
 }
 
 /** Reads one tensor of a map, failing loudly (not with `undefined`) if the name is missing. */

@@ -1,12 +1,17 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHessianEstimate, sophia, type Orthogonalizer, type Scheduled, type TransformOptimizer } from 'muon-tfjs';
+import { OPTIMIZER_KINDS as LIBRARY_KINDS, type OptimizerKindName, SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHessianEstimate, sophia, type Orthogonalizer, type Scheduled, type TransformOptimizer } from 'muon-tfjs';
 import { ScheduledMomentumOptimizer } from './scheduledMomentum.js';
 import type { Batch } from 'muon-tfjs-tasks';
 
-/** The optimizers the benchmark can compare (`--optimizers`). */
+/**
+ * The optimizers the benchmark can compare (`--optimizers`), in the order of its tables: every
+ * optimizer of the library, SGD as tfjs has it, and Muon's variants.
+ */
 export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto', 'dion2'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
+/** Every kind of the library's `OPTIMIZER_KINDS` is one of the benchmark's: a new one fails to compile here until it has a spec in {@link SPECS}. */
+const _EVERY_LIBRARY_KIND: readonly OptimizerKind[] = Object.keys(LIBRARY_KINDS) as OptimizerKindName[];
 
 /**
  * The optimizers a plain `npm run bench` compares: the whole competitor table (issue 12). Muon with
@@ -162,7 +167,7 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
     // The default routing's labels: hidden matrices → 'muon' (here NorMuon), the rest → 'adamw'.
     create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
       groups: {
-        muon: { optimizer: 'normuon', options: { learningRate, ...NORMUON, ...(orthogonalize && { orthogonalize }) } },
+        muon: { optimizer: 'normuon', options: { learningRate, ...NORMUON, ...(orthogonalize && { execution: { orthogonalize } }) } },
         adamw: { optimizer: 'adamw', options: { learningRate: auxLearningRate, ...ADAMW } },
       },
     }),
@@ -177,7 +182,7 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
     // The default routing's labels: hidden matrices → 'muon' (here Dion2), the rest → 'adamw'.
     create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
       groups: {
-        muon: { optimizer: 'dion2', options: { learningRate, ...DION2, ...(orthogonalize && { orthogonalize }) } },
+        muon: { optimizer: 'dion2', options: { learningRate, ...DION2, ...(orthogonalize && { execution: { orthogonalize } }) } },
         adamw: { optimizer: 'adamw', options: { learningRate: auxLearningRate, ...ADAMW } },
       },
     }),
@@ -214,7 +219,7 @@ function muonSpec(
     tunedAfter: [ADAMW_HALF_FACTOR],
     hyperParameters: { ...muon, ...newtonSchulz, lrAdjust: 'original', auxiliary: AUXILIARY_ADAMW },
     create: (learningRate, { model, auxLearningRate, orthogonalize, fused }) => muonWithAdamW(model, {
-      muon: { learningRate, ...muon, ...newtonSchulz, ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) },
+      muon: { learningRate, ...muon, ...newtonSchulz, execution: { ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) } },
       adamw: { learningRate: auxLearningRate, ...ADAMW },
     }),
     usesAuxiliaryAdamW: true,

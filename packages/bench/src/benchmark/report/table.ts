@@ -86,11 +86,20 @@ export function modelFootnote(model: ModelResult, seeds: number): string {
     ? ''
     : ` Muon reached it${reached} in ${steps.toFixed(2)}× AdamW's steps and ${time.toFixed(2)}× its time${time > 1 && steps < 1 ? ' (fewer steps, but more time)' : ''}.`;
   return `${model.title}: ${model.modelSummary}, ${model.parameters.toLocaleString('en-US')} parameters; ` +
-    `${model.epochs} epoch(s) × ${model.stepsPerEpoch} steps of batch ${model.batchSize}; ${seeds} seed(s), mean ± std. ` +
+    `${model.epochs} epoch(s) × ${model.stepsPerEpoch} steps of batch ${model.batchSize}; ${seedsCaption(model)}. ` +
     `Every optimizer: ${model.scheduleDescription}. Tuned on the held-out split with ${model.tuneSteps}-step runs (schedule compressed to them). ` +
     `Final train loss: the mean per-step training loss over the last ${smoothingWindow(model.steps)} steps (the log's value). ` +
     `Target loss ${model.targetLoss.toFixed(4)} = ${model.targetRule}; time to target = seconds of training steps until the smoothed loss reaches it; ` +
     `opt. step share = fraction of the training step's time in the optimizer step.${ratioText}`;
+}
+
+/**
+ * What the numbers of a model are over: "3 seeds, mean ± std", or for one seed "seed 1" (a single
+ * run has no spread to print).
+ */
+export function seedsCaption(model: ModelResult): string {
+  const seeds = [...new Set(model.optimizers.flatMap((o) => o.runs.map((r) => r.seed)))];
+  return seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} seeds, mean ± std`;
 }
 
 /** All tables for the terminal. */
