@@ -12,14 +12,16 @@
  * (1 XNNPACK thread, the training kernels installed), tasks by `createTask` (real MNIST and
  * Moby Dick batches, so the transformer's vocabulary is the corpus's), weights by
  * `initializeWeights`, optimizers by `optimizerSpec(kind).create` at the middle of each lr grid.
- * Seven optimizers per model: the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
+ * Nine optimizers per model: the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
  * (in Node with the addon built, its Muon half fused: the whole step in the addon's `muonStep`),
  * the same hybrid composed with the native kernel (`fused: false`: TF.js ops around
  * `fastestOrthogonalizer()`), the same hybrid with `precision: 'bfloat16'` as it runs by default
  * (fused, bfloat16 Newton–Schulz products where the addon and CPU can, else float32, said once;
  * the benchmark's `muon-bf16`), the same hybrid with the TF.js kernel forced (`gramOrthogonalizer()`,
  * the browser's path), the native and TF.js ones again with `nsSteps: 'auto'` (layer-aware
- * Newton–Schulz; it never runs fused), and AdamW. Issue 13's target, the whole training step ≤
+ * Newton–Schulz; it never runs fused), the Dion2 hybrid (the benchmark's `dion2`: a quarter of
+ * each matrix's slices orthogonalized per step, issue 24) with the default and the TF.js kernel,
+ * and AdamW. Issue 13's target, the whole training step ≤
  * 1.3× AdamW's, is checked beside issue 4's and 15's 1.5×.
  *
  * Each optimizer trains its own copy of the model on the same seeded batch stream, with the loop
@@ -73,7 +75,8 @@ Options:
   --runs N         timed steps per optimizer (default 30)
   --warmup N       untimed steps first (default 5)
   --variants LIST  comma-separated optimizers (default all): muon, muon-fixed-threads,
-                   muon-composed, muon-bf16, muon-auto, muon-tfjs, muon-auto-tfjs; AdamW always runs
+                   muon-composed, muon-bf16, muon-auto, muon-tfjs, muon-auto-tfjs, dion2,
+                   dion2-tfjs; AdamW always runs
   --busy LIST      comma-separated counts of busy processes to interleave, step by step (default 0),
                    e.g. 0,2: idle and beside two CPU-bound loops in the same run
   -h, --help       this text
@@ -106,6 +109,8 @@ const VARIANTS: readonly Variant[] = [
   { key: 'muon-auto', name: 'Muon auto-NS, default kernel', kind: 'muon-auto' },
   { key: 'muon-tfjs', name: 'Muon, TF.js kernel', kind: 'muon', orthogonalize: gramOrthogonalizer() },
   { key: 'muon-auto-tfjs', name: 'Muon auto-NS, TF.js kernel', kind: 'muon-auto', orthogonalize: gramOrthogonalizer() },
+  { key: 'dion2', name: 'Dion2, default kernel', kind: 'dion2' },
+  { key: 'dion2-tfjs', name: 'Dion2, TF.js kernel', kind: 'dion2', orthogonalize: gramOrthogonalizer() },
   { key: 'adamw', name: 'AdamW', kind: 'adamw' },
 ];
 const VARIANT_KEYS = VARIANTS.map((v) => v.key).join(', ');

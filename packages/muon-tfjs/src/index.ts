@@ -1,6 +1,6 @@
 /**
- * muon-tfjs: the Muon optimizer (momentum orthogonalized by Newton–Schulz), NorMuon, AdamW, Lion
- * and SophiaG for TensorFlow.js, alone or as one hybrid. Layers, arrows pointing down: math → transforms → optimizers → adapter →
+ * muon-tfjs: the Muon optimizer (momentum orthogonalized by Newton–Schulz), NorMuon, Dion2, AdamW,
+ * Lion and SophiaG for TensorFlow.js, alone or as one hybrid. Layers, arrows pointing down: math → transforms → optimizers → adapter →
  * stability (QK-clip: pure computation of the new weights, and the after-step hook that stages
  * them). The attention layer that records the maximum logits needs tfjs-layers and lives in the
  * `muon-tfjs/layers` entry.
@@ -64,6 +64,17 @@ export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js'
 export type { MuonStepKernel, MuonStepResult, MuonStepSettings, MuonStepVariable } from './math/muonStepKernel.js';
 export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
+export {
+  fromSliceView,
+  gatherRows,
+  largestL1Rows,
+  scaleRows,
+  scatterRows,
+  selectedCount,
+  selectedSide,
+  sliceView,
+  type SelectedSide,
+} from './math/submatrixSelection.js';
 export { CONV_ORTHOGONALIZATIONS, perTapScale, tapMatrices, type ConvOrthogonalization, type TapMatrices } from './math/convTaps.js';
 export {
   checkScheduled,
@@ -110,6 +121,7 @@ export { partition } from './transforms/partition.js';
 export { isLowerBoundStep, type LayerAwareOptions, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
+export { DION2_MOMENTUM_SLOT, scaleByDion2, type ScaleByDion2Options } from './transforms/scaleByDion2.js';
 export { NEURON_SECOND_MOMENT_SLOT, scaleByNeuronRms, type ScaleByNeuronRmsOptions } from './transforms/scaleByNeuronRms.js';
 export { HESSIAN_DIAGONAL_INPUT, SOPHIA_TAPS, scaleBySophia, type ScaleBySophiaOptions } from './transforms/scaleBySophia.js';
 export { scaleByShape } from './transforms/scaleByShape.js';
@@ -148,6 +160,14 @@ export {
   type NorMuonOptions,
   type ResolvedNorMuonOptions,
 } from './optimizers/normuon.js';
+export {
+  DION2_DEFAULTS,
+  DION2_KIND,
+  dion2Transformation,
+  resolveDion2Options,
+  type Dion2Options,
+  type ResolvedDion2Options,
+} from './optimizers/dion2.js';
 export {
   SOPHIA_DEFAULTS,
   SOPHIA_HESSIAN_INTERVAL,
@@ -200,7 +220,7 @@ export { TransformOptimizer, type ExecutionRow, type FusedExecution } from './ad
 export { NonFiniteStepError } from './adapter/nonFiniteStepError.js';
 export { KindOptimizer, optimizerClass, type OptimizerClass } from './adapter/KindOptimizer.js';
 export { ADAPTER_SERVICES } from './adapter/adapterServices.js';
-export { AdamWOptimizer, LionOptimizer, MuonOptimizer, NorMuonOptimizer, SophiaOptimizer, adamw, lion, muon, normuon, sophia } from './adapter/optimizers.js';
+export { AdamWOptimizer, Dion2Optimizer, LionOptimizer, MuonOptimizer, NorMuonOptimizer, SophiaOptimizer, adamw, dion2, lion, muon, normuon, sophia } from './adapter/optimizers.js';
 export { gaussNewtonBartlett, provideHessianEstimate, type GaussNewtonBartlettOptions, type PredictingModel } from './adapter/gaussNewtonBartlett.js';
 export { sophiaHessianCallback, type BatchEndCallback, type SophiaHessianCallbackOptions } from './adapter/sophiaHessianCallback.js';
 export {

@@ -1,4 +1,5 @@
 import { ADAMW_KIND, type AdamWOptions } from '../optimizers/adamw.js';
+import { DION2_KIND, type Dion2Options } from '../optimizers/dion2.js';
 import { LION_KIND, type LionOptions } from '../optimizers/lion.js';
 import { MUON_KIND, type MuonOptions } from '../optimizers/muon.js';
 import { NORMUON_KIND, type NorMuonOptions } from '../optimizers/normuon.js';
@@ -39,6 +40,22 @@ export type NorMuonOptimizer = InstanceType<typeof NorMuonOptimizer>;
  * const opt = normuon({ learningRate: 0.02, beta2: 0.95 });
  */
 export const normuon = (options?: NorMuonOptions): NorMuonOptimizer => new NorMuonOptimizer(options);
+
+/**
+ * Dion2 (Ahn et al., arXiv 2512.16928) as a `tf.Optimizer`: Muon that orthogonalizes only the
+ * α-fraction of the momentum's rows (or columns) of largest L1 norm and keeps the rest in the
+ * momentum. For matrices and conv kernels only; use `hybrid` with a `dion2` group to train a whole
+ * model. State: `<variable>/momentum`.
+ */
+export const Dion2Optimizer = optimizerClass(DION2_KIND);
+export type Dion2Optimizer = InstanceType<typeof Dion2Optimizer>;
+/**
+ * Creates a Dion2 optimizer for matrices and conv kernels.
+ * @example
+ * const opt = dion2({ learningRate: 0.02, fraction: 0.25 });
+ * opt.minimize(() => loss(), false, [hiddenKernel]);
+ */
+export const dion2 = (options?: Dion2Options): Dion2Optimizer => new Dion2Optimizer(options);
 
 /**
  * AdamW with decoupled weight decay and bias correction as a `tf.Optimizer` (TF.js has only Adam,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
-import { AdamWOptimizer, LionOptimizer, MuonOptimizer, NorMuonOptimizer, SophiaOptimizer, adamw, lion, muon, normuon, sophia } from './optimizers.js';
+import { AdamWOptimizer, Dion2Optimizer, LionOptimizer, MuonOptimizer, NorMuonOptimizer, SophiaOptimizer, adamw, dion2, lion, muon, normuon, sophia } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 import { OPTIMIZER_KINDS } from '../optimizers/optimizerKinds.js';
@@ -38,6 +38,7 @@ describe('getConfig / fromConfig round-trip every option', () => {
     ['AdamW', () => adamw({ learningRate: 2e-3, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.05, cautiousWeightDecay: true, maxLearningRate: 4e-3 }), AdamWOptimizer],
     ['Lion', () => lion({ learningRate: 3e-5, beta1: 0.95, beta2: 0.98, weightDecay: 1 }), LionOptimizer],
     ['NorMuon', () => normuon({ learningRate: 0.03, momentum: 0.9, beta2: 0.9, epsilon: 1e-8, lrAdjust: 'matchAdamW', weightDecay: 0.1, precision: 'bfloat16' }), NorMuonOptimizer],
+    ['Dion2', () => dion2({ learningRate: 0.03, fraction: 0.5, errorFeedbackDecay: 0.9, coefficients: 'jordan', nsSteps: 4, eps: 1e-7, weightDecay: 0.1, cautiousWeightDecay: true, lrAdjust: 'original', precision: 'bfloat16', convOrthogonalization: 'perTap' }), Dion2Optimizer],
     ['Sophia', () => sophia({ learningRate: 1e-3, beta1: 0.9, beta2: 0.95, rho: 1, weightDecay: 0.1, epsilon: 1e-12 }), SophiaOptimizer],
   ] as const)('%s', (name, make, cls) => {
     const original = make();
@@ -46,9 +47,9 @@ describe('getConfig / fromConfig round-trip every option', () => {
     expect(copy).toBeInstanceOf(cls);
     expect(copy.getConfig()).toEqual(original.getConfig());
     // The precision is part of the config and of the schedule rebuilt from it.
-    if (name === 'Muon' || name === 'NorMuon') {
+    if (name === 'Muon' || name === 'NorMuon' || name === 'Dion2') {
       expect(original.getConfig()['precision']).toBe('bfloat16');
-      expect((copy as MuonOptimizer | NorMuonOptimizer).options.schedule.precision).toBe('bfloat16');
+      expect((copy as MuonOptimizer | NorMuonOptimizer | Dion2Optimizer).options.schedule.precision).toBe('bfloat16');
     }
   });
 

@@ -1,4 +1,5 @@
 import { ADAMW_KIND } from './adamw.js';
+import { DION2_KIND } from './dion2.js';
 import { LION_KIND } from './lion.js';
 import { MUON_KIND } from './muon.js';
 import { NORMUON_KIND } from './normuon.js';
@@ -16,6 +17,7 @@ export const OPTIMIZER_KINDS = Object.freeze({
   lion: LION_KIND,
   normuon: NORMUON_KIND,
   sophia: SOPHIA_KIND,
+  dion2: DION2_KIND,
 } as const satisfies Record<string, OptimizerKind>);
 
 /** The name of an optimizer kind: `'muon' | 'adamw' | 'lion' | 'normuon' | ...`. */

@@ -8,17 +8,17 @@ import type { Batch } from 'muon-tfjs-tasks';
  * The optimizers the benchmark can compare (`--optimizers`), in the order of its tables: every
  * optimizer of the library, SGD as tfjs has it, and Muon's variants.
  */
-export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto'] as const;
+export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto', 'dion2'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
 /** Every kind of the library's `OPTIMIZER_KINDS` is one of the benchmark's: a new one fails to compile here until it has a spec in {@link SPECS}. */
 const _EVERY_LIBRARY_KIND: readonly OptimizerKind[] = Object.keys(LIBRARY_KINDS) as OptimizerKindName[];
 
 /**
  * The optimizers a plain `npm run bench` compares: the whole competitor table (issue 12). Muon with
- * bfloat16 Newton–Schulz and with layer-aware Newton–Schulz are variants of Muon, asked for by name
- * (`--optimizers muon,muon-bf16,muon-auto`).
+ * bfloat16 Newton–Schulz and with layer-aware Newton–Schulz are variants of Muon, and Dion2 a
+ * cheaper Muon (issue 24), asked for by name (`--optimizers muon,muon-bf16,muon-auto,dion2`).
  */
-export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS.filter((kind) => kind !== 'muon-bf16' && kind !== 'muon-auto');
+export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS.filter((kind) => kind !== 'muon-bf16' && kind !== 'muon-auto' && kind !== 'dion2');
 
 /** What an optimizer may do after each step, besides the step itself (Sophia's Hessian estimate). */
 export interface AfterStepContext {
@@ -85,6 +85,12 @@ export const MUON = { momentum: 0.95, nesterov: true, nsSteps: 5, weightDecay: 0
 const LION = { beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } as const;
 const SGD = { momentum: 0.9 } as const;
 const NORMUON = { ...MUON, beta2: 0.95 } as const;
+/**
+ * Dion2's own defaults (microsoft/dion `dion2.py`: fraction 0.25, ef_decay 0.95, weight decay
+ * 0.01, spectral-norm lr scaling, Polar Express), written out for the report; its lr is tuned on
+ * Muon's grid (dion2.py's default 0.01 and its 160M config's 0.02 are both in it).
+ */
+const DION2 = { fraction: 0.25, errorFeedbackDecay: 0.95, weightDecay: 0.01, coefficients: 'polarExpress5', lrAdjust: 'spectral' } as const;
 /**
  * Sophia's ρ is tuned by the protocol, after the learning rate (which is tuned at ρ = 1): the
  * reference's 0.05 is for GPT-2 scale, tens of thousands of steps. Without bias correction, h
@@ -162,6 +168,21 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
     create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
       groups: {
         muon: { optimizer: 'normuon', options: { learningRate, ...NORMUON, ...(orthogonalize && { execution: { orthogonalize } }) } },
+        adamw: { optimizer: 'adamw', options: { learningRate: auxLearningRate, ...ADAMW } },
+      },
+    }),
+    usesAuxiliaryAdamW: true,
+  },
+  dion2: {
+    kind: 'dion2',
+    label: 'Dion2 (+AdamW)',
+    grid: [0.01, 0.02, 0.05, 0.1, 0.2],
+    tunedAfter: [ADAMW_HALF_FACTOR],
+    hyperParameters: { ...DION2, nsSteps: 5, auxiliary: AUXILIARY_ADAMW },
+    // The default routing's labels: hidden matrices → 'muon' (here Dion2), the rest → 'adamw'.
+    create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
+      groups: {
+        muon: { optimizer: 'dion2', options: { learningRate, ...DION2, ...(orthogonalize && { execution: { orthogonalize } }) } },
         adamw: { optimizer: 'adamw', options: { learningRate: auxLearningRate, ...ADAMW } },
       },
     }),
