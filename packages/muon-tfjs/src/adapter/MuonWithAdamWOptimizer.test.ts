@@ -78,9 +78,9 @@ describe.each(OPTIMIZER_TEST_BACKENDS)('muonWithAdamW on a tfjs-layers model, %s
     expect(route('head/bias')).toBe('adamw');
     // Conv kernel [3, 3, 1, 4] is the matrix [9, 4]: scale √max(1, 4/9) = 1, lr 0.02.
     expect(table['conv/kernel']).toMatchObject({ matrix: [9, 4], scale: 1, effectiveLearningRate: 0.02 });
-    // Hidden kernel [192, 16]: scale 1; head: AdamW at 3e-4.
+    // Hidden kernel [192, 16]: scale 1; head: AdamW at its default, 3e-3.
     expect(table['hidden/kernel']).toMatchObject({ matrix: [192, 16], scale: 1 });
-    expect(table['head/kernel']).toMatchObject({ effectiveLearningRate: 3e-4, reason: 'output layer (classifier / LM head)' });
+    expect(table['head/kernel']).toMatchObject({ effectiveLearningRate: 3e-3, reason: 'output layer (classifier / LM head)' });
     expect(table['tokens/embeddings']?.reason).toBe('embedding');
   });
 

@@ -5,7 +5,7 @@ import { SILENT_TAPS } from '../transforms/taps.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { adamw, lion, muon } from './optimizers.js';
 import { hybrid } from './HybridOptimizer.js';
-import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
+import { HYBRID_ADAMW_DEFAULTS, MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
 
 /** float32 holds ~7 significant digits; the hand values below are exact to 1e-12 (AdamW's ε aside, 2e-8). */
 const FP32 = 1e-6;
@@ -118,6 +118,6 @@ describe('weight-decay options', () => {
     const copy = new MuonWithAdamWOptimizer(original.getConfig() as object);
     expect(copy.muonLearningRate).toBe(0.005);
     expect(copy.muonOptions).toMatchObject({ correctedWeightDecay: true, maxLearningRate: 0.02 });
-    expect(copy.adamwOptions).toMatchObject({ cautiousWeightDecay: true, maxLearningRate: 3e-4 });
+    expect(copy.adamwOptions).toMatchObject({ cautiousWeightDecay: true, maxLearningRate: HYBRID_ADAMW_DEFAULTS.learningRate });
   });
 });
