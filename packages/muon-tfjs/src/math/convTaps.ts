@@ -1,3 +1,5 @@
+import { type MatrixView, batchedMatrixShape } from './matrixView.js';
+
 /**
  * How Muon sees a convolution kernel `[...spatial, in, out]` (rank ≥ 3; TF.js is input-first):
  *
@@ -14,6 +16,14 @@
 export type ConvOrthogonalization = 'flatten' | 'perTap';
 
 export const CONV_ORTHOGONALIZATIONS: readonly ConvOrthogonalization[] = ['flatten', 'perTap'];
+
+/**
+ * The per-tap view of a conv kernel `[...spatial, in, out]`: its taps are the batch of `[in, out]`
+ * matrices (reduction axis −2, output axis −1), and the update is divided by √taps.
+ */
+export function perTapView(shape: readonly number[]): MatrixView {
+  return { ...batchedMatrixShape(shape, { reductionAxes: [-2], outputAxes: [-1] }), updateScale: perTapScale(shape.slice(0, -2).reduce((p, d) => p * d, 1)) };
+}
 
 /** A conv kernel's taps: `taps` matrices of `[fanIn, fanOut]` = `[in, out]`. */
 export interface TapMatrices {

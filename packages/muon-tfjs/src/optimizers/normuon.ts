@@ -2,6 +2,7 @@ import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByNeuronRms } from '../transforms/scaleByNeuronRms.js';
 import { MUON_COMPOSITION_OPTION_SET, MUON_DEFAULTS, type MuonOptions, type ResolvedMuonOptions, muonTransformation, resolveMuonOptions } from './muon.js';
+import { type IsConvKernel, NO_CONV_KERNELS } from './matrixViews.js';
 import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
 import { checkPositive, checkUnitInterval, optionNames, rejectUnknownOptions } from './options.js';
 
@@ -53,8 +54,9 @@ export function normuonTransformation(
   options: ResolvedNorMuonOptions,
   learningRate: Live<number>,
   orthogonalize: Orthogonalizer,
+  isConvKernel: IsConvKernel = NO_CONV_KERNELS,
 ): GradientTransformation {
-  return muonTransformation(options, learningRate, orthogonalize, scaleByNeuronRms({ beta2: options.beta2, epsilon: options.epsilon }));
+  return muonTransformation(options, learningRate, orthogonalize, isConvKernel, scaleByNeuronRms({ beta2: options.beta2, epsilon: options.epsilon }));
 }
 
 /** NorMuon as a kind of hybrid group (`{ optimizer: 'normuon', options }`); it takes what Muon takes. */

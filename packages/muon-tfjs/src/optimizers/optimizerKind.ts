@@ -1,11 +1,12 @@
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { type ConvOrthogonalization, perTapScale, tapMatrices } from '../math/convTaps.js';
-import { matrixShape } from '../math/matrixView.js';
+import type { ConvOrthogonalization } from '../math/convTaps.js';
+import type { MatrixView } from '../math/matrixView.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
 import { type LrAdjust, shapeScale } from '../math/shapeScale.js';
 import type { FusedStep } from '../transforms/fusedStep.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
+import { type IsConvKernel, type MatrixViewRule, matrixViewOf } from './matrixViews.js';
 
 /** What the adapter supplies to the optimizers it builds (the kernels live above this layer). */
 export interface OptimizerServices {
@@ -13,6 +14,14 @@ export interface OptimizerServices {
   readonly defaultOrthogonalizer: () => Orthogonalizer;
   /** The kernel of the fused Muon step that goes with the default orthogonalizer; without it, Muon runs composed. */
   readonly muonStepKernel?: () => MuonStepKernel;
+}
+
+/** A variable as a group sees it: its name, its shape, and whether its layer class makes it a convolution kernel. */
+export interface GroupVariable {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** From a convolution layer of a model (`isConvolution` of the routing): only these are flattened without a `matrixViews` rule. */
+  readonly convKernel: boolean;
 }
 
 /**
@@ -27,18 +36,22 @@ export interface OptimizerGroup {
   /** The resolved options, every default filled in; serializable (no functions, no tensors). */
   readonly options: Readonly<Record<string, unknown>> & { readonly learningRate: Scheduled };
   /**
-   * Why this optimizer cannot take a parameter of this shape (e.g. Muon and a vector), or
-   * undefined when it can. The router asks before routing, so refusals surface at construction.
+   * Why this optimizer cannot take this variable (e.g. Muon and a vector, or a rank-3 weight with
+   * no matrix view), or undefined when it can. The router asks before routing, so refusals surface
+   * at construction.
    */
-  refuse(shape: readonly number[]): string | undefined;
+  refuse(variable: GroupVariable): string | undefined;
   /**
-   * The update scale for a parameter of this shape (Muon's shape scale; 1 for the others) and, for
-   * Muon, the matrix it orthogonalizes, and how many of them when a conv kernel is orthogonalized
-   * per tap (the scale then includes the 1/√taps).
+   * The update scale for this variable (Muon's shape scale; 1 for the others) and, for Muon, the
+   * matrix it orthogonalizes, and how many of them when its view has several (a conv kernel's
+   * taps, with the 1/√taps in the scale; the experts of a `matrixViews` rule).
    */
-  describe(shape: readonly number[]): { readonly scale: number; readonly matrix?: readonly [number, number]; readonly taps?: number };
-  /** The transformation, reading its learning rate live (the adapter evaluates schedules at its step index). */
-  transformation(learningRate: Live<number>): GradientTransformation;
+  describe(variable: GroupVariable): { readonly scale: number; readonly matrix?: readonly [number, number]; readonly matrices?: number };
+  /**
+   * The transformation, reading its learning rate live (the adapter evaluates schedules at its
+   * step index); `isConvKernel` says which variables the model's layer classes make convolution kernels.
+   */
+  transformation(learningRate: Live<number>, isConvKernel: IsConvKernel): GradientTransformation;
   /**
    * The fused execution of {@link transformation} (same learning rate), or why there is none for
    * this kind or these options; the adapter decides per step whether it can run.
@@ -93,12 +106,17 @@ export function elementwiseOptimizerKind<Options, Resolved extends { readonly le
  */
 export function matrixOptimizerKind<
   Options extends { readonly orthogonalize?: Orthogonalizer; readonly fused?: boolean },
-  Resolved extends { readonly learningRate: Scheduled; readonly lrAdjust: LrAdjust; readonly convOrthogonalization: ConvOrthogonalization },
+  Resolved extends {
+    readonly learningRate: Scheduled;
+    readonly lrAdjust: LrAdjust;
+    readonly convOrthogonalization: ConvOrthogonalization;
+    readonly matrixViews: readonly MatrixViewRule[];
+  },
 >(
   name: string,
   title: string,
   resolve: (options: Options | undefined, owner: string) => Resolved,
-  build: (resolved: Resolved, learningRate: Live<number>, orthogonalize: Orthogonalizer) => GradientTransformation,
+  build: (resolved: Resolved, learningRate: Live<number>, orthogonalize: Orthogonalizer, isConvKernel: IsConvKernel) => GradientTransformation,
   fuse?: (resolved: Resolved, learningRate: Live<number>, kernel: MuonStepKernel) => FusedStep | string,
 ): OptimizerKind<Options> {
   return {
@@ -107,21 +125,26 @@ export function matrixOptimizerKind<
     create(options, owner, services) {
       const resolved = resolve(options, owner);
       const orthogonalize = options?.orthogonalize;
+      const viewOf = ({ name: variable, shape, convKernel }: GroupVariable): MatrixView | undefined =>
+        matrixViewOf(resolved.matrixViews, resolved.convOrthogonalization, () => convKernel)(variable, shape);
       return {
         kind: name,
         title,
         options: resolved,
-        refuse: (shape) =>
-          shape.length < 2 ? `${title} needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)` : undefined,
-        describe(shape) {
-          const tapped = resolved.convOrthogonalization === 'perTap' ? tapMatrices(shape) : undefined;
-          if (tapped !== undefined) {
-            return { scale: shapeScale(tapped, resolved.lrAdjust) * perTapScale(tapped.taps), matrix: [tapped.fanIn, tapped.fanOut], taps: tapped.taps };
+        refuse(variable) {
+          if (variable.shape.length < 2) return `${title} needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)`;
+          try {
+            viewOf(variable);
+            return undefined;
+          } catch (error) {
+            return error instanceof Error ? error.message : String(error);
           }
-          const m = matrixShape(shape);
-          return { scale: shapeScale(m, resolved.lrAdjust), matrix: [m.fanIn, m.fanOut] };
         },
-        transformation: (learningRate) => build(resolved, learningRate, orthogonalize ?? services.defaultOrthogonalizer()),
+        describe(variable) {
+          const view = viewOf(variable) as MatrixView;
+          return { scale: shapeScale(view, resolved.lrAdjust) * view.updateScale, matrix: [view.fanIn, view.fanOut], ...(view.batch > 1 && { matrices: view.batch }) };
+        },
+        transformation: (learningRate, isConvKernel) => build(resolved, learningRate, orthogonalize ?? services.defaultOrthogonalizer(), isConvKernel),
         fusedStep(learningRate) {
           const kernel = services.muonStepKernel;
           if (fuse === undefined) return `${title} has no fused step`;
