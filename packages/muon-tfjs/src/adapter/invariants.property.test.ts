@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type GroupSpec, OPTIMIZER_KINDS } from '../optimizers/optimizerKinds.js';
 import { useBackend } from '../testing/backends.js';
 import { OPTIMIZER_TEST_BACKENDS, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
-import { HybridOptimizer } from './HybridOptimizer.js';
+import { ADAPTER_SERVICES, HybridOptimizer } from './HybridOptimizer.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 
@@ -32,10 +32,17 @@ const optionsArb = fc.record(
   { requiredKeys: [] },
 );
 
+// A generated variable of rank ≥ 3 is a batch of matrices over its last two axes (experts), so the
+// matrix kinds (those whose groups describe a matrix) see every shape through a matrixViews rule.
+const MATRIX_VIEWS = ['prop', 'ckpt'].map((name) => ({ name, reductionAxes: [-2], outputAxes: [-1] }));
+const takesMatrixViews = (kind: string): boolean =>
+  OPTIMIZER_KINDS[kind as keyof typeof OPTIMIZER_KINDS].create(undefined, kind, ADAPTER_SERVICES).describe({ name: 'm', shape: [2, 2], convKernel: false }).matrix !== undefined;
+
 let counter = 0;
 function build(kind: Kind, options: Record<string, number>, variables: tf.Variable[]): TransformOptimizer {
-  if (kind === 'muonWithAdamW') return muonWithAdamW(variables, { muon: options, adamw: options });
-  return new HybridOptimizer({ groups: { [kind]: { optimizer: kind, options } as GroupSpec }, label: () => kind });
+  if (kind === 'muonWithAdamW') return muonWithAdamW(variables, { muon: { ...options, matrixViews: MATRIX_VIEWS }, adamw: options });
+  const groupOptions = takesMatrixViews(kind) ? { ...options, matrixViews: MATRIX_VIEWS } : options;
+  return new HybridOptimizer({ groups: { [kind]: { optimizer: kind, options: groupOptions } as GroupSpec }, label: () => kind });
 }
 
 /** Positive estimates of every step input the optimizer reads (Sophia's Hessian diagonal), one per variable. */

@@ -97,9 +97,9 @@ function unviewedWeightMessage(name: string, shape: readonly number[]): string {
   const batch = shape.slice(0, -2).reduce((p, d) => p * d, 1);
   return (
     `variable '${name}' has shape [${shape.join(', ')}] (rank ${rank}) and is not known to be a convolution kernel, ` +
-    `so it has no matrix view: flattening it into one [${fanIn}, ${fanOut}] matrix would orthogonalize its ${batch} matrices (experts, heads) as one. ` +
+    `so it has no matrix view: flattening it into one [${fanIn}, ${fanOut}] matrix would orthogonalize the matrices along its leading axes (experts, heads) as one. ` +
     `Declare its view with the option matrixViews, e.g. { name: '${name}', reductionAxes: [${rank - 2}], outputAxes: [${rank - 1}] } ` +
-    `(${batch} matrices [${shape[rank - 2]}, ${shape[rank - 1]}], the leading axes batch axes), or { name: '${name}', convKernel: true } for a convolution kernel; ` +
+    `(${batch} ${batch === 1 ? 'matrix' : 'matrices'} [${shape[rank - 2]}, ${shape[rank - 1]}], the leading axes batch axes), or { name: '${name}', convKernel: true } for a convolution kernel; ` +
     'or route it to AdamW'
   );
 }

@@ -37,7 +37,7 @@ function expertsGradient(seed: number): tf.Tensor {
 }
 
 /** Expert e's [in, out] matrix of a weight [E, in, out], in float64. */
-function expert(values: Float32Array | Float64Array, e: number): { rows: number; cols: number; data: Float64Array } {
+function expert(values: ArrayLike<number> & { subarray(begin: number, end: number): ArrayLike<number> }, e: number): { rows: number; cols: number; data: Float64Array } {
   const size = (SHAPE[1] as number) * (SHAPE[2] as number);
   return { rows: SHAPE[1] as number, cols: SHAPE[2] as number, data: Float64Array.from(values.subarray(e * size, (e + 1) * size)) };
 }
@@ -186,14 +186,14 @@ describe('matrixViews: refusals, routing, serialization and checkpoints', () => 
 
   it('round-trips the rules through getConfig/fromConfig, and a hybrid its conv kernels', () => {
     const matrixViews = [EXPERTS_RULE, { name: 'conv', convKernel: true }] as const;
-    const copy = MuonOptimizer.fromConfig(MuonOptimizer, JSON.parse(JSON.stringify(muon({ matrixViews }).getConfig())));
+    const copy = MuonOptimizer.fromConfig(MuonOptimizer, JSON.parse(JSON.stringify(muon({ matrixViews }).getConfig()))) as MuonOptimizer;
     expect(copy.options.matrixViews).toEqual(matrixViews);
     const model: LayersModelLike = { layers: [{ getClassName: () => 'Conv2D', trainableWeights: [{ name: 'conv2d/kernel', shape: [3, 3, 4, 16] }] }] };
     const hybrid = new HybridOptimizer({ groups: { muon: { optimizer: 'muon', options: {} } }, variables: [{ name: 'conv2d/kernel', shape: [3, 3, 4, 16], layerClass: 'Conv2D' }] });
     // The layer class is not in the saved config, so the route records that it is a conv kernel.
     const config = JSON.parse(JSON.stringify(hybrid.getConfig())) as { routes: { convKernel?: boolean }[] };
     expect(config.routes[0]?.convKernel).toBe(true);
-    const restored = HybridOptimizer.fromConfig(HybridOptimizer, config as never);
+    const restored = HybridOptimizer.fromConfig(HybridOptimizer, config as never) as HybridOptimizer;
     expect(restored.routeOf('conv2d/kernel', [3, 3, 4, 16])).toBe('muon');
     expect(restored.describeRouting()[0]).toMatchObject({ matrix: [36, 16] });
     expect(model.layers).toHaveLength(1);
@@ -217,6 +217,20 @@ describe('matrixViews: refusals, routing, serialization and checkpoints', () => 
     const optimizer = normuon({ matrixViews: [EXPERTS_RULE] });
     optimizer.applyGradients({ [w.name]: expertsGradient(10) });
     expect(optimizer.getSlot(w.name, 'neuronSecondMoment')?.shape).toEqual([4, 1, 16]);
+  });
+
+  it('a refused first step (a non-finite gradient) leaves no tensor behind, per expert as per tap', () => {
+    for (const [shape, options] of [
+      [SHAPE, { matrixViews: [EXPERTS_RULE] }],
+      [[3, 3, 4, 8], { convOrthogonalization: 'perTap', matrixViews: [{ name: 'moe/experts', convKernel: true }] }],
+    ] as const) {
+      const w = zeroWeight(shape);
+      const optimizer = muon(options);
+      const g = tf.fill([...shape], Number.POSITIVE_INFINITY);
+      const count = tf.memory().numTensors;
+      expect(() => optimizer.applyGradients({ [w.name]: g })).toThrow(/Non-finite/);
+      expect(tf.memory().numTensors).toBe(count);
+    }
   });
 
   it('keeps such a Muon out of the fused step, and says why', () => {

@@ -26,10 +26,14 @@ export function splitMatrices(viewOf: MatrixViewOf, inner: GradientTransformatio
     const view = viewOf(name, shape);
     if (view === undefined || (isFlattenedView(view) && view.updateScale === 1)) return undefined;
     const matrixShape = [view.fanIn, view.fanOut];
+    // Tidied: splitBlocks also splits and joins outside a step's tidy (when it creates state), where
+    // the stack between the weight and its matrices would otherwise outlive the call.
     return {
-      split: (t) => (tf.util.arraysEqual(t.shape, [...shape]) ? tf.unstack(toBatchedMatrices(t, view)) : tf.unstack(t)),
+      split: (t) => tf.tidy(() => (tf.util.arraysEqual(t.shape, [...shape]) ? tf.unstack(toBatchedMatrices(t, view)) : tf.unstack(t))),
       join: (blocks) =>
-        tf.util.arraysEqual(blocks[0]?.shape ?? [], matrixShape) ? fromBatchedMatrices(tf.stack([...blocks]) as tf.Tensor3D, shape, view) : tf.stack([...blocks]),
+        tf.tidy(() =>
+          tf.util.arraysEqual(blocks[0]?.shape ?? [], matrixShape) ? fromBatchedMatrices(tf.stack([...blocks]) as tf.Tensor3D, shape, view) : tf.stack([...blocks]),
+        ),
       updateScale: view.updateScale,
     };
   }, inner);
