@@ -212,11 +212,18 @@ describe('matrixViews: refusals, routing, serialization and checkpoints', () => 
       resumed.applyGradients({ [twin.name]: expertsGradient(9) });
       expect(Array.from(twin.dataSync())).toEqual(Array.from(w.dataSync()));
     }
-    // NorMuon's second moment is one [1, 16] row per expert, stacked.
+    // Slots not shaped like the weight are one per expert, stacked: NorMuon's [1, 16] second
+    // moment, and under nsSteps 'auto' each expert's own [16] lower bound (its own schedule).
     const w = zeroWeight(SHAPE);
     const optimizer = normuon({ matrixViews: [EXPERTS_RULE] });
     optimizer.applyGradients({ [w.name]: expertsGradient(10) });
     expect(optimizer.getSlot(w.name, 'neuronSecondMoment')?.shape).toEqual([4, 1, 16]);
+    const auto = muon({ nsSteps: 'auto', matrixViews: [EXPERTS_RULE] });
+    auto.applyGradients({ [w.name]: expertsGradient(12) });
+    const bounds = auto.getSlot(w.name, 'nsLowerBound') as tf.Variable;
+    expect(bounds.shape).toEqual([4, 16]);
+    // Each row is one expert's measured grid point, repeated along its columns.
+    (bounds.arraySync() as number[][]).forEach((row) => expect(new Set(row).size).toBe(1));
   });
 
   it('a refused first step (a non-finite gradient) leaves no tensor behind, per expert as per tap', () => {
