@@ -6,7 +6,8 @@ import { type MatrixView, batchedMatrixShape, matrixShape } from '../math/matrix
  * is seen as matrices. Either its axes, as optax's `MuonDimensionNumbers` — `reductionAxes` (the
  * rows, contracted with the input) and `outputAxes` (the columns), every other axis a batch axis
  * along which the weight holds independent matrices, each orthogonalized and shape-scaled on its
- * own — or `convKernel: true`, a convolution kernel `[...spatial, in, out]`, seen as the option
+ * own; with `reshape`, the axes of the shape the weight is first seen as (an axis split, e.g. the
+ * rows of an output projection into heads) — or `convKernel: true`, a convolution kernel `[...spatial, in, out]`, seen as the option
  * `convOrthogonalization` says. Serializable (a string, numbers, a boolean), so it is saved with
  * the optimizer's config; the substring sits under a `name` key because tfjs-layers camel-cases
  * every other string of a saved config.
@@ -17,10 +18,11 @@ import { type MatrixView, batchedMatrixShape, matrixShape } from '../math/matrix
  * @example
  * { name: 'moe/experts', reductionAxes: [1], outputAxes: [2] } // [E, in, out]: E matrices [in, out]
  * { name: 'attention/out', reductionAxes: [1], outputAxes: [2] } // [heads, headDim, dModel]: one matrix per head
+ * { name: 'attention/out', reshape: [8, -1, 512], reductionAxes: [1], outputAxes: [2] } // the same for a 2-D [8·64, 512] kernel: heads along its rows
  * { name: 'conv', convKernel: true }                            // a conv kernel given to muon() without its model
  */
 export type MatrixViewRule = { readonly name: string } & (
-  | { readonly reductionAxes: number | readonly number[]; readonly outputAxes: number | readonly number[] }
+  | { readonly reductionAxes: number | readonly number[]; readonly outputAxes: number | readonly number[]; readonly reshape?: readonly number[] }
   | { readonly convKernel: true }
 );
 
@@ -36,10 +38,10 @@ const axesOf = (axes: number | readonly number[]): readonly number[] => (typeof 
 export function checkMatrixViews(rules: readonly MatrixViewRule[], owner: string): void {
   if (!Array.isArray(rules)) throw new Error(`${owner}: matrixViews must be an array of { name, reductionAxes, outputAxes } or { name, convKernel: true }, got ${JSON.stringify(rules)}`);
   rules.forEach((rule: unknown, i) => {
-    const { name, reductionAxes, outputAxes, convKernel } = (rule ?? {}) as { name?: unknown; reductionAxes?: unknown; outputAxes?: unknown; convKernel?: unknown };
+    const { name, reductionAxes, outputAxes, reshape, convKernel } = (rule ?? {}) as { name?: unknown; reductionAxes?: unknown; outputAxes?: unknown; reshape?: unknown; convKernel?: unknown };
     if (typeof name !== 'string' || name === '') throw new Error(`${owner}: matrixViews[${i}].name must be a non-empty string, got ${JSON.stringify(name)}`);
     if (convKernel !== undefined) {
-      if (convKernel !== true || reductionAxes !== undefined || outputAxes !== undefined) {
+      if (convKernel !== true || reductionAxes !== undefined || outputAxes !== undefined || reshape !== undefined) {
         throw new Error(`${owner}: matrixViews[${i}] ('${name}') must be either { name, convKernel: true } or { name, reductionAxes, outputAxes }, got ${JSON.stringify(rule)}`);
       }
       return;
@@ -49,6 +51,9 @@ export function checkMatrixViews(rules: readonly MatrixViewRule[], owner: string
       if (!Array.isArray(list) || list.length === 0 || list.some((axis) => !Number.isInteger(axis))) {
         throw new Error(`${owner}: matrixViews[${i}].${field} ('${name}') must be an integer axis or a non-empty list of them, got ${JSON.stringify(axes)}`);
       }
+    }
+    if (reshape !== undefined && (!Array.isArray(reshape) || reshape.length === 0 || reshape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1)))) {
+      throw new Error(`${owner}: matrixViews[${i}].reshape ('${name}') must be a list of positive sizes (one may be −1), got ${JSON.stringify(reshape)}`);
     }
   });
 }
@@ -74,7 +79,8 @@ export function matrixViewOf(
     if (rule !== undefined && 'convKernel' in rule) return shape.length === 2 ? flattened(shape) : convView(shape);
     if (rule !== undefined) {
       try {
-        return { ...batchedMatrixShape(shape, { reductionAxes: axesOf(rule.reductionAxes), outputAxes: axesOf(rule.outputAxes) }), updateScale: 1 };
+        const dims = { reductionAxes: axesOf(rule.reductionAxes), outputAxes: axesOf(rule.outputAxes), ...(rule.reshape !== undefined && { reshape: rule.reshape }) };
+        return { ...batchedMatrixShape(shape, dims), updateScale: 1 };
       } catch (error) {
         throw new Error(`${prefix}matrixViews '${rule.name}' does not fit '${name}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
@@ -87,7 +93,7 @@ export function matrixViewOf(
 
 function flattened(shape: readonly number[]): MatrixView {
   const { fanIn, fanOut } = matrixShape(shape);
-  return { batch: 1, fanIn, fanOut, permutation: shape.map((_, axis) => axis), updateScale: 1 };
+  return { batch: 1, fanIn, fanOut, axesShape: shape, permutation: shape.map((_, axis) => axis), updateScale: 1 };
 }
 
 /** Why a weight of rank ≥ 3 that is not a convolution kernel has no matrix view, and the option that gives it one. */

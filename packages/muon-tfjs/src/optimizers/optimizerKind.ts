@@ -20,7 +20,7 @@ export interface OptimizerServices {
 export interface GroupVariable {
   readonly name: string;
   readonly shape: readonly number[];
-  /** From a convolution layer of a model (`isConvolution` of the routing): only these are flattened without a `matrixViews` rule. */
+  /** From a convolution layer of a model (`isConvolutionKernel` of the routing): only these are flattened without a `matrixViews` rule. */
   readonly convKernel: boolean;
 }
 

@@ -99,8 +99,10 @@ export function defaultRoute(v: VariableDescription): RouteDecision<Route> {
   if (v.shape.length >= 3 && !isConvolutionKernel(v)) {
     // A custom layer's experts [E, in, out] or heads: flattened they would be orthogonalized as one
     // matrix. Muon takes it under a matrixViews rule of its group; without one, AdamW, with a
-    // warning, so that muonWithAdamW(model) trains any model (optax and Keras send non-2-D weights
-    // without dimension numbers to AdamW too), and the user hears which weight missed Muon.
+    // warning, so that muonWithAdamW(model) trains any model (optax's muon sends every parameter
+    // that is not 2-D to Adam unless dimension numbers say otherwise, silently), and the user
+    // hears which weight missed Muon; routed to Muon explicitly (a label, an override), it is
+    // refused instead.
     const layer = v.layerClass === undefined ? '' : ` of a ${v.layerClass} layer`;
     return {
       route: 'muon',

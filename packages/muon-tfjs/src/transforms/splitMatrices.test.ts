@@ -99,6 +99,20 @@ describe.each(TEST_BACKENDS)('matrixViews: a weight with batch axes is orthogona
     }
   });
 
+  it("heads along the rows of a 2-D output projection (a reshape rule): each head's update is its row block's float64 polar factor", () => {
+    // [4·8, 16]: 4 heads of 8 rows each, seen as [4, 8, 16] (dion's per-head split of an output projection).
+    const w = zeroWeight([32, 16], 'attention/out');
+    const g = tf.randomNormal([32, 16], 0, 1, 'float32', 13);
+    const rule = { name: 'attention/out', reshape: [4, -1, 16], reductionAxes: [1], outputAxes: [2] };
+    muon({ learningRate: 1, momentum: 0, lrAdjust: 'none', coefficients: 'polarExpress8', matrixViews: [rule] }).applyGradients({ [w.name]: g });
+    const update = Float64Array.from(w.dataSync(), (x) => -x);
+    const grad = g.dataSync();
+    for (let head = 0; head < 4; head++) {
+      const rows = (values: ArrayLike<number>) => Float64Array.from({ length: 8 * 16 }, (_, i) => values[head * 8 * 16 + i] as number);
+      expect(relativeFrobenius(rows(update), polarFactor({ rows: 8, cols: 16, data: rows(grad) }).data)).toBeLessThan(1e-5);
+    }
+  });
+
   it('hands the experts to the kernel in one call, keeps the momentum in the weight shape, and leaks no tensor', () => {
     const w = zeroWeight(SHAPE);
     const dense = zeroWeight([32, 16], 'dense/kernel');
@@ -162,6 +176,7 @@ describe('matrixViews: refusals, routing, serialization and checkpoints', () => 
     expect(() => muon({ matrixViews: [{ name: 'x', reductionAxes: [1.5], outputAxes: [2] }] })).toThrow(/matrixViews\[0\]\.reductionAxes \('x'\) must be an integer axis/);
     expect(() => muon({ matrixViews: [{ name: '', convKernel: true }] })).toThrow(/matrixViews\[0\]\.name must be a non-empty string/);
     expect(() => muon({ matrixViews: [{ name: 'x', convKernel: true, outputAxes: [2] } as never] })).toThrow(/must be either \{ name, convKernel: true \} or/);
+    expect(() => muon({ matrixViews: [{ name: 'x', reshape: [0, 4], reductionAxes: [0], outputAxes: [1] }] })).toThrow(/matrixViews\[0\]\.reshape \('x'\) must be a list of positive sizes/);
   });
 
   it('muonWithAdamW(model) sends a custom layer\'s rank-3 weight to AdamW with a warning naming it, to Muon under a rule; conv kernels by their layer class', () => {

@@ -24,7 +24,7 @@ export type MatrixViewOf = (name: string, shape: readonly number[]) => MatrixVie
 export function splitMatrices(viewOf: MatrixViewOf, inner: GradientTransformation): GradientTransformation {
   return splitBlocks((name, shape) => {
     const view = viewOf(name, shape);
-    if (view === undefined || (isFlattenedView(view) && view.updateScale === 1)) return undefined;
+    if (view === undefined || (isFlattenedView(view, shape) && view.updateScale === 1)) return undefined;
     const matrixShape = [view.fanIn, view.fanOut];
     // Tidied: splitBlocks also splits and joins outside a step's tidy (when it creates state), where
     // the stack between the weight and its matrices would otherwise outlive the call.
