@@ -112,7 +112,8 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     }
     checkRoutingPolicy(config, owner);
     this.#policy = { ...(config.overrides && { overrides: config.overrides }), ...(config.label && { label: config.label }) };
-    for (const { name, route, shape, convKernel = false } of config.routes ?? []) {
+    for (const { name, route, shape, convKernel: saved } of config.routes ?? []) {
+      const convKernel = saved ?? this.savedBeforeConvKernels(name, route, shape);
       const decision = this.checkDecision(name, shape, convKernel, { route, reason: 'restored from a saved config' });
       this.#routes.set(name, { decision, ...(shape && { shape }), restored: true, convKernel });
     }
@@ -223,7 +224,7 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
         optimizer: group.kind,
         options: { ...group.options, learningRate: this.learningRateScheduleOf(label as L) } as tf.serialization.ConfigDict,
       })),
-      routes: this.savedRoutes().map(({ name, route, shape, convKernel }) => ({ name, group: { name: route }, ...(shape && { shape: [...shape] }), ...(convKernel && { convKernel }) })),
+      routes: this.savedRoutes().map(({ name, route, shape, convKernel }) => ({ name, group: { name: route }, ...(shape && { shape: [...shape] }), convKernel })),
     };
   }
 
@@ -236,7 +237,7 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
       name,
       route: group.name,
       ...(shape && { shape }),
-      ...(convKernel === true && { convKernel }),
+      ...(typeof convKernel === 'boolean' && { convKernel }),
     }));
     return new cls({ groups, routes });
   }
@@ -244,6 +245,21 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
   /** Every decision with the shape it was made for, for the saved config. */
   protected savedRoutes(): { name: string; route: string; shape?: readonly number[]; convKernel: boolean }[] {
     return [...this.#routes].map(([name, { decision, shape, convKernel }]) => ({ name, route: decision.route, ...(shape && { shape }), convKernel }));
+  }
+
+  /**
+   * Whether a route restored from a config saved before routes recorded convolution kernels (no
+   * `convKernel`) is one: then every weight of rank ≥ 3 was flattened, so one its group would now
+   * refuse keeps the flattened view it was trained with, said once, rather than failing the load.
+   */
+  private savedBeforeConvKernels(name: string, route: string, shape: readonly number[] | undefined): boolean {
+    const group = this.#groups.get(route);
+    if (shape === undefined || shape.length < 3 || group?.refuse({ name, shape, convKernel: false }) === undefined) return false;
+    warnOnce(
+      `${this.getClassName()}: '${name}' of shape [${shape.join(', ')}] comes from a config saved before routes recorded convolution kernels; ` +
+        `${group.title} keeps orthogonalizing it as the one flattened matrix it was trained as (a matrixViews rule in group '${route}' splits it into its matrices)`,
+    );
+    return true;
   }
 
   private group(label: string): OptimizerGroup {

@@ -106,7 +106,7 @@ export class MuonWithAdamWOptimizer extends HybridOptimizer<Route> {
       muon: { ...muonConfig(this.muonOptions), learningRate: this.learningRateScheduleOf('muon') } as tf.serialization.ConfigDict,
       adamw: { ...this.adamwOptions, learningRate: this.learningRateScheduleOf('adamw') } as tf.serialization.ConfigDict,
       // Stored under `name` keys: tfjs-layers camel-cases every other string of a saved config.
-      routes: this.savedRoutes().map(({ name, route, shape, convKernel }) => ({ name, route, ...(shape && { shape: [...shape] }), ...(convKernel && { convKernel }) })),
+      routes: this.savedRoutes().map(({ name, route, shape, convKernel }) => ({ name, route, ...(shape && { shape: [...shape] }), convKernel })),
     };
   }
 

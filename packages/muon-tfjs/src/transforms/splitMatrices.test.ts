@@ -214,6 +214,18 @@ describe('matrixViews: refusals, routing, serialization and checkpoints', () => 
     expect(model.layers).toHaveLength(1);
   });
 
+  it('restores a config saved before routes recorded convolution kernels: a rank ≥ 3 Muon weight keeps its flattened view, with a warning', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const legacy = { groups: [{ name: 'muon', optimizer: 'muon', options: {} }], routes: [{ name: 'old/conv/kernel', group: { name: 'muon' }, shape: [3, 3, 4, 16] }] };
+    const restored = HybridOptimizer.fromConfig(HybridOptimizer, legacy as never) as HybridOptimizer;
+    expect(restored.routeOf('old/conv/kernel', [3, 3, 4, 16])).toBe('muon');
+    expect(restored.describeRouting()[0]).toMatchObject({ matrix: [36, 16] });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/'old\/conv\/kernel' of shape \[3, 3, 4, 16\] comes from a config saved before routes recorded convolution kernels/));
+    // Saved again, the route records it.
+    const saved = JSON.parse(JSON.stringify(restored.getConfig())) as { routes: { convKernel?: boolean }[] };
+    expect(saved.routes[0]?.convKernel).toBe(true);
+  });
+
   it('restores a checkpoint: the resumed step equals the uninterrupted one, for Muon and for NorMuon (stacked per-expert slots)', async () => {
     for (const create of [() => muon({ matrixViews: [EXPERTS_RULE] }), () => normuon({ matrixViews: [EXPERTS_RULE] })]) {
       const w = zeroWeight(SHAPE);
