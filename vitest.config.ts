@@ -15,7 +15,7 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/native/**/*.test.ts', 'packages/*/perf/**/*.test.ts', 'packages/*/examples/**/*.test.ts'],
+    include: ['docs/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'packages/*/native/**/*.test.ts', 'packages/*/perf/**/*.test.ts', 'packages/*/examples/**/*.test.ts'],
     // TF.js keeps a global engine per process: run files in separate forks so that backends,
     // registered variables and tensor counts never leak between test files.
     pool: 'forks',

@@ -12,14 +12,16 @@
  * (1 XNNPACK thread, the training kernels installed), tasks by `createTask` (real MNIST and
  * Moby Dick batches, so the transformer's vocabulary is the corpus's), weights by
  * `initializeWeights`, optimizers by `optimizerSpec(kind).create` at the middle of each lr grid.
- * Seven optimizers per model: the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
+ * Nine optimizers per model: the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
  * (in Node with the addon built, its Muon half fused: the whole step in the addon's `muonStep`),
  * the same hybrid composed with the native kernel (`fused: false`: TF.js ops around
  * `fastestOrthogonalizer()`), the same hybrid with `precision: 'bfloat16'` as it runs by default
  * (fused, bfloat16 Newton–Schulz products where the addon and CPU can, else float32, said once;
  * the benchmark's `muon-bf16`), the same hybrid with the TF.js kernel forced (`gramOrthogonalizer()`,
  * the browser's path), the native and TF.js ones again with `nsSteps: 'auto'` (layer-aware
- * Newton–Schulz; it never runs fused), and AdamW. Issue 13's target, the whole training step ≤
+ * Newton–Schulz; it never runs fused), the Dion2 hybrid (the benchmark's `dion2`: a quarter of
+ * each matrix's slices orthogonalized per step, issue 24) with the default and the TF.js kernel,
+ * and AdamW. Issue 13's target, the whole training step ≤
  * 1.3× AdamW's, is checked beside issue 4's and 15's 1.5×.
  *
  * Each optimizer trains its own copy of the model on the same seeded batch stream, with the loop
@@ -35,11 +37,22 @@
  * native addon's with syrk counted at half a gemm, the TF.js kernel's with general matmuls), and the NS flops per
  * step, with the time they need at the machine's fp32 peak (`PEAK_GFLOPS`): a lower bound of Muon's extra cost;
  * for `nsSteps: 'auto'`, the schedule each matrix holds after the last step and its flops. The
- * auto variants' measurement steps (1, 2, 4, … and every `nsAutoEvery`) are left out of their
- * medians and reported apart: their extra time, and that time spread over `nsAutoEvery` steps.
+ * auto variants' measurement steps (1, 2, 4, … and every `nsSteps.every`) are left out of their
+ * medians and reported apart: their extra time, and that time spread over `nsSteps.every` steps.
+ * `--busy 0,2` runs every step of every optimizer once per listed count of busy processes (plain
+ * `node -e 'for(;;){}'` loops this script starts, stopped with SIGSTOP while the count is lower and
+ * resumed with SIGCONT, killed at the end), so that idle and busy-machine figures come from the same
+ * run, interleaved step by step; each count gets its own table, with the median number of runnable
+ * threads on the machine (/proc/loadavg's fourth field, sampled before each step; it counts this
+ * process's running thread and the loops) and the load averages. `--variants` picks optimizers
+ * (AdamW, the ratios' reference, always runs). Before each table, the threads the native kernel's
+ * calls ran on (`nativeThreading()`). `muon-fixed-threads` is the default Muon with the addon's
+ * thread count fixed at its maximum (`setThreads(n)`: the kernel before it followed the machine's
+ * load, issue 25), stepped in turn with the others: a same-run A/B of following the load.
  * Results go to bench-results/model-step-<time>.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from '../src/benchmark/runs/backend.js';
@@ -48,7 +61,7 @@ import { DEFAULT_SCALE, type TaskId, createTask } from 'muon-tfjs-tasks/catalog'
 import { spectrumOf } from 'muon-tfjs/diagnostics';
 import { commandLine, PEAK_GFLOPS, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { STEP_COST_SEED, StepTrainer } from './stepTrainer.js';
-import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, snapLowerBound, storedLowerBound, loadNativeAddon, MuonWithAdamWOptimizer, nativeCapabilities, OPENBLAS_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type RoutingRow } from 'muon-tfjs';
+import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, nativeThreading, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, snapLowerBound, storedLowerBound, loadNativeAddon, MuonWithAdamWOptimizer, nativeCapabilities, OPENBLAS_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type ResolvedLayerAwareSteps, type RoutingRow, isLayerAware } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:model-step [-- options]
 
@@ -61,11 +74,16 @@ Options:
   --models LIST    comma-separated: mlp, wide-mlp, convnet, transformer (default all four)
   --runs N         timed steps per optimizer (default 30)
   --warmup N       untimed steps first (default 5)
+  --variants LIST  comma-separated optimizers (default all): muon, muon-fixed-threads,
+                   muon-composed, muon-bf16, muon-auto, muon-tfjs, muon-auto-tfjs, dion2,
+                   dion2-tfjs; AdamW always runs
+  --busy LIST      comma-separated counts of busy processes to interleave, step by step (default 0),
+                   e.g. 0,2: idle and beside two CPU-bound loops in the same run
   -h, --help       this text
 `;
 
 // Parsed first, so that --help or a wrong flag never starts a measurement.
-const args = commandLine({ usage: USAGE, strings: ['models', 'runs', 'warmup'] });
+const args = commandLine({ usage: USAGE, strings: ['models', 'runs', 'warmup', 'variants', 'busy'] });
 
 /** Issue 4: "Muon step ≤ 1.5× AdamW step on the benchmark models". */
 const TARGET = 1.5;
@@ -73,21 +91,29 @@ const TARGET = 1.5;
 const TRAIN_TARGET = 1.3;
 
 interface Variant {
+  /** What `--variants` calls it. */
+  readonly key: string;
   readonly name: string;
   readonly kind: OptimizerKind;
   readonly orthogonalize?: Orthogonalizer;
   readonly fused?: boolean;
+  /** Run the native kernel on its full thread count whatever the load (`setThreads(n)`, as before issue 25) instead of following the load. */
+  readonly fixedThreads?: boolean;
 }
 
 const VARIANTS: readonly Variant[] = [
-  { name: 'Muon, default (fused)', kind: 'muon' },
-  { name: 'Muon, composed native', kind: 'muon', fused: false },
-  { name: 'Muon bf16, default (fused)', kind: 'muon-bf16' },
-  { name: 'Muon auto-NS, default kernel', kind: 'muon-auto' },
-  { name: 'Muon, TF.js kernel', kind: 'muon', orthogonalize: gramOrthogonalizer() },
-  { name: 'Muon auto-NS, TF.js kernel', kind: 'muon-auto', orthogonalize: gramOrthogonalizer() },
-  { name: 'AdamW', kind: 'adamw' },
+  { key: 'muon', name: 'Muon, default (fused)', kind: 'muon' },
+  { key: 'muon-fixed-threads', name: 'Muon, fused, fixed threads', kind: 'muon', fixedThreads: true },
+  { key: 'muon-composed', name: 'Muon, composed native', kind: 'muon', fused: false },
+  { key: 'muon-bf16', name: 'Muon bf16, default (fused)', kind: 'muon-bf16' },
+  { key: 'muon-auto', name: 'Muon auto-NS, default kernel', kind: 'muon-auto' },
+  { key: 'muon-tfjs', name: 'Muon, TF.js kernel', kind: 'muon', orthogonalize: gramOrthogonalizer() },
+  { key: 'muon-auto-tfjs', name: 'Muon auto-NS, TF.js kernel', kind: 'muon-auto', orthogonalize: gramOrthogonalizer() },
+  { key: 'dion2', name: 'Dion2, default kernel', kind: 'dion2' },
+  { key: 'dion2-tfjs', name: 'Dion2, TF.js kernel', kind: 'dion2', orthogonalize: gramOrthogonalizer() },
+  { key: 'adamw', name: 'AdamW', kind: 'adamw' },
 ];
+const VARIANT_KEYS = VARIANTS.map((v) => v.key).join(', ');
 const MODELS: readonly TaskId[] = ['mlp', 'wide-mlp', 'convnet', 'transformer'];
 
 /** The middle point of an optimizer's learning-rate grid in the benchmark. */
@@ -132,10 +158,17 @@ function newtonSchulzWork(optimizer: MuonWithAdamWOptimizer): ShapeRow[] {
   return [...rows.values()];
 }
 
+/** The layer-aware settings of a Muon half run under nsSteps 'auto'. */
+function layerAwareSteps(optimizer: MuonWithAdamWOptimizer): ResolvedLayerAwareSteps {
+  const { nsSteps } = optimizer.muonOptions;
+  if (!isLayerAware(nsSteps)) throw new Error(`expected layer-aware nsSteps, got ${nsSteps}`);
+  return nsSteps;
+}
+
 /** The schedule a Muon matrix runs: the fixed one, or under nsSteps 'auto' the one of the lower bound its slot holds now. */
 function scheduleOf(optimizer: MuonWithAdamWOptimizer, variable: string): NewtonSchulzSchedule {
   const { schedule, nsSteps, eps } = optimizer.muonOptions;
-  if (nsSteps !== 'auto') return schedule;
+  if (!isLayerAware(nsSteps)) return schedule;
   const slot = optimizer.getSlot(variable, MUON_LOWER_BOUND_SLOT);
   if (slot === undefined) throw new Error(`no '${MUON_LOWER_BOUND_SLOT}' slot for '${variable}': run a step first`);
   return layerAwareSchedule(storedLowerBound(slot.dataSync()), eps);
@@ -180,6 +213,43 @@ function hybridOf(trainer: StepTrainer): MuonWithAdamWOptimizer {
   return trainer.optimizer;
 }
 
+/**
+ * `count` CPU-bound loops (`node -e 'for (;;) {}'`), started stopped: `use(n)` lets the first `n`
+ * run (SIGCONT) and stops the rest (SIGSTOP), so that load levels switch between two steps without
+ * starting processes; `end()` kills them all.
+ */
+function busyLoops(count: number): { use(n: number): void; end(): void } {
+  const loops: ChildProcess[] = Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  const end = (): void => {
+    for (const loop of loops) loop.kill('SIGKILL');
+  };
+  process.once('exit', end);
+  return {
+    use(n) {
+      loops.forEach((loop, i) => loop.kill(i < n ? 'SIGCONT' : 'SIGSTOP'));
+    },
+    end,
+  };
+}
+
+/** Threads runnable on the machine now: /proc/loadavg's fourth field (`running/total`), NaN where there is none. */
+function runnableNow(): number {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[3]?.split('/')[0]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const loadAverages = (): number[] => loadavg().map((l) => Number(l.toFixed(2)));
+
+/** How often each value occurs, as `value (count)`, most frequent first. */
+function tally(values: readonly (string | number)[]): string {
+  const counts = new Map<string | number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([v, n]) => `${v} (${n})`).join(', ');
+}
+
 async function main(): Promise<void> {
   const models = (args['models'] ?? MODELS.join(',')).split(',') as TaskId[];
   for (const id of models) {
@@ -188,125 +258,194 @@ async function main(): Promise<void> {
   const runs = Number(args['runs'] ?? 30);
   const warmup = Number(args['warmup'] ?? 5);
   if (!(runs >= 1) || !(warmup >= 0)) throw new Error('--runs must be ≥ 1 and --warmup ≥ 0');
+  const keys = args['variants']?.split(',') ?? VARIANTS.map((v) => v.key);
+  const unknown = keys.filter((k) => !VARIANTS.some((v) => v.key === k));
+  if (unknown.length > 0) throw new Error(`--variants takes ${VARIANT_KEYS}; got '${unknown.join(', ')}'`);
+  const variants = VARIANTS.filter((v) => v.kind === 'adamw' || keys.includes(v.key));
+  const busyCounts = (args['busy'] ?? '0').split(',').map(Number);
+  if (!busyCounts.every((n) => Number.isInteger(n) && n >= 0) || new Set(busyCounts).size !== busyCounts.length) {
+    throw new Error(`--busy takes distinct counts of busy processes ≥ 0, e.g. 0,2; got '${args['busy'] ?? ''}'`);
+  }
   const { simd } = await setupBackend('wasm');
   const machine = machineInfo();
   printMachine(machine);
-  const load = loadavg().map((l) => Number(l.toFixed(2)));
+  const load = loadAverages();
   console.log(`backend ${tf.getBackend()} (setupBackend: 1 XNNPACK thread, SIMD ${String(simd)}); fastestOrthogonalizer() here: ${JSON.stringify(describeFastestOrthogonalizer())}`);
-  console.log(`learning rates (middle of the grids): Muon ${middleLearningRate('muon')}, AdamW ${middleLearningRate('adamw')} (also the hybrid's AdamW group); median of ${runs} steps after ${warmup}; load average ${load.join(' ')}\n`);
+  console.log(`learning rates (middle of the grids): Muon ${middleLearningRate('muon')}, AdamW ${middleLearningRate('adamw')} (also the hybrid's AdamW group); median of ${runs} steps after ${warmup}; load average ${load.join(' ')}`);
+  if (busyCounts.some((n) => n > 0)) console.log(`interleaved, step by step: ${busyCounts.map((n) => `${n} busy process${n === 1 ? '' : 'es'}`).join(', ')}`);
+  console.log('');
 
+  const busy = busyLoops(Math.max(...busyCounts));
   const results: Record<string, unknown>[] = [];
   const summary: string[] = [];
-  for (const id of models) {
-    const task = createTask(id, DEFAULT_SCALE);
-    const trainers = VARIANTS.map(
-      (variant) =>
-        new StepTrainer(task, optimizerSpec(variant.kind), middleLearningRate(variant.kind), middleLearningRate('adamw'), {
-          ...(variant.orthogonalize && { orthogonalize: variant.orthogonalize }),
-          ...(variant.fused !== undefined && { fused: variant.fused }),
-        }),
-    );
-    const first = trainers[0] as StepTrainer;
-    const hybrid = hybridOf(first);
-    const auto = hybridOf(trainers[VARIANTS.findIndex((v) => v.kind === 'muon-auto')] as StepTrainer);
-    const parameters = first.model.countParams();
-    const routing: RoutingRow[] = hybrid.describeRouting();
-    const muonParameters = routing.filter((r) => r.optimizer === 'muon').reduce((sum, r) => sum + r.shape.reduce((a, b) => a * b, 1), 0);
-
-    console.log(`== ${task.title}: ${task.modelSummary}; batch ${task.batchSize} × ${task.data.unit}; ${parameters} parameters, ${muonParameters} of them Muon's`);
-    const work = newtonSchulzWork(hybrid);
-    const fixedFlops = printWork(`Muon matrices [fanIn, fanOut] × count, fixed schedule (${hybrid.muonOptions.nsSteps} steps, '${String(hybrid.muonOptions.coefficients)}'), Newton–Schulz per step:`, work);
-
-    for (let s = 0; s < warmup + runs; s++) {
-      for (const trainer of trainers) trainer.step(s >= warmup);
-    }
-    const autoWork = newtonSchulzWork(auto);
-    const autoFlops = printWork(`nsSteps 'auto' (${auto.muonOptions.nsAutoQuantile}, re-measured every ${auto.muonOptions.nsAutoEvery} steps): the schedules after step ${warmup + runs}:`, autoWork);
-    console.log(`  Newton–Schulz flops, auto / fixed: native ${(autoFlops.native / fixedFlops.native).toFixed(2)}, TF.js ${(autoFlops.tfjs / fixedFlops.tfjs).toFixed(2)}`);
-    const quantileSteps = stepsByQuantile(auto);
-    console.log('  the momentum\'s quantiles now, and the steps each would need as the target (uncapped, up to 8):');
-    for (const row of quantileSteps) console.log(`    ${row.variable.padEnd(28)} ${QUANTILES.map((q) => `${q} ${row.sigma[q].toExponential(1)} → ${row.steps[q]}`).join('   ')}`);
-    const bfloat16Index = VARIANTS.findIndex((v) => v.kind === 'muon-bf16');
-    for (const k of [0, bfloat16Index]) {
-      const execution = hybridOf(trainers[k] as StepTrainer).describeExecution().map(({ label, lastStep, reason }) => `${label}: ${lastStep}${lastStep === 'fused' ? '' : ` (${reason})`}`);
-      console.log(`'${(VARIANTS[k] as Variant).name}' ran its last step as ${execution.join(', ')}`);
-    }
-    console.log(`'${(VARIANTS[bfloat16Index] as Variant).name}' ran its Newton–Schulz products in ${describeFastestOrthogonalizer('bfloat16').precision}`);
-    const adam = trainers[VARIANTS.length - 1] as StepTrainer;
-    const adamOptimizer = median(adam.optimizerMs);
-    const adamTrain = median(adam.trainMs);
-    console.log(`${'optimizer'.padEnd(30)} ${'optimizer step'.padStart(15)} ${'(its CPU time)'.padStart(15)} ${'training step'.padStart(15)} ${'opt. vs AdamW'.padStart(14)} ${'train vs AdamW'.padStart(15)}  ≤ ${TARGET}× opt. / train, ≤ ${TRAIN_TARGET}× train`);
-    const measurements: string[] = [];
-    const rows = trainers.map((trainer, k) => {
-      const variant = VARIANTS[k] as Variant;
-      const isMuon = variant.kind !== 'adamw';
-      // Under 'auto', steps that re-measure the spectra are timed apart (see the file's comment).
-      const every = variant.kind === 'muon-auto' ? hybridOf(trainer).muonOptions.nsAutoEvery : undefined;
-      const measuring = trainer.steps.map((step) => every !== undefined && isLowerBoundStep(step, every));
-      const plain = (times: number[]): number[] => times.filter((_, i) => !measuring[i]);
-      const optimizerMs = median(plain(trainer.optimizerMs));
-      const optimizerCpuMs = median(plain(trainer.optimizerCpuMs));
-      const trainMs = median(plain(trainer.trainMs));
-      let measurement: Record<string, number> | null = null;
-      if (every !== undefined && measuring.some(Boolean)) {
-        const measured = trainer.optimizerMs.filter((_, i) => measuring[i]);
-        const extraMs = median(measured) - optimizerMs;
-        measurement = { steps: measured.length, extraMsPerMeasurement: Number(extraMs.toFixed(3)), amortizedMsPerStep: Number((extraMs / every).toFixed(4)) };
-        measurements.push(`  ${variant.name}: a measurement step costs ${extraMs.toFixed(1)} ms more (median of ${measured.length}: steps ${trainer.steps.filter((_, i) => measuring[i]).join(', ')}), ${(extraMs / every).toFixed(2)} ms per step over nsAutoEvery = ${every}, ${((extraMs / every / trainMs) * 100).toFixed(1)}% of its training step`);
-      }
-      const optimizerRatio = optimizerMs / adamOptimizer;
-      const trainRatio = trainMs / adamTrain;
-      const met = (ratio: number, target = TARGET): string => (ratio <= target ? 'yes' : 'no');
-      console.log(
-        `${variant.name.padEnd(30)} ${`${optimizerMs.toFixed(2)} ms`.padStart(15)} ${`${optimizerCpuMs.toFixed(2)} ms`.padStart(15)} ${`${trainMs.toFixed(2)} ms`.padStart(15)} ` +
-          `${(isMuon ? `${optimizerRatio.toFixed(2)}×` : '—').padStart(14)} ${(isMuon ? `${trainRatio.toFixed(2)}×` : '—').padStart(15)}  ${isMuon ? `${met(optimizerRatio)} / ${met(trainRatio)}, ${met(trainRatio, TRAIN_TARGET)}` : ''}`,
-      );
-      if (isMuon) summary.push(`${task.id.padEnd(12)} ${variant.name.padEnd(30)} optimizer step ${optimizerRatio.toFixed(2)}× (≤ ${TARGET}×: ${met(optimizerRatio)}), training step ${trainRatio.toFixed(2)}× (≤ ${TARGET}×: ${met(trainRatio)}; ≤ ${TRAIN_TARGET}×: ${met(trainRatio, TRAIN_TARGET)})`);
-      return {
-        optimizer: variant.name,
-        kind: variant.kind,
-        learningRate: middleLearningRate(variant.kind),
-        optimizerStepMs: Number(optimizerMs.toFixed(3)),
-        optimizerStepCpuMs: Number(optimizerCpuMs.toFixed(3)),
-        trainStepMs: Number(trainMs.toFixed(3)),
-        optimizerRatio: isMuon ? Number(optimizerRatio.toFixed(3)) : null,
-        trainRatio: isMuon ? Number(trainRatio.toFixed(3)) : null,
-        optimizerStepMetTarget: isMuon ? optimizerRatio <= TARGET : null,
-        trainStepMetTarget: isMuon ? trainRatio <= TARGET : null,
-        trainStepMetIssue13Target: isMuon ? trainRatio <= TRAIN_TARGET : null,
-        measurement,
-        steps: trainer.steps,
-        optimizerStepsMs: trainer.optimizerMs.map((t) => Number(t.toFixed(3))),
-        trainStepsMs: trainer.trainMs.map((t) => Number(t.toFixed(3))),
-      };
-    });
-    for (const line of measurements) console.log(line);
-    console.log('');
-    results.push({
-      model: task.id,
-      title: task.title,
-      modelSummary: task.modelSummary,
-      batchSize: task.batchSize,
-      example: task.data.unit,
-      parameters,
-      muonParameters,
-      muonMatrices: work,
-      newtonSchulzFlops: fixedFlops,
-      lowerBoundMsAtPeak: { native: Number(boundMs(fixedFlops.native).toFixed(3)), tfjs: Number(boundMs(fixedFlops.tfjs).toFixed(3)) },
-      autoMuonMatrices: autoWork,
-      autoNewtonSchulzFlops: autoFlops,
-      autoStepsByQuantile: quantileSteps,
-      rows,
-    });
-    for (const trainer of trainers) trainer.dispose();
+  try {
+    for (const id of models) results.push(measureModel(id, variants, busyCounts, busy, runs, warmup, summary));
+  } finally {
+    busy.end();
   }
   console.log(`Targets: Muon step ≤ ${TARGET}× AdamW step (issues 4 and 15); whole training step ≤ ${TRAIN_TARGET}× (issue 13)`);
   for (const line of summary) console.log(`  ${line}`);
 
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/model-step-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ benchmark: 'model-step', backend: tf.getBackend(), simd, machine, loadAverage: load, runs, warmup, seed: STEP_COST_SEED, target: TARGET, trainTarget: TRAIN_TARGET, peakGflops: PEAK_GFLOPS, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ benchmark: 'model-step', backend: tf.getBackend(), simd, machine, loadAverage: load, loadAverageAtEnd: loadAverages(), runs, warmup, busy: busyCounts, seed: STEP_COST_SEED, target: TARGET, trainTarget: TRAIN_TARGET, peakGflops: PEAK_GFLOPS, results }, null, 2));
   console.log(`\nwritten: ${file}`);
+}
+
+/** Trains every variant on model `id`, step by step in turns, once per busy level per step; prints and returns its tables. */
+function measureModel(id: TaskId, variants: readonly Variant[], busyCounts: readonly number[], busy: { use(n: number): void }, runs: number, warmup: number, summary: string[]): Record<string, unknown> {
+  const task = createTask(id, DEFAULT_SCALE);
+  const trainers = variants.map(
+    (variant) =>
+      new StepTrainer(task, optimizerSpec(variant.kind), middleLearningRate(variant.kind), middleLearningRate('adamw'), {
+        ...(variant.orthogonalize && { orthogonalize: variant.orthogonalize }),
+        ...(variant.fused !== undefined && { fused: variant.fused }),
+      }),
+  );
+  const trainerOf = (key: string): StepTrainer | undefined => trainers[variants.findIndex((v) => v.key === key)];
+  const first = trainers[0] as StepTrainer;
+  const muonTrainer = trainers.find((t) => t.optimizer instanceof MuonWithAdamWOptimizer);
+  const hybrid = muonTrainer === undefined ? undefined : hybridOf(muonTrainer);
+  const autoTrainer = trainerOf('muon-auto') ?? trainerOf('muon-auto-tfjs');
+  const parameters = first.model.countParams();
+  const routing: RoutingRow[] = hybrid?.describeRouting() ?? [];
+  const muonParameters = routing.filter((r) => r.optimizer === 'muon').reduce((sum, r) => sum + r.shape.reduce((a, b) => a * b, 1), 0);
+
+  console.log(`== ${task.title}: ${task.modelSummary}; batch ${task.batchSize} × ${task.data.unit}; ${parameters} parameters, ${muonParameters} of them Muon's`);
+  const work = hybrid === undefined ? [] : newtonSchulzWork(hybrid);
+  const fixedFlops = hybrid === undefined ? { native: 0, tfjs: 0 } : printWork(`Muon matrices [fanIn, fanOut] × count, fixed schedule (${hybrid.muonOptions.nsSteps} steps, '${String(hybrid.muonOptions.coefficients)}'), Newton–Schulz per step:`, work);
+
+  // Per trainer, the busy level of each recorded step; per level, the runnable threads before each
+  // step and, after each native step, the threading of its call.
+  const levelOf = trainers.map((): number[] => []);
+  const status = loadNativeAddon();
+  const maximumThreads = status.available ? status.addon.info().threads : 1;
+  const runnable = new Map<number, number[]>(busyCounts.map((n) => [n, []]));
+  const nativeThreads = new Map<number, string[]>(busyCounts.map((n) => [n, []]));
+  for (let s = 0; s < warmup + runs; s++) {
+    // Alternate the order of the levels, so that neither always follows the other.
+    for (const level of s % 2 === 0 ? busyCounts : [...busyCounts].reverse()) {
+      busy.use(level);
+      trainers.forEach((trainer, k) => {
+        const record = s >= warmup;
+        if (record) (runnable.get(level) as number[]).push(runnableNow());
+        const before = nativeThreading()?.calls ?? 0;
+        const addon = loadNativeAddon();
+        if (addon.available) addon.addon.setThreads(maximumThreads, (variants[k] as Variant).fixedThreads !== true);
+        trainer.step(record);
+        const threading = nativeThreading();
+        const last = threading?.lastCall;
+        if (record && last !== undefined && last !== null && (threading?.calls ?? 0) > before) (nativeThreads.get(level) as string[]).push(`${(variants[k] as Variant).key} on ${last.threads} thread${last.threads === 1 ? '' : 's'}`);
+        if (record) (levelOf[k] as number[]).push(level);
+      });
+    }
+  }
+  busy.use(0);
+  let autoWork: ShapeRow[] = [];
+  let autoFlops = { native: 0, tfjs: 0 };
+  let quantileSteps: ReturnType<typeof stepsByQuantile> = [];
+  if (autoTrainer !== undefined) {
+    const auto = hybridOf(autoTrainer);
+    autoWork = newtonSchulzWork(auto);
+    const { quantile, every: autoEvery } = layerAwareSteps(auto);
+    autoFlops = printWork(`nsSteps 'auto' (${quantile}, re-measured every ${autoEvery} steps): the schedules after step ${warmup + runs}:`, autoWork);
+    console.log(`  Newton–Schulz flops, auto / fixed: native ${(autoFlops.native / fixedFlops.native).toFixed(2)}, TF.js ${(autoFlops.tfjs / fixedFlops.tfjs).toFixed(2)}`);
+    quantileSteps = stepsByQuantile(auto);
+    console.log('  the momentum\'s quantiles now, and the steps each would need as the target (uncapped, up to 8):');
+    for (const row of quantileSteps) console.log(`    ${row.variable.padEnd(28)} ${QUANTILES.map((q) => `${q} ${row.sigma[q].toExponential(1)} → ${row.steps[q]}`).join('   ')}`);
+  }
+  for (const key of ['muon', 'muon-bf16']) {
+    const trainer = trainerOf(key);
+    if (trainer === undefined) continue;
+    const execution = hybridOf(trainer).describeExecution().map(({ label, lastStep, reason }) => `${label}: ${lastStep}${lastStep === 'fused' ? '' : ` (${reason})`}`);
+    console.log(`'${(variants.find((v) => v.key === key) as Variant).name}' ran its last step as ${execution.join(', ')}`);
+  }
+  if (trainerOf('muon-bf16') !== undefined) console.log(`'Muon bf16, default (fused)' ran its Newton–Schulz products in ${describeFastestOrthogonalizer('bfloat16').precision}`);
+
+  const levels = busyCounts.map((level) => {
+    const samples = runnable.get(level) as number[];
+    const threads = nativeThreads.get(level) as string[];
+    if (busyCounts.length > 1 || level > 0) console.log(`-- ${level} busy process${level === 1 ? '' : 'es'}: runnable threads on the machine before a step, median ${median(samples)} (${Math.min(...samples)}–${Math.max(...samples)})`);
+    if (threads.length > 0) console.log(`   the native kernel's calls ran on ${tally(threads)}`);
+    const rows = tableOf(task.id, variants, trainers, (k) => (levelOf[k] as number[]).map((l) => l === level), summary, busyCounts.length > 1 ? ` (busy ${level})` : '');
+    return { busy: level, runnableMedian: median(samples), runnableRange: [Math.min(...samples), Math.max(...samples)], nativeThreads: tally(threads), rows };
+  });
+  console.log('');
+  for (const trainer of trainers) trainer.dispose();
+  return {
+    model: task.id,
+    title: task.title,
+    modelSummary: task.modelSummary,
+    batchSize: task.batchSize,
+    example: task.data.unit,
+    parameters,
+    muonParameters,
+    muonMatrices: work,
+    newtonSchulzFlops: fixedFlops,
+    lowerBoundMsAtPeak: { native: Number(boundMs(fixedFlops.native).toFixed(3)), tfjs: Number(boundMs(fixedFlops.tfjs).toFixed(3)) },
+    autoMuonMatrices: autoWork,
+    autoNewtonSchulzFlops: autoFlops,
+    autoStepsByQuantile: quantileSteps,
+    rows: (levels[0] as (typeof levels)[number]).rows,
+    levels,
+  };
+}
+
+/** Prints the table of one busy level (the recorded steps `inLevel(k)` selects, per trainer k) and returns its rows. */
+function tableOf(model: string, variants: readonly Variant[], trainers: readonly StepTrainer[], inLevel: (k: number) => boolean[], summary: string[], label: string): Record<string, unknown>[] {
+  const adamIndex = variants.findIndex((v) => v.kind === 'adamw');
+  const adam = trainers[adamIndex] as StepTrainer;
+  const adamSelected = inLevel(adamIndex);
+  const adamOptimizer = median(adam.optimizerMs.filter((_, i) => adamSelected[i]));
+  const adamTrain = median(adam.trainMs.filter((_, i) => adamSelected[i]));
+  console.log(`${'optimizer'.padEnd(30)} ${'optimizer step'.padStart(15)} ${'(its CPU time)'.padStart(15)} ${'training step'.padStart(15)} ${'opt. vs AdamW'.padStart(14)} ${'train vs AdamW'.padStart(15)}  ≤ ${TARGET}× opt. / train, ≤ ${TRAIN_TARGET}× train`);
+  const measurements: string[] = [];
+  const rows = trainers.map((trainer, k) => {
+    const variant = variants[k] as Variant;
+    const isMuon = variant.kind !== 'adamw';
+    const selected = inLevel(k);
+    // Under 'auto', steps that re-measure the spectra are timed apart (see the file's comment).
+    const every = variant.kind === 'muon-auto' ? layerAwareSteps(hybridOf(trainer)).every : undefined;
+    const measuring = trainer.steps.map((step) => every !== undefined && isLowerBoundStep(step, every));
+    const plain = (times: number[]): number[] => times.filter((_, i) => selected[i] && !measuring[i]);
+    const optimizerMs = median(plain(trainer.optimizerMs));
+    const optimizerCpuMs = median(plain(trainer.optimizerCpuMs));
+    const trainMs = median(plain(trainer.trainMs));
+    let measurement: Record<string, number> | null = null;
+    if (every !== undefined && measuring.some((m, i) => m && selected[i])) {
+      const measured = trainer.optimizerMs.filter((_, i) => measuring[i] && selected[i]);
+      const extraMs = median(measured) - optimizerMs;
+      measurement = { steps: measured.length, extraMsPerMeasurement: Number(extraMs.toFixed(3)), amortizedMsPerStep: Number((extraMs / every).toFixed(4)) };
+      measurements.push(`  ${variant.name}: a measurement step costs ${extraMs.toFixed(1)} ms more (median of ${measured.length}: steps ${trainer.steps.filter((_, i) => measuring[i] && selected[i]).join(', ')}), ${(extraMs / every).toFixed(2)} ms per step over nsSteps.every = ${every}, ${((extraMs / every / trainMs) * 100).toFixed(1)}% of its training step`);
+    }
+    const optimizerRatio = optimizerMs / adamOptimizer;
+    const trainRatio = trainMs / adamTrain;
+    const met = (ratio: number, target = TARGET): string => (ratio <= target ? 'yes' : 'no');
+    console.log(
+      `${variant.name.padEnd(30)} ${`${optimizerMs.toFixed(2)} ms`.padStart(15)} ${`${optimizerCpuMs.toFixed(2)} ms`.padStart(15)} ${`${trainMs.toFixed(2)} ms`.padStart(15)} ` +
+        `${(isMuon ? `${optimizerRatio.toFixed(2)}×` : '—').padStart(14)} ${(isMuon ? `${trainRatio.toFixed(2)}×` : '—').padStart(15)}  ${isMuon ? `${met(optimizerRatio)} / ${met(trainRatio)}, ${met(trainRatio, TRAIN_TARGET)}` : ''}`,
+    );
+    if (isMuon) summary.push(`${model.padEnd(12)} ${`${variant.name}${label}`.padEnd(38)} optimizer step ${optimizerRatio.toFixed(2)}× (≤ ${TARGET}×: ${met(optimizerRatio)}), training step ${trainRatio.toFixed(2)}× (≤ ${TARGET}×: ${met(trainRatio)}; ≤ ${TRAIN_TARGET}×: ${met(trainRatio, TRAIN_TARGET)})`);
+    return {
+      optimizer: variant.name,
+      kind: variant.kind,
+      learningRate: middleLearningRate(variant.kind),
+      optimizerStepMs: Number(optimizerMs.toFixed(3)),
+      optimizerStepCpuMs: Number(optimizerCpuMs.toFixed(3)),
+      trainStepMs: Number(trainMs.toFixed(3)),
+      optimizerRatio: isMuon ? Number(optimizerRatio.toFixed(3)) : null,
+      trainRatio: isMuon ? Number(trainRatio.toFixed(3)) : null,
+      optimizerStepMetTarget: isMuon ? optimizerRatio <= TARGET : null,
+      trainStepMetTarget: isMuon ? trainRatio <= TARGET : null,
+      trainStepMetIssue13Target: isMuon ? trainRatio <= TRAIN_TARGET : null,
+      measurement,
+      steps: trainer.steps.filter((_, i) => selected[i]),
+      optimizerStepsMs: trainer.optimizerMs.filter((_, i) => selected[i]).map((t) => Number(t.toFixed(3))),
+      trainStepsMs: trainer.trainMs.filter((_, i) => selected[i]).map((t) => Number(t.toFixed(3))),
+    };
+  });
+  for (const line of measurements) console.log(line);
+  return rows;
 }
 
 await main();

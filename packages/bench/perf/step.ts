@@ -185,9 +185,9 @@ async function main(): Promise<void> {
    */
   const inTurns: { kernel: (typeof kernels)[number]; composed: tf.Optimizer; fused?: MuonOptimizer }[] = [];
   for (const kernel of kernels) {
-    const optimizer = muon({ learningRate: 0.02, orthogonalize: kernel.orthogonalize, precision: kernel.precision });
+    const optimizer = muon({ learningRate: 0.02, precision: kernel.precision, execution: { orthogonalize: kernel.orthogonalize } });
     if (kernel.slow) {
-      const warm = muon({ learningRate: 0.02, orthogonalize: kernel.orthogonalize });
+      const warm = muon({ learningRate: 0.02, execution: { orthogonalize: kernel.orthogonalize } });
       warm.applyGradients(Object.fromEntries(Object.entries(grads).slice(0, GPT2_SMALL_LAYER_SHAPES.length)));
       warm.dispose();
       report('Muon step (applyGradients)', kernel.name, stepLayers, timeSteps(optimizer, stepGrads, 0, wasmRuns), WASM_TARGET);

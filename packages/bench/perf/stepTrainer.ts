@@ -42,8 +42,12 @@ export class StepTrainer {
     this.batches = task.epochBatches(this.random)[Symbol.iterator]();
   }
 
-  /** One training step; records its times when `record`. */
-  step(record: boolean): void {
+  /**
+   * One training step; records its times when `record`. `inspect` sees the step's gradients (by
+   * variable name) before the optimizer does: its time counts in the training step's, not the
+   * optimizer step's (for scripts that measure something else).
+   */
+  step(record: boolean, inspect?: (grads: tf.NamedTensorMap) => void): void {
     let next = this.batches.next();
     if (next.done === true) {
       this.batches = this.task.epochBatches(this.random)[Symbol.iterator]();
@@ -58,6 +62,7 @@ export class StepTrainer {
       tf.dispose([grads, batch.x, batch.y]);
       throw new Error(`${this.task.id}, ${this.spec.label}: the loss became ${loss}`);
     }
+    inspect?.(grads);
     const cpu = process.cpuUsage();
     const t1 = performance.now();
     this.optimizer.applyGradients(grads);

@@ -20,8 +20,8 @@ const FLOPS = Float64Array.of(4e8, 1e8, 5e7);
 const COEFFICIENTS = Float64Array.from({ length: 15 }, (_, i) => [3.4445, -4.775, 2.0315][i % 3]);
 const RESTART_AFTER = Int32Array.of(2);
 const SHAPE_SCALES = Float64Array.of(1.4142, 0.5, 1);
-// [β, Nesterov, learning rate, weight decay, cautious]: Nesterov's look-ahead and the decay pass run.
-const HYPER = Float64Array.of(0.95, 1, 0.02, 0.01, 0);
+// Nesterov's look-ahead and the decay pass run.
+const HYPER = { beta: 0.95, nesterov: true, learningRate: 0.02, weightDecay: 0.01, cautious: false };
 // Enough steps for the workers' calls to overlap many times, few enough for a test of seconds.
 const STEPS = 10;
 
@@ -44,11 +44,15 @@ function randomArray(length, seed, ArrayType) {
  * addon's codes to run (0 float32, and 1 bfloat16 where the addon can).
  */
 function runNativeEntries(addon, seed, precisions) {
+  // The same thread count in every run, whatever the machine's load (a lone run and a worker beside
+  // others may see different loads): the bits of OpenBLAS's products depend on it.
+  addon.setThreads(addon.info().threads);
   const shapes = Int32Array.from(SHAPES.flat());
   const matrices = SHAPES.map(([rows, cols], i) => randomArray(rows * cols, seed * 16 + i, Float32Array));
   const results = {};
   for (const precision of precisions) {
-    results[`orthogonalize ${precision}`] = addon.orthogonalize(matrices, shapes, COEFFICIENTS, 1, 1e-7, RESTART_AFTER, PLANS, FLOPS, undefined, precision);
+    const planned = { shapes, plans: PLANS, flops: FLOPS, coefficients: COEFFICIENTS, normalizationScale: 1, eps: 1e-7, restartAfter: RESTART_AFTER, precision, normalization: 0 };
+    results[`orthogonalize ${precision}`] = addon.orthogonalize({ inputs: matrices, ...planned });
     // Steps of one optimizer, each step's gradient a new random matrix, and the spectra of the new
     // weights after each step, as a training run with a spectrum tracker.
     let params = matrices.map((m) => m.slice());
@@ -59,7 +63,7 @@ function runNativeEntries(addon, seed, precisions) {
       const grads = SHAPES.map(([rows, cols], i) => randomArray(rows * cols, seed * 4096 + step * 16 + i, Float32Array));
       const newParams = params.map((p) => new Float32Array(p.length));
       const newMomenta = params.map((p) => new Float32Array(p.length));
-      flags.push(addon.muonStep(params, grads, momenta, newParams, newMomenta, shapes, PLANS, FLOPS, SHAPE_SCALES, COEFFICIENTS, 1, 1e-7, RESTART_AFTER, HYPER, precision));
+      flags.push(addon.muonStep({ params, grads, momenta, newParams, newMomenta, ...planned, shapeScales: SHAPE_SCALES, ...HYPER }));
       params = newParams;
       momenta = newMomenta;
       spectra.push(params.map((p, i) => addon.gramEigenvalues(Float64Array.from(p), ...SHAPES[i])));

@@ -1,6 +1,6 @@
 /**
- * muon-tfjs: the Muon optimizer (momentum orthogonalized by Newton–Schulz), AdamW and Lion for
- * TensorFlow.js. Layers, arrows pointing down: math → transforms → optimizers → adapter →
+ * muon-tfjs: the Muon optimizer (momentum orthogonalized by Newton–Schulz), NorMuon, Dion2, AdamW,
+ * Lion and SophiaG for TensorFlow.js, alone or as one hybrid. Layers, arrows pointing down: math → transforms → optimizers → adapter →
  * stability (QK-clip: pure computation of the new weights, and the after-step hook that stages
  * them). The attention layer that records the maximum logits needs tfjs-layers and lives in the
  * `muon-tfjs/layers` entry.
@@ -75,6 +75,17 @@ export {
   type MatrixView,
 } from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
+export {
+  fromSliceView,
+  gatherRows,
+  largestL1Rows,
+  scaleRows,
+  scatterRows,
+  selectedCount,
+  selectedSide,
+  sliceView,
+  type SelectedSide,
+} from './math/submatrixSelection.js';
 export { CONV_ORTHOGONALIZATIONS, perTapScale, perTapView, type ConvOrthogonalization } from './math/convTaps.js';
 export {
   checkScheduled,
@@ -85,6 +96,7 @@ export {
   linearDecay,
   linearWarmup,
   momentumWarmup,
+  piecewise,
   scheduleValue,
   warmupStableDecay,
   type ConstantSchedule,
@@ -92,6 +104,7 @@ export {
   type DecaySchedule,
   type LinearSchedule,
   type LinearWarmupSchedule,
+  type PiecewiseSchedule,
   type Schedule,
   type Scheduled,
 } from './math/schedule.js';
@@ -103,7 +116,7 @@ export { webglOrthogonalizer, type WebglOrthogonalizerOptions } from './kernels/
 export { WEBGPU_CAPABILITIES, webgpuOrthogonalizer, type WebGpuOrthogonalizerOptions } from './kernels/webgpuOrthogonalizer.js';
 export { countWebGpuDispatches, type CountedDispatches } from './kernels/webgpuDispatches.js';
 export { OPENBLAS_CAPABILITIES, nativeCapabilities, nativeOrthogonalizer, type NativeLibrary, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
-export { loadNativeAddon, NATIVE_NORMALIZATION_CODES, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus } from './kernels/nativeAddon.js';
+export { loadNativeAddon, nativeThreading, NATIVE_NORMALIZATION_CODES, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus, type NativeThreading } from './kernels/nativeAddon.js';
 export { nativeMuonStep, type NativeMuonStepOptions } from './kernels/nativeMuonStep.js';
 export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
@@ -111,7 +124,7 @@ export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOp
 export { installWasmTrainingKernels } from './backends/wasmTrainingKernels.js';
 
 // Transformations (optax-style init/update pairs) for building new optimizers.
-export type { GradientTransformation, Live, SlotMap, StateMap, StepContext, TensorMap, TransformResult } from './transforms/gradientTransformation.js';
+export { scheduledAt, type GradientTransformation, type Live, type SlotMap, type StateMap, type StepContext, type TensorMap, type TransformResult } from './transforms/gradientTransformation.js';
 export { SILENT_TAPS, observe, observedPoints, type Taps } from './transforms/taps.js';
 export type { FusedStep, FusedStepResult, NonFiniteValue } from './transforms/fusedStep.js';
 export { chain } from './transforms/chain.js';
@@ -119,6 +132,7 @@ export { partition } from './transforms/partition.js';
 export { isLowerBoundStep, type LayerAwareOptions, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
+export { DION2_MOMENTUM_SLOT, scaleByDion2, type ScaleByDion2Options } from './transforms/scaleByDion2.js';
 export { NEURON_SECOND_MOMENT_SLOT, scaleByNeuronRms, type ScaleByNeuronRmsOptions } from './transforms/scaleByNeuronRms.js';
 export { HESSIAN_DIAGONAL_INPUT, SOPHIA_TAPS, scaleBySophia, type ScaleBySophiaOptions } from './transforms/scaleBySophia.js';
 export { scaleByShape } from './transforms/scaleByShape.js';
@@ -130,7 +144,25 @@ export { splitMatrices, type MatrixViewOf } from './transforms/splitMatrices.js'
 export { splitTaps } from './transforms/splitTaps.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
-export { MUON_DEFAULTS, MUON_KIND, muonConfig, muonTransformation, type MuonOptions, type NsAutoQuantile, type ResolvedMuonOptions } from './optimizers/muon.js';
+export {
+  MUON_DEFAULTS,
+  MUON_KIND,
+  NS_AUTO_DEFAULTS,
+  isLayerAware,
+  muonConfig,
+  muonOptionsFromConfig,
+  muonTransformation,
+  type FixedNewtonSchulzOptions,
+  type LayerAwareNewtonSchulzOptions,
+  type LayerAwareSteps,
+  type MuonCompositionOptions,
+  type MuonHyperParameters,
+  type MuonOptions,
+  type NewtonSchulzChoice,
+  type NsAutoQuantile,
+  type ResolvedLayerAwareSteps,
+  type ResolvedMuonOptions,
+} from './optimizers/muon.js';
 export { ADAMW_DEFAULTS, ADAMW_KIND, adamwTransformation, type AdamWOptions, type ResolvedAdamWOptions } from './optimizers/adamw.js';
 export {
   NORMUON_DEFAULTS,
@@ -140,6 +172,14 @@ export {
   type NorMuonOptions,
   type ResolvedNorMuonOptions,
 } from './optimizers/normuon.js';
+export {
+  DION2_DEFAULTS,
+  DION2_KIND,
+  dion2Transformation,
+  resolveDion2Options,
+  type Dion2Options,
+  type ResolvedDion2Options,
+} from './optimizers/dion2.js';
 export {
   SOPHIA_DEFAULTS,
   SOPHIA_HESSIAN_INTERVAL,
@@ -170,22 +210,35 @@ export {
   type RoutingRule,
   type VariableDescription,
 } from './optimizers/routing.js';
-export { elementwiseOptimizerKind, fusedStepOf, matrixOptimizerKind, type GroupVariable, type OptimizerGroup, type OptimizerKind, type OptimizerServices } from './optimizers/optimizerKind.js';
+export {
+  createOptimizerGroup,
+  elementwiseOptimizerKind,
+  fusedStepOf,
+  matrixOptimizerKind,
+  resolveExecution,
+  type ExecutionOptions,
+  type GroupVariable,
+  type OptimizerGroup,
+  type OptimizerKind,
+  type OptimizerServices,
+  type OptionsOf,
+  type ResolvedLearningRate,
+  type ResolvedMatrixOptions,
+  type ResolvedOf,
+  type ShapeDescription,
+} from './optimizers/optimizerKind.js';
 export { fusedMuonStep } from './optimizers/fusedMuon.js';
-export { OPTIMIZER_KINDS, createGroup, type GroupSpec, type OptimizerKindName } from './optimizers/optimizerKinds.js';
+export { OPTIMIZER_KINDS, createGroup, optimizerKindNamed, type GroupSpec, type OptimizerKindName } from './optimizers/optimizerKinds.js';
 
 // The TF.js adapter: tf.Optimizer subclasses, registered for serialization.
 export { TransformOptimizer, type ExecutionRow, type FusedExecution } from './adapter/TransformOptimizer.js';
 export { NonFiniteStepError } from './adapter/nonFiniteStepError.js';
-export { MuonOptimizer, muon } from './adapter/MuonOptimizer.js';
-export { AdamWOptimizer, adamw } from './adapter/AdamWOptimizer.js';
-export { LionOptimizer, lion } from './adapter/LionOptimizer.js';
-export { NorMuonOptimizer, normuon } from './adapter/NorMuonOptimizer.js';
-export { SophiaOptimizer, sophia } from './adapter/SophiaOptimizer.js';
+export { KindOptimizer, optimizerClass, type OptimizerClass } from './adapter/KindOptimizer.js';
+export { ADAPTER_SERVICES } from './adapter/adapterServices.js';
+export { AdamWOptimizer, Dion2Optimizer, LionOptimizer, MuonOptimizer, NorMuonOptimizer, SophiaOptimizer, adamw, dion2, lion, muon, normuon, sophia } from './adapter/optimizers.js';
 export { gaussNewtonBartlett, provideHessianEstimate, type GaussNewtonBartlettOptions, type PredictingModel } from './adapter/gaussNewtonBartlett.js';
 export { sophiaHessianCallback, type BatchEndCallback, type SophiaHessianCallbackOptions } from './adapter/sophiaHessianCallback.js';
 export {
-  ADAPTER_SERVICES,
   HybridOptimizer,
   hybrid,
   type HybridConfig,

@@ -1,4 +1,4 @@
-import { COEFFICIENT_PRESETS, type CoefficientPreset, resolveCoefficients } from 'muon-tfjs';
+import { COEFFICIENT_PRESETS, type CoefficientPreset, type OptimizerKindName, resolveCoefficients } from 'muon-tfjs';
 
 /**
  * The presets the spectra view offers: those that normalize by ‖X‖_F, whose composed polynomial
@@ -20,7 +20,7 @@ export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgl', 'wasm'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** The optimizers the playground trains side by side (`muon` is the hybrid `muonWithAdamW`). */
-export const OPTIMIZER_IDS = ['muon', 'adamw', 'lion'] as const;
+export const OPTIMIZER_IDS = ['muon', 'adamw', 'lion'] as const satisfies readonly OptimizerKindName[];
 export type OptimizerId = (typeof OPTIMIZER_IDS)[number];
 
 /** Learning-rate schedules over the run's `steps`: the multiplier of the base rate at progress t ∈ [0, 1]. */

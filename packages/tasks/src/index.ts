@@ -11,6 +11,7 @@ export { CharLanguageModelTask, type CharLanguageModelTaskOptions } from './char
 export { buildMlp, MLP_DEFAULT, MLP_WIDE, type MlpConfig } from './models/mlp.js';
 export { buildConvNet, CONVNET_DEFAULT, type ConvNetConfig } from './models/convNet.js';
 export { buildTransformer, TRANSFORMER_DEFAULT, type TransformerConfig } from './models/transformer.js';
+export { buildLstm, LSTM_DEFAULT, type LstmConfig } from './models/lstm.js';
 export { LayerNorm } from './layers/layerNorm.js';
 export { OneHotEmbedding, type OneHotEmbeddingArgs } from './layers/oneHotEmbedding.js';
 export { PositionEmbedding, type PositionEmbeddingArgs } from './layers/positionEmbedding.js';

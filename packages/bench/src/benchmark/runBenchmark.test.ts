@@ -25,6 +25,8 @@ const TINY: TaskScale = {
 
 /** The learning rates each optimizer was created with, in order (the spec still builds the real optimizer). */
 const createdWith = new Map<string, Scheduled[]>();
+/** The rates of the AdamW half each optimizer was created with, in the same order. */
+const createdWithAux = new Map<string, Scheduled[]>();
 
 /** Two-point grids (Sophia's ρ too) keep the test to a few hundred steps in all. */
 const tinySpec = (kind: OptimizerKind): OptimizerSpec => {
@@ -35,6 +37,7 @@ const tinySpec = (kind: OptimizerKind): OptimizerSpec => {
     ...(spec.tunedAfter && { tunedAfter: spec.tunedAfter.map((p) => ({ ...p, grid: p.grid.slice(2, 4) })) }),
     create: (learningRate, context) => {
       createdWith.set(kind, [...(createdWith.get(kind) ?? []), learningRate]);
+      createdWithAux.set(kind, [...(createdWithAux.get(kind) ?? []), context.auxLearningRate]);
       return spec.create(learningRate, context);
     },
   };
@@ -98,7 +101,9 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
         expect(lr?.points).toHaveLength(3);
         expect(lr?.extensions).toBe(1);
         expect(lr?.points.map((g) => g.value)).toContain(o.learningRate);
-        expect(o.searches.map((s) => s.parameter)).toEqual(o.kind === 'sophia' ? ['learningRate', 'rho'] : ['learningRate']);
+        // Sophia tunes ρ after its rate; a hybrid tunes its AdamW half's factor after its own rate.
+        const after = { sophia: ['rho'], muon: ['adamwFactor'], normuon: ['adamwFactor'] }[o.kind as string] ?? [];
+        expect(o.searches.map((s) => s.parameter)).toEqual(['learningRate', ...after]);
         expect(o.runs.map((r) => r.seed)).toEqual([1, 2]);
         for (const r of o.runs) {
           expect(r.losses).toHaveLength(model.steps);
@@ -138,7 +143,7 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
       }
     }
     for (const id of ['mlp', 'convnet', 'transformer']) {
-      for (const stem of ['lr', 'rho']) {
+      for (const stem of ['lr', 'rho', 'adamwFactor']) {
         const grid = readFileSync(join(dir, `${id}-${stem}-grid.svg`), 'utf8');
         expect(wellFormedSvg(grid)).toBe(true);
         expect(grid).toContain('ringed: the value chosen');
@@ -146,8 +151,9 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
     }
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
-    // Per model: loss vs step, loss vs time, steps/time to target, the lr grids and Sophia's ρ grid.
-    expect(html.match(/<svg /g)).toHaveLength(15);
+    // Per model: loss vs step, loss vs time, steps/time to target, the lr grids, Sophia's ρ grid and
+    // the hybrids' AdamW-half grid.
+    expect(html.match(/<svg /g)).toHaveLength(18);
     for (const id of ['mlp', 'convnet', 'transformer']) expect(wellFormedSvg(readFileSync(join(dir, `${id}-target.svg`), 'utf8'))).toBe(true);
     expect(html).not.toMatch(/<script|src="http|href="http/);
     expect(existsSync(join(dir, 'summary.md'))).toBe(true);
@@ -182,6 +188,31 @@ describe('muon-tfjs bench harness on a tiny configuration (wasm)', () => {
         .toEqual(o.searches[0]?.points.map((p) => p.value));
     }
     expect(mlp.tuneSteps).toBe(Math.round(mlp.steps * 0.5));
+  });
+
+  it("tunes a hybrid's AdamW half as a factor of AdamW's chosen rate, after the hybrid's own rate, and measures at the chosen factor", () => {
+    for (const model of results.models) {
+      const adamwPeak = model.optimizers.find((o) => o.kind === 'adamw')?.learningRate as number;
+      for (const kind of ['muon', 'normuon'] as const) {
+        const o = model.optimizers.find((x) => x.kind === kind) as BenchResults['models'][number]['optimizers'][number];
+        const [lrSearch, factorSearch] = o.searches;
+        expect(factorSearch?.parameter).toBe('adamwFactor');
+        expect(factorSearch?.fixed).toEqual({ learningRate: o.learningRate });
+        expect(factorSearch?.points.map((p) => p.value)).toContain(o.tuned['adamwFactor']);
+        const model0 = results.models.indexOf(model);
+        // This model's runs of `kind`, in order: the lr search (factor 1), the factor search, the seeds.
+        const before = results.models.slice(0, model0).reduce((n, m) => {
+          const x = m.optimizers.find((y) => y.kind === kind) as typeof o;
+          return n + x.searches.reduce((k, s) => k + s.points.length, 0) + x.runs.length;
+        }, 0);
+        const aux = (createdWithAux.get(kind) ?? []).slice(before).map((lr) => scheduleValue(lr, 0));
+        const lrRuns = lrSearch?.points.length as number;
+        const factorRuns = factorSearch?.points.length as number;
+        expect(aux.slice(0, lrRuns)).toEqual(Array<number>(lrRuns).fill(adamwPeak));
+        expect(aux.slice(lrRuns, lrRuns + factorRuns).sort((a, b) => a - b)).toEqual(factorSearch?.points.map((p) => adamwPeak * p.value));
+        expect(aux.slice(lrRuns + factorRuns, lrRuns + factorRuns + o.runs.length)).toEqual(o.runs.map(() => adamwPeak * (o.tuned['adamwFactor'] as number)));
+      }
+    }
   });
 
   it('reports time to target as the training time at the step that reached it, and the optimizer step share', () => {

@@ -1,6 +1,8 @@
+import { loadavg } from 'node:os';
 import { optimizerSpec, type OptimizerSpec } from './protocol/optimizers.js';
-import { tuningSteps, type BenchmarkEntry, type TuningProtocol } from './protocol/tuningProtocol.js';
+import { tuningSteps, type BenchMode, type BenchmarkEntry, type TuningProtocol } from './protocol/tuningProtocol.js';
 import { measuredRuns, type ModelUnderTest, type RunObserver } from './runs/modelRun.js';
+import { describeKernels } from './runs/backend.js';
 import { tuneOptimizer, type Tuned, type TuningRuns } from './runs/tuneOptimizer.js';
 import { collectResults, type BenchRun } from './results/collectResults.js';
 import { measuredOptimizer } from './results/measuredOptimizer.js';
@@ -26,7 +28,7 @@ export interface RunBenchmarkOptions extends RunObserver {
    * hybrids' AdamW rate.
    */
   chosenLearningRates?: Readonly<Record<string, number>>;
-  mode: 'default' | 'full';
+  mode: BenchMode;
   backend: string;
   simd: boolean | null;
   command: string;
@@ -102,9 +104,9 @@ function benchmarkModel(entry: BenchmarkEntry, options: RunBenchmarkOptions, set
  */
 export function runBenchmark(options: RunBenchmarkOptions): BenchResults {
   const run: BenchRun = {
-    command: options.command, mode: options.mode, backend: options.backend, simd: options.simd, entries: options.entries,
-    optimizers: options.optimizers.map((o) => o.kind), seeds: options.seeds, protocol: options.protocol,
-    started: performance.now(), cpuStarted: process.cpuUsage(),
+    command: options.command, mode: options.mode, backend: options.backend, simd: options.simd, kernels: describeKernels(options.simd),
+    entries: options.entries, optimizers: options.optimizers.map((o) => o.kind), seeds: options.seeds, protocol: options.protocol,
+    started: performance.now(), cpuStarted: process.cpuUsage(), loadStarted: loadavg(),
   };
   const setup = checkOptions(options);
   const models: ModelResult[] = [];

@@ -6,9 +6,9 @@ describe('parseBenchArguments', () => {
   it('reads the options, with the defaults for backend and out', () => {
     expect(parseBenchArguments(['--models', 'mlp,convnet', '--seeds', '3', '--full'])).toEqual({
       help: false,
-      options: { full: true, models: 'mlp,convnet', seeds: '3', backend: 'wasm', out: 'bench-results' },
+      options: { full: true, quick: false, models: 'mlp,convnet', seeds: '3', backend: 'wasm', out: 'bench-results' },
     });
-    expect(parseBenchArguments(['--backend', 'cpu', '--out', '/tmp/x'])).toEqual({ help: false, options: { full: false, backend: 'cpu', out: '/tmp/x' } });
+    expect(parseBenchArguments(['--backend', 'cpu', '--out', '/tmp/x'])).toEqual({ help: false, options: { full: false, quick: false, backend: 'cpu', out: '/tmp/x' } });
   });
 
   it('--help and -h ask for the usage, whatever else is given', () => {

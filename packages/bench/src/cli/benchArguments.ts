@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { BENCH_BACKENDS, type BenchBackend } from '../benchmark/runs/backend.js';
 
 /** The help text of `muon-tfjs bench` (`npm run bench -- --help`). */
-export const BENCH_USAGE = `Usage: muon-tfjs bench [options]
-       muon-tfjs spectrum [options]   (Muon's spectra against model size; see spectrum --help)
+export const BENCH_USAGE = `Usage: npm run bench -- [options]
+       npm run spectrum -- [options]   (Muon's spectra against model size; see npm run spectrum -- --help)
 
 Compares Muon and NorMuon (hybrids with AdamW), AdamW, SGD with momentum, Lion and SophiaG on an
 MLP and a ConvNet on Fashion-MNIST (MNIST when Debian's dataset-fashion-mnist is not installed)
@@ -13,14 +13,21 @@ held-out split with runs of a fraction of the budget, the schedule compressed to
 whose best point is at an edge is extended until it is interior. Prints a table per model and
 writes results.json, SVG plots, summary.md and report.html. About 15 minutes of CPU.
 
+Every run writes into a folder of its own, <out>/<date>T<time>Z-<mode>, and points <out>/latest at it.
+
 Options:
+  --quick              the first comparison to run: Muon (+AdamW) against AdamW on the MLP (Fashion-
+                       MNIST, else MNIST), 3 seeds, the same tuning; a one-sentence verdict on top of
+                       summary.md and report.html; about a minute on 2 idle cores (measured
+                       4–9 minutes on a 2-core machine at load average 10–23)
   --full               longer runs, every training image, 3 seeds, tuning at half the budget;
                        takes hours on 2 cores
   --models LIST        comma-separated: mlp, convnet, transformer, fashion-mlp, fashion-convnet,
                        wide-mlp (784-512-512-10)
-  --optimizers LIST    comma-separated: muon, adamw, sgd, lion, normuon, sophia, and the Muon
+  --optimizers LIST    comma-separated: muon, adamw, sgd, lion, normuon, sophia, the Muon
                        variants muon-bf16 (bfloat16 Newton–Schulz) and muon-auto (nsSteps 'auto':
-                       layer-aware Newton–Schulz) (default: all but the two variants)
+                       layer-aware Newton–Schulz), and dion2 (Dion2: a quarter of each matrix
+                       orthogonalized per step) (default: all but the last three)
   --epochs N           epochs for every model (default: fashion-mlp 2, fashion-convnet 1,
                        transformer 2 of 30 steps; mlp 3, convnet 1)
   --seeds N|LIST       seeds 1..N, or a comma-separated list (default 1; --full: 3)
@@ -28,7 +35,7 @@ Options:
                        --full: 0.5); 1 tunes at the full budget
   --max-extensions N   at most N points added to a grid whose best is at an edge (default 3)
   --backend NAME       wasm (default in Node) or cpu
-  --out DIR            output folder (default bench-results)
+  --out DIR            where the run's folder is made (default bench-results)
   --chosen-lr LIST     kind=lr,...: peak rates an earlier search chose (another part of a run split
                        by --optimizers, or a stopped run's log); those skip their lr search, and
                        adamw=X is also the hybrids' AdamW rate
@@ -44,6 +51,7 @@ Options:
 /** The options of `muon-tfjs bench`, as given (the plan's defaults are applied by makeBenchPlan). */
 export interface BenchArguments {
   readonly full: boolean;
+  readonly quick: boolean;
   readonly models?: string;
   readonly optimizers?: string;
   readonly epochs?: string;
@@ -65,13 +73,14 @@ export interface BenchArguments {
  * option, a missing value, a positional argument or an unknown backend throws, before anything runs.
  * @example
  * parseBenchArguments(['--models', 'mlp', '--out', 'results'])
- * // → { help: false, options: { full: false, models: 'mlp', backend: 'wasm', out: 'results' } }
+ * // → { help: false, options: { full: false, quick: false, models: 'mlp', backend: 'wasm', out: 'results' } }
  */
 export function parseBenchArguments(argv: readonly string[]): { readonly help: true } | { readonly help: false; readonly options: BenchArguments } {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       full: { type: 'boolean' },
+      quick: { type: 'boolean' },
       models: { type: 'string' },
       optimizers: { type: 'string' },
       epochs: { type: 'string' },
@@ -109,6 +118,7 @@ export function parseBenchArguments(argv: readonly string[]): { readonly help: t
     help: false,
     options: {
       full: values.full === true,
+      quick: values.quick === true,
       ...(values.models !== undefined && { models: values.models }),
       ...(values.optimizers !== undefined && { optimizers: values.optimizers }),
       ...(values.epochs !== undefined && { epochs: values.epochs }),

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { setupBackend } from '../benchmark/runs/backend.js';
+import { describeKernels, setupBackend } from '../benchmark/runs/backend.js';
 import { makeBenchPlan, planEntries, type BenchPlan } from '../benchmark/protocol/benchPlan.js';
 import { fashionMnistAvailable } from 'muon-tfjs-tasks/datasets';
 import { QK_CLIP_DEMO_DEFAULTS, formatQkClipSummary, qkClipPlots, runQkClipDemo } from '../qkClip/qkClipDemo.js';
@@ -15,21 +15,10 @@ import { formatRunSummary } from '../benchmark/runs/runSummary.js';
 import { createTask, taskAvailable } from 'muon-tfjs-tasks/catalog';
 import { resultsJson, writeOutputs } from '../benchmark/report/writeOutputs.js';
 import { BENCH_USAGE, parseBenchArguments } from './benchArguments.js';
-import { prepareOutputDirectory } from './outputDirectory.js';
+import { benchHeader, estimateSeconds } from './benchHeader.js';
+import { createRunDirectory, pointLatestAt } from './outputDirectory.js';
+import { busyMachineWarning } from '../benchmark/report/machineLine.js';
 import { spectrumCommand } from '../spectrum/spectrumCommand.js';
-
-/** Seconds per step measured on a 2-core Xeon (wasm): rough, for the up-front estimate only. */
-const SECONDS_PER_STEP: Record<string, number> = { mlp: 0.03, convnet: 0.14, transformer: 0.32, 'fashion-mlp': 0.03, 'fashion-convnet': 0.14, 'wide-mlp': 0.08 };
-
-/** Rough: 5 grid points (6 with one extension) per search, Sophia's ρ a second search, AdamW's grid reused. */
-function estimateSeconds(plan: BenchPlan, stepsPerEpoch: Record<string, number>): number {
-  const searches = plan.optimizers.reduce((n, kind) => n + 1 + (optimizerSpec(kind).tunedAfter?.length ?? 0), 0);
-  return plan.models.reduce((total, id) => {
-    const steps = (plan.epochs[id] ?? 1) * (stepsPerEpoch[id] ?? 0);
-    const runSteps = steps * (plan.seeds.length * plan.optimizers.length + 6 * searches * plan.protocol.tuneFraction);
-    return total + runSteps * (SECONDS_PER_STEP[id] ?? 0.1);
-  }, 0);
-}
 
 async function bench(argv: string[]): Promise<void> {
   const parsed = parseBenchArguments(argv);
@@ -42,6 +31,7 @@ async function bench(argv: string[]): Promise<void> {
   const backend = values.backend;
   const plan = makeBenchPlan({
     ...(values.full && { full: true }),
+    ...(values.quick && { quick: true }),
     ...(values.models !== undefined && { models: values.models }),
     ...(values.optimizers !== undefined && { optimizers: values.optimizers }),
     ...(values.epochs !== undefined && { epochs: values.epochs }),
@@ -54,20 +44,23 @@ async function bench(argv: string[]): Promise<void> {
       throw new Error(`model '${id}' needs Fashion-MNIST: install it with \`apt-get install dataset-fashion-mnist\` (Debian), or leave it out of --models`);
     }
   }
-  // Checked before any work: a bad --out used to fail only after the whole benchmark.
-  const out = prepareOutputDirectory(values.out);
+  // Made before any work (a bad --out used to fail only after the whole benchmark), one per run.
+  const out = createRunDirectory(values.out, values.qkClip === undefined ? plan.mode : 'qk-clip');
   const { simd } = await setupBackend(backend);
   if (values.qkClip !== undefined) {
     return qkClip(values.qkClip, plan, out);
   }
   const entries = planEntries(plan);
-  const estimate = estimateSeconds(plan, Object.fromEntries(entries.map((e) => [e.task.id, e.task.stepsPerEpoch])));
+  const estimate = estimateSeconds(plan, Object.fromEntries(entries.map((e) => [e.task.id, e.task.stepsPerEpoch])), values.chosenLearningRates);
   const say = (s: string): boolean => process.stderr.write(`${s}\n`);
-  say(`muon-tfjs bench (${plan.mode}): models ${plan.models.join(', ')}; optimizers ${plan.optimizers.join(', ')}; seeds ${plan.seeds.join(', ')}.`);
-  say(`Backend ${backend}${simd === true ? ' (SIMD)' : ''}. Each optimizer first tunes its peak lr (Sophia also ρ) on a held-out split, ` +
-    `runs of ${plan.protocol.tuneFraction} of the budget, grids extended past an edge (at most ${plan.protocol.maxExtensions} points).`);
-  say(`Expected time: about ${Math.max(1, Math.round(estimate / 60))} min on 2 idle cores` +
-    `${plan.mode === 'default' && values.models === undefined && values.epochs === undefined && values.seeds === undefined ? ' (the default run measured about 15 minutes of CPU)' : ''}.`);
+  const asPlanned = values.models === undefined && values.epochs === undefined && values.seeds === undefined && values.optimizers === undefined;
+  const measured = !asPlanned ? undefined : plan.mode === 'default' ? 'the default run measured about 15 minutes of CPU' : undefined;
+  for (const line of benchHeader(plan, {
+    backend, simd, kernels: describeKernels(simd ?? null), estimateSeconds: estimate,
+    ...(values.chosenLearningRates !== undefined && { chosen: values.chosenLearningRates }),
+    ...(measured !== undefined && { measured }),
+  })) say(line);
+  say(`Writing to ${out}.`);
   const tty = process.stderr.isTTY;
   let bar: cliProgress.SingleBar | undefined;
   const results = runBenchmark({
@@ -79,7 +72,7 @@ async function bench(argv: string[]): Promise<void> {
     mode: plan.mode,
     backend,
     simd: simd ?? null,
-    command: `muon-tfjs bench ${argv.join(' ')}`.trim(),
+    command: `npm run bench -- ${argv.join(' ')}`.trim(),
     onRunStart: ({ model, optimizer, phase, steps }) => {
       const runLabel = `${model} ${optimizer} ${phase}`;
       if (tty) {
@@ -104,7 +97,15 @@ async function bench(argv: string[]): Promise<void> {
   });
   process.stdout.write(`${formatTextReport(results)}\n\n`);
   const files = await writeOutputs(results, out);
-  say(`Total ${results.totalSeconds.toFixed(0)} s (${results.totalCpuSeconds.toFixed(0)} s of CPU). Wrote ${files.length} files to ${out} (open report.html).`);
+  finish(results, out, files.length);
+}
+
+/** The last lines of a run: its cost, the busy-machine warning, where its files are; `latest` then points at them. */
+function finish(results: BenchResults, out: string, files: number): void {
+  const latest = pointLatestAt(out) ? ` (${join(out, '..', 'latest')} points at it)` : '';
+  const warning = busyMachineWarning(results.machine);
+  if (warning !== null) process.stderr.write(`Warning: ${warning}\n`);
+  process.stderr.write(`Total ${results.totalSeconds.toFixed(0)} s (${results.totalCpuSeconds.toFixed(0)} s of CPU). Wrote ${files} files to ${out}${latest}: open report.html.\n`);
 }
 
 /** `--merge a/results.json,b/results.json`: one comparison's parts joined, its outputs written. */
@@ -115,11 +116,12 @@ async function merge(list: string, outFlag: string, argv: string[]): Promise<voi
     if (problems.length > 0) throw new Error(`--merge: ${path} is not a results.json of this version: ${problems.slice(0, 3).join('; ')}`);
     return parsed as BenchResults;
   });
-  const out = prepareOutputDirectory(outFlag);
-  const results = mergeResults(parts, `muon-tfjs bench ${argv.join(' ')}`);
+  const out = createRunDirectory(outFlag, 'merge');
+  const results = mergeResults(parts, `npm run bench -- ${argv.join(' ')}`);
   process.stdout.write(`${formatTextReport(results)}\n\n`);
   const files = await writeOutputs(results, out);
-  process.stderr.write(`Merged ${parts.length} parts (${results.totalSeconds.toFixed(0)} s, ${results.totalCpuSeconds.toFixed(0)} s of CPU in all). Wrote ${files.length} files to ${out}.\n`);
+  process.stderr.write(`Merged ${parts.length} parts.\n`);
+  finish(results, out, files.length);
 }
 
 /** `--qk-clip TAU`: the QK-clip demonstration on the transformer (see src/qkClip/qkClipDemo.ts). */
@@ -135,12 +137,12 @@ async function qkClip(threshold: number, plan: BenchPlan, out: string): Promise<
   });
   const summary = formatQkClipSummary(result);
   process.stdout.write(`${summary}\n`);
-  mkdirSync(out, { recursive: true });
   const plots = await qkClipPlots(result);
   writeFileSync(join(out, 'qk-clip.md'), `${summary}\n\n![max logit](qk-clip-max-logit.svg)\n\n![loss](qk-clip-loss.svg)\n`);
   writeFileSync(join(out, 'qk-clip.json'), `${JSON.stringify(result)}\n`);
   writeFileSync(join(out, 'qk-clip-max-logit.svg'), plots.maxLogit);
   writeFileSync(join(out, 'qk-clip-loss.svg'), plots.loss);
+  pointLatestAt(out);
   process.stderr.write(`Wrote qk-clip.md, qk-clip.json, qk-clip-max-logit.svg and qk-clip-loss.svg to ${out}.\n`);
 }
 
@@ -152,7 +154,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(BENCH_USAGE);
     return;
   }
-  throw new Error(`unknown command '${command}'. Try: muon-tfjs bench --help`);
+  throw new Error(`unknown command '${command}'. Try: npm run bench -- --help`);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -10,7 +10,7 @@ import { histogramPlots, polynomialPlot, powerLawPlots, quantilePlots } from './
 import { spectrumRun, type SpectrumRunConfig, type SpectrumRunResult } from './spectrumRun.js';
 
 /** The `muon-tfjs spectrum --help` text. */
-export const SPECTRUM_USAGE = `Usage: muon-tfjs spectrum [options]
+export const SPECTRUM_USAGE = `Usage: npm run spectrum -- [options]
 
 Trains the benchmark's character transformer (Moby Dick) at several widths and depths with
 Muon + AdamW, tracks the singular-value quantiles of Muon's momentum M/‖M‖_F for every attention

@@ -7,13 +7,13 @@
 // blocking and AVX-512 instead of scalar JavaScript).
 #include "gram_spectrum.h"
 
-#include "addon_instance.h"
 #include "products.h"
 
 #include <cblas.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,29 +23,16 @@ extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double
                         double* work, const int* lwork, int* iwork, const int* liwork, int* info, size_t jobzLength,
                         size_t uploLength);
 
-Napi::Value GramEigenvalues(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 3 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber()) {
-    throw Napi::TypeError::New(env, "gramEigenvalues(data: Float64Array, rows, cols)");
-  }
-  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
-  if (array.TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(env, "gramEigenvalues: data must be a Float64Array");
-  Napi::Float64Array data = array.As<Napi::Float64Array>();
-  const int rows = info[1].As<Napi::Number>().Int32Value();
-  const int cols = info[2].As<Napi::Number>().Int32Value();
-  if (rows < 1 || cols < 1 || data.ElementLength() != static_cast<size_t>(rows) * static_cast<size_t>(cols)) {
-    throw Napi::RangeError::New(env, "gramEigenvalues: " + std::to_string(data.ElementLength()) + " entries do not make a " +
-                                         std::to_string(rows) + "×" + std::to_string(cols) + " matrix");
-  }
+std::vector<double> muon::gramEigenvalues(const double* data, int rows, int cols, int threads) {
   const int k = std::min(rows, cols);
   std::vector<double> gram(static_cast<size_t>(k) * k);
-  // dsyrk's and dsyevd's bits depend on OpenBLAS's process-wide thread count: hold it at this copy's.
-  const muon::OpenBlasThreads openblas(muon_native::addonInstance(env).threads);
+  // dsyrk's and dsyevd's bits depend on OpenBLAS's process-wide thread count: hold it at the caller's.
+  const OpenBlasThreads openblas(threads);
   // Row-major lower triangle of G; read by column-major LAPACK it is the upper triangle ('U').
   if (rows <= cols) {
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, k, cols, 1.0, data.Data(), cols, 0.0, gram.data(), k);
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, k, cols, 1.0, data, cols, 0.0, gram.data(), k);
   } else {
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, k, rows, 1.0, data.Data(), cols, 0.0, gram.data(), k);
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, k, rows, 1.0, data, cols, 0.0, gram.data(), k);
   }
   const char jobz = 'N';
   const char uplo = 'U';
@@ -55,15 +42,14 @@ Napi::Value GramEigenvalues(const Napi::CallbackInfo& info) {
   double workSize = 0;
   int iworkSize = 0;
   dsyevd_(&jobz, &uplo, &k, gram.data(), &k, lambda.data(), &workSize, &query, &iworkSize, &query, &status, 1, 1);
-  if (status != 0) throw Napi::Error::New(env, "gramEigenvalues: dsyevd workspace query failed with info " + std::to_string(status));
+  if (status != 0) throw std::runtime_error("dsyevd workspace query failed with info " + std::to_string(status));
   const int lwork = static_cast<int>(workSize);
   const int liwork = iworkSize;
   std::vector<double> work(std::max(lwork, 1));
   std::vector<int> iwork(std::max(liwork, 1));
   dsyevd_(&jobz, &uplo, &k, gram.data(), &k, lambda.data(), work.data(), &lwork, iwork.data(), &liwork, &status, 1, 1);
-  if (status != 0) throw Napi::Error::New(env, "gramEigenvalues: dsyevd failed with info " + std::to_string(status));
+  if (status != 0) throw std::runtime_error("dsyevd failed with info " + std::to_string(status));
   // dsyevd returns them ascending.
-  Napi::Float64Array result = Napi::Float64Array::New(env, k);
-  for (int i = 0; i < k; ++i) result[i] = lambda[k - 1 - i];
-  return result;
+  std::reverse(lambda.begin(), lambda.end());
+  return lambda;
 }

@@ -34,7 +34,7 @@ bool supports(Precision precision);
 
 // Threads of the oneDNN products (OpenMP) called from this thread. OpenMP's count belongs to each
 // OS thread, so this changes the calling thread's only: a call sets its caller's to its addon
-// copy's count (addon_instance.h), each pool thread its own to 1 before running a matrix each.
+// copy's count (its Engine, engine.h), each pool thread its own to 1 before running a matrix each.
 void useThreads(int count);
 
 // OpenBLAS's thread count when the addon was first loaded in this process (the cores, or

@@ -38,15 +38,32 @@ describe('HybridOptimizer: open labels, any optimizer per group', () => {
     });
     expect(optimizer.labels).toEqual(['muon', 'tables', 'adamw']);
     const rows = Object.fromEntries(optimizer.describeRouting().map((r) => [r.variable, r]));
-    // [4, 8]: Muon's original shape scale √max(1, 8/4) = √2.
-    expect(rows[kernel.name]).toMatchObject({ label: 'muon', optimizer: 'muon', matrix: [4, 8], scale: Math.SQRT2, reason: 'hidden matrix' });
-    expect(rows[kernel.name]?.effectiveLearningRate).toBeCloseTo(0.05 * Math.SQRT2, 12);
+    // [4, 8]: Muon's original shape scale √max(1, 8/4) = √2, shown to 4 significant digits.
+    expect(rows[kernel.name]).toMatchObject({ label: 'muon', optimizer: 'muon', matrix: [4, 8], scale: 1.414, effectiveLearningRate: 0.07071, reason: 'hidden matrix' });
     expect(rows[table.name]).toMatchObject({ label: 'tables', optimizer: 'lion', scale: 1, effectiveLearningRate: 1e-4, reason: 'override /table/' });
     expect(rows[table.name]?.matrix).toBeUndefined();
     // AdamW's own defaults (torch's), not the muonWithAdamW preset's.
     expect(rows[bias.name]).toMatchObject({ label: 'adamw', optimizer: 'adamw', effectiveLearningRate: 1e-3 });
     optimizer.setLearningRate('tables', 2e-4);
     expect(optimizer.describeRouting().find((r) => r.variable === table.name)?.effectiveLearningRate).toBe(2e-4);
+  });
+
+  it('shows scale and step size rounded to 4 digits, while the step uses the exact scale √3.2', () => {
+    // A [5, 16] kernel and its transpose, given transposed gradients: Newton–Schulz gives the same
+    // singular values to both, so their updates' norms differ by the shape scales alone,
+    // √max(1, 16/5) = √3.2 = 1.78885… against 1; the rounded 1.789 is 8e-5 off in relative terms.
+    const wide = tf.variable(tf.zeros([5, 16]), true, `hybrid_rounding_${(counter += 1)}/wide`);
+    const tall = tf.variable(tf.zeros([16, 5]), true, `hybrid_rounding_${counter}/tall`);
+    const optimizer = new HybridOptimizer({ groups: { muon: { optimizer: 'muon', options: { learningRate: 0.02 } } }, variables: describeOf(wide, tall) });
+    const rows = Object.fromEntries(optimizer.describeRouting().map((r) => [r.variable, r]));
+    expect(rows[wide.name]).toMatchObject({ scale: 1.789, effectiveLearningRate: 0.03578 });
+    expect(rows[tall.name]).toMatchObject({ scale: 1, effectiveLearningRate: 0.02 });
+    const gradient = tf.randomNormal([5, 16], 0, 1, 'float32', 11);
+    optimizer.applyGradients({ [wide.name]: gradient, [tall.name]: tf.transpose(gradient) });
+    const norm = (v: tf.Variable): number => tf.norm(v).dataSync()[0] as number;
+    // float32 norms of 80 entries: relative error ~1e-6, far below the 8e-5 that rounding would add.
+    expect(norm(wide) / norm(tall)).toBeCloseTo(Math.sqrt(3.2), 5);
+    optimizer.dispose();
   });
 
   it('trains each group with its own optimizer: a Lion group moves by exactly lr per entry', () => {

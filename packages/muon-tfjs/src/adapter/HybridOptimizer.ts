@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
-import { nativeMuonStep } from '../kernels/nativeMuonStep.js';
 import { warnOnce } from '../kernels/warnOnce.js';
-import type { OptimizerGroup, OptimizerServices } from '../optimizers/optimizerKind.js';
-import { type GroupSpec, createGroup } from '../optimizers/optimizerKinds.js';
+import type { OptimizerGroup } from '../optimizers/optimizerKind.js';
+import { type GroupSpec, createGroup, optimizerKindNamed } from '../optimizers/optimizerKinds.js';
 import { type Scheduled, scheduleValue } from '../math/schedule.js';
 import { checkLearningRate } from '../optimizers/options.js';
 import { type RouteDecision, type RoutingPolicy, type VariableDescription, checkRoutingPolicy, isConvolutionKernel, routeVariable } from '../optimizers/routing.js';
@@ -12,9 +10,7 @@ import { partition } from '../transforms/partition.js';
 import { type LayersModelLike, describeVariables } from './describeVariables.js';
 import { type FusedExecution, TransformOptimizer } from './TransformOptimizer.js';
 import { bindRestoredNames } from './restoredState.js';
-
-/** The kernels and other services the adapter hands to the optimizers it builds. */
-export const ADAPTER_SERVICES: OptimizerServices = Object.freeze({ defaultOrthogonalizer: fastestOrthogonalizer, muonStepKernel: nativeMuonStep });
+import { ADAPTER_SERVICES } from './adapterServices.js';
 
 /** Options of {@link hybrid}: the groups by label, and the routing policy. */
 export interface HybridOptions<L extends string = string> extends RoutingPolicy<NoInfer<L>> {
@@ -45,6 +41,9 @@ export interface HybridConfig<L extends string = string> extends HybridOptions<L
   readonly routes?: readonly (SavedRoute & { readonly shape?: readonly number[] })[];
 }
 
+/** A number a person reads in the routing table: 4 significant digits (1.7888543819998317 → 1.789). */
+const forReading = (x: number): number => Number(x.toPrecision(4));
+
 /** One row of {@link HybridOptimizer.describeRouting}. */
 export interface RoutingRow {
   readonly variable: string;
@@ -57,9 +56,13 @@ export interface RoutingRow {
   readonly matrix?: readonly [number, number];
   /** How many such matrices: a conv kernel's taps when its group orthogonalizes per tap, a `matrixViews` rule's batch; absent for one. */
   readonly matrices?: number;
-  /** The update scale s (Muon's shape scale; 1 for the others): the step is −lr·s·direction. */
+  /**
+   * The update scale s (Muon's shape scale; 1 for the others): the step is −lr·s·direction. Like
+   * `effectiveLearningRate`, rounded to 4 significant digits for reading (√3.2 shows as 1.789); the
+   * step itself uses the exact value.
+   */
   readonly scale: number;
-  /** The step size this variable sees now: lr·s. */
+  /** The step size this variable sees now: lr·s (4 significant digits). */
   readonly effectiveLearningRate: number;
   readonly reason: string;
 }
@@ -129,9 +132,9 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     return [...this.#groups.keys()];
   }
 
-  /** The resolved options of a group, every default filled in. */
+  /** The resolved options of a group, every default filled in (narrow by its kind: `muonWithAdamW`'s `muonOptions`). */
   groupOptions(label: L): Readonly<Record<string, unknown>> {
-    return this.group(label).options;
+    return this.group(label).options as unknown as Readonly<Record<string, unknown>>;
   }
 
   /** The learning rate a group's next step will use (its schedule's value at the current step index). */
@@ -181,12 +184,12 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
       rows.push({
         variable,
         label,
-        optimizer: group.kind,
+        optimizer: group.kind.name,
         shape,
         ...(matrix && { matrix }),
         ...(matrices !== undefined && { matrices }),
-        scale,
-        effectiveLearningRate: this.learningRateOf(label as L) * scale,
+        scale: forReading(scale),
+        effectiveLearningRate: forReading(this.learningRateOf(label as L) * scale),
         reason: decision.reason,
       });
     }
@@ -197,7 +200,7 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     const transformations: Record<string, GradientTransformation> = {};
     for (const [label, group] of this.#groups) {
       transformations[label] = group.transformation(
-        () => this.learningRateOf(label as L),
+        () => this.learningRateScheduleOf(label as L),
         (name) => this.#routes.get(name)?.convKernel === true,
       );
     }
@@ -208,7 +211,7 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
   protected override createFusedExecutions(): readonly FusedExecution[] {
     return [...this.#groups].map(([label, group]) => ({
       label,
-      step: group.fusedStep(() => this.learningRateOf(label as L)),
+      step: group.fusedStep(() => this.learningRateScheduleOf(label as L)),
       claims: (name, shape) => this.routeOf(name, shape) === label,
     }));
   }
@@ -221,17 +224,20 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     return {
       groups: [...this.#groups].map(([label, group]) => ({
         name: label,
-        optimizer: group.kind,
-        options: { ...group.options, learningRate: this.learningRateScheduleOf(label as L) } as tf.serialization.ConfigDict,
+        optimizer: group.kind.name,
+        options: { ...group.config(), learningRate: this.learningRateScheduleOf(label as L) as tf.serialization.ConfigDictValue },
       })),
       routes: this.savedRoutes().map(({ name, route, shape, convKernel }) => ({ name, group: { name: route }, ...(shape && { shape: [...shape] }), convKernel })),
     };
   }
 
-  /** Rebuilds a hybrid from {@link getConfig}'s form. */
+  /** Rebuilds a hybrid from {@link getConfig}'s form (each group's options read by its kind, older forms included). */
   static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
     const groups = Object.fromEntries(
-      ((config['groups'] ?? []) as { name: string; optimizer: string; options: object }[]).map(({ name, optimizer, options }) => [name, { optimizer, options }]),
+      ((config['groups'] ?? []) as { name: string; optimizer: string; options: tf.serialization.ConfigDict }[]).map(({ name, optimizer, options }) => [
+        name,
+        { optimizer, options: optimizerKindNamed(optimizer, `${cls.className}.${name}`).optionsFromConfig(options) },
+      ]),
     );
     const routes = ((config['routes'] ?? []) as { name: string; group: { name: string }; shape?: number[]; convKernel?: boolean }[]).map(({ name, group, shape, convKernel }) => ({
       name,
@@ -257,7 +263,7 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     if (shape === undefined || shape.length < 3 || group?.refuse({ name, shape, convKernel: false }) === undefined) return false;
     warnOnce(
       `${this.getClassName()}: '${name}' of shape [${shape.join(', ')}] comes from a config saved before routes recorded convolution kernels; ` +
-        `${group.title} keeps orthogonalizing it as the one flattened matrix it was trained as (a matrixViews rule in group '${route}' splits it into its matrices)`,
+        `${group.kind.title} keeps orthogonalizing it as the one flattened matrix it was trained as (a matrixViews rule in group '${route}' splits it into its matrices)`,
     );
     return true;
   }
@@ -284,11 +290,11 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     }
     const refusal = shape === undefined ? undefined : group.refuse({ name, shape, convKernel });
     if (refusal !== undefined && decision.fallback !== undefined && this.#groups.has(decision.fallback.route)) {
-      warnOnce(`${this.getClassName()}: '${name}' of shape [${shape?.join(', ')}] goes to '${decision.fallback.route}' (${decision.fallback.reason}): ${group.title} refuses it: ${refusal}`);
+      warnOnce(`${this.getClassName()}: '${name}' of shape [${shape?.join(', ')}] goes to '${decision.fallback.route}' (${decision.fallback.reason}): ${group.kind.title} refuses it: ${refusal}`);
       return this.checkDecision(name, shape, convKernel, decision.fallback);
     }
     if (refusal !== undefined) {
-      throw new Error(`Routing sends '${name}' of shape [${shape?.join(', ')}] to ${group.title} (group '${decision.route}', ${decision.reason}), but ${refusal}`);
+      throw new Error(`Routing sends '${name}' of shape [${shape?.join(', ')}] to ${group.kind.title} (group '${decision.route}', ${decision.reason}), but ${refusal}`);
     }
     return decision;
   }

@@ -5,7 +5,7 @@ import { type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSc
 import { newtonSchulzEach, type Orthogonalizer } from '../math/orthogonalizer.js';
 import { useBackend } from '../testing/backends.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
-import { muon } from './MuonOptimizer.js';
+import { muon } from './optimizers.js';
 
 // Count every resolution of Newton–Schulz settings, wherever it happens (this file runs in its own
 // process: vitest forks per file).
@@ -42,7 +42,7 @@ describe('the Newton–Schulz schedule is resolved once, at construction', () =>
     const w = tf.variable(tf.randomNormal([24, 40], 0, 1, 'float32', 1), true, `resolved_once_${String(defaultKernel)}`);
     vi.mocked(resolveNewtonSchulz).mockClear();
     vi.mocked(resolveCoefficients).mockClear();
-    const optimizer = muon({ coefficients: 'polarExpress5', ...(defaultKernel ? {} : { orthogonalize: recording }) });
+    const optimizer = muon({ coefficients: 'polarExpress5', ...(defaultKernel ? {} : { execution: { orthogonalize: recording } }) });
     expect(resolveNewtonSchulz).toHaveBeenCalledTimes(1);
     expect(resolveCoefficients).toHaveBeenCalledTimes(1);
     for (let step = 0; step < 3; step++) optimizer.applyGradients({ [w.name]: tf.randomNormal([24, 40], 0, 1, 'float32', 10 + step) });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scheduled } from '../math/schedule.js';
 import type { AdamWOptions, ResolvedAdamWOptions } from '../optimizers/adamw.js';
-import { type MuonOptions, type ResolvedMuonOptions, muonConfig } from '../optimizers/muon.js';
+import { MUON_KIND, type MuonOptions, type ResolvedMuonOptions, muonConfig } from '../optimizers/muon.js';
 import type { Route, RoutingPolicy } from '../optimizers/routing.js';
 import { type LayersModelLike, describeVariables } from './describeVariables.js';
 import { type HybridConfig, HybridOptimizer, type SavedRoute } from './HybridOptimizer.js';
@@ -110,10 +110,10 @@ export class MuonWithAdamWOptimizer extends HybridOptimizer<Route> {
     };
   }
 
-  /** Rebuilds the hybrid from {@link getConfig}'s `{ muon, adamw, routes }` form. */
+  /** Rebuilds the hybrid from {@link getConfig}'s `{ muon, adamw, routes }` form (the Muon half's options read by Muon's kind, older forms included). */
   static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
-    const { customObjects: _customObjects, ...options } = config;
-    return new cls(options);
+    const { customObjects: _customObjects, muon, ...options } = config;
+    return new cls({ ...options, ...(muon !== undefined && { muon: MUON_KIND.optionsFromConfig(muon as tf.serialization.ConfigDict) }) });
   }
 }
 

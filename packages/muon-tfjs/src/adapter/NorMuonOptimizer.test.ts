@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { hybrid } from './HybridOptimizer.js';
-import { NorMuonOptimizer, normuon } from './NorMuonOptimizer.js';
+import { NorMuonOptimizer, normuon } from './optimizers.js';
 
 /** float32 holds ~7 significant digits; the hand values below are exact to 1e-12. */
 const FP32 = 1e-6;

@@ -31,9 +31,6 @@ export abstract class SingleRateOptimizer extends TransformOptimizer {
     return this.#learningRate;
   }
 
-  /** The learning rate as the transformations read it, live. */
-  protected readonly currentLearningRate = (): number => this.learningRate;
-
   /** The learning rate in the form a config saves it. */
   protected get learningRateConfig(): tf.serialization.ConfigDictValue {
     return this.#learningRate as tf.serialization.ConfigDictValue;

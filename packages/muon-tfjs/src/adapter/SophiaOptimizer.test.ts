@@ -5,7 +5,7 @@ import { SOPHIA_TAPS } from '../transforms/scaleBySophia.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { sophiaHessianCallback } from './sophiaHessianCallback.js';
 import { type HybridOptimizer, hybrid } from './HybridOptimizer.js';
-import { SophiaOptimizer, sophia } from './SophiaOptimizer.js';
+import { SophiaOptimizer, sophia } from './optimizers.js';
 import { saveInMemory } from '../testing/saveInMemory.js';
 
 /**
@@ -64,6 +64,27 @@ describe.each(TEST_BACKENDS)('SophiaG, on %s', (backend) => {
     expect(seen).toHaveLength(1);
     expect(Math.abs((seen[0] as number) - 2 / 3)).toBeLessThan(FP32);
     optimizer.dispose();
+  });
+
+  it('refuses a negative Hessian estimate (a step uphill) and a checkpoint whose h is negative, naming the variable', async () => {
+    // With ĥ = [−10, 1, 100] the hand example's first step would give h₀ = −5, m/(ρh) = 0.25/−0.5:
+    // u₀ = −0.5, a step along +g. The estimate is B·ĝ⊙ĝ ≥ 0, so a negative entry is a caller's bug.
+    const p = tf.variable(tf.tensor1d([1, -2, 3]), true, `sophia_negative_${backend}`);
+    const optimizer = sophia({ beta1: 0.5, beta2: 0.5, rho: 0.1 });
+    const count = tf.memory().numTensors;
+    expect(() => optimizer.provideStepInputs('hessianDiagonal', { [p.name]: tf.tensor1d([-10, 1, 100]) })).toThrow(
+      `SophiaOptimizer.provideStepInputs('hessianDiagonal'): values of this kind are never negative, but '${p.name}' has -10`,
+    );
+    expect(tf.memory().numTensors).toBe(count + 1); // the caller's tensor only: nothing kept
+    optimizer.provideStepInputs('hessianDiagonal', { [p.name]: tf.tensor1d([0, 1, 100]) }); // zero is an estimate
+    optimizer.applyGradients({ [p.name]: tf.tensor1d([0.5, -1, 0.01]) });
+    const checkpoint = (await optimizer.getWeights()).map(({ name, tensor }) =>
+      name === `${p.name}/hessian` ? { name, tensor: tf.tensor1d([0, -0.5, 50]) } : { name, tensor: tensor.clone() },
+    );
+    const fresh = sophia({ beta1: 0.5, beta2: 0.5, rho: 0.1 });
+    await expect(fresh.setWeights(checkpoint)).rejects.toThrow(new RegExp(`'${p.name}/hessian' has negative entries \\(min -0.5\\)`));
+    optimizer.dispose();
+    fresh.dispose();
   });
 
   it('joins a hybrid as the sophia kind, where the estimate reaches only its group', () => {

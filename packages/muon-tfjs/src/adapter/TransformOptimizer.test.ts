@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { adamw } from './AdamWOptimizer.js';
-import { lion } from './LionOptimizer.js';
-import { MuonOptimizer, muon } from './MuonOptimizer.js';
+import { MuonOptimizer, adamw, lion, muon } from './optimizers.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 

@@ -266,8 +266,10 @@ export abstract class TransformOptimizer extends tf.Optimizer {
    * released when that step commits. A kind no transformation reads ({@link stepInputKinds}) is refused.
    */
   provideStepInputs(kind: string, tensors: NamedTensorMap): void {
-    // Under the device guard the inputs are not read here: a step whose inputs make it non-finite is refused whole.
-    this.#inputs.provide(kind, tensors, this.stepInputKinds, this.checkFinite && !this.guardsOnDevice(), this.getClassName());
+    // Under the device guard the inputs are not read here: a step whose inputs make it non-finite is
+    // refused whole; their sign is not checked (that would be a read on the host every k steps).
+    const declared = { known: this.stepInputKinds, nonNegative: this.transformation.nonNegativeStepInputs ?? [] };
+    this.#inputs.provide(kind, tensors, declared, this.checkFinite && !this.guardsOnDevice(), this.getClassName());
   }
 
   /** The kinds {@link provideStepInputs} accepts: those the transformation declares it reads (a hybrid's: its groups'). */

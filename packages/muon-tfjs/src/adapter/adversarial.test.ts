@@ -5,9 +5,7 @@ import { type Orthogonalizer, newtonSchulzEach } from '../math/orthogonalizer.js
 import { useBackend } from '../testing/backends.js';
 import { refusedStep } from '../testing/refusedStep.js';
 import { OPTIMIZER_TEST_BACKENDS, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
-import { adamw } from './AdamWOptimizer.js';
-import { lion } from './LionOptimizer.js';
-import { muon } from './MuonOptimizer.js';
+import { adamw, lion, muon } from './optimizers.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 
 // Issue 16: every promise holds under adversarial use. One test per numbered item of the issue,
@@ -146,15 +144,15 @@ describe.each(OPTIMIZER_TEST_BACKENDS)('adversarial use on %s (issue 16)', (back
     const start = tf.randomNormal([64, 32], 0, 1, 'float32', 72);
     const a = tf.variable(start.clone(), true, `overflow${++counter}`);
     const b = tf.variable(start.clone(), true, `overflow${++counter}`);
-    muon({ orthogonalize: kernel }).applyGradients({ [a.name]: huge });
-    muon({ orthogonalize: kernel }).applyGradients({ [b.name]: base });
+    muon({ execution: { orthogonalize: kernel } }).applyGradients({ [a.name]: huge });
+    muon({ execution: { orthogonalize: kernel } }).applyGradients({ [b.name]: base });
     const stepA = tf.sub(a, start);
     const stepB = tf.sub(b, start);
     const [normA, normB, normDifference] = await Promise.all([stepA, stepB, tf.sub(stepA, stepB)].map(async (t) => (await tf.norm(t).data())[0] as number));
     expect(normA).toBeGreaterThan(0);
     expect(normDifference).toBeLessThan(1e-5 * (normB as number));
     const extreme = tf.variable(tf.zeros([8, 8]), true, `overflow${++counter}`);
-    muon({ orthogonalize: kernel }).applyGradients({ [extreme.name]: tf.fill([8, 8], 3e38) });
+    muon({ execution: { orthogonalize: kernel } }).applyGradients({ [extreme.name]: tf.fill([8, 8], 3e38) });
     expect((await values(extreme)).every((x) => x !== 0 && Number.isFinite(x))).toBe(true);
   });
 
@@ -162,7 +160,7 @@ describe.each(OPTIMIZER_TEST_BACKENDS)('adversarial use on %s (issue 16)', (back
     expect(() => muon({ eps: 0 })).toThrow(/eps must be a finite number > 0, got 0/);
     expect(() => muon({ precision: 'fp16' as 'float32' })).toThrow(/precision must be 'float32', 'bfloat16' or 'float16'; got "fp16"/);
     expect(() => adamw({ epsilon: 0 })).toThrow(/epsilon must be a finite number > 0, got 0/);
-    expect(() => muon({ orthogonalize: 'x' as unknown as Orthogonalizer })).toThrow(/orthogonalize must be a function .*got string/);
+    expect(() => muon({ execution: { orthogonalize: 'x' as unknown as Orthogonalizer } })).toThrow(/execution.orthogonalize must be a function .*got string/);
   });
 
   it('10: a zero-size variable steps (and changes nothing)', () => {
@@ -176,7 +174,7 @@ describe.each(OPTIMIZER_TEST_BACKENDS)('adversarial use on %s (issue 16)', (back
     const w = variable([4, 4]);
     const before = await values(w);
     const nanKernel: Orthogonalizer = (matrices) => matrices.map((m) => tf.mul(m, Number.NaN) as tf.Tensor2D);
-    const broken = muon({ orthogonalize: nanKernel });
+    const broken = muon({ execution: { orthogonalize: nanKernel } });
     const error = await refusedStep(broken, () => broken.applyGradients({ [w.name]: tf.onesLike(w) }));
     expect(error.message).toMatch(new RegExp(`non-finite .* for '${w.name}'.* from finite gradients`));
     expect(broken.variableNames).toEqual([]);

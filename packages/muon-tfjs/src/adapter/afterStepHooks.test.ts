@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { adamw } from './AdamWOptimizer.js';
+import { adamw } from './optimizers.js';
 
 let counter = 0;
 function variable(values: number[][]): tf.Variable {

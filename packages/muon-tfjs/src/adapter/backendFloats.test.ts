@@ -2,14 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
-import { adamw } from './AdamWOptimizer.js';
+import { adamw, lion, muon, normuon, sophia } from './optimizers.js';
 import { backendFloatPrecision } from '../kernels/backendFloatPrecision.js';
 import { type BackendFloats, unrepresentableStabilizers } from './backendFloats.js';
 import { hybrid } from './HybridOptimizer.js';
-import { lion } from './LionOptimizer.js';
-import { muon } from './MuonOptimizer.js';
-import { normuon } from './NorMuonOptimizer.js';
-import { sophia } from './SophiaOptimizer.js';
 
 const FLOAT16: BackendFloats = { name: 'webgl', floatPrecision: 16 };
 const FLOAT32: BackendFloats = { name: 'cpu', floatPrecision: 32 };

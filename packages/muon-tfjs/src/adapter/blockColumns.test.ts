@@ -5,7 +5,7 @@ import { newtonSchulz } from '../math/newtonSchulz.js';
 import { type Orthogonalizer, newtonSchulzEach } from '../math/orthogonalizer.js';
 import { shapeScale } from '../math/shapeScale.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { MuonOptimizer, muon } from './MuonOptimizer.js';
+import { MuonOptimizer, muon } from './optimizers.js';
 
 /** Both sides run the same float32 Newton–Schulz on the same block; only summation order differs. */
 const TOLERANCE = 1e-5;
@@ -53,7 +53,7 @@ describe.each(TEST_BACKENDS)('Muon per column block, on %s', (backend) => {
     };
     // Without its model, muon() knows the conv kernel only from a matrixViews rule (matrices pass it through).
     const matrixViews = [{ name: 'qkv', convKernel: true }] as const;
-    const optimizer = muon({ learningRate: 0.1, lrAdjust: 'matchAdamW', blockColumns: [{ name: 'qkv', blocks }], matrixViews, orthogonalize: spy });
+    const optimizer = muon({ learningRate: 0.1, lrAdjust: 'matchAdamW', blockColumns: [{ name: 'qkv', blocks }], matrixViews, execution: { orthogonalize: spy } });
     optimizer.applyGradients({ [p.name]: g });
     let begin = 0;
     const expected = widths.map((w) => {
@@ -73,8 +73,8 @@ describe.each(TEST_BACKENDS)('Muon per column block, on %s', (backend) => {
     // The same two steps on a [6, 12] kernel split in 3, and on three [6, 4] variables.
     const whole = randomVariable([6, 12], 3);
     const parts = tf.split(whole, 3, 1).map((t, b) => tf.variable(t, true, `blocks_alone_${backend}_${b}`));
-    const split = muon({ learningRate: 0.05, blockColumns: [{ name: whole.name, blocks: 3 }], orthogonalize: newtonSchulzEach });
-    const alone = muon({ learningRate: 0.05, orthogonalize: newtonSchulzEach });
+    const split = muon({ learningRate: 0.05, blockColumns: [{ name: whole.name, blocks: 3 }], execution: { orthogonalize: newtonSchulzEach } });
+    const alone = muon({ learningRate: 0.05, execution: { orthogonalize: newtonSchulzEach } });
     for (const seed of [4, 5]) {
       const g = tf.randomNormal([6, 12], 0, 1, 'float32', seed);
       split.applyGradients({ [whole.name]: g });

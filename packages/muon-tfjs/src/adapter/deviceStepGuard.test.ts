@@ -3,8 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
 import { trainSmallClassifier } from '../testing/smallClassifierRun.js';
 import { OPTIMIZER_TEST_BACKENDS, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
-import { adamw } from './AdamWOptimizer.js';
-import { muon } from './MuonOptimizer.js';
+import { adamw, muon } from './optimizers.js';
 import { NonFiniteStepError } from './nonFiniteStepError.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 

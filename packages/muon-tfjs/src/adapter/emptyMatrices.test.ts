@@ -6,8 +6,7 @@ import { fusedMuonStep } from '../optimizers/fusedMuon.js';
 import { type MuonOptions, resolveMuonOptions } from '../optimizers/muon.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { SILENT_TAPS } from '../transforms/taps.js';
-import { muon } from './MuonOptimizer.js';
-import { normuon } from './NorMuonOptimizer.js';
+import { dion2, muon, normuon } from './optimizers.js';
 
 // A kernel with a zero dimension ([0, 16], a conv kernel with no input channel) has nothing to
 // orthogonalize: Muon steps it without handing it to any kernel (the native kernels refuse empty
@@ -41,8 +40,8 @@ describe.each(TEST_BACKENDS)('empty matrices on %s', (backend) => {
     const empties = EMPTY_SHAPES.map((shape) => variable(shape));
     const [full, twin] = [variable([6, 4], 2), variable([6, 4], 2)];
     const seen: number[][] = [];
-    const optimizer = muon({ ...options, orthogonalize: refusingEmpty(seen) });
-    const alone = muon({ ...options, orthogonalize: newtonSchulzEach });
+    const optimizer = muon({ ...options, execution: { orthogonalize: refusingEmpty(seen) } });
+    const alone = muon({ ...options, execution: { orthogonalize: newtonSchulzEach } });
     const grad = tf.randomNormal([6, 4], 0, 1, 'float32', 3);
     for (let step = 0; step < 2; step++) {
       optimizer.applyGradients({ ...Object.fromEntries(empties.map((v) => [v.name, tf.zeros(v.shape)])), [full.name]: grad });
@@ -54,8 +53,8 @@ describe.each(TEST_BACKENDS)('empty matrices on %s', (backend) => {
     expect(Array.from(full.dataSync())).toEqual(Array.from(twin.dataSync()));
   });
 
-  it('NorMuon and the default kernel (the native one where it is built) step them too', () => {
-    for (const optimizer of [muon(), normuon(), muon({ fused: false })]) {
+  it('NorMuon, Dion2 and the default kernel (the native one where it is built) step them too', () => {
+    for (const optimizer of [muon(), normuon(), dion2(), muon({ execution: { fused: false } })]) {
       const empties = EMPTY_SHAPES.map((shape) => variable(shape));
       optimizer.applyGradients(Object.fromEntries(empties.map((v) => [v.name, tf.zeros(v.shape)])));
       expect(optimizer.iterations).toBe(1);

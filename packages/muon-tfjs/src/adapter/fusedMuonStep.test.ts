@@ -3,12 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../kernels/nativeAddon.js';
 import type { NewtonSchulzPrecision } from '../math/newtonSchulzSchedule.js';
 import { newtonSchulzEach } from '../math/orthogonalizer.js';
-import { linear, momentumWarmup } from '../math/schedule.js';
-import type { MuonOptions } from '../optimizers/muon.js';
+import { linear, momentumWarmup, piecewise } from '../math/schedule.js';
+import type { MuonHyperParameters, MuonOptions } from '../optimizers/muon.js';
 import { MUON_TAPS } from '../transforms/scaleByMuon.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { HybridOptimizer } from './HybridOptimizer.js';
-import { muon as createMuon } from './MuonOptimizer.js';
+import { muon as createMuon } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 
@@ -68,7 +68,7 @@ async function checkpointOf(optimizer: TransformOptimizer, variables: readonly t
 
 const values = (t: tf.Tensor) => Array.from(t.dataSync());
 
-const DECAYS: Record<string, MuonOptions> = {
+const DECAYS: Record<string, MuonHyperParameters> = {
   none: {},
   decoupled: { weightDecay: 0.1 },
   corrected: { weightDecay: 0.1, correctedWeightDecay: true, learningRate: linear({ from: 0.02, to: 0.005, steps: 4 }) },
@@ -96,7 +96,7 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
         const options: MuonOptions = { ...decay, nesterov, momentum: momentumWarmup({ from: 0.85, to: 0.95, steps: 2 }), lrAdjust: 'matchAdamW', precision };
         const [va, vb] = twinVariables(Object.values(SHAPES));
         const fused = muon(options);
-        const composed = muon({ ...options, fused: false });
+        const composed = muon({ ...options, execution: { fused: false } });
         stepBoth(3, fused, va, composed, vb);
         expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
         expect(composed.describeExecution()[0]).toEqual(expect.objectContaining({ strategy: 'composed', lastStep: 'composed', reason: expect.stringMatching(/fused: false/) }));
@@ -110,7 +110,7 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
       const options: MuonOptions = { coefficients: 'turboMuon', weightDecay: 0.1, precision };
       const [va, vb] = twinVariables(Object.values(SHAPES));
       const fused = muon(options);
-      const composed = muon({ ...options, fused: false });
+      const composed = muon({ ...options, execution: { fused: false } });
       stepBoth(3, fused, va, composed, vb);
       expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
       va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
@@ -122,7 +122,7 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
       const [va, vb] = twinVariables(shapes);
       const head = (vs: tf.Variable[]) => [{ pattern: (vs[5] as tf.Variable).name, to: 'adamw' as const }];
       const fused = new MuonWithAdamWOptimizer({ muon: { ...decay, precision, matrixViews: CONV_VIEWS }, adamw: { weightDecay: 0.01 }, overrides: head(va) });
-      const composed = new MuonWithAdamWOptimizer({ muon: { ...decay, precision, fused: false, matrixViews: CONV_VIEWS }, adamw: { weightDecay: 0.01 }, overrides: head(vb) });
+      const composed = new MuonWithAdamWOptimizer({ muon: { ...decay, precision, matrixViews: CONV_VIEWS, execution: { fused: false } }, adamw: { weightDecay: 0.01 }, overrides: head(vb) });
       stepBoth(3, fused, va, composed, vb);
       expect(fused.describeExecution()).toEqual([
         expect.objectContaining({ label: 'muon', strategy: 'fused', lastStep: 'fused' }),
@@ -133,10 +133,29 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
     });
   }
 
+  it.runIf(native.available)('nsSteps over training (3, then 5 from step 3): the fused step runs each step\'s count, bit for bit as composed', async () => {
+    const nsSteps = piecewise({ boundaries: [2], values: [3, 5] });
+    const [va, vb] = twinVariables(Object.values(SHAPES));
+    const fused = muon({ nsSteps, weightDecay: 0.1 });
+    const composed = muon({ nsSteps, weightDecay: 0.1, execution: { fused: false } });
+    stepBoth(4, fused, va, composed, vb);
+    expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
+    va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
+    expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+    // The count does change: two steps at 3, then one at 5, differ from three steps at 3.
+    const [[a], [b]] = twinVariables([[48, 48]]);
+    const scheduled = muon({ nsSteps });
+    const three = muon({ nsSteps: 3 });
+    stepBoth(2, scheduled, [a as tf.Variable], three, [b as tf.Variable]);
+    expect(values(a as tf.Variable)).toEqual(values(b as tf.Variable));
+    stepBoth(1, scheduled, [a as tf.Variable], three, [b as tf.Variable]);
+    expect(values(a as tf.Variable)).not.toEqual(values(b as tf.Variable));
+  });
+
   it.runIf(native.available)('a step with a Muon tap heard runs composed and delivers the values; the others run fused', () => {
     const [va, vb] = twinVariables([SHAPES.tall, SHAPES.conv]);
     const tapped = muon();
-    const composed = muon({ fused: false });
+    const composed = muon({ execution: { fused: false } });
     const heard: { step: number; variable: string; shape: number[] }[] = [];
     tapped.tap(MUON_TAPS.newtonSchulzOutput, ({ step, variable, value }) => heard.push({ step, variable, shape: value.shape }), { every: 2 });
     const paths: string[] = [];
@@ -156,7 +175,7 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
 
   it.runIf(native.available)('checkpoints move between fused and composed optimizers unchanged', async () => {
     const [va, vb] = twinVariables([SHAPES.wide, SHAPES.square]);
-    const first = muon({ fused: false });
+    const first = muon({ execution: { fused: false } });
     const second = muon();
     stepBoth(2, first, va, second, vb);
     const saved = (await first.getWeights()).map(({ name, tensor }) => ({ name: name.replace(va[0]?.name as string, vb[0]?.name as string).replace(va[1]?.name as string, vb[1]?.name as string), tensor: tensor.clone() }));
@@ -202,7 +221,7 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
   it.runIf(native.available)('all-or-nothing: finite gradients that make a non-finite value are refused by name, as composed', () => {
     const run = (fused: boolean) => {
       const [[w]] = twinVariables([[4, 4]]);
-      const optimizer = muon({ learningRate: 1e39, fused });
+      const optimizer = muon({ learningRate: 1e39, execution: { fused } });
       const before = values(w as tf.Variable);
       const grad = tf.randomNormal([4, 4], 0, 1, 'float32', 3);
       let message = '';
@@ -223,7 +242,7 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
   it.runIf(native.available)('leaks no tensor: a fused step leaves the tensor count as the composed one does', () => {
     const [va, vb] = twinVariables(Object.values(SHAPES));
     const fused = muon({ weightDecay: 0.1, cautiousWeightDecay: true });
-    const composed = muon({ weightDecay: 0.1, cautiousWeightDecay: true, fused: false });
+    const composed = muon({ weightDecay: 0.1, cautiousWeightDecay: true, execution: { fused: false } });
     stepBoth(1, fused, va, composed, vb); // creates the state
     const count = tf.memory().numTensors;
     stepBoth(3, fused, va, composed, vb);
@@ -233,10 +252,10 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
   it('runs composed, saying why, where the options need the composition', () => {
     const reasons = (optimizer: TransformOptimizer) => optimizer.describeExecution().map(({ strategy, reason }) => `${strategy}: ${reason}`);
     expect(reasons(muon({ blockColumns: [{ name: 'qkv', blocks: 3 }] }))).toEqual([expect.stringMatching(/^composed: blockColumns splits matrices/)]);
-    expect(reasons(muon({ orthogonalize: newtonSchulzEach }))).toEqual([expect.stringMatching(/^composed: the options name their own orthogonalize kernel/)]);
-    expect(reasons(muon({ fused: false }))).toEqual(['composed: turned off by the option fused: false']);
+    expect(reasons(muon({ execution: { orthogonalize: newtonSchulzEach } }))).toEqual([expect.stringMatching(/^composed: execution names its own orthogonalize kernel/)]);
+    expect(reasons(muon({ execution: { fused: false } }))).toEqual(['composed: turned off by execution: { fused: false }']);
     const hybrid = new HybridOptimizer({ groups: { muon: { optimizer: 'normuon' }, adamw: { optimizer: 'adamw' } } });
     expect(reasons(hybrid)).toEqual(['composed: NorMuon has no fused step', 'composed: AdamW has no fused step']);
-    expect(() => muon({ fused: 'yes' as unknown as boolean })).toThrow(/fused must be a boolean, got yes/);
+    expect(() => muon({ execution: { fused: 'yes' as unknown as boolean } })).toThrow(/execution.fused must be a boolean, got yes/);
   });
 });

@@ -7,7 +7,7 @@ import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js
 import { gaussNewtonBartlett, sampledLabels } from './gaussNewtonBartlett.js';
 import { sophiaHessianCallback } from './sophiaHessianCallback.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
-import { sophia } from './SophiaOptimizer.js';
+import { sophia } from './optimizers.js';
 
 /** A linear softmax model z = xW, as the estimator sees a model. */
 function linearModel(w: tf.Variable) {

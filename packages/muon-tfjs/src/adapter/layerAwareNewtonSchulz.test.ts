@@ -15,8 +15,7 @@ import { useBackend } from '../testing/backends.js';
 import { countSyncReads } from '../testing/syncReadCounter.js';
 import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
-import { muon } from './MuonOptimizer.js';
-import { normuon } from './NorMuonOptimizer.js';
+import { muon, normuon } from './optimizers.js';
 
 const SIZE = 32;
 /** All σ equal: normalized σ = 1/√32 = 0.177 everywhere, so q90 = 0.177 → ℓ = 0.1, 2 steps. */
@@ -63,7 +62,7 @@ describe("nsSteps: 'auto'", () => {
     const flat = tf.variable(tf.zeros([SIZE, SIZE]), true, `auto_flat_${kernelName}`);
     const heavy = tf.variable(tf.zeros([SIZE, SIZE]), true, `auto_heavy_${kernelName}`);
     const { plans, calls, orthogonalize } = recording(make, capabilities);
-    const optimizer = muon({ nsSteps: 'auto', orthogonalize });
+    const optimizer = muon({ nsSteps: 'auto', execution: { orthogonalize } });
     // Step 1: the Nesterov input is (1−β)g + β(1−β)g ∝ g, so its spectrum is the gradient's.
     const gFlat = gradient(FLAT, 1);
     const gHeavy = gradient(HEAVY_TAIL, 3);
@@ -90,7 +89,7 @@ describe("nsSteps: 'auto'", () => {
     const flat = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_capped_flat');
     const heavy = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_capped_heavy');
     const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
-    const optimizer = muon({ nsSteps: 'auto', nsAutoMaxSteps: 3, orthogonalize });
+    const optimizer = muon({ nsSteps: { kind: 'auto', maxSteps: 3 }, execution: { orthogonalize } });
     optimizer.applyGradients({ [flat.name]: gradient(FLAT, 1), [heavy.name]: gradient(HEAVY_TAIL, 3) });
     expect(calls.map((c) => c.schedule.steps)).toEqual([2, 3]);
     expect(optimizer.getSlot(heavy.name, MUON_LOWER_BOUND_SLOT)?.dataSync()[0]).toBeCloseTo(1e-2, 7);
@@ -101,7 +100,7 @@ describe("nsSteps: 'auto'", () => {
   it('checkpoints restore the schedules: a restored optimizer runs the saved ones until the next measurement', async () => {
     const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_saved');
     const first = recording((planner) => gramOrthogonalizer({ planner }));
-    const optimizer = muon({ nsSteps: 'auto', nsAutoEvery: 8, orthogonalize: first.orthogonalize });
+    const optimizer = muon({ nsSteps: { kind: 'auto', every: 8 }, execution: { orthogonalize: first.orthogonalize } });
     // Steps 1 and 2 measure (heavy tail → 5 steps); step 3 does not.
     for (let step = 0; step < 2; step++) optimizer.applyGradients({ [w.name]: gradient(HEAVY_TAIL, 10 + step) });
     const saved = await optimizer.getWeights();
@@ -115,7 +114,7 @@ describe("nsSteps: 'auto'", () => {
     const afterStep3 = w.clone();
 
     const second = recording((planner) => gramOrthogonalizer({ planner }));
-    const restored = muon({ nsSteps: 'auto', nsAutoEvery: 8, orthogonalize: second.orthogonalize });
+    const restored = muon({ nsSteps: { kind: 'auto', every: 8 }, execution: { orthogonalize: second.orthogonalize } });
     await restored.setWeights(savedValues);
     w.assign(savedWeights);
     restored.applyGradients({ [w.name]: gFlat });
@@ -131,14 +130,14 @@ describe("nsSteps: 'auto'", () => {
   it('re-measures at 1, 2, 4, … and then every nsAutoEvery steps', () => {
     const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_every');
     const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
-    const optimizer = muon({ nsSteps: 'auto', nsAutoEvery: 6, momentum: 0, orthogonalize });
+    const optimizer = muon({ nsSteps: { kind: 'auto', every: 6 }, momentum: 0, execution: { orthogonalize } });
     // momentum 0: the NS input is the gradient itself, flat at odd steps and heavy-tailed at even
     // ones, so the schedule says when a measurement happened.
     for (let step = 1; step <= 13; step++) optimizer.applyGradients({ [w.name]: gradient(step % 2 === 1 ? FLAT : HEAVY_TAIL, step) });
     // measured at 1 (flat), 2 (heavy), 4 (heavy), 6 (heavy), 12 (heavy): 5 steps from step 2 on.
     expect(calls.map((c) => c.schedule.steps)).toEqual([2, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]);
     const alternate = recording((planner) => gramOrthogonalizer({ planner }));
-    const other = muon({ nsSteps: 'auto', nsAutoEvery: 6, momentum: 0, orthogonalize: alternate.orthogonalize });
+    const other = muon({ nsSteps: { kind: 'auto', every: 6 }, momentum: 0, execution: { orthogonalize: alternate.orthogonalize } });
     // Heavy at odd steps, flat at even: measured flat at 2, 4, 6, 12 → 2 steps from step 2 on.
     for (let step = 1; step <= 13; step++) other.applyGradients({ [w.name]: gradient(step % 2 === 1 ? HEAVY_TAIL : FLAT, step) });
     expect(alternate.calls.map((c) => c.schedule.steps)).toEqual([5, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
@@ -161,16 +160,17 @@ describe("nsSteps: 'auto'", () => {
     hybrid.dispose();
     nor.dispose();
 
-    expect(() => muon({ nsSteps: 'fast' as 'auto' })).toThrow(/nsSteps must be a positive integer or 'auto', got "fast"/);
-    expect(() => muon({ nsSteps: 'auto', coefficients: 'polarExpress5' })).toThrow(/nsSteps 'auto' chooses the coefficients per layer; leave coefficients out \(got "polarExpress5"\)/);
-    expect(() => muon({ nsSteps: 'auto', nsAutoEvery: 0 })).toThrow(/nsAutoEvery must be an integer ≥ 1 .* got 0/);
-    expect(() => muon({ nsSteps: 'auto', nsAutoMaxSteps: 1 })).toThrow(/nsAutoMaxSteps must be an integer in \[2, 8\], got 1/);
-    expect(() => muon({ nsSteps: 'auto', nsAutoQuantile: 'q99' as 'q90' })).toThrow(/nsAutoQuantile must be one of q10, q25, q50, q75, q90, got "q99"/);
+    expect(() => muon({ nsSteps: 'fast' as 'auto' })).toThrow(/nsSteps must be a positive integer, a piecewise schedule, 'auto' or \{ kind: 'auto', every\?, quantile\?, maxSteps\? \}, got "fast"/);
+    // @ts-expect-error layer-aware nsSteps choose their own coefficients
+    expect(() => muon({ nsSteps: 'auto', coefficients: 'polarExpress5' })).toThrow(/layer-aware nsSteps choose the coefficients per layer; leave coefficients out \(got "polarExpress5"\)/);
+    expect(() => muon({ nsSteps: { kind: 'auto', every: 0 } })).toThrow(/nsSteps.every must be an integer ≥ 1 .* got 0/);
+    expect(() => muon({ nsSteps: { kind: 'auto', maxSteps: 1 } })).toThrow(/nsSteps.maxSteps must be an integer in \[2, 8\], got 1/);
+    expect(() => muon({ nsSteps: { kind: 'auto', quantile: 'q99' as 'q90' } })).toThrow(/nsSteps.quantile must be one of q10, q25, q50, q75, q90, got "q99"/);
   });
 
   it('refuses a checkpoint whose lower bound is off the grid, and leaves the state as it was', async () => {
     const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_corrupt');
-    const optimizer = muon({ nsSteps: 'auto', nsAutoEvery: 100 });
+    const optimizer = muon({ nsSteps: { kind: 'auto', every: 100 } });
     optimizer.applyGradients({ [w.name]: gradient(FLAT, 1) });
     const saved = await optimizer.getWeights();
     // The lower bound off the grid, and iter = 2 so that the next step, 3, reads it (no measurement at 3).
@@ -178,7 +178,7 @@ describe("nsSteps: 'auto'", () => {
       name,
       tensor: name.endsWith(MUON_LOWER_BOUND_SLOT) ? tf.fill([SIZE], 0.3) : name === 'iter' ? tf.scalar(2, tensor.dtype) : tensor.clone(),
     }));
-    const restored = muon({ nsSteps: 'auto', nsAutoEvery: 100 });
+    const restored = muon({ nsSteps: { kind: 'auto', every: 100 } });
     await restored.setWeights(corrupted);
     const before = w.clone();
     expect(() => restored.applyGradients({ [w.name]: gradient(FLAT, 2) })).toThrow(/lower bound slot holds 0\.3.*neither 0 nor a grid point/);
@@ -206,7 +206,7 @@ describe("nsSteps: 'auto' on webgpu", () => {
       const g = gradient(FLAT, 31);
       const w = tf.variable(tf.zeros([SIZE, SIZE]), true, `auto_gpu_${backend}`);
       const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
-      const optimizer = muon({ nsSteps: 'auto', momentum: 0, weightDecay: 0, orthogonalize });
+      const optimizer = muon({ nsSteps: 'auto', momentum: 0, weightDecay: 0, execution: { orthogonalize } });
       let before = tf.zeros([SIZE, SIZE]);
       let lastUpdate = tf.zeros([SIZE, SIZE]);
       const step = async (): Promise<void> => {
@@ -254,7 +254,7 @@ describe("nsSteps: 'auto' on webgpu", () => {
     ];
     const w = tf.variable(tf.zeros([SIZE, SIZE]), true, 'auto_gpu_restored');
     const { calls, orthogonalize } = recording((planner) => gramOrthogonalizer({ planner }));
-    const restored = muon({ nsSteps: 'auto', nsAutoEvery: 100, momentum: 0, orthogonalize });
+    const restored = muon({ nsSteps: { kind: 'auto', every: 100 }, momentum: 0, execution: { orthogonalize } });
     restored.checkFinite = false;
     // setWeights checks the checkpoint with a synchronous read (the adapter's): restore on cpu; the
     // tensors move to webgpu when the step first uses them.
@@ -274,7 +274,7 @@ describe("nsSteps: 'auto' on webgpu", () => {
     // The restored ℓ = 0.1 (2 steps), not the heavy-tailed gradient's own (5 steps): nothing was measured.
     expect(calls.at(-1)?.schedule).toBe(layerAwareSchedule(0.1, 1e-7));
 
-    const corrupt = muon({ nsSteps: 'auto', nsAutoEvery: 100 });
+    const corrupt = muon({ nsSteps: { kind: 'auto', every: 100 } });
     corrupt.checkFinite = false;
     await useBackend('cpu');
     await corrupt.setWeights(restoredState(0.3, w));

@@ -3,10 +3,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cosine, linear, linearDecay, momentumWarmup, warmupStableDecay } from '../math/schedule.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { adamw } from './AdamWOptimizer.js';
+import { adamw, lion, muon } from './optimizers.js';
 import { hybrid } from './HybridOptimizer.js';
-import { lion } from './LionOptimizer.js';
-import { muon } from './MuonOptimizer.js';
 import { MuonWithAdamWOptimizer, muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 import { saveInMemory } from '../testing/saveInMemory.js';
 

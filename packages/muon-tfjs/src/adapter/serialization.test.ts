@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
-import { AdamWOptimizer, adamw } from './AdamWOptimizer.js';
-import { LionOptimizer, lion } from './LionOptimizer.js';
-import { MuonOptimizer, muon } from './MuonOptimizer.js';
+import { AdamWOptimizer, Dion2Optimizer, LionOptimizer, MuonOptimizer, NorMuonOptimizer, SophiaOptimizer, adamw, dion2, lion, muon, normuon, sophia } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
-import { NorMuonOptimizer, normuon } from './NorMuonOptimizer.js';
-import { SophiaOptimizer, sophia } from './SophiaOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
+import { OPTIMIZER_KINDS } from '../optimizers/optimizerKinds.js';
+import type { OptimizerKind } from '../optimizers/optimizerKind.js';
+import { optimizerClass } from './KindOptimizer.js';
 
 /** Rebuilds an optimizer the way tfjs-layers does: by registered class name, then fromConfig. */
 function rebuild(optimizer: TransformOptimizer): TransformOptimizer {
@@ -23,11 +22,23 @@ function rebuild(optimizer: TransformOptimizer): TransformOptimizer {
 describe('getConfig / fromConfig round-trip every option', () => {
   beforeAll(() => useBackend('cpu'));
 
+  // Every kind of the registry, named in this file or not, has a registered class that round-trips.
+  it.each(Object.values<OptimizerKind>(OPTIMIZER_KINDS).map((kind) => [kind.className, kind] as const))('%s, registered from its kind, at its defaults', (className, kind) => {
+    const cls = optimizerClass(kind);
+    const original = new cls();
+    expect(original.getClassName()).toBe(className);
+    const copy = rebuild(original);
+    expect(copy).toBeInstanceOf(cls);
+    expect(copy.getConfig()).toEqual(original.getConfig());
+    expect(JSON.parse(JSON.stringify(original.getConfig()))).toEqual(original.getConfig());
+  });
+
   it.each([
     ['Muon', () => muon({ learningRate: 0.03, momentum: 0.9, nesterov: false, coefficients: [[3, -3.2, 1.2], [2, -1.5, 0.5]], nsSteps: 3, weightDecay: 0.1, correctedWeightDecay: true, lrAdjust: 'matchAdamW', eps: 1e-6, precision: 'bfloat16' }), MuonOptimizer],
     ['AdamW', () => adamw({ learningRate: 2e-3, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.05, cautiousWeightDecay: true, maxLearningRate: 4e-3 }), AdamWOptimizer],
     ['Lion', () => lion({ learningRate: 3e-5, beta1: 0.95, beta2: 0.98, weightDecay: 1 }), LionOptimizer],
     ['NorMuon', () => normuon({ learningRate: 0.03, momentum: 0.9, beta2: 0.9, epsilon: 1e-8, lrAdjust: 'matchAdamW', weightDecay: 0.1, precision: 'bfloat16' }), NorMuonOptimizer],
+    ['Dion2', () => dion2({ learningRate: 0.03, fraction: 0.5, errorFeedbackDecay: 0.9, coefficients: 'jordan', nsSteps: 4, eps: 1e-7, weightDecay: 0.1, cautiousWeightDecay: true, lrAdjust: 'original', precision: 'bfloat16', convOrthogonalization: 'perTap' }), Dion2Optimizer],
     ['Sophia', () => sophia({ learningRate: 1e-3, beta1: 0.9, beta2: 0.95, rho: 1, weightDecay: 0.1, epsilon: 1e-12 }), SophiaOptimizer],
   ] as const)('%s', (name, make, cls) => {
     const original = make();
@@ -36,9 +47,9 @@ describe('getConfig / fromConfig round-trip every option', () => {
     expect(copy).toBeInstanceOf(cls);
     expect(copy.getConfig()).toEqual(original.getConfig());
     // The precision is part of the config and of the schedule rebuilt from it.
-    if (name === 'Muon' || name === 'NorMuon') {
+    if (name === 'Muon' || name === 'NorMuon' || name === 'Dion2') {
       expect(original.getConfig()['precision']).toBe('bfloat16');
-      expect((copy as MuonOptimizer | NorMuonOptimizer).options.schedule.precision).toBe('bfloat16');
+      expect((copy as MuonOptimizer | NorMuonOptimizer | Dion2Optimizer).options.schedule.precision).toBe('bfloat16');
     }
   });
 

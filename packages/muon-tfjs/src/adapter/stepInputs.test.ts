@@ -4,8 +4,7 @@ import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { TestOptimizer } from '../testing/transformOptimizer.js';
 import { HESSIAN_DIAGONAL_INPUT } from '../transforms/scaleBySophia.js';
 import { HybridOptimizer } from './HybridOptimizer.js';
-import { muon } from './MuonOptimizer.js';
-import { sophia } from './SophiaOptimizer.js';
+import { muon, sophia } from './optimizers.js';
 import type { GradientTransformation } from '../transforms/gradientTransformation.js';
 
 /** p ← p − g·d, with d the `preconditioner` input of the step when provided, else 1. */

@@ -5,7 +5,8 @@ import { nonFiniteKeys } from './finiteness.js';
 /**
  * Extra inputs for the next optimizer step, beyond gradients (e.g. Sophia's Hessian-diagonal
  * estimate every k steps), by kind and then variable name. They are checked when provided (each
- * names a registered variable and matches its shape, float32, finite when `checkFinite`), held as
+ * names a registered variable and matches its shape, float32; when `checkValues`, finite, and
+ * non-negative for a kind declared so), held as
  * copies, handed to the transformation of the next step as `context.inputs[kind]`, and released
  * once that step commits. A step that throws keeps them for the next attempt.
  */
@@ -16,7 +17,14 @@ export class StepInputs {
    * Replaces the pending inputs of `kind`, one of the `known` kinds (those the transformation
    * reads), with copies of `tensors`, after checking every one.
    */
-  provide(kind: string, tensors: Readonly<Record<string, tf.Tensor>>, known: readonly string[], checkFinite: boolean, owner: string): void {
+  provide(
+    kind: string,
+    tensors: Readonly<Record<string, tf.Tensor>>,
+    declared: { readonly known: readonly string[]; readonly nonNegative: readonly string[] },
+    checkValues: boolean,
+    owner: string,
+  ): void {
+    const { known } = declared;
     if (typeof kind !== 'string' || kind === '') {
       throw new Error(`${owner}.provideStepInputs: the kind must be a non-empty string, got ${JSON.stringify(kind)}`);
     }
@@ -38,9 +46,19 @@ export class StepInputs {
         throw new Error(`${owner}.provideStepInputs('${kind}'): the value for '${name}' is ${tensor.dtype} [${tensor.shape.join(', ')}], but the variable needs float32 [${variable.shape.join(', ')}]`);
       }
     }
-    const bad = checkFinite ? nonFiniteKeys(tensors) : [];
+    const bad = checkValues ? nonFiniteKeys(tensors) : [];
     if (bad.length > 0) {
       throw new Error(`${owner}.provideStepInputs('${kind}'): non-finite (NaN or Inf) values for ${bad.map((n) => `'${n}'`).join(', ')}`);
+    }
+    if (checkValues && declared.nonNegative.includes(kind)) {
+      const entries = Object.entries(tensors).filter(([, t]) => t.size > 0);
+      const minimaTensor = tf.tidy(() => tf.stack(entries.map(([, t]) => tf.min(t))));
+      const minima = entries.length === 0 ? [] : minimaTensor.dataSync();
+      minimaTensor.dispose();
+      const negative = entries.map(([name], i) => [name, minima[i] as number] as const).filter(([, min]) => min < 0);
+      if (negative.length > 0) {
+        throw new Error(`${owner}.provideStepInputs('${kind}'): values of this kind are never negative, but ${negative.map(([n, min]) => `'${n}' has ${min}`).join(', ')}`);
+      }
     }
     this.release(kind);
     this.#pending.set(kind, Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, tf.keep(t.clone())])));

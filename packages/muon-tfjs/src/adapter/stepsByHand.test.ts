@@ -2,9 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
 import { OPTIMIZER_TEST_BACKENDS, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
-import { adamw } from './AdamWOptimizer.js';
-import { lion } from './LionOptimizer.js';
-import { muon } from './MuonOptimizer.js';
+import { adamw, lion, muon } from './optimizers.js';
 
 /** float32 holds ~7 significant digits; the hand values below are exact to 1e-12. */
 const FP32 = 1e-6;

@@ -9,7 +9,7 @@ import { chain } from '../transforms/chain.js';
 import { observe } from '../transforms/taps.js';
 import { SOPHIA_TAPS } from '../transforms/scaleBySophia.js';
 import { HybridOptimizer } from './HybridOptimizer.js';
-import { muon } from './MuonOptimizer.js';
+import { muon } from './optimizers.js';
 import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 
 let counter = 0;

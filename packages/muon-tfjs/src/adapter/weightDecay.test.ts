@@ -3,10 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
 import { SILENT_TAPS } from '../transforms/taps.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { adamw } from './AdamWOptimizer.js';
+import { adamw, lion, muon } from './optimizers.js';
 import { hybrid } from './HybridOptimizer.js';
-import { lion } from './LionOptimizer.js';
-import { muon } from './MuonOptimizer.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
 
 /** float32 holds ~7 significant digits; the hand values below are exact to 1e-12 (AdamW's ε aside, 2e-8). */

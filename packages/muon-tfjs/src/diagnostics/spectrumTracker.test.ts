@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { muon } from '../adapter/MuonOptimizer.js';
+import { muon } from '../adapter/optimizers.js';
 import { muonWithAdamW } from '../adapter/MuonWithAdamWOptimizer.js';
 import { composedPolynomial, resolveCoefficients } from '../math/coefficients.js';
 import { matrixShape } from '../math/matrixView.js';

@@ -10,64 +10,72 @@
 
 import type { NewtonSchulzNormalization } from '../math/coefficients.js';
 
-/** What the compiled addon exports (see native/src/muon_native.cc). */
+/**
+ * The plan of every matrix and the resolved schedule, as both exports read them: `shapes` holds
+ * [rows, cols] per matrix, `plans` [algorithm ({@link NATIVE_ALGORITHM_CODES}), transposed (0 or 1)]
+ * per matrix, `flops` the planned cost per matrix (the addon balances its threads by it),
+ * `coefficients` (a, b, c) per iteration; `precision` ({@link NATIVE_PRECISION_CODES}) is the
+ * arithmetic of the products (bfloat16 is refused unless `info().bfloat16`), `normalization`
+ * ({@link NATIVE_NORMALIZATION_CODES}) the schedule's.
+ */
+export interface NativePlansAndSchedule {
+  readonly shapes: Int32Array;
+  readonly plans: Int32Array;
+  readonly flops: Float64Array;
+  readonly coefficients: Float64Array;
+  readonly normalizationScale: number;
+  readonly eps: number;
+  readonly restartAfter: Int32Array;
+  readonly precision: number;
+  readonly normalization: number;
+}
+
+/** The options of the addon's `orthogonalize`: row-major `inputs`, and `outputs` (one array per input, same length, not overlapping the inputs) to write into, else new arrays. */
+export interface NativeOrthogonalizeArguments extends NativePlansAndSchedule {
+  readonly inputs: readonly Float32Array[];
+  readonly outputs?: readonly Float32Array[];
+}
+
+/**
+ * The options of the addon's `muonStep`: it reads `params`, `grads` and `momenta` and writes the new
+ * values into `newParams` and `newMomenta` (same lengths, not overlapping the inputs),
+ * orthogonalizing as `orthogonalize` does; `shapeScales` per variable and the step's
+ * hyper-parameters (`weightDecay` already this step's, 0 for none).
+ */
+export interface NativeMuonStepArguments extends NativePlansAndSchedule {
+  readonly params: readonly Float32Array[];
+  readonly grads: readonly Float32Array[];
+  readonly momenta: readonly Float32Array[];
+  readonly newParams: readonly Float32Array[];
+  readonly newMomenta: readonly Float32Array[];
+  readonly shapeScales: Float64Array;
+  readonly beta: number;
+  readonly nesterov: boolean;
+  readonly learningRate: number;
+  readonly weightDecay: number;
+  readonly cautious: boolean;
+}
+
+/** What the compiled addon exports (native/src/bindings.cc over the engine in native/src). */
 export interface NativeAddon {
+  /** Orthogonalizes each row-major matrix as planned in TypeScript (`planOrthogonalization`); returns the arrays written. */
+  orthogonalize(options: NativeOrthogonalizeArguments): Float32Array[];
   /**
-   * Orthogonalizes each row-major matrix as planned in TypeScript (`planOrthogonalization`):
-   * `shapes` holds [rows, cols] per input, `coefficients` (a, b, c) per iteration, `plans`
-   * [algorithm ({@link NATIVE_ALGORITHM_CODES}), transposed (0 or 1)] per input and `flops` the
-   * planned cost per input (the addon balances its threads by it). Writes into `outputs` (one
-   * array per input, same length, not overlapping the inputs) when given, else into new arrays;
-   * returns the arrays written. `precision` ({@link NATIVE_PRECISION_CODES}, default float32) is
-   * the arithmetic of the products; bfloat16 throws unless `info().bfloat16`. `normalization`
-   * ({@link NATIVE_NORMALIZATION_CODES}, default Frobenius) is the schedule's.
+   * A whole Muon step for every variable (native/src/fused_muon_step.cc); refused, nothing
+   * written, where `orthogonalize` refuses its arguments. Returns {@link FUSED_STEP_FLAGS} per variable.
    */
-  orthogonalize(
-    inputs: readonly Float32Array[],
-    shapes: Int32Array,
-    coefficients: Float64Array,
-    normalizationScale: number,
-    eps: number,
-    restartAfter: Int32Array,
-    plans: Int32Array,
-    flops: Float64Array,
-    outputs?: readonly Float32Array[],
-    precision?: number,
-    normalization?: number,
-  ): Float32Array[];
-  /**
-   * A whole Muon step for every variable (native/src/fused_muon_step.cc): reads `params`, `grads`,
-   * `momenta`, writes the new values into `newParams` and `newMomenta` (same lengths, not
-   * overlapping the inputs), orthogonalizing as `orthogonalize` does with the same `shapes`,
-   * `plans`, `flops`, schedule (`normalization` included) and `precision` (default float32; refused, nothing written, as
-   * `orthogonalize` refuses it). `hyper` is [β, nesterov (0/1), lr, wd of this step, cautious
-   * (0/1)]. Returns {@link FUSED_STEP_FLAGS} per variable. Absent in builds older than the export.
-   */
-  muonStep?(
-    params: readonly Float32Array[],
-    grads: readonly Float32Array[],
-    momenta: readonly Float32Array[],
-    newParams: readonly Float32Array[],
-    newMomenta: readonly Float32Array[],
-    shapes: Int32Array,
-    plans: Int32Array,
-    flops: Float64Array,
-    shapeScales: Float64Array,
-    coefficients: Float64Array,
-    normalizationScale: number,
-    eps: number,
-    restartAfter: Int32Array,
-    hyper: Float64Array,
-    precision?: number,
-    normalization?: number,
-  ): Uint8Array;
+  muonStep(options: NativeMuonStepArguments): Uint8Array;
   /** What the addon was built with and runs on. */
   info(): NativeAddonInfo;
   /**
-   * Sets the thread count of this thread's calls (OpenBLAS's and oneDNN's): each worker thread that
-   * loads the addon has its own, which starts at OpenBLAS's default (the cores).
+   * Sets the thread count of this thread's calls (OpenBLAS's and oneDNN's): exactly `count`, the
+   * same bits on every run; or with `followLoad`, at most `count` and fewer while other processes
+   * keep the CPUs busy. Each worker thread that loads the addon has its own setting, which starts
+   * at OpenBLAS's default count (the cores), following the load.
    */
-  setThreads(count: number): void;
+  setThreads(count: number, followLoad?: boolean): void;
+  /** The thread setting of this thread's copy and how its last `orthogonalize` or `muonStep` chose its threads. */
+  threading(): NativeThreading;
   /**
    * Row-major C = A·B (m×k times k×n), for throughput measurements: OpenBLAS's sgemm, or with
    * `precision` the product Newton–Schulz runs in that precision.
@@ -77,14 +85,32 @@ export interface NativeAddon {
   gramEigenvalues(data: Float64Array, rows: number, cols: number): Float64Array;
 }
 
-/** `info()` of the addon (native/src/muon_native.cc, products.cc). */
+/**
+ * How the native kernel chooses its threads (`threading()` of the addon; native/src/engine.h): at
+ * most `threads` per call; with `followsLoad`, each call takes the CPUs that other processes'
+ * runnable threads leave free (at least 1), so that a busy machine does not stall its products.
+ */
+export interface NativeThreading {
+  /** The most threads of a call. */
+  readonly threads: number;
+  /** Whether a call takes fewer while other processes keep the CPUs busy (the default); false after `setThreads(n)`. */
+  readonly followsLoad: boolean;
+  /** `orthogonalize` and `muonStep` calls so far in this thread's copy. */
+  readonly calls: number;
+  /** The last call's choice: its threads, the CPUs it could use (0: it did not look) and the other processes' runnable threads it saw (-1: it did not look, or cannot on this OS); null before the first call. */
+  readonly lastCall: { readonly threads: number; readonly cpus: number; readonly othersRunnable: number } | null;
+}
+
+/** `info()` of the addon (native/src/bindings.cc, products.cc). */
 export interface NativeAddonInfo {
   /** OpenBLAS's build string. */
   readonly blas: string;
-  /** Threads of a product that runs alone (OpenBLAS, and oneDNN's OpenMP team), in this thread's calls. */
+  /** The most threads of a product that runs alone (OpenBLAS, and oneDNN's OpenMP team), in this thread's calls. */
   readonly threads: number;
-  /** The addon's interface version. */
-  readonly version: number;
+  /** Whether this thread's calls take fewer threads while other processes keep the CPUs busy ({@link NativeThreading}). */
+  readonly followsLoad: boolean;
+  /** The options each export takes, `'name: type'` per field (`'outputs?: …'` when optional), and the names of the exports, compared with {@link NATIVE_INTERFACE} at load. */
+  readonly interface: Readonly<Record<keyof typeof NATIVE_INTERFACE, readonly string[]>>;
   /** oneDNN's version and effective ISA, e.g. `'oneDNN 2.6.3 (avx512_core_bf16)'`; null when built without it. */
   readonly onednn: string | null;
   /** Which library computes which product, per precision (or why bfloat16 cannot run). */
@@ -97,20 +123,20 @@ export interface NativeAddonInfo {
   readonly cpu: { readonly avx512Bf16: boolean; readonly amxBf16: boolean };
 }
 
-/** How the addon's `plans` argument encodes an algorithm (`Algorithm` in native/src/muon_native.cc). */
+/** How the addon's `plans` field encodes an algorithm (`Algorithm` in native/src/newton_schulz.h). */
 export const NATIVE_ALGORITHM_CODES: Readonly<Record<'plain' | 'gram', number>> = Object.freeze({ plain: 0, gram: 1 });
 
-/** The bits of `muonStep`'s flags per variable (`kNonFinite…` in native/src/fused_muon_step.cc). */
+/** The bits of `muonStep`'s flags per variable (`kNonFinite…` in native/src/fused_muon_step.h). */
 export const FUSED_STEP_FLAGS: Readonly<Record<'gradient' | 'momentum' | 'param', number>> = Object.freeze({ gradient: 1, momentum: 2, param: 4 });
 
 /**
- * How the addon's `precision` argument encodes the products' arithmetic (`muon::Precision` in
+ * How the addon's `precision` field encodes the products' arithmetic (`muon::Precision` in
  * native/src/products.h): `openblasFloat32` is float32 through OpenBLAS (ssyrk, sgemm) even in a
  * oneDNN build, the fallback build's products, for same-process comparisons.
  */
 export const NATIVE_PRECISION_CODES: Readonly<Record<'float32' | 'bfloat16' | 'openblasFloat32', number>> = Object.freeze({ float32: 0, bfloat16: 1, openblasFloat32: 2 });
 
-/** How the addon's `normalization` argument encodes a schedule's normalization (`Normalization` in native/src/orthogonalize_engine.h). */
+/** How the addon's `normalization` field encodes a schedule's normalization (`Normalization` in native/src/newton_schulz.h). */
 export const NATIVE_NORMALIZATION_CODES: Readonly<Record<NewtonSchulzNormalization, number>> = Object.freeze({ frobenius: 0, aol: 1 });
 
 /** The outcome of looking for the addon: the module, or why there is none. */
@@ -118,8 +144,71 @@ export type NativeAddonStatus = { readonly available: true; readonly addon: Nati
 
 let cached: NativeAddonStatus | undefined;
 
-/** The interface version this module speaks (`info().version` of native/src/muon_native.cc). */
-const NATIVE_ADDON_VERSION = 6;
+/** One string per field of `T`, keyed by its name (`name?` when optional): what JavaScript passes. */
+type FieldTypes<T> = { readonly [K in keyof T & string as Record<never, never> extends Pick<T, K> ? `${K}?` : K]-?: string };
+
+/** A code field's type as the addon spells it: `'float32=0|bfloat16=1|…'`. */
+const codes = (table: Readonly<Record<string, number>>): string =>
+  Object.entries(table)
+    .map(([name, code]) => `${name}=${code}`)
+    .join('|');
+
+const PLANS_AND_SCHEDULE_FIELDS = {
+  shapes: 'Int32Array',
+  plans: 'Int32Array',
+  flops: 'Float64Array',
+  coefficients: 'Float64Array',
+  normalizationScale: 'number',
+  eps: 'number',
+  restartAfter: 'Int32Array',
+  precision: codes(NATIVE_PRECISION_CODES),
+  normalization: codes(NATIVE_NORMALIZATION_CODES),
+} satisfies FieldTypes<NativePlansAndSchedule>;
+
+/**
+ * The interface this module speaks, derived from the argument types above (the compiler holds
+ * these lists to their fields, and the export names to {@link NativeAddon}'s) and compared at load
+ * with the addon's `info().interface`, which the addon derives from the field lists its bindings
+ * read against (native/src/bindings.cc). An export or a field added, removed, renamed or retyped on
+ * either side, or a code table changed, makes the other side's build report itself stale: nothing
+ * is bumped by hand.
+ */
+export const NATIVE_INTERFACE = Object.freeze({
+  exports: Object.freeze(Object.keys({ orthogonalize: true, muonStep: true, info: true, setThreads: true, matmul: true, gramEigenvalues: true, threading: true } satisfies Record<keyof NativeAddon, true>)),
+  orthogonalize: fieldList({ inputs: 'Float32Array[]', 'outputs?': 'Float32Array[]', ...PLANS_AND_SCHEDULE_FIELDS } satisfies FieldTypes<NativeOrthogonalizeArguments>),
+  muonStep: fieldList({
+    params: 'Float32Array[]',
+    grads: 'Float32Array[]',
+    momenta: 'Float32Array[]',
+    newParams: 'Float32Array[]',
+    newMomenta: 'Float32Array[]',
+    ...PLANS_AND_SCHEDULE_FIELDS,
+    shapeScales: 'Float64Array',
+    beta: 'number',
+    nesterov: 'boolean',
+    learningRate: 'number',
+    weightDecay: 'number',
+    cautious: 'boolean',
+  } satisfies FieldTypes<NativeMuonStepArguments>),
+});
+
+function fieldList(fields: Readonly<Record<string, string>>): readonly string[] {
+  return Object.freeze(Object.entries(fields).map(([name, type]) => `${name}: ${type}`));
+}
+
+/** Why an addon with `info().interface` = `theirs` cannot be called by this module, or undefined when it can. */
+export function interfaceMismatch(theirs: unknown): string | undefined {
+  if (typeof theirs !== 'object' || theirs === null) return 'it predates the options-object interface';
+  const differences = Object.entries(NATIVE_INTERFACE).flatMap(([name, ours]) => {
+    const fields = (theirs as Record<string, unknown>)[name];
+    const listed = Array.isArray(fields) ? fields.map(String) : [];
+    const missing = ours.filter((f) => !listed.includes(f));
+    const extra = listed.filter((f) => !ours.includes(f));
+    if (missing.length === 0 && extra.length === 0) return [];
+    return [`${name} ${[...missing.map((f) => `lacks '${f}'`), ...extra.map((f) => `has '${f}'`)].join(', ')}`];
+  });
+  return differences.length === 0 ? undefined : differences.join('; ');
+}
 
 /**
  * Where node-gyp puts the addon, relative to this module. Held in a variable on purpose: bundlers
@@ -161,12 +250,22 @@ function locate(): NativeAddonStatus {
   }
   try {
     const addon = moduleApi.createRequire(import.meta.url)(path) as NativeAddon;
-    const version = addon.info().version as number | undefined;
-    if (version !== NATIVE_ADDON_VERSION) {
-      return { available: false, reason: `native addon at ${path} is a stale build (interface ${String(version)}, expected ${NATIVE_ADDON_VERSION}; run npm run build:native)` };
+    const mismatch = interfaceMismatch((addon.info() as Partial<NativeAddonInfo>).interface);
+    if (mismatch !== undefined) {
+      return { available: false, reason: `native addon at ${path} is a stale build (${mismatch}; run npm run build:native)` };
     }
     return { available: true, addon, path };
   } catch (error) {
     return { available: false, reason: `native addon at ${path} failed to load: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+/**
+ * How the native kernel chooses its threads in this thread (see {@link NativeThreading}), and
+ * what its last call ran on: for benchmarks and logs that report which kernel ran how. Undefined
+ * without the addon.
+ */
+export function nativeThreading(): NativeThreading | undefined {
+  const status = loadNativeAddon();
+  return status.available ? status.addon.threading() : undefined;
 }

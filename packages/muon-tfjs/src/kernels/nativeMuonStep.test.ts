@@ -111,38 +111,67 @@ describe.runIf(status.available)('the precision of the fused step', () => {
 
 describe.runIf(status.available)('the addon export muonStep', () => {
   const a = new Float32Array(6);
-  /** One 3×2 step into `outputs` (new parameter, new momentum), with `precision` as the 15th argument where given. */
-  const call = (grad: Float32Array, outputs: readonly [Float32Array, Float32Array] = [new Float32Array(6), new Float32Array(6)], ...precision: unknown[]) => {
-    if (!status.available || status.addon.muonStep === undefined) throw new Error('muonStep missing');
-    const args = [[a], [grad], [a], [outputs[0]], [outputs[1]], Int32Array.of(3, 2), Int32Array.of(0, 0), Float64Array.of(1), Float64Array.of(1), Float64Array.of(3, -3.2, 1.2), 1, 1e-7, new Int32Array(0), Float64Array.of(0.95, 1, 0.02, 0, 0), ...precision];
+  /** The options of one 3×2 step into `outputs` (new parameter, new momentum), with `changes` over them. */
+  const options = (grad: Float32Array, outputs: readonly [Float32Array, Float32Array], changes: Record<string, unknown> = {}): Record<string, unknown> => ({
+    params: [a],
+    grads: [grad],
+    momenta: [a],
+    newParams: [outputs[0]],
+    newMomenta: [outputs[1]],
+    shapes: Int32Array.of(3, 2),
+    plans: Int32Array.of(0, 0),
+    flops: Float64Array.of(1),
+    shapeScales: Float64Array.of(1),
+    coefficients: Float64Array.of(3, -3.2, 1.2),
+    normalizationScale: 1,
+    eps: 1e-7,
+    restartAfter: new Int32Array(0),
+    precision: NATIVE_PRECISION_CODES.float32,
+    normalization: 0,
+    beta: 0.95,
+    nesterov: true,
+    learningRate: 0.02,
+    weightDecay: 0,
+    cautious: false,
+    ...changes,
+  });
+  const call = (...args: unknown[]): Uint8Array => {
+    if (!status.available) throw new Error('addon missing');
     return (status.addon.muonStep as (...args: unknown[]) => Uint8Array)(...args);
+  };
+  const grad = Float32Array.of(1, -2, 3, 0.5, -1, 2);
+  /** Expects `changes` to be refused with `type` and `message`, and nothing written. */
+  const expectRefused = (changes: Record<string, unknown>, type: new (...args: never[]) => Error, message: RegExp | string) => {
+    const outputs = [new Float32Array(6).fill(7), new Float32Array(6).fill(7)] as const;
+    expect(() => call(options(grad, outputs, changes))).toThrow(type);
+    expect(() => call(options(grad, outputs, changes))).toThrow(message);
+    for (const o of outputs) expect(Array.from(o)).toEqual(Array<number>(6).fill(7));
   };
 
   it('refuses arrays of the wrong length instead of reading past them', () => {
-    expect(() => call(new Float32Array(5))).toThrow(/grads\[0\] must be a Float32Array of rows × cols = 6 numbers/);
-    expect(call(new Float32Array(6))).toEqual(new Uint8Array(1));
+    const outputs = [new Float32Array(6), new Float32Array(6)] as const;
+    expect(() => call(options(new Float32Array(5), outputs))).toThrow(/^muonStep: grads\[0\] must be a Float32Array of rows × cols = 6 numbers$/);
+    expect(call(options(grad, outputs))).toEqual(new Uint8Array(1));
   });
 
-  it('takes the precision code of orthogonalize, float32 when left out (the 14 arguments of interface 4)', () => {
-    const grad = Float32Array.of(1, -2, 3, 0.5, -1, 2);
-    const run = (...precision: unknown[]) => {
-      const outputs = [new Float32Array(6), new Float32Array(6)] as const;
-      call(grad, outputs, ...precision);
-      return outputs.map((o) => Array.from(o));
-    };
-    const float32 = run();
-    expect(run(NATIVE_PRECISION_CODES.float32)).toEqual(float32);
-    expect(run(undefined)).toEqual(float32);
+  it('takes one options object, naming the field at fault: missing, unknown or of the wrong type', () => {
+    const outputs = [new Float32Array(6), new Float32Array(6)] as const;
+    expect(() => call()).toThrow(/^muonStep takes one options object \{ params, grads, momenta, newParams, newMomenta, shapes, .*, cautious \}$/);
+    expect(() => call(options(grad, outputs), 1)).toThrow(/^muonStep takes one options object/);
+    expectRefused({ beta: undefined }, TypeError, /^muonStep: options\.beta is missing \(a finite number\)$/);
+    expectRefused({ learningRate: Number.NaN }, TypeError, /^muonStep: options\.learningRate must be a finite number, got NaN$/);
+    expectRefused({ nesterov: 1 }, TypeError, /^muonStep: options\.nesterov must be a boolean, got 1$/);
+    expectRefused({ shapes: Float64Array.of(3, 2) }, TypeError, /^muonStep: options\.shapes must be an Int32Array, got 3,2$/);
+    expectRefused({ hyper: Float64Array.of(0.95) }, TypeError, /^muonStep: unknown option 'hyper' \(it takes params, grads, .*\)$/);
+    expectRefused({ shapeScales: Float64Array.of(1, 1) }, RangeError, /^muonStep: shapeScales must hold one number per variable$/);
+    expectRefused({ plans: Int32Array.of(2, 0) }, RangeError, /^muonStep: plans\[0, 1\] must be an algorithm \(0 plain, 1 Gram\) and 0 or 1$/);
   });
 
   it.each([
     [2, RangeError, /^muonStep: normalization must be 0 \(Frobenius\) or 1 \(AOL\), got 2$/],
     ['1', TypeError, /^muonStep: normalization must be a number/],
   ] as const)('refuses normalization %j before writing anything', (normalization, type, message) => {
-    const outputs = [new Float32Array(6).fill(7), new Float32Array(6).fill(7)] as const;
-    expect(() => call(Float32Array.of(1, -2, 3, 0.5, -1, 2), outputs, NATIVE_PRECISION_CODES.float32, normalization)).toThrow(type);
-    expect(() => call(Float32Array.of(1, -2, 3, 0.5, -1, 2), outputs, NATIVE_PRECISION_CODES.float32, normalization)).toThrow(message);
-    for (const o of outputs) expect(Array.from(o)).toEqual(Array<number>(6).fill(7));
+    expectRefused({ normalization }, type, message);
   });
 
   it.each([
@@ -152,9 +181,6 @@ describe.runIf(status.available)('the addon export muonStep', () => {
     ['1', TypeError, /^muonStep: precision must be a number/],
     ...(bfloat16Missing === undefined ? [] : [[NATIVE_PRECISION_CODES.bfloat16, Error, `muonStep: bfloat16 is ${bfloat16Missing}`] as const]),
   ] as const)('refuses precision %j before writing anything', (precision, type, message) => {
-    const outputs = [new Float32Array(6).fill(7), new Float32Array(6).fill(7)] as const;
-    expect(() => call(Float32Array.of(1, -2, 3, 0.5, -1, 2), outputs, precision)).toThrow(type);
-    expect(() => call(Float32Array.of(1, -2, 3, 0.5, -1, 2), outputs, precision)).toThrow(message);
-    for (const o of outputs) expect(Array.from(o)).toEqual(Array<number>(6).fill(7));
+    expectRefused({ precision }, type, message);
   });
 });

@@ -42,15 +42,14 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
     unavailable() {
       const status = loadNativeAddon();
       if (!status.available) return status.reason;
-      if (status.addon.muonStep === undefined) return `the native addon at ${status.path} predates muonStep (run npm run build:native)`;
       const backend = tf.getBackend() as string | undefined;
       if (backend === undefined || !FUSED_BACKENDS.has(backend)) return `backend '${String(backend)}' is not one whose tensors the addon reads in place (${[...FUSED_BACKENDS].join(', ')})`;
       return undefined;
     },
     step(variables, settings) {
       const status = loadNativeAddon();
-      const muonStep = status.available ? status.addon.muonStep?.bind(status.addon) : undefined;
-      if (muonStep === undefined) throw new Error('nativeMuonStep: the native addon with muonStep is not available; ask unavailable() first');
+      if (!status.available) throw new Error('nativeMuonStep: the native addon is not available; ask unavailable() first');
+      const muonStep = status.addon.muonStep.bind(status.addon);
       const { products, plan } = productsAndPlanner();
       const count = variables.length;
       const shapes = new Int32Array(2 * count);
@@ -75,12 +74,11 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
       });
       const { coefficients, restartAfter } = nativeSchedule(settings.schedule);
       const precision = products.precisionCode(settings.schedule.precision);
-      const hyper = Float64Array.of(settings.beta, settings.nesterov ? 1 : 0, settings.learningRate, settings.weightDecay, settings.cautious ? 1 : 0);
       const run = (read: (t: tf.Tensor) => Float32Array, newParams: Float32Array[], newMomenta: Float32Array[]): Uint8Array =>
-        muonStep(
-          variables.map((v) => read(v.param)),
-          variables.map((v) => read(v.grad)),
-          variables.map((v) => read(v.momentum)),
+        muonStep({
+          params: variables.map((v) => read(v.param)),
+          grads: variables.map((v) => read(v.grad)),
+          momenta: variables.map((v) => read(v.momentum)),
           newParams,
           newMomenta,
           shapes,
@@ -88,13 +86,17 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
           flops,
           shapeScales,
           coefficients,
-          settings.schedule.normalizationScale,
-          settings.schedule.eps,
+          normalizationScale: settings.schedule.normalizationScale,
+          eps: settings.schedule.eps,
           restartAfter,
-          hyper,
           precision,
-          NATIVE_NORMALIZATION_CODES[settings.schedule.normalization],
-        );
+          normalization: NATIVE_NORMALIZATION_CODES[settings.schedule.normalization],
+          beta: settings.beta,
+          nesterov: settings.nesterov,
+          learningRate: settings.learningRate,
+          weightDecay: settings.weightDecay,
+          cautious: settings.cautious,
+        });
       const heap = wasmHeap(variables.flatMap((v) => [v.param, v.grad, v.momentum]));
       let params: tf.Tensor[];
       let momenta: tf.Tensor[];

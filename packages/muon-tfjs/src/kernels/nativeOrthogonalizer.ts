@@ -153,8 +153,9 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
     });
     const { coefficients, restartAfter } = native;
     const precision = products.precisionCode(schedule.precision);
-    const run = (inputs: Float32Array[], outputs?: Float32Array[]): Float32Array[] =>
-      addon.orthogonalize(inputs, shapes, coefficients, schedule.normalizationScale, schedule.eps, restartAfter, plans, flops, outputs, precision, NATIVE_NORMALIZATION_CODES[schedule.normalization]);
+    const normalization = NATIVE_NORMALIZATION_CODES[schedule.normalization];
+    const planned = { shapes, plans, flops, coefficients, normalizationScale: schedule.normalizationScale, eps: schedule.eps, restartAfter, precision, normalization };
+    const run = (inputs: Float32Array[], outputs?: Float32Array[]): Float32Array[] => addon.orthogonalize(outputs === undefined ? { inputs, ...planned } : { inputs, outputs, ...planned });
 
     const heap = wasmHeap(matrices);
     if (heap !== undefined) {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adamw } from '../adapter/AdamWOptimizer.js';
+import { adamw } from '../adapter/optimizers.js';
 import { qkClipHook, type QKClipReport } from '../stability/qkClipHook.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { CausalSelfAttention, type CausalSelfAttentionArgs } from './CausalSelfAttention.js';

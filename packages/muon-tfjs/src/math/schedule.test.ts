@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkScheduled, constant, cosine, linear, linearDecay, linearWarmup, momentumWarmup, scheduleValue, warmupStableDecay } from './schedule.js';
+import { checkScheduled, constant, cosine, linear, linearDecay, linearWarmup, momentumWarmup, piecewise, scheduleValue, warmupStableDecay } from './schedule.js';
 
 /** Values are sums and products of a few doubles and one cosine: exact to a few ulps. */
 const EXACT = 1e-12;
@@ -21,6 +21,10 @@ describe('schedules, worked by hand (t = completed steps)', () => {
     ['linearDecay to 0', linearDecay({ peak: 0.1, steps: 100 }), [[0, 0.1], [50, 0.05], [99, 0.001], [100, 0], [200, 0]]],
     // warm-up over 10, peak until t = 80, then 0.1 + 0.9·(1 − (t − 80)/20)
     ['warmupStableDecay', warmupStableDecay({ peak: 1, steps: 100, warmupSteps: 10, decaySteps: 20, final: 0.1 }), [[0, 0.1], [9, 1], [50, 1], [80, 1], [90, 0.55], [100, 0.1]]],
+    // 3 for t < 500 (the first 500 steps), 5 from t = 500 on
+    ['piecewise', piecewise({ boundaries: [500], values: [3, 5] }), [[0, 3], [499, 3], [500, 5], [10_000, 5]]],
+    // two boundaries: [0, 2) → 1, [2, 5) → 2, [5, ∞) → 4
+    ['piecewise, two boundaries', piecewise({ boundaries: [2, 5], values: [1, 2, 4] }), [[0, 1], [1, 1], [2, 2], [4, 2], [5, 4]]],
   ] as const)('%s', (_, schedule, points) => {
     for (const [t, expected] of points) {
       expect(Math.abs(scheduleValue(schedule, t) - expected), `t = ${t}`).toBeLessThan(EXACT);
@@ -45,6 +49,10 @@ describe('schedules refuse what they cannot mean, naming the field', () => {
     [() => checkScheduled({ kind: 'constant', value: 1, extra: 2 }, 'learningRate', 'adamw', nonNegative, '≥ 0'), /unknown field 'extra'/],
     [() => checkScheduled(linearDecay({ peak: 0.1, steps: 5, final: -0.1 }), 'learningRate', 'adamw', nonNegative, '≥ 0'), /takes the value -0.1, but learningRate must be ≥ 0/],
     [() => checkScheduled(momentumWarmup({ to: 1 }), 'momentum', 'muon', (x) => x >= 0 && x < 1, 'in [0, 1)'), /takes the value 1, but momentum must be in \[0, 1\)/],
+    [() => piecewise({ boundaries: [5, 5], values: [1, 2, 3] }), /boundaries must be increasing integers ≥ 1, got \[5,5\]/],
+    [() => piecewise({ boundaries: [0], values: [1, 2] }), /boundaries must be increasing integers ≥ 1, got \[0\]/],
+    [() => piecewise({ boundaries: [3], values: [1] }), /values must have one entry more than boundaries \(1\), got 1/],
+    [() => checkScheduled(piecewise({ boundaries: [3], values: [0.5, 1.5] }), 'momentum', 'muon', (x) => x >= 0 && x < 1, 'in [0, 1)'), /takes the value 1.5, but momentum must be in \[0, 1\)/],
   ])('%#', (make, message) => {
     expect(make).toThrow(message);
   });

@@ -49,8 +49,22 @@ export interface DecaySchedule {
   readonly decaySteps: number;
 }
 
+/**
+ * A value held between boundaries (optax's `piecewise_constant_schedule`, with the values given
+ * rather than as factors): `values[0]` before `boundaries[0]`, `values[i]` for
+ * t ∈ [boundaries[i−1], boundaries[i]), the last value from the last boundary on. With
+ * `{ boundaries: [500], values: [3, 5] }` the first 500 steps (t = 0 … 499) take 3, the rest 5.
+ */
+export interface PiecewiseSchedule {
+  readonly kind: 'piecewise';
+  /** Step indices at which the value changes: integers ≥ 1, increasing. */
+  readonly boundaries: readonly number[];
+  /** One value more than there are boundaries. */
+  readonly values: readonly number[];
+}
+
 /** A hyper-parameter as a function of the step index, in serializable form. */
-export type Schedule = ConstantSchedule | LinearSchedule | LinearWarmupSchedule | DecaySchedule;
+export type Schedule = ConstantSchedule | LinearSchedule | LinearWarmupSchedule | DecaySchedule | PiecewiseSchedule;
 
 /** A fixed number, or a {@link Schedule}: what a learning-rate or momentum option accepts. */
 export type Scheduled = number | Schedule;
@@ -115,6 +129,15 @@ export function momentumWarmup(options: { readonly from?: number; readonly to?: 
   return linear({ from: options.from ?? 0.85, to: options.to ?? 0.95, steps: options.steps ?? 300 });
 }
 
+/**
+ * Values held between boundaries (see {@link PiecewiseSchedule}).
+ * @example
+ * muon({ nsSteps: piecewise({ boundaries: [500], values: [3, 5] }) }); // 3 Newton–Schulz steps for the first 500 steps, then 5
+ */
+export function piecewise(options: { readonly boundaries: readonly number[]; readonly values: readonly number[] }): PiecewiseSchedule {
+  return checked({ kind: 'piecewise', boundaries: options.boundaries, values: options.values });
+}
+
 function decay(shape: DecaySchedule['shape'], options: DecayOptions, decaySteps: number): DecaySchedule {
   const { peak, steps, warmupSteps = 0, final = 0 } = options;
   return checked({ kind: 'decay', shape, peak, final, steps, warmupSteps, decaySteps });
@@ -138,6 +161,10 @@ export function scheduleValue(scheduled: Scheduled, t: number): number {
       const progress = Math.min(1, (t - start) / decaySteps);
       const fraction = shape === 'linear' ? 1 - progress : 0.5 * (1 + Math.cos(Math.PI * progress));
       return final + (peak - final) * fraction;
+    }
+    case 'piecewise': {
+      const passed = scheduled.boundaries.filter((boundary) => t >= boundary).length;
+      return scheduled.values[passed] as number;
     }
   }
 }
@@ -164,6 +191,8 @@ function levels(schedule: Schedule): number[] {
       return [schedule.peak];
     case 'decay':
       return [schedule.peak, schedule.final];
+    case 'piecewise':
+      return [...schedule.values];
   }
 }
 
@@ -172,6 +201,7 @@ const FIELDS: Readonly<Record<Schedule['kind'], readonly string[]>> = {
   linear: ['kind', 'from', 'to', 'steps'],
   linearWarmup: ['kind', 'peak', 'warmupSteps'],
   decay: ['kind', 'shape', 'peak', 'final', 'steps', 'warmupSteps', 'decaySteps'],
+  piecewise: ['kind', 'boundaries', 'values'],
 };
 
 /** Whether `value` has the form of a schedule (an object with a known `kind`); not yet checked. */
@@ -186,6 +216,7 @@ export function isSchedule(value: unknown): value is Schedule {
  * @param owner the optimizer or group, for the message
  */
 export function checkScheduled(value: unknown, name: string, owner: string, inRange: (x: number) => boolean, range: string): Scheduled {
+  // (A piecewise schedule's values are its levels: `inRange` sees each of them.)
   if (typeof value === 'number') {
     if (!inRange(value)) throw new Error(`${owner}: ${name} must be ${range}, got ${String(value)}`);
     return value;
@@ -198,17 +229,41 @@ export function checkScheduled(value: unknown, name: string, owner: string, inRa
   for (const key of Object.keys(value)) {
     if (!fields.includes(key)) throw new Error(`${where} has an unknown field '${key}'; its fields are ${fields.join(', ')}`);
   }
-  for (const key of fields.slice(1)) {
-    const x = (value as unknown as Record<string, unknown>)[key];
-    if (key === 'shape' ? x !== 'linear' && x !== 'cosine' : typeof x !== 'number' || !Number.isFinite(x)) {
-      throw new Error(`${where}: ${key} must be ${key === 'shape' ? "'linear' or 'cosine'" : 'a finite number'}, got ${typeof x === 'number' ? String(x) : JSON.stringify(x)}`);
+  if (value.kind === 'piecewise') checkPiecewise(value, where);
+  else {
+    for (const key of fields.slice(1)) {
+      const x = (value as unknown as Record<string, unknown>)[key];
+      if (key === 'shape' ? x !== 'linear' && x !== 'cosine' : typeof x !== 'number' || !Number.isFinite(x)) {
+        throw new Error(`${where}: ${key} must be ${key === 'shape' ? "'linear' or 'cosine'" : 'a finite number'}, got ${typeof x === 'number' ? String(x) : JSON.stringify(x)}`);
+      }
     }
+    checkSteps(value, where);
   }
-  checkSteps(value, where);
   for (const level of levels(value)) {
     if (!inRange(level)) throw new Error(`${where} takes the value ${level}, but ${name} must be ${range}`);
   }
-  return Object.freeze({ ...value });
+  return value.kind === 'piecewise'
+    ? Object.freeze({ kind: 'piecewise', boundaries: Object.freeze([...value.boundaries]), values: Object.freeze([...value.values]) })
+    : Object.freeze({ ...value });
+}
+
+/** Boundaries are increasing integers ≥ 1; one finite value more than there are boundaries. */
+function checkPiecewise(schedule: PiecewiseSchedule, where: string): void {
+  const { boundaries, values } = schedule;
+  if (!Array.isArray(boundaries) || !Array.isArray(values)) {
+    throw new Error(`${where}: boundaries and values must be arrays, got ${JSON.stringify(boundaries)} and ${JSON.stringify(values)}`);
+  }
+  if (values.length !== boundaries.length + 1) {
+    throw new Error(`${where}: values must have one entry more than boundaries (${boundaries.length}), got ${values.length}`);
+  }
+  boundaries.forEach((boundary, i) => {
+    if (!Number.isInteger(boundary) || boundary < 1 || (i > 0 && boundary <= (boundaries[i - 1] as number))) {
+      throw new Error(`${where}: boundaries must be increasing integers ≥ 1, got ${JSON.stringify(boundaries)}`);
+    }
+  });
+  for (const x of values) {
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`${where}: values must be finite numbers, got ${JSON.stringify(values)}`);
+  }
 }
 
 /** Step counts are integers; a warm-up and a decay fit in the run and do not overlap. */

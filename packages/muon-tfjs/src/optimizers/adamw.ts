@@ -3,7 +3,7 @@ import { type Scheduled, maxValue } from '../math/schedule.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByAdam } from '../transforms/scaleByAdam.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
-import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
+import { elementwiseOptimizerKind } from './optimizerKind.js';
 import { checkLearningRate, checkPositive, checkUnitInterval, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
@@ -53,9 +53,16 @@ export function resolveAdamWOptions(options: AdamWOptions = {}, owner = 'adamw')
  * AdamW (Loshchilov & Hutter, arXiv 1711.05101): p ← p − lr·(m̂/(√v̂ + ε) + wd·p), with the
  * corrected and cautious decay variants of {@link WeightDecayOptions}.
  */
-export function adamwTransformation(options: ResolvedAdamWOptions, learningRate: Live<number>): GradientTransformation {
+export function adamwTransformation(options: ResolvedAdamWOptions, learningRate: Live<Scheduled>): GradientTransformation {
   return chain(scaleByAdam(options), weightDecayTransformation(options, learningRate), scaleByLearningRate(learningRate));
 }
 
-/** AdamW as a kind of hybrid group (`{ optimizer: 'adamw', options }`). */
-export const ADAMW_KIND: OptimizerKind<AdamWOptions> = elementwiseOptimizerKind('adamw', 'AdamW', resolveAdamWOptions, adamwTransformation);
+/** AdamW, defined once: as a hybrid group (`{ optimizer: 'adamw', options }`) and as `AdamWOptimizer`. */
+export const ADAMW_KIND = elementwiseOptimizerKind<AdamWOptions, ResolvedAdamWOptions>({
+  name: 'adamw',
+  title: 'AdamW',
+  className: 'AdamWOptimizer',
+  optionNames: ADAMW_OPTION_NAMES,
+  resolve: resolveAdamWOptions,
+  transformation: adamwTransformation,
+});

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
-import { scheduleValue } from '../math/schedule.js';
+import type { Scheduled } from '../math/schedule.js';
 import { shapeScale } from '../math/shapeScale.js';
 import type { FusedStep, NonFiniteValue } from '../transforms/fusedStep.js';
-import { type Live, entry, read } from '../transforms/gradientTransformation.js';
+import { type Live, entry, scheduledAt } from '../transforms/gradientTransformation.js';
 import { MUON_MOMENTUM_SLOT, MUON_TAPS } from '../transforms/scaleByMuon.js';
 import type { ResolvedMuonOptions } from './muon.js';
 import { weightDecayAt } from './weightDecay.js';
@@ -12,28 +12,29 @@ import { weightDecayAt } from './weightDecay.js';
 /**
  * Muon's step computed at once by a {@link MuonStepKernel}: the execution strategy of
  * `muonTransformation(options, learningRate, kernel's orthogonalizer)` followed by p + update, with
- * the same hyper-parameters read at the same step (β from the momentum schedule at step − 1, lr
- * live, the decay of `weightDecayAt`, the shape scale of the `[fanIn, fanOut]` view) and the same
+ * the same hyper-parameters read at the same step (β and lr from their schedules at the step's
+ * index, the decay of `weightDecayAt`, the shape scale of the `[fanIn, fanOut]` view) and the same
  * `momentum` slot. Every weight-decay variant (decoupled, corrected, cautious, combined) runs
  * fused, in either precision (the kernel runs the schedule's, as the orthogonalizer does). Returns
  * instead why these options need the composition: column blocks (`blockColumns`) and conv taps
  * (`convOrthogonalization: 'perTap'`) and the matrices of a `matrixViews` rule (experts) are
- * orthogonalized one by one, and `nsSteps: 'auto'` gives
+ * orthogonalized one by one, and layer-aware `nsSteps` give
  * each matrix its own schedule, none of which the kernel does.
  */
-export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<number>, kernel: MuonStepKernel): FusedStep | string {
+export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<Scheduled>, kernel: MuonStepKernel): FusedStep | string {
   if (options.blockColumns.length > 0) return 'blockColumns splits matrices into column blocks, which the fused kernel does not';
-  if (options.nsSteps === 'auto') return "nsSteps 'auto' gives each matrix its own schedule and a lower-bound slot; the fused kernel runs one fixed schedule";
+  if (typeof options.nsSteps === 'object' && options.nsSteps.kind === 'auto') return 'layer-aware nsSteps give each matrix its own schedule and a lower-bound slot; the fused kernel runs one fixed schedule';
   if (options.matrixViews.some((rule) => !('convKernel' in rule))) {
     return 'matrixViews sees some weights as batches of matrices (or along other axes); the fused kernel orthogonalizes each variable as its one flattened matrix';
   }
   if (options.convOrthogonalization !== 'flatten') return `convOrthogonalization '${options.convOrthogonalization}' orthogonalizes each tap apart; the fused kernel orthogonalizes the flattened kernel`;
-  const { momentum, nesterov, schedule, lrAdjust, cautiousWeightDecay } = options;
+  const { momentum, nesterov, newtonSchulzAt, lrAdjust, cautiousWeightDecay } = options;
   return {
     tapPoints: Object.values(MUON_TAPS),
     unavailable: () => kernel.unavailable(),
-    step(grads, state, params, { step }) {
-      const lr = read(learningRate);
+    step(grads, state, params, context) {
+      // Both read at the step's index, as the composition reads them (scaleByMuon, scaleByLearningRate).
+      const lr = scheduledAt(learningRate, context);
       const values: Record<string, tf.Tensor> = {};
       const newState: Record<string, Record<string, tf.Tensor>> = {};
       // An empty variable has nothing to compute (and the kernel refuses empty matrices): its new
@@ -55,9 +56,10 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<n
         };
       });
       const results = kernel.step(variables, {
-        beta: scheduleValue(momentum, step - 1),
+        beta: scheduledAt(momentum, context),
         nesterov,
-        schedule,
+        // The step's schedule: its count may change over training (nsSteps as a piecewise schedule).
+        schedule: newtonSchulzAt(context),
         learningRate: lr,
         weightDecay: weightDecayAt(options, lr),
         cautious: cautiousWeightDecay,

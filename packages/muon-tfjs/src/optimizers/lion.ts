@@ -3,7 +3,7 @@ import { type Scheduled, maxValue } from '../math/schedule.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByLion } from '../transforms/scaleByLion.js';
-import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
+import { elementwiseOptimizerKind } from './optimizerKind.js';
 import { checkLearningRate, checkUnitInterval, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
@@ -45,9 +45,16 @@ export function resolveLionOptions(options: LionOptions = {}, owner = 'lion'): R
 }
 
 /** Lion: p ← p − lr·(sign(β₁m + (1−β₁)g) + wd·p); m ← β₂m + (1−β₂)g; weight decay as in {@link WeightDecayOptions}. */
-export function lionTransformation(options: ResolvedLionOptions, learningRate: Live<number>): GradientTransformation {
+export function lionTransformation(options: ResolvedLionOptions, learningRate: Live<Scheduled>): GradientTransformation {
   return chain(scaleByLion(options), weightDecayTransformation(options, learningRate), scaleByLearningRate(learningRate));
 }
 
-/** Lion as a kind of hybrid group (`{ optimizer: 'lion', options }`). */
-export const LION_KIND: OptimizerKind<LionOptions> = elementwiseOptimizerKind('lion', 'Lion', resolveLionOptions, lionTransformation);
+/** Lion, defined once: as a hybrid group (`{ optimizer: 'lion', options }`) and as `LionOptimizer`. */
+export const LION_KIND = elementwiseOptimizerKind<LionOptions, ResolvedLionOptions>({
+  name: 'lion',
+  title: 'Lion',
+  className: 'LionOptimizer',
+  optionNames: LION_OPTION_NAMES,
+  resolve: resolveLionOptions,
+  transformation: lionTransformation,
+});

@@ -1,23 +1,37 @@
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByNeuronRms } from '../transforms/scaleByNeuronRms.js';
-import { MUON_COMPOSITION_OPTION_SET, MUON_DEFAULTS, type MuonOptions, type ResolvedMuonOptions, muonTransformation, resolveMuonOptions } from './muon.js';
+import type { Scheduled } from '../math/schedule.js';
+import {
+  MUON_COMPOSITION_OPTION_SET,
+  MUON_DEFAULTS,
+  MUON_MOVED_OPTIONS,
+  type MuonCompositionOptions,
+  type ResolvedMuonOptions,
+  muonConfig,
+  muonOptionsFromConfig,
+  muonTransformation,
+  resolveMuonOptions,
+  withMuonDerived,
+} from './muon.js';
 import { type IsConvKernel, NO_CONV_KERNELS } from './matrixViews.js';
-import { type OptimizerKind, matrixOptimizerKind } from './optimizerKind.js';
+import { type ExecutionOptions, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
 import { checkPositive, checkUnitInterval, optionNames, rejectUnknownOptions } from './options.js';
 
 /**
- * Options of NorMuon: Muon's, plus the per-neuron second moment's. Not Muon's `fused`: NorMuon has
- * no fused step, and an option that could change nothing is refused rather than ignored.
+ * Options of NorMuon: Muon's composition, plus the per-neuron second moment's. Of Muon's execution
+ * settings only `orthogonalize`: NorMuon has no fused step, and a setting that could change
+ * nothing is refused rather than ignored.
  */
-export interface NorMuonOptions extends Omit<MuonOptions, 'fused'> {
+export type NorMuonOptions = MuonCompositionOptions & {
   /** EMA rate of the per-neuron second moment, in [0, 1). Default 0.95 (the reference's). */
   readonly beta2?: number;
   /** Added to √v in the per-neuron denominator, > 0 (not Muon's `eps`, which guards Newton–Schulz). Default 1e-10. */
   readonly epsilon?: number;
-}
+  readonly execution?: Pick<ExecutionOptions, 'orthogonalize'>;
+};
 
-/** NorMuon's options with every default filled in (the `orthogonalize` kernel aside). */
+/** NorMuon's options with every default filled in. */
 export type ResolvedNorMuonOptions = ResolvedMuonOptions & { readonly beta2: number; readonly epsilon: number };
 
 /**
@@ -28,21 +42,24 @@ export const NORMUON_DEFAULTS = {
   ...MUON_DEFAULTS,
   beta2: 0.95,
   epsilon: 1e-10,
-} as const satisfies Omit<ResolvedNorMuonOptions, 'schedule' | 'maxLearningRate'>;
+} as const satisfies Omit<ResolvedNorMuonOptions, 'schedule' | 'newtonSchulzAt' | 'execution' | 'maxLearningRate'>;
 
 /** The names of NorMuon's options: the keys of {@link NorMuonOptions}, checked by the compiler. */
-export const NORMUON_OPTION_NAMES = optionNames<NorMuonOptions>({ ...MUON_COMPOSITION_OPTION_SET, beta2: true, epsilon: true });
+export const NORMUON_OPTION_NAMES = optionNames<NorMuonOptions>({ ...MUON_COMPOSITION_OPTION_SET, beta2: true, epsilon: true, execution: true });
+
+const { fused: _fused, ...NORMUON_MOVED_OPTIONS } = MUON_MOVED_OPTIONS;
 
 /** Fills in defaults and checks every option, throwing with the option's name and value. */
 export function resolveNorMuonOptions(options: NorMuonOptions = {}, owner = 'normuon'): ResolvedNorMuonOptions {
-  rejectUnknownOptions(options, NORMUON_OPTION_NAMES, owner);
+  rejectUnknownOptions(options, NORMUON_OPTION_NAMES, owner, NORMUON_MOVED_OPTIONS);
+  resolveExecution(options.execution, ['orthogonalize'], owner);
   const { beta2 = NORMUON_DEFAULTS.beta2, epsilon = NORMUON_DEFAULTS.epsilon, ...muonOptions } = options;
   checkUnitInterval(beta2, 'beta2', owner);
   // epsilon > 0: with epsilon = 0 a zero update normalized per neuron is 0/0.
   checkPositive(epsilon, 'epsilon', owner);
   const muon = resolveMuonOptions(muonOptions, owner);
-  // Muon's resolved schedule stays a non-enumerable property (see ResolvedMuonOptions).
-  return Object.freeze(Object.defineProperty({ ...muon, beta2, epsilon }, 'schedule', { value: muon.schedule, enumerable: false }) as ResolvedNorMuonOptions);
+  // Muon's derived properties stay non-enumerable (see ResolvedMuonOptions).
+  return withMuonDerived({ ...muon, beta2, epsilon }, muon);
 }
 
 /**
@@ -52,12 +69,21 @@ export function resolveNorMuonOptions(options: NorMuonOptions = {}, owner = 'nor
  */
 export function normuonTransformation(
   options: ResolvedNorMuonOptions,
-  learningRate: Live<number>,
+  learningRate: Live<Scheduled>,
   orthogonalize: Orthogonalizer,
   isConvKernel: IsConvKernel = NO_CONV_KERNELS,
 ): GradientTransformation {
   return muonTransformation(options, learningRate, orthogonalize, isConvKernel, scaleByNeuronRms({ beta2: options.beta2, epsilon: options.epsilon }));
 }
 
-/** NorMuon as a kind of hybrid group (`{ optimizer: 'normuon', options }`); it takes what Muon takes. */
-export const NORMUON_KIND: OptimizerKind<NorMuonOptions> = matrixOptimizerKind('normuon', 'NorMuon', resolveNorMuonOptions, normuonTransformation);
+/** NorMuon, defined once: as a hybrid group (`{ optimizer: 'normuon', options }`) and as `NorMuonOptimizer`. */
+export const NORMUON_KIND = matrixOptimizerKind<NorMuonOptions, ResolvedNorMuonOptions>({
+  name: 'normuon',
+  title: 'NorMuon',
+  className: 'NorMuonOptimizer',
+  optionNames: NORMUON_OPTION_NAMES,
+  resolve: resolveNorMuonOptions,
+  config: (options) => ({ ...muonConfig(options), beta2: options.beta2, epsilon: options.epsilon }),
+  optionsFromConfig: muonOptionsFromConfig,
+  transformation: normuonTransformation,
+});

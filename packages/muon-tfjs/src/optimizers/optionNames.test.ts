@@ -1,37 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { newtonSchulzEach } from '../math/orthogonalizer.js';
-import { ADAMW_OPTION_NAMES } from './adamw.js';
-import { LION_OPTION_NAMES } from './lion.js';
-import { MUON_OPTION_NAMES } from './muon.js';
-import { NORMUON_OPTION_NAMES, resolveNorMuonOptions } from './normuon.js';
+import { resolveNorMuonOptions } from './normuon.js';
 import { OPTIMIZER_KINDS, type OptimizerKindName } from './optimizerKinds.js';
-import type { OptimizerServices } from './optimizerKind.js';
-import { SOPHIA_OPTION_NAMES } from './sophia.js';
+import type { OptimizerKind } from './optimizerKind.js';
 
 // Each optimizer's option names are listed once, as an object the compiler checks against the
-// options type (every key, nothing else: see `optionNames`); the unknown-option check reads the same list.
+// options type (every key, nothing else: see `optionNames`), and carried by its kind; the
+// unknown-option check reads the same list. Every kind of the registry takes part.
 
-const OPTION_NAMES: Readonly<Record<OptimizerKindName, readonly string[]>> = {
-  muon: MUON_OPTION_NAMES,
-  adamw: ADAMW_OPTION_NAMES,
-  lion: LION_OPTION_NAMES,
-  normuon: NORMUON_OPTION_NAMES,
-  sophia: SOPHIA_OPTION_NAMES,
-};
-
-const SERVICES: OptimizerServices = { defaultOrthogonalizer: () => newtonSchulzEach };
+const NAMES = Object.keys(OPTIMIZER_KINDS) as OptimizerKindName[];
 
 describe('option names: one list for the types and the run-time check', () => {
-  it("NorMuon has no fused step: `fused` is refused by its types and at run time alike", () => {
-    // @ts-expect-error fused is not a NorMuon option
-    expect(() => resolveNorMuonOptions({ fused: false }, 'NorMuonOptimizer')).toThrow(`NorMuonOptimizer: unknown option 'fused'; valid options are ${NORMUON_OPTION_NAMES.join(', ')}`);
-    expect(MUON_OPTION_NAMES).toContain('fused');
+  it('NorMuon has no fused step: `execution.fused` is refused by its types and at run time alike', () => {
+    // @ts-expect-error fused is not a NorMuon execution setting
+    expect(() => resolveNorMuonOptions({ execution: { fused: false } }, 'NorMuonOptimizer')).toThrow("NorMuonOptimizer: unknown execution setting 'fused'; valid settings are orthogonalize");
+    expect(OPTIMIZER_KINDS.muon.optionNames).toContain('execution');
   });
 
-  it.each(Object.keys(OPTIMIZER_KINDS) as OptimizerKindName[])('%s takes every name of its list (undefined: the default) and refuses any other, listing them', (name) => {
-    const kind = OPTIMIZER_KINDS[name] as { create(options: object, owner: string, services: OptimizerServices): unknown };
-    const names = OPTION_NAMES[name];
-    expect(() => kind.create(Object.fromEntries(names.map((option) => [option, undefined])), 'owner', SERVICES)).not.toThrow();
-    expect(() => kind.create({ learnigRate: 0.1 }, 'owner', SERVICES)).toThrow(`owner: unknown option 'learnigRate'; valid options are ${names.join(', ')}`);
+  it.each(NAMES)('%s takes every name of its list (undefined: the default) and refuses any other, listing them', (name) => {
+    const kind = OPTIMIZER_KINDS[name] as OptimizerKind;
+    const names = kind.optionNames;
+    expect(() => kind.resolve(Object.fromEntries(names.map((option) => [option, undefined])), 'owner')).not.toThrow();
+    expect(() => kind.resolve({ learnigRate: 0.1 }, 'owner')).toThrow(`owner: unknown option 'learnigRate'; valid options are ${names.join(', ')}`);
+  });
+
+  it('each kind is registered under its own name, with a class name of its own', () => {
+    const kinds = Object.entries<OptimizerKind>(OPTIMIZER_KINDS);
+    expect(kinds.filter(([key, kind]) => key !== kind.name)).toEqual([]);
+    expect(new Set(kinds.map(([, kind]) => kind.className)).size).toBe(kinds.length);
   });
 });

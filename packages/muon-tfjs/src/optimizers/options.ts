@@ -7,33 +7,41 @@ import { type Scheduled, checkScheduled } from '../math/schedule.js';
  */
 
 /**
+ * Every key of any member of a union of options types (`keyof` of a union names only the keys
+ * all members share): Muon's options are a union over how Newton–Schulz runs.
+ */
+export type OptionKeys<Options> = Options extends unknown ? keyof Options : never;
+
+/**
  * Every option name of `Options`, each mapped to `true`. Written as an object literal it must name
  * every key of the options type and nothing else (a missing key and an unknown one are both
  * compile errors), so that {@link optionNames} gives the run-time check the type's own list.
  */
-export type OptionNameSet<Options> = { readonly [K in keyof Options]-?: true };
+export type OptionNameSet<Options> = { readonly [K in OptionKeys<Options>]-?: true };
 
 /**
  * The list {@link rejectUnknownOptions} reads, from the set the compiler checked against the options type.
  * @example
  * export const LION_OPTION_NAMES = optionNames<LionOptions>({ learningRate: true, beta1: true, beta2: true, ...WEIGHT_DECAY_OPTION_SET });
  */
-export function optionNames<Options>(names: OptionNameSet<Options>): readonly (keyof Options & string)[] {
-  return Object.freeze(Object.keys(names) as (keyof Options & string)[]);
+export function optionNames<Options>(names: OptionNameSet<Options>): readonly (OptionKeys<Options> & string)[] {
+  return Object.freeze(Object.keys(names) as (OptionKeys<Options> & string)[]);
 }
 
 /**
  * Throws unless `given` is an options object whose keys are all in `known`, naming the first
- * unknown one and listing the valid ones. One rule for every optimizer: an option left out (or
+ * unknown one and listing the valid ones; where an option has moved (`moved`: its old name → how
+ * to write it now), the error says where. One rule for every optimizer: an option left out (or
  * `undefined`) takes its default; `null` is refused, since it more likely marks a bug than a wish
  * for the default.
  */
-export function rejectUnknownOptions(given: object, known: readonly string[], owner: string): void {
+export function rejectUnknownOptions(given: object, known: readonly string[], owner: string, moved: Readonly<Record<string, string>> = {}): void {
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     throw new Error(`${owner}: options must be an object, got ${JSON.stringify(given)}`);
   }
   for (const [key, value] of Object.entries(given)) {
     if (!known.includes(key)) {
+      if (Object.hasOwn(moved, key)) throw new Error(`${owner}: option '${key}' has moved; write ${moved[key] as string}`);
       throw new Error(`${owner}: unknown option '${key}'; valid options are ${known.join(', ')}`);
     }
     if (value === null) {

@@ -4,7 +4,7 @@ import { chain } from '../transforms/chain.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleBySophia } from '../transforms/scaleBySophia.js';
-import { type OptimizerKind, elementwiseOptimizerKind } from './optimizerKind.js';
+import { elementwiseOptimizerKind } from './optimizerKind.js';
 import { checkLearningRate, checkNonNegative, checkUnitInterval, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
 
 /** Options of SophiaG; every field has a default in {@link SOPHIA_DEFAULTS}. */
@@ -70,9 +70,16 @@ export function resolveSophiaOptions(options: SophiaOptions = {}, owner = 'sophi
 }
 
 /** SophiaG: p ← p·(1 − lr·wd) − lr·clip(m/(ρ·h + ε), −1, 1), h fed every k steps by an estimator. */
-export function sophiaTransformation(options: ResolvedSophiaOptions, learningRate: Live<number>): GradientTransformation {
+export function sophiaTransformation(options: ResolvedSophiaOptions, learningRate: Live<Scheduled>): GradientTransformation {
   return chain(scaleBySophia(options), addDecayedWeights(options.weightDecay), scaleByLearningRate(learningRate));
 }
 
-/** SophiaG as a kind of hybrid group (`{ optimizer: 'sophia', options }`). */
-export const SOPHIA_KIND: OptimizerKind<SophiaOptions> = elementwiseOptimizerKind('sophia', 'Sophia', resolveSophiaOptions, sophiaTransformation);
+/** SophiaG, defined once: as a hybrid group (`{ optimizer: 'sophia', options }`) and as `SophiaOptimizer`. */
+export const SOPHIA_KIND = elementwiseOptimizerKind<SophiaOptions, ResolvedSophiaOptions>({
+  name: 'sophia',
+  title: 'Sophia',
+  className: 'SophiaOptimizer',
+  optionNames: SOPHIA_OPTION_NAMES,
+  resolve: resolveSophiaOptions,
+  transformation: sophiaTransformation,
+});

@@ -1,5 +1,6 @@
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js';
-import { type GradientTransformation, type Live, read } from '../transforms/gradientTransformation.js';
+import type { Scheduled } from '../math/schedule.js';
+import { type GradientTransformation, type Live, type StepContext, scheduledAt } from '../transforms/gradientTransformation.js';
 import { type OptionNameSet, checkNonNegative, checkPositive, optionNames } from './options.js';
 
 /**
@@ -70,8 +71,8 @@ export function resolveWeightDecayOptions(options: WeightDecayOptions, defaultWe
  * (which multiplies it by lr_t): wd for the decoupled decay, wd·lr_t/lr_max for the corrected
  * one (so the step decays p by lr_t²/lr_max·wd), masked by u·p ≥ 0 when cautious.
  */
-export function weightDecayTransformation(options: ResolvedWeightDecayOptions, learningRate: Live<number>): GradientTransformation {
-  const decay: Live<number> = options.correctedWeightDecay ? () => weightDecayAt(options, read(learningRate)) : options.weightDecay;
+export function weightDecayTransformation(options: ResolvedWeightDecayOptions, learningRate: Live<Scheduled>): GradientTransformation {
+  const decay = options.correctedWeightDecay ? (context: StepContext) => weightDecayAt(options, scheduledAt(learningRate, context)) : options.weightDecay;
   return addDecayedWeights(decay, { cautious: options.cautiousWeightDecay });
 }
 

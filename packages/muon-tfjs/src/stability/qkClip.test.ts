@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adamw } from '../adapter/AdamWOptimizer.js';
+import { adamw } from '../adapter/optimizers.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { countSyncReads } from '../testing/syncReadCounter.js';
 import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';

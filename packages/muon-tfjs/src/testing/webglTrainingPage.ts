@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
-import { adamw } from '../adapter/AdamWOptimizer.js';
+import { adamw } from '../adapter/optimizers.js';
 import { trainSmallClassifier } from './smallClassifierRun.js';
 
 export const TRAINING_STEPS = 8;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type GradientTransformation, type Live, entry, mapNames, read } from './gradientTransformation.js';
+import { type GradientTransformation, type StepContext, entry, mapNames } from './gradientTransformation.js';
 
 /** Options of {@link addDecayedWeights}. */
 export interface DecayedWeightsOptions {
@@ -19,15 +19,15 @@ export interface DecayedWeightsOptions {
  * it is not multiplied by Muon's shape scale. With `cautious`, the term is wd·p·[u·p ≥ 0]
  * (modded-nanogpt: `mask = (v * p) >= 0`).
  *
- * `weightDecay` may be live (read at every step): corrected weight decay schedules it with the
- * learning rate (see `weightDecayTransformation`).
+ * `weightDecay` may depend on the step (a function of its context): corrected weight decay
+ * schedules it with the learning rate (see `weightDecayTransformation`).
  */
-export function addDecayedWeights(weightDecay: Live<number>, options: DecayedWeightsOptions = {}): GradientTransformation {
+export function addDecayedWeights(weightDecay: number | ((context: StepContext) => number), options: DecayedWeightsOptions = {}): GradientTransformation {
   const cautious = options.cautious ?? false;
   return {
     init: () => ({}),
-    update(updates, _state, params) {
-      const wd = read(weightDecay);
+    update(updates, _state, params, context) {
+      const wd = typeof weightDecay === 'number' ? weightDecay : weightDecay(context);
       if (wd === 0) return { updates, state: {} };
       return {
         updates: mapNames(updates, (name, u) =>

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { type Scheduled, scheduleValue } from '../math/schedule.js';
 import type { Taps } from './taps.js';
 
 /** Tensors keyed by variable name (the name of the `tf.Variable` they belong to). */
@@ -82,13 +83,22 @@ export interface GradientTransformation {
    * would ever read.
    */
   readonly stepInputKinds?: readonly string[];
+  /**
+   * Step-input kinds whose values are never negative (Sophia's Gauss–Newton–Bartlett estimate
+   * B·ĝ⊙ĝ): inputs with a negative entry are refused when provided, where the adapter reads them.
+   */
+  readonly nonNegativeStepInputs?: readonly string[];
 }
 
 /** The tap points and step-input kinds of several transformations together, each listed once. */
-export function declarationsOf(transformations: readonly GradientTransformation[]): Pick<GradientTransformation, 'tapPoints' | 'stepInputKinds'> {
+export function declarationsOf(
+  transformations: readonly GradientTransformation[],
+): Pick<GradientTransformation, 'tapPoints' | 'stepInputKinds' | 'nonNegativeStepInputs'> {
+  const union = (list: (t: GradientTransformation) => readonly string[] | undefined) => [...new Set(transformations.flatMap((t) => list(t) ?? []))];
   return {
-    tapPoints: [...new Set(transformations.flatMap((t) => t.tapPoints ?? []))],
-    stepInputKinds: [...new Set(transformations.flatMap((t) => t.stepInputKinds ?? []))],
+    tapPoints: union((t) => t.tapPoints),
+    stepInputKinds: union((t) => t.stepInputKinds),
+    nonNegativeStepInputs: union((t) => t.nonNegativeStepInputs),
   };
 }
 
@@ -107,6 +117,17 @@ export type Live<T> = T | (() => T);
 /** Reads a {@link Live} value. */
 export function read<T>(value: Live<T>): T {
   return typeof value === 'function' ? (value as () => T)() : value;
+}
+
+/**
+ * The value a scheduled hyper-parameter (a learning rate, a momentum) takes on this step: the
+ * schedule read at the step's index, `context.step − 1` completed steps (the convention of
+ * `scheduleValue`). One rule for every schedule a transformation reads, so that a resumed run reads
+ * the same value at the same step. `Live`: an optimizer whose rate may be reassigned between steps
+ * hands its current schedule.
+ */
+export function scheduledAt(value: Live<Scheduled>, context: Pick<StepContext, 'step'>): number {
+  return scheduleValue(read(value), context.step - 1);
 }
 
 /** Reads one tensor of a map, failing loudly (not with `undefined`) if the name is missing. */

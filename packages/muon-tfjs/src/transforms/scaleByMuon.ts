@@ -4,8 +4,8 @@ import { fromMatrix, toMatrix } from '../math/matrixView.js';
 import { layerAwareSchedule, lowerBoundFloor, measuredLowerBound, storedLowerBound } from '../math/layerAwareSchedule.js';
 import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { type Scheduled, scheduleValue } from '../math/schedule.js';
-import { type GradientTransformation, entry, mapNames } from './gradientTransformation.js';
+import type { Scheduled } from '../math/schedule.js';
+import { type GradientTransformation, type StepContext, entry, mapNames, scheduledAt } from './gradientTransformation.js';
 
 /** Options of {@link scaleByMuon}. */
 export interface ScaleByMuonOptions {
@@ -13,8 +13,12 @@ export interface ScaleByMuonOptions {
   readonly momentum: Scheduled;
   /** Feed (1−β)·g + β·m to Newton–Schulz instead of m. */
   readonly nesterov: boolean;
-  /** The orthogonalization's schedule, resolved once (`resolveNewtonSchulz`) and handed to the kernel as is at every step. */
-  readonly newtonSchulz: NewtonSchulzSchedule;
+  /**
+   * The orthogonalization's schedule, resolved once (`resolveNewtonSchulz`) and handed to the kernel
+   * as is at every step; or the schedule of each step, when the count changes over training (each
+   * resolved once too; they differ in their steps only).
+   */
+  readonly newtonSchulz: NewtonSchulzSchedule | ((context: Pick<StepContext, 'step'>) => NewtonSchulzSchedule);
   /** The kernel that orthogonalizes all matrices of a step together. */
   readonly orthogonalize: Orthogonalizer;
   /**
@@ -85,7 +89,10 @@ export const MUON_TAPS = Object.freeze({
  */
 export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation {
   const { momentum, nesterov, newtonSchulz, orthogonalize, layerAware } = options;
-  const floor = layerAware === undefined ? undefined : lowerBoundFloor(layerAware.maxSteps, newtonSchulz.eps);
+  const scheduleAt = typeof newtonSchulz === 'function' ? newtonSchulz : () => newtonSchulz;
+  // Every step's schedule has the same eps (only the count changes over training).
+  const { eps } = scheduleAt({ step: 1 });
+  const floor = layerAware === undefined ? undefined : lowerBoundFloor(layerAware.maxSteps, eps);
   // ℓ of the slot tensors this transformation wrote, by their data: between measurements a slot
   // passes through unchanged, so a step reads its ℓ here rather than back from the backend.
   const known = new WeakMap<object, number>();
@@ -154,7 +161,7 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
     return { bound, slot: arrived === undefined ? tf.clone(slot) : written(arrived, slot.shape) };
   };
   return {
-    stabilizers: [{ option: 'eps', value: newtonSchulz.eps }],
+    stabilizers: [{ option: 'eps', value: eps }],
     tapPoints: Object.values(MUON_TAPS),
     init(name, param) {
       if (param.rank < 2) {
@@ -168,11 +175,12 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       return { ...momentumSlot, [MUON_LOWER_BOUND_SLOT]: written(0, [param.shape[param.rank - 1] as number]) };
     },
     nonNegativeSlots: [MUON_LOWER_BOUND_SLOT],
-    update(grads, state, _params, { step, taps }) {
+    update(grads, state, _params, context) {
+      const { step, taps } = context;
       const failure = deferred.failure;
       deferred.failure = undefined;
       if (failure !== undefined) throw failure;
-      const beta = scheduleValue(momentum, step - 1);
+      const beta = scheduledAt(momentum, context);
       // Per-variable tidies and early disposal keep the step's peak memory near its live state:
       // a Muon step over large matrices is bounded by the wasm heap (4 GiB), not by arithmetic.
       const names = Object.keys(grads);
@@ -195,17 +203,18 @@ export function scaleByMuon(options: ScaleByMuonOptions): GradientTransformation
       // An empty matrix ([0, n]: a layer with no inputs) has nothing to orthogonalize: it is its
       // own output, and no kernel receives it (the native kernels refuse empty matrices).
       const empty = new Set(names.filter((_, i) => (inputs[i] as tf.Tensor2D).size === 0));
+      const fixed = scheduleAt(context);
       const schedules = names.map((name, i) => {
-        if (layerAware === undefined) return newtonSchulz;
+        if (layerAware === undefined) return fixed;
         const slot = entry(entry(state, name, 'state'), MUON_LOWER_BOUND_SLOT, 'lower bound');
         if (empty.has(name)) {
           lowerBounds[name] = tf.clone(slot);
-          return newtonSchulz;
+          return fixed;
         }
         const input = inputs[i] as tf.Tensor2D;
         const { bound, slot: next } = syncReadsStall() ? deferredLowerBound(name, step, slot, input, layerAware) : immediateLowerBound(step, slot, input, layerAware);
         lowerBounds[name] = next;
-        return layerAwareSchedule(bound, newtonSchulz.eps);
+        return layerAwareSchedule(bound, eps);
       });
       // One kernel call per distinct schedule (the memoized schedules are shared objects), so the
       // kernel still batches same-shape matrices within each.

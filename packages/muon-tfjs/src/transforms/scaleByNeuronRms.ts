@@ -38,6 +38,8 @@ export const NEURON_SECOND_MOMENT_SLOT = 'neuronSecondMoment';
 export function scaleByNeuronRms({ beta2, epsilon }: ScaleByNeuronRmsOptions): GradientTransformation {
   return {
     stabilizers: [{ option: 'epsilon', value: epsilon }],
+    // A negative v makes √v NaN, which a restored checkpoint must not smuggle in.
+    nonNegativeSlots: [NEURON_SECOND_MOMENT_SLOT],
     init(_name, param) {
       return { [NEURON_SECOND_MOMENT_SLOT]: tf.zeros([1, matrixShape(param.shape).fanOut]) };
     },

@@ -42,6 +42,9 @@ export function scaleBySophia({ beta1, beta2, rho, epsilon }: ScaleBySophiaOptio
     stabilizers: epsilon > 0 ? [{ option: 'epsilon', value: epsilon }] : [],
     tapPoints: Object.values(SOPHIA_TAPS),
     stepInputKinds: [HESSIAN_DIAGONAL_INPUT],
+    // A negative h would flip the sign of m/(ρ·h + ε): a step uphill, not a smaller one.
+    nonNegativeStepInputs: [HESSIAN_DIAGONAL_INPUT],
+    nonNegativeSlots: ['hessian'],
     init: (_name, param) => ({ m: tf.zerosLike(param), hessian: tf.zerosLike(param) }),
     update(grads, state, _params, { inputs, taps }) {
       const estimates = inputs[HESSIAN_DIAGONAL_INPUT] ?? {};

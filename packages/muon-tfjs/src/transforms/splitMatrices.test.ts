@@ -6,9 +6,8 @@ import { composedRange } from '../math/composedRange.js';
 import { resolveCoefficients } from '../math/coefficients.js';
 import { type Orthogonalizer, newtonSchulzEach } from '../math/orthogonalizer.js';
 import { HybridOptimizer } from '../adapter/HybridOptimizer.js';
-import { MuonOptimizer, muon } from '../adapter/MuonOptimizer.js';
+import { MuonOptimizer, muon, normuon } from '../adapter/optimizers.js';
 import { muonWithAdamW } from '../adapter/MuonWithAdamWOptimizer.js';
-import { normuon } from '../adapter/NorMuonOptimizer.js';
 import type { LayersModelLike } from '../adapter/describeVariables.js';
 import type { MuonOptions } from '../optimizers/muon.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
@@ -123,7 +122,7 @@ describe.each(TEST_BACKENDS)('matrixViews: a weight with batch axes is orthogona
     };
     const g = expertsGradient(4);
     const gDense = tf.randomNormal([32, 16], 0, 1, 'float32', 5);
-    const optimizer = muon({ momentum: 0.9, matrixViews: [EXPERTS_RULE], orthogonalize: spy });
+    const optimizer = muon({ momentum: 0.9, matrixViews: [EXPERTS_RULE], execution: { orthogonalize: spy } });
     optimizer.applyGradients({ [w.name]: g, [dense.name]: gDense });
     // One call: the 4 experts and the dense kernel, all [32, 16], which a batching kernel stacks into one computation.
     expect(seen).toEqual([Array.from({ length: EXPERTS + 1 }, () => [32, 16])]);
@@ -142,7 +141,7 @@ describe.each(TEST_BACKENDS)('matrixViews: a weight with batch axes is orthogona
     const g = tf.randomNormal(shape, 0, 1, 'float32', 6);
     const step = (lrAdjust: 'original' | 'none'): Float32Array => {
       const w = zeroWeight(shape);
-      muon({ momentum: 0, lrAdjust, matrixViews: [EXPERTS_RULE], orthogonalize: newtonSchulzEach }).applyGradients({ [w.name]: g });
+      muon({ momentum: 0, lrAdjust, matrixViews: [EXPERTS_RULE], execution: { orthogonalize: newtonSchulzEach } }).applyGradients({ [w.name]: g });
       return w.dataSync() as Float32Array;
     };
     const scaled = step('original');

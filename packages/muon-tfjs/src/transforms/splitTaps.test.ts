@@ -5,7 +5,7 @@ import { relativeFrobenius } from '../diagnostics/float64Matrices.js';
 import { type Orthogonalizer, newtonSchulzEach } from '../math/orthogonalizer.js';
 import { shapeScale } from '../math/shapeScale.js';
 import { HybridOptimizer } from '../adapter/HybridOptimizer.js';
-import { MuonOptimizer, muon } from '../adapter/MuonOptimizer.js';
+import { MuonOptimizer, muon } from '../adapter/optimizers.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 
 /**
@@ -75,7 +75,7 @@ describe.each(TEST_BACKENDS)('Muon per conv tap (convOrthogonalization: perTap),
     };
     const gConv = tf.randomNormal([2, 3, 5, 4], 0, 1, 'float32', 8);
     const gDense = tf.randomNormal([8, 4], 0, 1, 'float32', 9);
-    const optimizer = muon({ learningRate: 0.05, momentum: 0.9, convOrthogonalization: 'perTap', matrixViews: [CONV_RULE], orthogonalize: spy });
+    const optimizer = muon({ learningRate: 0.05, momentum: 0.9, convOrthogonalization: 'perTap', matrixViews: [CONV_RULE], execution: { orthogonalize: spy } });
     optimizer.applyGradients({ [conv.name]: gConv, [dense.name]: gDense });
     expect(seen).toHaveLength(1);
     expect(seen[0]).toEqual([...Array.from({ length: 6 }, () => [5, 4]), [8, 4]]);
@@ -85,7 +85,7 @@ describe.each(TEST_BACKENDS)('Muon per conv tap (convOrthogonalization: perTap),
     expect(relativeFrobenius(momentum.dataSync(), tf.mul(gConv, 0.1).dataSync())).toBeLessThan(1e-7);
     // The dense kernel's step is the one a flatten Muon takes.
     const denseAlone = zeroKernel([8, 4]);
-    muon({ learningRate: 0.05, momentum: 0.9, orthogonalize: newtonSchulzEach }).applyGradients({ [denseAlone.name]: gDense });
+    muon({ learningRate: 0.05, momentum: 0.9, execution: { orthogonalize: newtonSchulzEach } }).applyGradients({ [denseAlone.name]: gDense });
     expect(relativeFrobenius(dense.dataSync(), denseAlone.dataSync())).toBeLessThan(1e-7);
     // No tensor of the split survives a step.
     const count = tf.memory().numTensors;
@@ -101,7 +101,7 @@ describe.each(TEST_BACKENDS)('Muon per conv tap (convOrthogonalization: perTap),
       seen.push(matrices.map((m) => m.shape));
       return newtonSchulzEach(matrices, schedule);
     };
-    muon({ convOrthogonalization: 'perTap', blockColumns: [{ name: 'conv', blocks: 2 }], matrixViews: [CONV_RULE], orthogonalize: spy })
+    muon({ convOrthogonalization: 'perTap', blockColumns: [{ name: 'conv', blocks: 2 }], matrixViews: [CONV_RULE], execution: { orthogonalize: spy } })
       .applyGradients({ [conv.name]: tf.randomNormal([3, 1, 2, 8], 0, 1, 'float32', 10) });
     expect(seen[0]).toEqual(Array.from({ length: 6 }, () => [2, 4]));
   });

@@ -16,6 +16,15 @@ describe('bench flags', () => {
     expect(makeBenchPlan({ full: true }, false)).toMatchObject({ seeds: [1, 2, 3], protocol: { tuneFraction: 0.5 } });
   });
 
+  it('--quick: Muon and AdamW on the MLP (Fashion-MNIST when installed), 3 seeds, the default budget and tuning; flags still win', () => {
+    expect(makeBenchPlan({ quick: true }, true)).toMatchObject({
+      mode: 'quick', models: ['fashion-mlp'], optimizers: ['muon', 'adamw'], seeds: [1, 2, 3], protocol: { tuneFraction: 0.25, maxExtensions: 3 },
+    });
+    expect(makeBenchPlan({ quick: true }, false)).toMatchObject({ models: ['mlp'], epochs: { mlp: 3 } });
+    expect(makeBenchPlan({ quick: true, seeds: '5', models: 'transformer' }, false)).toMatchObject({ mode: 'quick', models: ['transformer'], seeds: [1, 2, 3, 4, 5] });
+    expect(() => makeBenchPlan({ quick: true, full: true }, false)).toThrow('--full and --quick: choose one (--quick is minutes, --full hours)');
+  });
+
   it('reads the protocol flags and names a bad value', () => {
     expect(makeBenchPlan({ tuneFraction: '1', maxExtensions: '0' }, false).protocol).toEqual({ tuneFraction: 1, maxExtensions: 0 });
     expect(() => makeBenchPlan({ tuneFraction: '0.2' }, false)).toThrow("--tune-fraction: expected a number in [0.25, 1], got '0.2'");

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { type BlockColumnsRule, type DecaySchedule, type MuonOptions, type Scheduled, hybrid, isSchedule, linearDecay, momentumWarmup } from 'muon-tfjs';
+import { type BlockColumnsRule, type DecaySchedule, type MuonHyperParameters, type Scheduled, hybrid, isSchedule, linearDecay, momentumWarmup } from 'muon-tfjs';
 import { ADAMW, MUON, type OptimizerSpec } from './optimizers.js';
 
 /**
@@ -28,7 +28,7 @@ export interface ConvNetRule {
   /** The first conv layer's kernel: Muon (the default routing) or AdamW (an input layer). */
   readonly firstConv: 'muon' | 'adamw';
   /** Muon options over the benchmark's ({@link MUON}). */
-  readonly muon: Pick<MuonOptions, 'lrAdjust' | 'nsSteps' | 'convOrthogonalization'> & { readonly momentum?: number };
+  readonly muon: Pick<MuonHyperParameters, 'lrAdjust' | 'convOrthogonalization'> & { readonly nsSteps?: number; readonly momentum?: number };
   /** Orthogonalize each output filter alone (a `[fanIn, 1]` block: its normalized gradient). */
   readonly perFilter: boolean;
   /**
@@ -129,7 +129,7 @@ export function convNetRuleSpec(rule: ConvNetRule): OptimizerSpec {
         : (rule.muon.momentum ?? MUON.momentum);
       return hybrid(model, {
         groups: {
-          muon: { optimizer: 'muon', options: { ...MUON, ...rule.muon, momentum, learningRate: muonRate, blockColumns, ...(orthogonalize && { orthogonalize }) } },
+          muon: { optimizer: 'muon', options: { ...MUON, ...rule.muon, momentum, learningRate: muonRate, blockColumns, ...(orthogonalize && { execution: { orthogonalize } }) } },
           adamw: { optimizer: 'adamw', options: { learningRate: auxLearningRate, ...ADAMW } },
         },
         label: (v) => (firstConvWeights.has(v.name) ? 'adamw' : undefined),

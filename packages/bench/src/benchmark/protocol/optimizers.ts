@@ -1,19 +1,24 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHessianEstimate, sophia, type Orthogonalizer, type Scheduled, type TransformOptimizer } from 'muon-tfjs';
+import { OPTIMIZER_KINDS as LIBRARY_KINDS, type OptimizerKindName, SOPHIA_HESSIAN_INTERVAL, adamw, hybrid, lion, muonWithAdamW, provideHessianEstimate, sophia, type Orthogonalizer, type Scheduled, type TransformOptimizer } from 'muon-tfjs';
 import { ScheduledMomentumOptimizer } from './scheduledMomentum.js';
 import type { Batch } from 'muon-tfjs-tasks';
 
-/** The optimizers the benchmark can compare (`--optimizers`). */
-export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto'] as const;
+/**
+ * The optimizers the benchmark can compare (`--optimizers`), in the order of its tables: every
+ * optimizer of the library, SGD as tfjs has it, and Muon's variants.
+ */
+export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto', 'dion2'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
+/** Every kind of the library's `OPTIMIZER_KINDS` is one of the benchmark's: a new one fails to compile here until it has a spec in {@link SPECS}. */
+const _EVERY_LIBRARY_KIND: readonly OptimizerKind[] = Object.keys(LIBRARY_KINDS) as OptimizerKindName[];
 
 /**
  * The optimizers a plain `npm run bench` compares: the whole competitor table (issue 12). Muon with
- * bfloat16 Newton–Schulz and with layer-aware Newton–Schulz are variants of Muon, asked for by name
- * (`--optimizers muon,muon-bf16,muon-auto`).
+ * bfloat16 Newton–Schulz and with layer-aware Newton–Schulz are variants of Muon, and Dion2 a
+ * cheaper Muon (issue 24), asked for by name (`--optimizers muon,muon-bf16,muon-auto,dion2`).
  */
-export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS.filter((kind) => kind !== 'muon-bf16' && kind !== 'muon-auto');
+export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS.filter((kind) => kind !== 'muon-bf16' && kind !== 'muon-auto' && kind !== 'dion2');
 
 /** What an optimizer may do after each step, besides the step itself (Sophia's Hessian estimate). */
 export interface AfterStepContext {
@@ -27,8 +32,8 @@ export interface AfterStepContext {
 export interface OptimizerContext {
   model: tfl.LayersModel;
   /**
-   * Learning rate of the AdamW group inside a hybrid (the peak chosen for AdamW, on the same
-   * schedule as the hybrid's own rate).
+   * Learning rate of the AdamW group inside a hybrid (AdamW's chosen peak times the tuned
+   * {@link ADAMW_HALF_FACTOR}, on the same schedule as the hybrid's own rate).
    */
   auxLearningRate: Scheduled;
   /** Values of the spec's {@link OptimizerSpec.tunedAfter} hyper-parameters; absent: their defaults. */
@@ -81,6 +86,12 @@ const LION = { beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } as const;
 const SGD = { momentum: 0.9 } as const;
 const NORMUON = { ...MUON, beta2: 0.95 } as const;
 /**
+ * Dion2's own defaults (microsoft/dion `dion2.py`: fraction 0.25, ef_decay 0.95, weight decay
+ * 0.01, spectral-norm lr scaling, Polar Express), written out for the report; its lr is tuned on
+ * Muon's grid (dion2.py's default 0.01 and its 160M config's 0.02 are both in it).
+ */
+const DION2 = { fraction: 0.25, errorFeedbackDecay: 0.95, weightDecay: 0.01, coefficients: 'polarExpress5', lrAdjust: 'spectral' } as const;
+/**
  * Sophia's ρ is tuned by the protocol, after the learning rate (which is tuned at ρ = 1): the
  * reference's 0.05 is for GPT-2 scale, tens of thousands of steps. Without bias correction, h
  * after n estimates is (1 − β₂ⁿ) of its level: with β₂ = 0.99 and k = 10, 10 % after 100 steps, so
@@ -92,11 +103,28 @@ const SOPHIA = { beta1: 0.965, beta2: 0.99, weightDecay: 0.2 } as const;
 const SOPHIA_RHO: TunedHyperParameter = { name: 'rho', grid: [0.03, 0.1, 0.3, 1, 3], initial: 1 };
 
 /**
+ * A hybrid's AdamW half is tuned too (issue 25 item 3): its peak rate is this factor times AdamW's
+ * chosen peak, searched after the hybrid's own rate (which is tuned at factor 1). Without it a
+ * hybrid inherits AdamW's choice for the embeddings, head, biases and gains, which is tuned for
+ * every parameter at once; with it the two halves have the tuning budget Sophia's lr and ρ have.
+ */
+export const ADAMW_HALF_FACTOR: TunedHyperParameter = { name: 'adamwFactor', grid: [0.1, 0.3, 1, 3, 10], initial: 1 };
+
+/** The report's description of a hybrid's AdamW half. */
+const AUXILIARY_ADAMW = "AdamW (same settings as AdamW; its lr a tuned multiple of AdamW's chosen lr)";
+
+/** The peak rate of a hybrid's AdamW half: AdamW's chosen peak times the tuned factor (1 when not tuned). */
+export function adamwHalfPeak(adamwPeak: number, tuned: Readonly<Record<string, number>> | undefined): number {
+  return adamwPeak * (tuned?.[ADAMW_HALF_FACTOR.name] ?? 1);
+}
+
+/**
  * The compared optimizers. Grids bracket each method's usual values (5 points, about ×2–3 apart;
  * the protocol extends a grid whose best point is at an edge);
  * weight decays follow each method's reference (AdamW 0.01 as in PyTorch, Muon 0.01 as in
  * KellerJordan/Muon's README example, Lion 10× AdamW's as its paper advises). The Muon hybrid's
- * AdamW group uses the same betas, eps and decay as the AdamW baseline, and AdamW's chosen lr.
+ * AdamW group uses the same betas, eps and decay as the AdamW baseline, at a tuned multiple of
+ * AdamW's chosen lr.
  */
 const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
   muon: muonSpec('muon', 'Muon (+AdamW)', { nsSteps: MUON.nsSteps, coefficients: 'jordan' }),
@@ -134,11 +162,27 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
     kind: 'normuon',
     label: 'NorMuon (+AdamW)',
     grid: [0.01, 0.02, 0.05, 0.1, 0.2],
-    hyperParameters: { ...NORMUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
+    tunedAfter: [ADAMW_HALF_FACTOR],
+    hyperParameters: { ...NORMUON, coefficients: 'jordan', lrAdjust: 'original', auxiliary: AUXILIARY_ADAMW },
     // The default routing's labels: hidden matrices → 'muon' (here NorMuon), the rest → 'adamw'.
     create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
       groups: {
-        muon: { optimizer: 'normuon', options: { learningRate, ...NORMUON, ...(orthogonalize && { orthogonalize }) } },
+        muon: { optimizer: 'normuon', options: { learningRate, ...NORMUON, ...(orthogonalize && { execution: { orthogonalize } }) } },
+        adamw: { optimizer: 'adamw', options: { learningRate: auxLearningRate, ...ADAMW } },
+      },
+    }),
+    usesAuxiliaryAdamW: true,
+  },
+  dion2: {
+    kind: 'dion2',
+    label: 'Dion2 (+AdamW)',
+    grid: [0.01, 0.02, 0.05, 0.1, 0.2],
+    tunedAfter: [ADAMW_HALF_FACTOR],
+    hyperParameters: { ...DION2, nsSteps: 5, auxiliary: AUXILIARY_ADAMW },
+    // The default routing's labels: hidden matrices → 'muon' (here Dion2), the rest → 'adamw'.
+    create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
+      groups: {
+        muon: { optimizer: 'dion2', options: { learningRate, ...DION2, ...(orthogonalize && { execution: { orthogonalize } }) } },
         adamw: { optimizer: 'adamw', options: { learningRate: auxLearningRate, ...ADAMW } },
       },
     }),
@@ -172,9 +216,10 @@ function muonSpec(
     kind,
     label,
     grid: [0.01, 0.02, 0.05, 0.1, 0.2],
-    hyperParameters: { ...muon, ...newtonSchulz, lrAdjust: 'original', auxiliary: 'AdamW (same settings as AdamW, its chosen lr)' },
+    tunedAfter: [ADAMW_HALF_FACTOR],
+    hyperParameters: { ...muon, ...newtonSchulz, lrAdjust: 'original', auxiliary: AUXILIARY_ADAMW },
     create: (learningRate, { model, auxLearningRate, orthogonalize, fused }) => muonWithAdamW(model, {
-      muon: { learningRate, ...muon, ...newtonSchulz, ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) },
+      muon: { learningRate, ...muon, ...newtonSchulz, execution: { ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) } },
       adamw: { learningRate: auxLearningRate, ...ADAMW },
     }),
     usesAuxiliaryAdamW: true,

@@ -48,3 +48,62 @@ export function stepsToTarget(losses: readonly number[], target: number): number
   const i = smooth.findIndex((v) => v <= target);
   return i < 0 ? null : i + 1;
 }
+
+/** Student's two-sample t-test with pooled variance (the result {@link twoSampleTTest} gives). */
+export interface TTest {
+  /** (mean a − mean b) / its standard error. */
+  t: number;
+  /** Degrees of freedom: n_a + n_b − 2. */
+  df: number;
+  /** Two-sided p-value: the chance of a |t| this large when both samples share one mean. */
+  p: number;
+}
+
+/**
+ * P(|T| ≤ t) for Student's t with an integer `df` ≥ 1, in closed form (Abramowitz & Stegun 26.7.3
+ * and 26.7.4): with θ = atan(t/√ν), for odd ν 2/π·(θ + sin θ·(cos θ + ⅔cos³θ + … + (2·4…(ν−3))/(1·3…(ν−2))·cos^(ν−2)θ)),
+ * for even ν sin θ·(1 + ½cos²θ + (1·3)/(2·4)cos⁴θ + … + (1·3…(ν−3))/(2·4…(ν−2))·cos^(ν−2)θ).
+ */
+export function studentTCentralProbability(t: number, df: number): number {
+  if (!(Number.isInteger(df) && df >= 1)) throw new Error(`studentTCentralProbability: df must be an integer ≥ 1, got ${df}`);
+  if (Number.isNaN(t)) throw new Error('studentTCentralProbability: t is NaN');
+  const theta = Math.atan(Math.abs(t) / Math.sqrt(df));
+  const c2 = Math.cos(theta) ** 2;
+  const s = Math.sin(theta);
+  if (df % 2 === 0) {
+    let term = 1;
+    let sum = 1;
+    for (let k = 2; k <= df - 2; k += 2) {
+      term *= ((k - 1) / k) * c2;
+      sum += term;
+    }
+    return s * sum;
+  }
+  if (df === 1) return (2 / Math.PI) * theta;
+  let term = Math.cos(theta);
+  let sum = term;
+  for (let k = 3; k <= df - 2; k += 2) {
+    term *= ((k - 1) / k) * c2;
+    sum += term;
+  }
+  return (2 / Math.PI) * (theta + s * sum);
+}
+
+/**
+ * Whether two sets of seeds differ by more than seed noise: Student's two-sample t-test with
+ * pooled variance on their means and sample standard deviations (each needs n ≥ 2). Two equal
+ * constant samples give t = 0, p = 1; two different constant samples t = ±∞, p = 0.
+ * @example
+ * twoSampleTTest({ mean: 117, std: 1, n: 3 }, { mean: 181, std: 17, n: 3 }) // → { t: -6.5, df: 4, p: 0.0029 }
+ */
+export function twoSampleTTest(a: Stat, b: Stat): TTest {
+  if (!(a.n >= 2 && b.n >= 2)) throw new Error(`twoSampleTTest: each sample needs at least 2 values for a spread, got n = ${a.n} and ${b.n}`);
+  if (![a.mean, a.std, b.mean, b.std].every(Number.isFinite)) throw new Error(`twoSampleTTest: means and spreads must be finite, got ${a.mean} ± ${a.std} and ${b.mean} ± ${b.std}`);
+  const df = a.n + b.n - 2;
+  const pooledVariance = ((a.n - 1) * a.std ** 2 + (b.n - 1) * b.std ** 2) / df;
+  const standardError = Math.sqrt(pooledVariance * (1 / a.n + 1 / b.n));
+  const difference = a.mean - b.mean;
+  if (standardError === 0) return difference === 0 ? { t: 0, df, p: 1 } : { t: Math.sign(difference) * Number.POSITIVE_INFINITY, df, p: 0 };
+  const t = difference / standardError;
+  return { t, df, p: 1 - studentTCentralProbability(t, df) };
+}

@@ -14,4 +14,5 @@ export const TASK_SCHEDULES: Readonly<Record<TaskId, ScheduleSpec>> = {
   'fashion-convnet': { shape: 'linearDecay', warmupFraction: 0 },
   'wide-mlp': { shape: 'linearDecay', warmupFraction: 0 },
   'transformer': { shape: 'linearDecay', warmupFraction: 0.1 },
+  'lstm': { shape: 'linearDecay', warmupFraction: 0 },
 };

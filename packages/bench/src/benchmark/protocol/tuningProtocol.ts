@@ -1,6 +1,9 @@
 import type { Task } from 'muon-tfjs-tasks';
 import type { ScheduleSpec } from './runSchedule.js';
 
+/** `default`, `full` (`--full`) or `quick` (`--quick`: Muon against AdamW on one small model, in minutes). */
+export type BenchMode = 'default' | 'full' | 'quick';
+
 /** One model to benchmark, how long to train it and on which schedule. */
 export interface BenchmarkEntry {
   task: Task;

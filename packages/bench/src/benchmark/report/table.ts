@@ -1,4 +1,5 @@
 import type { BenchResults, ModelResult, OptimizerResult } from '../results/results.js';
+import { ADAMW_HALF_FACTOR, adamwHalfPeak } from '../protocol/optimizers.js';
 import { smoothingWindow, type Stat } from '../protocol/stats.js';
 
 /** Formats mean ± std (just the mean for one seed) with the given number of decimals. */
@@ -13,16 +14,20 @@ export const TABLE_HEADERS = [
   'Optimizer', 'Tuned', 'Final train loss', 'Test acc. %', 'Test loss', 'Steps to target', 'Time to target s', 'Wall s', 'Opt. step share',
 ] as const;
 
+/** How the tables name a tuned hyper-parameter. */
+const SHORT_NAMES: Record<string, string> = { learningRate: 'lr', rho: 'ρ', [ADAMW_HALF_FACTOR.name]: 'AdamW half' };
+
 /**
- * The chosen values: the peak learning rate, the hybrid's AdamW rate, other tuned values; a choice
- * left at a grid edge by the extension cap is flagged.
+ * The chosen values: the peak learning rate, the hybrid's AdamW half's rate (with its tuned factor
+ * of AdamW's choice), other tuned values; a choice left at a grid edge by the extension cap is flagged.
  */
 export function tunedCell(o: OptimizerResult): string {
+  const factor = o.tuned[ADAMW_HALF_FACTOR.name];
   const extras = [
-    ...(o.auxLearningRate === null ? [] : [`AdamW ${o.auxLearningRate}`]),
-    ...Object.entries(o.tuned).map(([name, value]) => `${name === 'rho' ? 'ρ' : name} ${value}`),
+    ...(o.auxLearningRate === null ? [] : [`AdamW ${Number(adamwHalfPeak(o.auxLearningRate, o.tuned).toPrecision(3))}${factor === undefined ? '' : ` = ${factor}× AdamW's`}`]),
+    ...Object.entries(o.tuned).filter(([name]) => name !== ADAMW_HALF_FACTOR.name).map(([name, value]) => `${SHORT_NAMES[name] ?? name} ${value}`),
   ];
-  const capped = o.searches.filter((s) => s.capped).map((s) => (s.parameter === 'learningRate' ? 'lr' : s.parameter === 'rho' ? 'ρ' : s.parameter));
+  const capped = o.searches.filter((s) => s.capped).map((s) => SHORT_NAMES[s.parameter] ?? s.parameter);
   const given = o.searches.some((s) => s.parameter === 'learningRate') ? '' : ' [lr given]';
   return `${o.learningRate}${given}${extras.length > 0 ? ` (${extras.join(', ')})` : ''}${capped.length > 0 ? ` [${capped.join(', ')} at grid edge, cap hit]` : ''}`;
 }
@@ -81,11 +86,20 @@ export function modelFootnote(model: ModelResult, seeds: number): string {
     ? ''
     : ` Muon reached it${reached} in ${steps.toFixed(2)}× AdamW's steps and ${time.toFixed(2)}× its time${time > 1 && steps < 1 ? ' (fewer steps, but more time)' : ''}.`;
   return `${model.title}: ${model.modelSummary}, ${model.parameters.toLocaleString('en-US')} parameters; ` +
-    `${model.epochs} epoch(s) × ${model.stepsPerEpoch} steps of batch ${model.batchSize}; ${seeds} seed(s), mean ± std. ` +
+    `${model.epochs} epoch(s) × ${model.stepsPerEpoch} steps of batch ${model.batchSize}; ${seedsCaption(model)}. ` +
     `Every optimizer: ${model.scheduleDescription}. Tuned on the held-out split with ${model.tuneSteps}-step runs (schedule compressed to them). ` +
     `Final train loss: the mean per-step training loss over the last ${smoothingWindow(model.steps)} steps (the log's value). ` +
     `Target loss ${model.targetLoss.toFixed(4)} = ${model.targetRule}; time to target = seconds of training steps until the smoothed loss reaches it; ` +
     `opt. step share = fraction of the training step's time in the optimizer step.${ratioText}`;
+}
+
+/**
+ * What the numbers of a model are over: "3 seeds, mean ± std", or for one seed "seed 1" (a single
+ * run has no spread to print).
+ */
+export function seedsCaption(model: ModelResult): string {
+  const seeds = [...new Set(model.optimizers.flatMap((o) => o.runs.map((r) => r.seed)))];
+  return seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} seeds, mean ± std`;
 }
 
 /** All tables for the terminal. */

@@ -1,14 +1,16 @@
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BenchmarkEntry, TuningProtocol } from '../protocol/tuningProtocol.js';
+import type { BenchMode, BenchmarkEntry, TuningProtocol } from '../protocol/tuningProtocol.js';
 import { RESULTS_SCHEMA_VERSION, type BenchResults, type ModelResult } from './results.js';
 
 /** What a benchmark run was asked to do and when it started: what results.json says besides the models. */
 export interface BenchRun {
   command: string;
-  mode: 'default' | 'full';
+  mode: BenchMode;
   backend: string;
   simd: boolean | null;
+  /** What `describeKernels` said: the backend's threads, Muon's orthogonalization kernel and its threads. */
+  kernels: string;
   entries: readonly BenchmarkEntry[];
   /** The compared optimizers' kinds. */
   optimizers: readonly string[];
@@ -17,12 +19,18 @@ export interface BenchRun {
   /** `performance.now()` and `process.cpuUsage()` at the start. */
   started: number;
   cpuStarted: NodeJS.CpuUsage;
+  /** `os.loadavg()` at the start: the 1, 5 and 15-minute load averages. */
+  loadStarted: number[];
 }
 
 const cpuSeconds = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
 
-/** The machine and backend the run measured on. */
-function machineDescription(backend: string, simd: boolean | null): BenchResults['machine'] {
+/** Load averages with two decimals (what `uptime` prints). */
+const roundedLoad = (load: readonly number[]): number[] => load.map((x) => Math.round(x * 100) / 100);
+
+/** The machine, backend and kernels the run measured on, and its load at the start and now. */
+function machineDescription(run: BenchRun): BenchResults['machine'] {
+  const { backend, simd } = run;
   const cpu = cpus();
   return {
     cpu: cpu[0]?.model ?? 'unknown',
@@ -32,6 +40,8 @@ function machineDescription(backend: string, simd: boolean | null): BenchResults
     platform: `${process.platform}-${process.arch}`,
     backend: `${backend} (tfjs ${tf.version_core})`,
     simd,
+    loadAverage: { start: roundedLoad(run.loadStarted), end: roundedLoad(loadavg()) },
+    kernels: run.kernels,
   };
 }
 
@@ -43,7 +53,7 @@ export function collectResults(run: BenchRun, models: readonly ModelResult[]): B
     tool: 'muon-tfjs bench',
     createdAt: new Date().toISOString(),
     command: run.command,
-    machine: machineDescription(run.backend, run.simd),
+    machine: machineDescription(run),
     config: {
       mode: run.mode,
       models: run.entries.map((e) => e.task.id),

@@ -1,6 +1,7 @@
 import type { SearchResult } from '../protocol/gridSearch.js';
 import type { ScheduleSpec } from '../protocol/runSchedule.js';
 import type { Stat } from '../protocol/stats.js';
+import type { BenchMode } from '../protocol/tuningProtocol.js';
 import type { TaskData } from 'muon-tfjs-tasks';
 
 /** Bumped whenever the shape of results.json changes (2: the re-tuning protocol of issue 12). */
@@ -90,9 +91,25 @@ export interface BenchResults {
   tool: string;
   createdAt: string;
   command: string;
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string; backend: string; simd: boolean | null };
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    node: string;
+    platform: string;
+    backend: string;
+    simd: boolean | null;
+    /**
+     * The 1, 5 and 15-minute load averages (`os.loadavg()`) when the run started and when it ended:
+     * above `cores`, other work shared the CPU and the seconds are inflated. Absent in results
+     * written before it was recorded.
+     */
+    loadAverage?: { start: number[]; end: number[] };
+    /** The kernels the steps ran: the TF.js backend and its threads, Muon's orthogonalization and its threads (absent before it was recorded). */
+    kernels?: string;
+  };
   config: {
-    mode: 'default' | 'full';
+    mode: BenchMode;
     models: string[];
     optimizers: string[];
     seeds: number[];

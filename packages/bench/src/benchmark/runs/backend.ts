@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-layers registers every op's gradient (tfjs-core's own deep import is not Node-ESM-loadable).
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
-import { installWasmTrainingKernels } from 'muon-tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { describeFastestOrthogonalizer, installWasmTrainingKernels, loadNativeAddon } from 'muon-tfjs';
 
 /** Backends the benchmark can run on in Node. */
 export const BENCH_BACKENDS = ['wasm', 'cpu'] as const;
@@ -24,4 +24,24 @@ export async function setupBackend(name: BenchBackend): Promise<{ backend: strin
   }
   const simd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : undefined;
   return { backend: name, simd };
+}
+
+/**
+ * The kernels a run's steps execute, for the report's machine line: the TF.js backend (wasm: its
+ * XNNPACK threads, SIMD), and the kernel Muon's Newton–Schulz runs on (`fastestOrthogonalizer`,
+ * the optimizers' default): native with its library and threads, or TF.js and why not native.
+ * `simd`: whether wasm runs SIMD (what {@link setupBackend} found; null: not known).
+ * @example
+ * describeKernels(true) // → "TF.js wasm (1 XNNPACK thread, SIMD); Muon's Newton–Schulz: native, oneDNN 2.6.3 (avx512_core_bf16), …, 2 threads"
+ */
+export function describeKernels(simd: boolean | null): string {
+  const backend = tf.getBackend();
+  const threads = backend === 'wasm' ? getThreadsCount() : undefined;
+  const wasm = threads === undefined ? '' : ` (${threads} XNNPACK thread${threads === 1 ? '' : 's'}${simd === true ? ', SIMD' : ''})`;
+  const choice = describeFastestOrthogonalizer();
+  const status = loadNativeAddon();
+  const muon = choice.kernel === 'native' && status.available
+    ? `native, ${choice.engine}, ${status.addon.info().threads} thread${status.addon.info().threads === 1 ? '' : 's'}`
+    : `${choice.kernel} (${choice.reason})`;
+  return `TF.js ${backend}${wasm}; Muon's Newton–Schulz: ${muon}`;
 }

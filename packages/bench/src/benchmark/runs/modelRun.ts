@@ -1,4 +1,4 @@
-import type { OptimizerSpec } from '../protocol/optimizers.js';
+import { adamwHalfPeak, type OptimizerSpec } from '../protocol/optimizers.js';
 import { runSchedule } from '../protocol/runSchedule.js';
 import { finalLoss } from '../protocol/stats.js';
 import type { BenchmarkEntry } from '../protocol/tuningProtocol.js';
@@ -35,7 +35,7 @@ export interface ModelUnderTest extends BenchmarkEntry {
 /** The values one run trains with: the peak rates, and the other tuned hyper-parameters. */
 export interface RunSetting {
   peak: number;
-  /** The peak rate of a hybrid's AdamW groups. */
+  /** AdamW's chosen peak rate; a hybrid's AdamW groups run at a tuned multiple of it ({@link adamwHalfPeak}). */
   auxPeak: number;
   tuned: Record<string, number>;
 }
@@ -60,7 +60,7 @@ export function modelRun(model: ModelUnderTest, spec: OptimizerSpec, setting: Ru
   const { task, schedule, observer } = model;
   observer.onRunStart?.({ model: task.id, optimizer: spec.label, phase, steps });
   const record = trainRun({
-    task, optimizer: spec, learningRate: runSchedule(setting.peak, steps, schedule), auxLearningRate: runSchedule(setting.auxPeak, steps, schedule),
+    task, optimizer: spec, learningRate: runSchedule(setting.peak, steps, schedule), auxLearningRate: runSchedule(adamwHalfPeak(setting.auxPeak, setting.tuned), steps, schedule),
     tuned: setting.tuned, seed, steps, evaluateOn, onStep: progressReporter(model, spec.label, phase, steps),
   });
   observer.onRunEnd?.({

@@ -1,0 +1,371 @@
+// The engine's own test, without Node: Newton–Schulz, the fused step and the Gram spectrum
+// (native/src, plain C++), checked against values derived by hand or computed in float64 here.
+// Built and run by native/test/run.sh (over OpenBLAS alone, and over oneDNN where it links), which
+// native/engine.test.ts runs in the test suite. Prints one line per check; exits 1 on any failure.
+#include "engine.h"
+#include "fused_muon_step.h"
+#include "gram_spectrum.h"
+#include "newton_schulz.h"
+#include "products.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <csignal>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+namespace {
+
+using muon::Algorithm;
+using muon::Normalization;
+using muon::Precision;
+
+int failures = 0;
+
+void check(bool ok, const std::string& what) {
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+  if (!ok) ++failures;
+}
+
+// Float32 unit roundoff.
+constexpr double kUnit = 0x1p-24;
+
+// Keller Jordan's quintic (muon.py), which does not converge to 1 (so the values it reaches test the
+// polynomial arithmetic, not convergence), and the cubic p(s) = 1.5 s − 0.5 s³ of classic
+// Newton–Schulz, which converges to 1 for every s in (0, √3).
+constexpr muon::Quintic kJordan{3.4445, -4.7750, 2.0315};
+constexpr muon::Quintic kCubic{1.5, -0.5, 0.0};
+
+muon::Schedule schedule(const muon::Quintic& p, int iterations, Precision precision, Normalization normalization = Normalization::kFrobenius,
+                        std::vector<int> restartAfter = {}) {
+  return {std::vector<muon::Quintic>(iterations, p), 1.0, 1e-7, normalization, std::move(restartAfter), precision};
+}
+
+std::vector<float> gaussian(size_t count, unsigned seed) {
+  std::mt19937 random(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> values(count);
+  for (float& v : values) v = normal(random);
+  return values;
+}
+
+// The diagonal matrix (rows × cols, row-major) with σ on its diagonal: its singular values are σ,
+// and every iterate of Newton–Schulz stays diagonal, its entries s ↦ a s + b s³ + c s⁵.
+std::vector<float> diagonal(int rows, int cols, const std::vector<double>& sigma) {
+  std::vector<float> x(static_cast<size_t>(rows) * cols, 0.0f);
+  for (size_t i = 0; i < sigma.size(); ++i) x[i * cols + i] = static_cast<float>(sigma[i]);
+  return x;
+}
+
+// Each singular value through the schedule in float64, and a first-order bound on the float32
+// engine's error. Every iterate of a diagonal matrix is diagonal, so each iteration computes, per
+// entry, s² (XXᵀ), s⁴, b·s², c·s⁴, their sum, + a and the product with s (plain: ZX; Gram: the
+// running product Q and R ← ZRZ, two more products): at most kRoundings float32 roundings, each
+// bounded by u·|s|·(|a| + |b|s² + |c|s⁴) in the new s. An error δ entering an iteration leaves it
+// as |p'(s)|·δ. The normalization adds one rounding to the start.
+struct Expected {
+  double value, bound;
+};
+constexpr double kRoundings = 9;
+Expected scalarMap(double s, const muon::Schedule& sched) {
+  double bound = 2 * kUnit * s;
+  for (const muon::Quintic& p : sched.iterations) {
+    const double s2 = s * s;
+    const double derivative = p.a + 3 * p.b * s2 + 5 * p.c * s2 * s2;
+    const double terms = std::fabs(s) * (std::fabs(p.a) + std::fabs(p.b) * s2 + std::fabs(p.c) * s2 * s2);
+    s = p.a * s + p.b * s2 * s + p.c * s2 * s2 * s;
+    bound = std::fabs(derivative) * bound + kRoundings * kUnit * terms;
+  }
+  return {s, bound};
+}
+
+// Orthogonalizes several diagonal matrices in one call (so that the pool runs some, on 2 threads)
+// and compares each diagonal with the scalar map of its normalized singular values (AOL: every
+// singular value rescaled to 1), every off-diagonal entry with 0.
+void diagonalCase(const std::string& name, Precision precision, Algorithm algorithm, Normalization normalization, const muon::Quintic& p,
+                  std::vector<int> restartAfter = {}) {
+  const muon::Schedule sched = schedule(p, 5, precision, normalization, std::move(restartAfter));
+  const std::vector<std::vector<double>> sigmas = {{3.0, 1.0, 0.25, 0.01}, {2.0, 2.0, 0.5}, {1e-3, 4.0, 1.0, 0.5, 0.1}, {7.0, 0.7}};
+  // Wide and tall shapes, each on its smaller Gram side (tall ones transposed).
+  const std::vector<std::pair<int, int>> shapes = {{4, 9}, {11, 3}, {5, 5}, {6, 2}};
+  muon::Engine engine;
+  engine.threads = 2;  // whatever the machine's load, so that the pool runs the smaller matrices
+  engine.followsLoad = false;
+  std::vector<std::vector<float>> inputs, outputs;
+  std::vector<muon::PlannedMatrix> matrices;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    inputs.push_back(diagonal(shapes[i].first, shapes[i].second, sigmas[i]));
+    outputs.emplace_back(inputs.back().size(), std::nanf(""));
+  }
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const bool tall = shapes[i].first > shapes[i].second;
+    matrices.push_back({inputs[i].data(), outputs[i].data(), shapes[i].first, shapes[i].second, algorithm, tall, 1.0 + static_cast<double>(i)});
+  }
+  muon::orthogonalizeAll(engine, matrices, sched);
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const auto [rows, cols] = shapes[i];
+    double norm = 0;
+    for (double s : sigmas[i]) norm += s * s;
+    norm = std::sqrt(norm);
+    double worst = 0;  // the largest error as a fraction of its bound
+    bool offDiagonalZero = true;
+    for (int r = 0; r < rows; ++r) {
+      for (int c = 0; c < cols; ++c) {
+        const double got = outputs[i][static_cast<size_t>(r) * cols + c];
+        if (r != c) {
+          offDiagonalZero = offDiagonalZero && got == 0.0;
+          continue;
+        }
+        const double start = normalization == Normalization::kAol ? 1.0 : sigmas[i][r] / (sched.normalizationScale * norm + sched.eps);
+        const Expected expected = scalarMap(start, sched);
+        worst = std::max(worst, std::fabs(got - expected.value) / expected.bound);
+      }
+    }
+    char line[200];
+    std::snprintf(line, sizeof line, "%s: %d×%d diagonal, within the float32 error bound (worst %.2f of it), off-diagonal exactly 0", name.c_str(), rows, cols, worst);
+    check(worst <= 1.0 && offDiagonalZero, line);
+  }
+}
+
+// The float64 polar factor U Vᵀ of a row-major rows × cols matrix (rows ≤ cols), by LAPACK's dgesvd.
+extern "C" void dgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* lda, double* s, double* u, const int* ldu,
+                        double* vt, const int* ldvt, double* work, const int* lwork, int* info, size_t, size_t);
+std::vector<double> polarFactor(const std::vector<float>& x, int rows, int cols) {
+  // Row-major rows × cols is column-major cols × rows (Xᵀ): Xᵀ = V Σ Uᵀ, and (V Uᵀ)ᵀ = U Vᵀ.
+  std::vector<double> a(x.begin(), x.end());
+  const int m = cols, n = rows;
+  std::vector<double> s(n), u(static_cast<size_t>(m) * n), vt(static_cast<size_t>(n) * n);
+  int info = 0, lwork = -1;
+  double size = 0;
+  const char job = 'S';
+  dgesvd_(&job, &job, &m, &n, a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, &size, &lwork, &info, 1, 1);
+  lwork = static_cast<int>(size);
+  std::vector<double> work(lwork);
+  dgesvd_(&job, &job, &m, &n, a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, work.data(), &lwork, &info, 1, 1);
+  if (info != 0) throw std::runtime_error("dgesvd failed");
+  // Column-major (m × n) = u · vt; its column-major storage is the row-major rows × cols U Vᵀ.
+  std::vector<double> polar(static_cast<size_t>(m) * n, 0.0);
+  for (int j = 0; j < n; ++j)
+    for (int k = 0; k < n; ++k)
+      for (int i = 0; i < m; ++i) polar[static_cast<size_t>(j) * m + i] += u[static_cast<size_t>(k) * m + i] * vt[static_cast<size_t>(j) * n + k];
+  return polar;
+}
+
+// A Gaussian 24 × 80 matrix through 30 iterations of the convergent cubic: the output must be
+// orthogonal (XXᵀ = I) and equal to the float64 polar factor. After normalization its singular
+// values lie in about [0.04, 0.2] (Marchenko–Pastur edges (√80 ± √24)/√(24·80)); the cubic
+// multiplies them by up to 1.5 per iteration until they near 1 (≤ 9 iterations from 0.04), then
+// converges quadratically, so 30 leave only rounding: float32 dot products of length 80 and
+// fixed-point rounding, a few times √80·u ≈ 5e-7. Tolerance 2e-5 on every entry.
+void convergenceCase(const std::string& name, Precision precision, Algorithm algorithm, bool transposed) {
+  const int rows = transposed ? 80 : 24, cols = transposed ? 24 : 80;
+  std::vector<float> x = gaussian(static_cast<size_t>(rows) * cols, 7);
+  std::vector<float> out(x.size());
+  muon::Engine engine;
+  std::vector<muon::PlannedMatrix> matrices = {{x.data(), out.data(), rows, cols, algorithm, transposed, 1.0}};
+  muon::orthogonalizeAll(engine, matrices, schedule(kCubic, 30, precision, Normalization::kFrobenius, {10, 20}));
+  // Work on the wide orientation (24 × 80): transpose a tall result.
+  std::vector<float> wide = out, input = x;
+  if (transposed) {
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        wide[static_cast<size_t>(c) * rows + r] = out[static_cast<size_t>(r) * cols + c];
+        input[static_cast<size_t>(c) * rows + r] = x[static_cast<size_t>(r) * cols + c];
+      }
+  }
+  const int m = 24, n = 80;
+  double gramError = 0;
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) {
+      double dot = 0;
+      for (int k = 0; k < n; ++k) dot += static_cast<double>(wide[static_cast<size_t>(i) * n + k]) * wide[static_cast<size_t>(j) * n + k];
+      gramError = std::max(gramError, std::fabs(dot - (i == j ? 1.0 : 0.0)));
+    }
+  const std::vector<double> polar = polarFactor(input, m, n);
+  double polarError = 0;
+  for (size_t i = 0; i < polar.size(); ++i) polarError = std::max(polarError, std::fabs(wide[i] - polar[i]));
+  char line[200];
+  std::snprintf(line, sizeof line, "%s: %d×%d Gaussian, max |XXᵀ − I| = %.1e, max |X − UVᵀ| = %.1e (≤ 2e-5)", name.c_str(), rows, cols, gramError, polarError);
+  check(gramError <= 2e-5 && polarError <= 2e-5, line);
+}
+
+// The fused step against the composed arithmetic it promises (fused_muon_step.cc's header),
+// written out here operation by operation in float32, with Newton–Schulz by the same engine call:
+// equal bit for bit, flags included.
+void fusedStepCase(const std::string& name, bool nesterov, double weightDecay, bool cautious) {
+  const muon::Schedule sched = schedule(kJordan, 5, Precision::kFloat32OpenBlas, Normalization::kFrobenius);
+  const std::vector<std::pair<int, int>> shapes = {{16, 40}, {48, 12}, {8, 8}};
+  const muon::MuonStepSettings settings{sched, 0.95, nesterov, 0.02, weightDecay, cautious};
+  const std::vector<double> shapeScales = {1.58, 0.5, 1.0};
+  std::vector<std::vector<float>> params, grads, momenta, newParams, newMomenta;
+  std::vector<muon::StepVariable> variables;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const size_t size = static_cast<size_t>(shapes[i].first) * shapes[i].second;
+    params.push_back(gaussian(size, 100 + i));
+    grads.push_back(gaussian(size, 200 + i));
+    momenta.push_back(gaussian(size, 300 + i));
+    newParams.emplace_back(size);
+    newMomenta.emplace_back(size);
+  }
+  grads[2][5] = std::numeric_limits<float>::quiet_NaN();  // the third variable's gradient is not finite
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const bool tall = shapes[i].first > shapes[i].second;
+    variables.push_back({params[i].data(), grads[i].data(), momenta[i].data(), newParams[i].data(), newMomenta[i].data(), shapes[i].first, shapes[i].second,
+                         Algorithm::kPlain, tall, 1.0, shapeScales[i]});
+  }
+  // One thread: OpenBLAS's bits depend on its thread count, and the reference below runs each
+  // matrix alone where the step may run some on the pool, single-threaded.
+  muon::Engine engine;
+  engine.threads = 1;
+  engine.followsLoad = false;
+  const std::vector<uint8_t> flags = muon::muonStep(engine, variables, settings);
+
+  // Composed: m' = m·β + g·(1−β); x = g·(1−β) + m'·β (Nesterov) or m'; O = NS(x);
+  // u = O·s; u = u + (p·mask)·wd; p' = p + u·(−lr); scalars rounded to float32 first.
+  const float beta = static_cast<float>(settings.beta), oneMinusBeta = static_cast<float>(1.0 - settings.beta);
+  const float negativeLearningRate = static_cast<float>(-settings.learningRate), wd = static_cast<float>(weightDecay);
+  bool equal = true;
+  std::vector<uint8_t> expectedFlags;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const size_t size = params[i].size();
+    std::vector<float> momentum(size), lookAhead(size), orthogonalized(size), param(size);
+    uint8_t flag = 0;
+    for (size_t k = 0; k < size; ++k) {
+      momentum[k] = momenta[i][k] * beta + grads[i][k] * oneMinusBeta;
+      lookAhead[k] = nesterov ? grads[i][k] * oneMinusBeta + momentum[k] * beta : momentum[k];
+      if (!std::isfinite(grads[i][k])) flag |= muon::kNonFiniteGradient;
+      if (!std::isfinite(momentum[k])) flag |= muon::kNonFiniteMomentum;
+    }
+    std::vector<muon::PlannedMatrix> one = {{lookAhead.data(), orthogonalized.data(), shapes[i].first, shapes[i].second, Algorithm::kPlain, variables[i].transposed, 1.0}};
+    muon::orthogonalizeAll(engine, one, sched);
+    for (size_t k = 0; k < size; ++k) {
+      const float p = params[i][k];
+      float u = orthogonalized[k] * static_cast<float>(shapeScales[i]);
+      if (weightDecay != 0) u = u + (cautious ? p * (u * p >= 0.0f ? 1.0f : 0.0f) : p) * wd;
+      param[k] = p + u * negativeLearningRate;
+      if (!std::isfinite(param[k])) flag |= muon::kNonFiniteParam;
+    }
+    expectedFlags.push_back(flag);
+    equal = equal && std::memcmp(param.data(), newParams[i].data(), size * sizeof(float)) == 0 &&
+            std::memcmp(momentum.data(), newMomenta[i].data(), size * sizeof(float)) == 0;
+  }
+  check(equal, name + ": new parameters and momenta equal the composed float32 arithmetic bit for bit");
+  check(flags == expectedFlags && flags[2] == (muon::kNonFiniteGradient | muon::kNonFiniteMomentum | muon::kNonFiniteParam) && flags[0] == 0,
+        name + ": flags a non-finite gradient and the values it makes, per variable");
+}
+
+// The Gram spectrum of a diagonal matrix: σ², descending.
+void spectrumCase() {
+  const int rows = 3, cols = 7;
+  std::vector<double> x(static_cast<size_t>(rows) * cols, 0.0);
+  x[0 * cols + 0] = 0.5;
+  x[1 * cols + 1] = 3.0;
+  x[2 * cols + 2] = 2.0;
+  bool ok = true;
+  for (const bool tall : {false, true}) {
+    std::vector<double> input = x;
+    if (tall) {  // its transpose, 7 × 3
+      for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) input[static_cast<size_t>(c) * rows + r] = x[static_cast<size_t>(r) * cols + c];
+    }
+    const std::vector<double> lambda = muon::gramEigenvalues(input.data(), tall ? cols : rows, tall ? rows : cols, 1);
+    const std::vector<double> expected = {9.0, 4.0, 0.25};
+    for (size_t i = 0; i < expected.size(); ++i) ok = ok && lambda.size() == 3 && std::fabs(lambda[i] - expected[i]) <= 1e-14 * 9.0;
+  }
+  check(ok, "gramEigenvalues: a diagonal matrix's squared singular values, descending, wide and tall (within 1e-14·σ²max)");
+}
+
+// bfloat16 where it cannot run is refused with the reason, before any output is written.
+void precisionCase() {
+  if (muon::supports(Precision::kBfloat16)) {
+    std::printf("skip bfloat16 refusal: bfloat16 products run here\n");
+    return;
+  }
+  std::vector<float> x = gaussian(12, 1), out(12, 7.0f);
+  std::vector<muon::PlannedMatrix> matrices = {{x.data(), out.data(), 3, 4, Algorithm::kPlain, false, 1.0}};
+  muon::Engine engine;
+  std::string message;
+  try {
+    muon::orthogonalizeAll(engine, matrices, schedule(kJordan, 5, Precision::kBfloat16));
+  } catch (const std::runtime_error& error) {
+    message = error.what();
+  }
+  check(message.find("bfloat16 products need oneDNN") == 0 && std::all_of(out.begin(), out.end(), [](float v) { return v == 7.0f; }),
+        "bfloat16 without bfloat16 products: refused (" + message + "), output untouched");
+}
+
+// The thread count per call: exactly `threads` when fixed; following the load, all of them less
+// the CPUs other processes' runnable threads hold, at least 1. With as many CPU-bound child
+// processes as CPUs, another process holds every CPU, so a call must take 1 thread (whatever else
+// runs on the machine); each check reads what the call recorded.
+void threadingCase() {
+  muon::Engine engine;
+  engine.threads = 3;
+  engine.followsLoad = false;
+  const int fixed = engine.threadsForCall();
+  check(fixed == 3 && engine.lastCall.threads == 3 && engine.lastCall.cpus == 0 && engine.lastCall.othersRunnable == -1 && engine.calls == 1,
+        "a fixed thread count is used as it is, without looking at the machine");
+#ifdef __linux__
+  engine.followsLoad = true;
+  engine.threads = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  const int now = engine.threadsForCall();
+  const muon::CallThreading seen = engine.lastCall;
+  check(seen.cpus >= 1 && seen.othersRunnable >= 0 && now == std::clamp(seen.cpus - seen.othersRunnable, 1, engine.threads),
+        "following the load: " + std::to_string(now) + " threads = clamp(" + std::to_string(seen.cpus) + " CPUs − " + std::to_string(seen.othersRunnable) +
+            " other runnable threads, 1, " + std::to_string(engine.threads) + ")");
+  std::vector<pid_t> busy;
+  for (int i = 0; i < seen.cpus; ++i) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      for (volatile unsigned long spin = 0;; spin = spin + 1) {
+      }
+    }
+    if (pid > 0) busy.push_back(pid);
+  }
+  usleep(20000);  // until the children run
+  const int loaded = engine.threadsForCall();
+  const muon::CallThreading withBusy = engine.lastCall;
+  for (pid_t pid : busy) kill(pid, SIGKILL);
+  for (pid_t pid : busy) waitpid(pid, nullptr, 0);
+  check(loaded == 1 && withBusy.othersRunnable >= seen.cpus,
+        "beside " + std::to_string(busy.size()) + " CPU-bound processes (one per CPU): 1 thread (saw " + std::to_string(withBusy.othersRunnable) + " other runnable threads)");
+#endif
+}
+
+}  // namespace
+
+int main() {
+  const muon::EngineDescription engine = muon::describe();
+  std::printf("engine: float32 products by %s; bfloat16 %s\n", engine.float32Products.c_str(), engine.bfloat16Products.c_str());
+  std::vector<std::pair<std::string, Precision>> precisions = {{"OpenBLAS float32", Precision::kFloat32OpenBlas}};
+  if (!muon::runsInOpenBlas(Precision::kFloat32)) precisions.push_back({"oneDNN float32", Precision::kFloat32});
+  for (const auto& [label, precision] : precisions) {
+    diagonalCase(label + ", plain, Frobenius", precision, Algorithm::kPlain, Normalization::kFrobenius, kJordan);
+    diagonalCase(label + ", Gram with a restart, Frobenius", precision, Algorithm::kGram, Normalization::kFrobenius, kJordan, {2});
+    diagonalCase(label + ", plain, AOL", precision, Algorithm::kPlain, Normalization::kAol, kJordan);
+    diagonalCase(label + ", Gram, AOL", precision, Algorithm::kGram, Normalization::kAol, kJordan);
+    convergenceCase(label + ", plain", precision, Algorithm::kPlain, false);
+    convergenceCase(label + ", Gram, tall", precision, Algorithm::kGram, true);
+  }
+  fusedStepCase("muonStep, Nesterov, no decay", true, 0.0, false);
+  fusedStepCase("muonStep, plain momentum, decay", false, 0.1, false);
+  fusedStepCase("muonStep, Nesterov, cautious decay", true, 0.1, true);
+  spectrumCase();
+  precisionCase();
+  threadingCase();
+  std::printf("%s\n", failures == 0 ? "all passed" : (std::to_string(failures) + " failed").c_str());
+  return failures == 0 ? 0 : 1;
+}

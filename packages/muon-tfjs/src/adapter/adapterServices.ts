@@ -1,0 +1,9 @@
+import { fastestOrthogonalizer } from '../kernels/fastestOrthogonalizer.js';
+import { nativeMuonStep } from '../kernels/nativeMuonStep.js';
+import type { OptimizerServices } from '../optimizers/optimizerKind.js';
+
+/**
+ * The kernels the adapter hands to every optimizer it builds, standalone or in a hybrid: the
+ * fastest orthogonalizer where a kind's options name none, and the native fused Muon step.
+ */
+export const ADAPTER_SERVICES: OptimizerServices = Object.freeze({ defaultOrthogonalizer: fastestOrthogonalizer, muonStepKernel: nativeMuonStep });
