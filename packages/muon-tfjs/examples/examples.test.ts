@@ -45,6 +45,11 @@ describe('README examples', () => {
     expect(last).toBeLessThan(1e-2 * first);
   });
 
+  it('a custom loop with muon() fits each expert of an [E, in, out] weight, per matrix (mixtureOfExperts.ts)', async () => {
+    const [first, last] = await lossesPrintedBy('./mixtureOfExperts.js');
+    expect(last).toBeLessThan(1e-2 * first);
+  });
+
   it('the CommonJS example uses the same API names as the package exports (it runs in package.test.ts)', async () => {
     const library = await import('muon-tfjs');
     const required = /const \{ ([^}]+) \} = require\('muon-tfjs'\);/.exec(readFileSync(new URL('./commonJs.cjs', import.meta.url), 'utf8'));

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 // examples.test.ts runs here and package.test.ts type-checks (tsc --strict) and runs in empty
 // ESM and CommonJS projects.
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-const EXAMPLES = { 'modelFit.ts': 'ts', 'customLoop.ts': 'ts', 'commonJs.cjs': 'js', 'webgpuInNode.ts': 'ts' } as const;
+const EXAMPLES = { 'modelFit.ts': 'ts', 'customLoop.ts': 'ts', 'mixtureOfExperts.ts': 'ts', 'commonJs.cjs': 'js', 'webgpuInNode.ts': 'ts' } as const;
 /** Examples the README quotes in part: each of its blocks must be a verbatim excerpt of one of them. */
 const EXCERPTED = ['threeWayHybrid.ts', 'tapsAndHooks.ts'];
 const blocks = [...readme.matchAll(/^```(ts|js|typescript|javascript)\n([^]*?)^```$/gm)].map((m) => ({ language: m[1], text: m[2] }));

@@ -62,7 +62,18 @@ export {
 export { orthogonalizationPlanner, type OrthogonalizationPlanner } from './math/orthogonalizationPlanner.js';
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
 export type { MuonStepKernel, MuonStepResult, MuonStepSettings, MuonStepVariable } from './math/muonStepKernel.js';
-export { fromMatrix, matrixShape, toMatrix, type MatrixShape } from './math/matrixView.js';
+export {
+  batchedMatrixShape,
+  fromBatchedMatrices,
+  fromMatrix,
+  matrixShape,
+  toBatchedMatrices,
+  toMatrix,
+  type BatchedMatrixShape,
+  type MatrixDimensions,
+  type MatrixShape,
+  type MatrixView,
+} from './math/matrixView.js';
 export { LR_ADJUST_MODES, MATCH_ADAMW_RMS, shapeScale, type LrAdjust } from './math/shapeScale.js';
 export {
   fromSliceView,
@@ -75,7 +86,7 @@ export {
   sliceView,
   type SelectedSide,
 } from './math/submatrixSelection.js';
-export { CONV_ORTHOGONALIZATIONS, perTapScale, tapMatrices, type ConvOrthogonalization, type TapMatrices } from './math/convTaps.js';
+export { CONV_ORTHOGONALIZATIONS, perTapScale, perTapView, type ConvOrthogonalization } from './math/convTaps.js';
 export {
   checkScheduled,
   constant,
@@ -129,6 +140,7 @@ export { addDecayedWeights, type DecayedWeightsOptions } from './transforms/addD
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js';
 export { blockName, splitBlocks, type BlockSplit, type BlockSplitOf } from './transforms/splitBlocks.js';
 export { splitColumns, type ColumnBlocksOf } from './transforms/splitColumns.js';
+export { splitMatrices, type MatrixViewOf } from './transforms/splitMatrices.js';
 export { splitTaps } from './transforms/splitTaps.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
@@ -178,6 +190,7 @@ export {
   type SophiaOptions,
 } from './optimizers/sophia.js';
 export { blockColumnsOf, checkBlockColumns, type BlockColumnsRule } from './optimizers/blockColumns.js';
+export { NO_CONV_KERNELS, checkMatrixViews, matrixViewOf, type IsConvKernel, type MatrixViewRule } from './optimizers/matrixViews.js';
 export {
   WEIGHT_DECAY_OPTION_NAMES,
   resolveWeightDecayOptions,
@@ -189,6 +202,7 @@ export { LION_DEFAULTS, LION_KIND, lionTransformation, type LionOptions, type Re
 export {
   checkRoutingPolicy,
   defaultRoute,
+  isConvolutionKernel,
   routeVariable,
   type Route,
   type RouteDecision,
@@ -203,6 +217,7 @@ export {
   matrixOptimizerKind,
   resolveExecution,
   type ExecutionOptions,
+  type GroupVariable,
   type OptimizerGroup,
   type OptimizerKind,
   type OptimizerServices,

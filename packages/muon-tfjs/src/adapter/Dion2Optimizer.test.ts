@@ -145,6 +145,35 @@ describe.each(TEST_BACKENDS)('Dion2, on %s', (backend) => {
     optimizer.dispose();
   });
 
+  it('matrixViews: experts [2, 3, 4] are two matrices, each selecting its own slices, as two [3, 4] weights would; without a rule the weight is refused', () => {
+    // The experts' gradients differ in which rows are largest, so a selection over the flattened
+    // [6, 4] matrix would pick other rows (and scale by √(4/6)); per expert it is each [3, 4]'s.
+    const grads = [
+      [[1, 0, 2, 0], [0, 3, 0, 1], [0.5, 0.5, 0, 0.5]],
+      [[0.1, 0.2, 0, 0], [0, 0.1, 0.3, 0], [2, 0, 0, 1]],
+    ];
+    const experts = tf.variable(tf.ones([2, 3, 4]), true, `dion2_experts_${backend}`);
+    const separate = grads.map((_, e) => tf.variable(tf.ones([3, 4]), true, `dion2_expert${e}_${backend}`));
+    const options = { learningRate: 0.1, weightDecay: 0.5, fraction: 0.5, coefficients: 'polarExpress8', execution: { orthogonalize: newtonSchulzEach } } as const;
+    const viewed = dion2({ ...options, matrixViews: [{ name: 'dion2_experts', reductionAxes: [1], outputAxes: [2] }] });
+    const apart = dion2(options);
+    for (let step = 0; step < 2; step++) {
+      viewed.applyGradients({ [experts.name]: tf.tensor3d(grads) });
+      apart.applyGradients(Object.fromEntries(separate.map((v, e) => [v.name, tf.tensor2d(grads[e] as number[][])])));
+    }
+    const stacked = experts.arraySync() as number[][][];
+    separate.forEach((v, e) => expect(maxAbsDiff(stacked[e] as number[][], rowsOf(v))).toBeLessThan(FP32));
+    const unviewed = tf.variable(tf.ones([2, 3, 4]), true, `dion2_unviewed_${backend}`);
+    const refusing = dion2();
+    expect(() => refusing.applyGradients({ [unviewed.name]: tf.ones([2, 3, 4]) })).toThrow(
+      `dion2: variable '${unviewed.name}' has shape [2, 3, 4] (rank 3) and is not known to be a convolution kernel`,
+    );
+    expect(Array.from(unviewed.dataSync())).toEqual(new Array(24).fill(1));
+    expect(refusing.iterations).toBe(0);
+    expect(() => hybrid([unviewed], { groups: { muon: { optimizer: 'dion2' } }, label: () => 'muon' })).toThrow(/Dion2 .*matrixViews/);
+    for (const optimizer of [viewed, apart, refusing]) optimizer.dispose();
+  });
+
   it('refuses misuse by name: fraction outside (0, 1], errorFeedbackDecay outside [0, 1), a flat or fused execution setting, a vector, and changes nothing', () => {
     for (const fraction of [0, -0.25, 1.5, Number.NaN]) {
       expect(() => dion2({ fraction })).toThrow(`Dion2Optimizer: fraction must be in (0, 1] (the share of slices orthogonalized per step), got ${String(fraction)}`);

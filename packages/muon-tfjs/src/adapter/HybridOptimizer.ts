@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { warnOnce } from '../kernels/warnOnce.js';
 import type { OptimizerGroup } from '../optimizers/optimizerKind.js';
 import { type GroupSpec, createGroup, optimizerKindNamed } from '../optimizers/optimizerKinds.js';
 import { type Scheduled, scheduleValue } from '../math/schedule.js';
 import { checkLearningRate } from '../optimizers/options.js';
-import { type RouteDecision, type RoutingPolicy, type VariableDescription, checkRoutingPolicy, routeVariable } from '../optimizers/routing.js';
+import { type RouteDecision, type RoutingPolicy, type VariableDescription, checkRoutingPolicy, isConvolutionKernel, routeVariable } from '../optimizers/routing.js';
 import type { GradientTransformation } from '../transforms/gradientTransformation.js';
 import { partition } from '../transforms/partition.js';
 import { type LayersModelLike, describeVariables } from './describeVariables.js';
@@ -21,10 +22,11 @@ export interface HybridOptions<L extends string = string> extends RoutingPolicy<
   readonly groups: Readonly<Record<L, GroupSpec>>;
 }
 
-/** A saved routing decision: variable name and group label. */
+/** A saved routing decision: variable name and group label, and whether the variable is a convolution kernel by its layer class. */
 export interface SavedRoute {
   readonly name: string;
   readonly route: string;
+  readonly convKernel?: boolean;
 }
 
 /** The constructor's argument: the options plus what the router knows in advance. */
@@ -52,8 +54,8 @@ export interface RoutingRow {
   readonly shape: readonly number[];
   /** The `[fanIn, fanOut]` matrix Muon orthogonalizes; absent for element-wise optimizers. */
   readonly matrix?: readonly [number, number];
-  /** How many such matrices: a conv kernel's taps when its group orthogonalizes per tap; absent for one. */
-  readonly taps?: number;
+  /** How many such matrices: a conv kernel's taps when its group orthogonalizes per tap, a `matrixViews` rule's batch; absent for one. */
+  readonly matrices?: number;
   /**
    * The update scale s (Muon's shape scale; 1 for the others): the step is −lr·s·direction. Like
    * `effectiveLearningRate`, rounded to 4 significant digits for reading (√3.2 shows as 1.789); the
@@ -71,6 +73,8 @@ interface RoutedVariable {
   readonly shape?: readonly number[];
   /** Restored from a saved config and not yet bound to a live variable. */
   readonly restored: boolean;
+  /** A convolution kernel by its layer class (`isConvolutionKernel`), saved with the route: the only rank ≥ 3 weight Muon flattens unasked. */
+  readonly convKernel: boolean;
 }
 
 /**
@@ -111,12 +115,15 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     }
     checkRoutingPolicy(config, owner);
     this.#policy = { ...(config.overrides && { overrides: config.overrides }), ...(config.label && { label: config.label }) };
-    for (const { name, route, shape } of config.routes ?? []) {
-      this.#routes.set(name, { decision: this.checkDecision(name, shape, { route, reason: 'restored from a saved config' }), ...(shape && { shape }), restored: true });
+    for (const { name, route, shape, convKernel: saved } of config.routes ?? []) {
+      const convKernel = saved ?? this.savedBeforeConvKernels(name, route, shape);
+      const decision = this.checkDecision(name, shape, convKernel, { route, reason: 'restored from a saved config' });
+      this.#routes.set(name, { decision, ...(shape && { shape }), restored: true, convKernel });
     }
     for (const variable of config.variables ?? []) {
-      const decision = this.checkDecision(variable.name, variable.shape, routeVariable(variable, this.#policy));
-      this.#routes.set(variable.name, { decision, shape: variable.shape, restored: false });
+      const convKernel = isConvolutionKernel(variable);
+      const decision = this.checkDecision(variable.name, variable.shape, convKernel, routeVariable(variable, this.#policy));
+      this.#routes.set(variable.name, { decision, shape: variable.shape, restored: false, convKernel });
     }
   }
 
@@ -160,26 +167,27 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     const known = this.#routes.get(name);
     if (known !== undefined && !known.restored) return known.decision.route;
     const restored = known !== undefined && (known.shape === undefined || tf.util.arraysEqual([...known.shape], [...shape])) ? known : this.restoredRouteFor(name, shape);
-    const decision = this.checkDecision(name, shape, restored?.decision ?? routeVariable({ name, shape }, this.#policy));
-    this.#routes.set(name, { decision, shape, restored: false });
+    const convKernel = restored?.convKernel ?? false;
+    const decision = this.checkDecision(name, shape, convKernel, restored?.decision ?? routeVariable({ name, shape }, this.#policy));
+    this.#routes.set(name, { decision, shape, restored: false, convKernel });
     return decision.route;
   }
 
   /** The routing table: every variable known so far, its group and optimizer, why, and its step size. */
   describeRouting(): RoutingRow[] {
     const rows: RoutingRow[] = [];
-    for (const [variable, { decision, shape, restored }] of this.#routes) {
+    for (const [variable, { decision, shape, restored, convKernel }] of this.#routes) {
       if (shape === undefined || restored) continue;
       const label = decision.route;
       const group = this.group(label);
-      const { scale, matrix, taps } = group.describe(shape);
+      const { scale, matrix, matrices } = group.describe({ name: variable, shape, convKernel });
       rows.push({
         variable,
         label,
         optimizer: group.kind.name,
         shape,
         ...(matrix && { matrix }),
-        ...(taps !== undefined && { taps }),
+        ...(matrices !== undefined && { matrices }),
         scale: forReading(scale),
         effectiveLearningRate: forReading(this.learningRateOf(label as L) * scale),
         reason: decision.reason,
@@ -191,7 +199,10 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
   protected override createTransformation(): GradientTransformation {
     const transformations: Record<string, GradientTransformation> = {};
     for (const [label, group] of this.#groups) {
-      transformations[label] = group.transformation(() => this.learningRateScheduleOf(label as L));
+      transformations[label] = group.transformation(
+        () => this.learningRateScheduleOf(label as L),
+        (name) => this.#routes.get(name)?.convKernel === true,
+      );
     }
     return partition((name, param) => this.routeOf(name, param.shape), transformations);
   }
@@ -216,7 +227,7 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
         optimizer: group.kind.name,
         options: { ...group.config(), learningRate: this.learningRateScheduleOf(label as L) as tf.serialization.ConfigDictValue },
       })),
-      routes: this.savedRoutes().map(({ name, route, shape }) => ({ name, group: { name: route }, ...(shape && { shape: [...shape] }) })),
+      routes: this.savedRoutes().map(({ name, route, shape, convKernel }) => ({ name, group: { name: route }, ...(shape && { shape: [...shape] }), convKernel })),
     };
   }
 
@@ -228,17 +239,33 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
         { optimizer, options: optimizerKindNamed(optimizer, `${cls.className}.${name}`).optionsFromConfig(options) },
       ]),
     );
-    const routes = ((config['routes'] ?? []) as { name: string; group: { name: string }; shape?: number[] }[]).map(({ name, group, shape }) => ({
+    const routes = ((config['routes'] ?? []) as { name: string; group: { name: string }; shape?: number[]; convKernel?: boolean }[]).map(({ name, group, shape, convKernel }) => ({
       name,
       route: group.name,
       ...(shape && { shape }),
+      ...(typeof convKernel === 'boolean' && { convKernel }),
     }));
     return new cls({ groups, routes });
   }
 
   /** Every decision with the shape it was made for, for the saved config. */
-  protected savedRoutes(): { name: string; route: string; shape?: readonly number[] }[] {
-    return [...this.#routes].map(([name, { decision, shape }]) => ({ name, route: decision.route, ...(shape && { shape }) }));
+  protected savedRoutes(): { name: string; route: string; shape?: readonly number[]; convKernel: boolean }[] {
+    return [...this.#routes].map(([name, { decision, shape, convKernel }]) => ({ name, route: decision.route, ...(shape && { shape }), convKernel }));
+  }
+
+  /**
+   * Whether a route restored from a config saved before routes recorded convolution kernels (no
+   * `convKernel`) is one: then every weight of rank ≥ 3 was flattened, so one its group would now
+   * refuse keeps the flattened view it was trained with, said once, rather than failing the load.
+   */
+  private savedBeforeConvKernels(name: string, route: string, shape: readonly number[] | undefined): boolean {
+    const group = this.#groups.get(route);
+    if (shape === undefined || shape.length < 3 || group?.refuse({ name, shape, convKernel: false }) === undefined) return false;
+    warnOnce(
+      `${this.getClassName()}: '${name}' of shape [${shape.join(', ')}] comes from a config saved before routes recorded convolution kernels; ` +
+        `${group.kind.title} keeps orthogonalizing it as the one flattened matrix it was trained as (a matrixViews rule in group '${route}' splits it into its matrices)`,
+    );
+    return true;
   }
 
   private group(label: string): OptimizerGroup {
@@ -249,15 +276,23 @@ export class HybridOptimizer<L extends string = string> extends TransformOptimiz
     return group;
   }
 
-  /** Refuses a decision naming a missing group, or a variable its group's optimizer cannot take. */
-  private checkDecision(name: string, shape: readonly number[] | undefined, decision: RouteDecision): RouteDecision {
+  /**
+   * Refuses a decision naming a missing group, or a variable its group's optimizer cannot take;
+   * where the decision has a fallback (the default policy's, for a weight Muon may not see as
+   * matrices), takes that instead and says so once.
+   */
+  private checkDecision(name: string, shape: readonly number[] | undefined, convKernel: boolean, decision: RouteDecision): RouteDecision {
     const group = this.#groups.get(decision.route);
     if (group === undefined) {
       throw new Error(
         `${this.getClassName()}: '${name}' is routed to '${decision.route}' (${decision.reason}), but there is no such group; the groups are ${this.labels.map((l) => `'${l}'`).join(', ')}`,
       );
     }
-    const refusal = shape === undefined ? undefined : group.refuse(shape);
+    const refusal = shape === undefined ? undefined : group.refuse({ name, shape, convKernel });
+    if (refusal !== undefined && decision.fallback !== undefined && this.#groups.has(decision.fallback.route)) {
+      warnOnce(`${this.getClassName()}: '${name}' of shape [${shape?.join(', ')}] goes to '${decision.fallback.route}' (${decision.fallback.reason}): ${group.kind.title} refuses it: ${refusal}`);
+      return this.checkDecision(name, shape, convKernel, decision.fallback);
+    }
     if (refusal !== undefined) {
       throw new Error(`Routing sends '${name}' of shape [${shape?.join(', ')}] to ${group.kind.title} (group '${decision.route}', ${decision.reason}), but ${refusal}`);
     }

@@ -111,7 +111,7 @@ export class MuonWithAdamWOptimizer extends HybridOptimizer<Route> {
       muon: { ...muonConfig(this.muonOptions), learningRate: this.learningRateScheduleOf('muon') } as tf.serialization.ConfigDict,
       adamw: { ...this.adamwOptions, learningRate: this.learningRateScheduleOf('adamw') } as tf.serialization.ConfigDict,
       // Stored under `name` keys: tfjs-layers camel-cases every other string of a saved config.
-      routes: this.savedRoutes().map(({ name, route, shape }) => ({ name, route, ...(shape && { shape: [...shape] }) })),
+      routes: this.savedRoutes().map(({ name, route, shape, convKernel }) => ({ name, route, ...(shape && { shape: [...shape] }), convKernel })),
     };
   }
 
@@ -128,7 +128,9 @@ tf.serialization.registerClass(MuonWithAdamWOptimizer);
  * Creates the Muon + AdamW hybrid. Given a `tf.LayersModel` (built), it routes by layer: Dense and
  * Conv kernels of hidden layers → Muon; Embedding, the last weighted layer (the head), depthwise
  * kernels, biases and norm gains → AdamW. Given variables, it routes by rank and name (`embed` →
- * AdamW); mark the head with an override then. Print `describeRouting()` to check.
+ * AdamW); mark the head with an override then. Any other weight of rank ≥ 3 (a custom layer's
+ * experts `[E, in, out]`) goes to Muon under a `matrixViews` rule of the `muon` options, else to
+ * AdamW with a warning naming it: it is never flattened into one matrix. Print `describeRouting()` to check.
  * @example
  * const optimizer = muonWithAdamW(model, { muon: { learningRate: 0.02 }, adamw: { learningRate: 3e-4 } });
  * console.table(optimizer.describeRouting());

@@ -51,7 +51,9 @@ describe.each(TEST_BACKENDS)('Muon per column block, on %s', (backend) => {
       seen.push(matrices.map((m) => m.shape));
       return newtonSchulzEach(matrices, options);
     };
-    const optimizer = muon({ learningRate: 0.1, lrAdjust: 'matchAdamW', blockColumns: [{ name: 'qkv', blocks }], execution: { orthogonalize: spy } });
+    // Without its model, muon() knows the conv kernel only from a matrixViews rule (matrices pass it through).
+    const matrixViews = [{ name: 'qkv', convKernel: true }] as const;
+    const optimizer = muon({ learningRate: 0.1, lrAdjust: 'matchAdamW', blockColumns: [{ name: 'qkv', blocks }], matrixViews, execution: { orthogonalize: spy } });
     optimizer.applyGradients({ [p.name]: g });
     let begin = 0;
     const expected = widths.map((w) => {

@@ -8,7 +8,7 @@ import type { MuonHyperParameters, MuonOptions } from '../optimizers/muon.js';
 import { MUON_TAPS } from '../transforms/scaleByMuon.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { HybridOptimizer } from './HybridOptimizer.js';
-import { muon } from './optimizers.js';
+import { muon as createMuon } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
 
@@ -35,10 +35,15 @@ const PRECISIONS = [
 ] as const satisfies readonly { precision: NewtonSchulzPrecision; runs: string }[];
 const SHAPES = { tall: [96, 32], wide: [32, 96], conv: [3, 3, 4, 8], square: [48, 48] } as const;
 
+/** The conv kernel is one by declaration: muon() on bare variables has no layer class to tell (the fused step flattens it as the composition does). */
+const CONV_VIEWS = [{ name: '/conv', convKernel: true }] as const;
+/** Muon with the conv kernels declared. */
+const muon = (options: MuonOptions = {}) => createMuon({ matrixViews: CONV_VIEWS, ...options });
+
 let counter = 0;
 /** Two identical sets of variables (one per optimizer), one per shape. */
 function twinVariables(shapes: readonly (readonly number[])[]): [tf.Variable[], tf.Variable[]] {
-  const make = () => shapes.map((shape, i) => tf.variable(tf.randomNormal([...shape], 0, 0.1, 'float32', 7 + i), true, `fused${++counter}`));
+  const make = () => shapes.map((shape, i) => tf.variable(tf.randomNormal([...shape], 0, 0.1, 'float32', 7 + i), true, `fused${++counter}${shape.length > 2 ? '/conv' : ''}`));
   return [make(), make()];
 }
 
@@ -116,8 +121,8 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
       const shapes = [...Object.values(SHAPES), [32], [16, 8]];
       const [va, vb] = twinVariables(shapes);
       const head = (vs: tf.Variable[]) => [{ pattern: (vs[5] as tf.Variable).name, to: 'adamw' as const }];
-      const fused = new MuonWithAdamWOptimizer({ muon: { ...decay, precision }, adamw: { weightDecay: 0.01 }, overrides: head(va) });
-      const composed = new MuonWithAdamWOptimizer({ muon: { ...decay, precision, execution: { fused: false } }, adamw: { weightDecay: 0.01 }, overrides: head(vb) });
+      const fused = new MuonWithAdamWOptimizer({ muon: { ...decay, precision, matrixViews: CONV_VIEWS }, adamw: { weightDecay: 0.01 }, overrides: head(va) });
+      const composed = new MuonWithAdamWOptimizer({ muon: { ...decay, precision, matrixViews: CONV_VIEWS, execution: { fused: false } }, adamw: { weightDecay: 0.01 }, overrides: head(vb) });
       stepBoth(3, fused, va, composed, vb);
       expect(fused.describeExecution()).toEqual([
         expect.objectContaining({ label: 'muon', strategy: 'fused', lastStep: 'fused' }),

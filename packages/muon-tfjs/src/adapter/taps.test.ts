@@ -61,7 +61,7 @@ describe.each(TEST_BACKENDS)('taps on %s', (backend) => {
     const before = w.arraySync() as number[][][][];
     const beta = 0.9;
     const lr = 0.01;
-    const optimizer = muon({ learningRate: lr, momentum: beta, lrAdjust: 'none' });
+    const optimizer = muon({ learningRate: lr, momentum: beta, lrAdjust: 'none', matrixViews: [{ name: w.name, convKernel: true }] });
     const seen: Record<string, { variable: string; shape: number[]; values: number[] }> = {};
     for (const point of Object.values(MUON_TAPS)) {
       optimizer.tap(point, ({ variable: name, value }) => {

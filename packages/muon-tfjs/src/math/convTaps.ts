@@ -1,3 +1,5 @@
+import { type MatrixView, batchedMatrixShape } from './matrixView.js';
+
 /**
  * How Muon sees a convolution kernel `[...spatial, in, out]` (rank ≥ 3; TF.js is input-first):
  *
@@ -15,20 +17,13 @@ export type ConvOrthogonalization = 'flatten' | 'perTap';
 
 export const CONV_ORTHOGONALIZATIONS: readonly ConvOrthogonalization[] = ['flatten', 'perTap'];
 
-/** A conv kernel's taps: `taps` matrices of `[fanIn, fanOut]` = `[in, out]`. */
-export interface TapMatrices {
-  readonly taps: number;
-  readonly fanIn: number;
-  readonly fanOut: number;
-}
-
-/** The per-tap matrices of a kernel of rank ≥ 3 (`[...spatial, in, out]`), or undefined for a matrix. */
-export function tapMatrices(shape: readonly number[]): TapMatrices | undefined {
-  if (shape.length < 3) return undefined;
-  const fanOut = shape[shape.length - 1] as number;
-  const fanIn = shape[shape.length - 2] as number;
-  const taps = shape.slice(0, -2).reduce((p, d) => p * d, 1);
-  return { taps, fanIn, fanOut };
+/**
+ * The per-tap view of a conv kernel `[...spatial, in, out]`: its taps are the batch of `[in, out]`
+ * matrices (reduction axis −2, output axis −1), and the update is divided by √taps.
+ */
+export function perTapView(shape: readonly number[]): MatrixView {
+  const taps = batchedMatrixShape(shape, { reductionAxes: [-2], outputAxes: [-1] });
+  return { ...taps, updateScale: perTapScale(taps.batch) };
 }
 
 /** The factor on a per-tap update of `taps` taps: 1/√taps (timm's `normalize_spatial`). */

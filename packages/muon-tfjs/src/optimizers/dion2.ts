@@ -9,7 +9,8 @@ import type { GradientTransformation, Live } from '../transforms/gradientTransfo
 import { scaleByDion2 } from '../transforms/scaleByDion2.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
-import { splitTaps } from '../transforms/splitTaps.js';
+import { splitMatrices } from '../transforms/splitMatrices.js';
+import { type IsConvKernel, type MatrixViewRule, NO_CONV_KERNELS, checkMatrixViews, matrixViewOf } from './matrixViews.js';
 import { MUON_MOVED_OPTIONS } from './muon.js';
 import { type ExecutionOptions, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
 import { checkLearningRate, checkPositive, checkUnitInterval, optionNames, rejectUnknownOptions } from './options.js';
@@ -35,6 +36,11 @@ export interface Dion2Options extends WeightDecayOptions {
   readonly lrAdjust?: LrAdjust;
   /** How a conv kernel is seen as matrices, as Muon's (dion2.py takes 2-D weights only). Default `'flatten'`. */
   readonly convOrthogonalization?: ConvOrthogonalization;
+  /**
+   * How weights of rank ≥ 3 other than convolution kernels split into matrices, as Muon's: each
+   * matrix of a rule's batch (an expert, a head) selects and orthogonalizes its own slices. Default `[]`.
+   */
+  readonly matrixViews?: readonly MatrixViewRule[];
   /**
    * How the step executes, never saved: of Muon's settings only `orthogonalize` (the kernel that
    * orthogonalizes the selected submatrices; default, supplied by the adapter:
@@ -80,6 +86,7 @@ export const DION2_DEFAULTS = {
   cautiousWeightDecay: false,
   lrAdjust: 'spectral',
   convOrthogonalization: 'flatten',
+  matrixViews: [],
 } as const satisfies Omit<Dion2Settings, 'maxLearningRate'>;
 
 /** The names of Dion2's options: the keys of {@link Dion2Options}, checked by the compiler. */
@@ -94,6 +101,7 @@ export const DION2_OPTION_NAMES = optionNames<Dion2Options>({
   ...WEIGHT_DECAY_OPTION_SET,
   lrAdjust: true,
   convOrthogonalization: true,
+  matrixViews: true,
   execution: true,
 });
 
@@ -140,7 +148,9 @@ export function resolveDion2Options(options: Dion2Options = {}, owner = 'dion2')
     ...resolveWeightDecayOptions(options, DION2_DEFAULTS.weightDecay, maxValue(learningRate), owner),
     lrAdjust,
     convOrthogonalization,
+    matrixViews: options.matrixViews ?? DION2_DEFAULTS.matrixViews,
   };
+  checkMatrixViews(settings.matrixViews, owner);
   const hidden = (value: unknown): PropertyDescriptor => ({ value, enumerable: false });
   return Object.freeze(Object.defineProperties(settings, { schedule: hidden(schedule), execution: hidden(execution) }) as ResolvedDion2Options);
 }
@@ -151,13 +161,18 @@ export function resolveDion2Options(options: Dion2Options = {}, owner = 'dion2')
  * p ← p·(1 − lr·wd) − lr·s·O, with O zero off the selected slices (dion2.py
  * `dion2_post_orthogonalize`: `X *= 1 − lr·wd` on all of X, then `X[S] −= adjusted_lr·O`).
  */
-export function dion2Transformation(options: ResolvedDion2Options, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer): GradientTransformation {
+export function dion2Transformation(
+  options: ResolvedDion2Options,
+  learningRate: Live<Scheduled>,
+  orthogonalize: Orthogonalizer,
+  isConvKernel: IsConvKernel = NO_CONV_KERNELS,
+): GradientTransformation {
   const perMatrix = chain(
     scaleByDion2({ fraction: options.fraction, errorFeedbackDecay: options.errorFeedbackDecay, newtonSchulz: options.schedule, orthogonalize }),
     scaleByShape(options.lrAdjust),
   );
   return chain(
-    options.convOrthogonalization === 'perTap' ? splitTaps(perMatrix) : perMatrix,
+    splitMatrices(matrixViewOf(options.matrixViews, options.convOrthogonalization, isConvKernel, 'dion2'), perMatrix),
     weightDecayTransformation(options, learningRate),
     scaleByLearningRate(learningRate),
   );

@@ -17,12 +17,16 @@ import { weightDecayAt } from './weightDecay.js';
  * `momentum` slot. Every weight-decay variant (decoupled, corrected, cautious, combined) runs
  * fused, in either precision (the kernel runs the schedule's, as the orthogonalizer does). Returns
  * instead why these options need the composition: column blocks (`blockColumns`) and conv taps
- * (`convOrthogonalization: 'perTap'`) are orthogonalized one by one, and layer-aware `nsSteps` give
+ * (`convOrthogonalization: 'perTap'`) and the matrices of a `matrixViews` rule (experts) are
+ * orthogonalized one by one, and layer-aware `nsSteps` give
  * each matrix its own schedule, none of which the kernel does.
  */
 export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<Scheduled>, kernel: MuonStepKernel): FusedStep | string {
   if (options.blockColumns.length > 0) return 'blockColumns splits matrices into column blocks, which the fused kernel does not';
   if (typeof options.nsSteps === 'object' && options.nsSteps.kind === 'auto') return 'layer-aware nsSteps give each matrix its own schedule and a lower-bound slot; the fused kernel runs one fixed schedule';
+  if (options.matrixViews.some((rule) => !('convKernel' in rule))) {
+    return 'matrixViews sees some weights as batches of matrices (or along other axes); the fused kernel orthogonalizes each variable as its one flattened matrix';
+  }
   if (options.convOrthogonalization !== 'flatten') return `convOrthogonalization '${options.convOrthogonalization}' orthogonalizes each tap apart; the fused kernel orthogonalizes the flattened kernel`;
   const { momentum, nesterov, newtonSchulzAt, lrAdjust, cautiousWeightDecay } = options;
   return {

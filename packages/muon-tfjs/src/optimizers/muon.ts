@@ -13,9 +13,10 @@ import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
 import { scaleByMuon } from '../transforms/scaleByMuon.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
 import { splitColumns } from '../transforms/splitColumns.js';
-import { splitTaps } from '../transforms/splitTaps.js';
+import { splitMatrices } from '../transforms/splitMatrices.js';
 import { type BlockColumnsRule, blockColumnsOf, checkBlockColumns } from './blockColumns.js';
 import { fusedMuonStep } from './fusedMuon.js';
+import { type IsConvKernel, type MatrixViewRule, NO_CONV_KERNELS, checkMatrixViews, matrixViewOf } from './matrixViews.js';
 import { type ExecutionOptions, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
 import { type OptionNameSet, checkLearningRate, checkMomentum, checkPositive, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
@@ -50,6 +51,15 @@ export interface MuonHyperParameters extends WeightDecayOptions {
    * See {@link ConvOrthogonalization}. Matrices are unaffected. Default `'flatten'`.
    */
   readonly convOrthogonalization?: ConvOrthogonalization;
+  /**
+   * How weights of rank ≥ 3 other than convolution kernels split into matrices: variables matching
+   * a rule are orthogonalized per matrix along their batch axes, each with its own shape scale
+   * (experts `[E, in, out]`, per-head projections `[heads, headDim, dModel]`), as optax's
+   * `MuonDimensionNumbers`. See {@link MatrixViewRule}. Without a rule, only a convolution kernel
+   * (known by its layer class, in a hybrid built from a model) is flattened; any other rank ≥ 3
+   * weight is refused with the rule to write. Default `[]`.
+   */
+  readonly matrixViews?: readonly MatrixViewRule[];
 }
 
 /** Newton–Schulz with one schedule for every matrix: the default. */
@@ -194,6 +204,7 @@ export const MUON_DEFAULTS = {
   precision: 'float32',
   blockColumns: [],
   convOrthogonalization: 'flatten',
+  matrixViews: [],
 } as const satisfies Omit<MuonSettings, 'maxLearningRate'>;
 
 /**
@@ -212,6 +223,7 @@ export const MUON_COMPOSITION_OPTION_SET = {
   precision: true,
   blockColumns: true,
   convOrthogonalization: true,
+  matrixViews: true,
 } as const satisfies OptionNameSet<MuonCompositionOptions>;
 
 /** The names of Muon's options: the keys of {@link MuonOptions}, checked by the compiler. */
@@ -299,8 +311,10 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
     precision,
     blockColumns: options.blockColumns ?? MUON_DEFAULTS.blockColumns,
     convOrthogonalization: options.convOrthogonalization ?? MUON_DEFAULTS.convOrthogonalization,
+    matrixViews: options.matrixViews ?? MUON_DEFAULTS.matrixViews,
   };
   checkBlockColumns(settings.blockColumns, owner);
+  checkMatrixViews(settings.matrixViews, owner);
   if (typeof settings.nesterov !== 'boolean') {
     throw new Error(`${owner}: nesterov must be a boolean, got ${String(settings.nesterov)}`);
   }
@@ -327,6 +341,7 @@ export function muonConfig(options: ResolvedMuonOptions): tf.serialization.Confi
     momentum: settings.momentum as tf.serialization.ConfigDictValue,
     learningRate: settings.learningRate as tf.serialization.ConfigDictValue,
     blockColumns: settings.blockColumns as unknown as tf.serialization.ConfigDictValue,
+    matrixViews: settings.matrixViews as unknown as tf.serialization.ConfigDictValue,
   };
 }
 
@@ -346,6 +361,10 @@ export function muonOptionsFromConfig<Options extends MuonCompositionOptions>(co
  * Muon as a composition: orthogonalized momentum, scaled by the matrix shape, plus decoupled weight
  * decay, times −lr:  p ← p − lr·(s·O + wd·p) = p·(1 − lr·wd) − lr·s·O (corrected and cautious
  * decay as in {@link WeightDecayOptions}; the cautious mask compares p with s·O).
+ * Each variable is orthogonalized as the matrices of its view (`matrixViewOf`: a rule of
+ * `matrixViews`, a convolution kernel as `convOrthogonalization` says, a matrix as itself), and
+ * column blocks (`blockColumns`) are cut from each of those matrices.
+ * @param isConvKernel which variables are convolution kernels by their layer class: none without a model
  * @param afterOrthogonalization stages applied to O before the shape scale (NorMuon's
  *   {@link scaleByNeuronRms}); none for Muon
  */
@@ -353,6 +372,7 @@ export function muonTransformation(
   options: ResolvedMuonOptions,
   learningRate: Live<Scheduled>,
   orthogonalize: Orthogonalizer,
+  isConvKernel: IsConvKernel = NO_CONV_KERNELS,
   ...afterOrthogonalization: readonly GradientTransformation[]
 ): GradientTransformation {
   const perMatrix = chain(
@@ -366,10 +386,12 @@ export function muonTransformation(
     ...afterOrthogonalization,
     scaleByShape(options.lrAdjust),
   );
-  // Taps inside column blocks: a block [kh, kw, in, width] of a conv kernel splits into its taps.
-  const orthogonalized = options.convOrthogonalization === 'perTap' ? splitTaps(perMatrix) : perMatrix;
+  // Column blocks inside each matrix of the view: a conv kernel's tap [in, out] or an expert's
+  // [in, out] splits into [in, width] blocks (blockColumnsOf matches the variable's name in the
+  // matrix's `name#i`).
+  const blocked = options.blockColumns.length === 0 ? perMatrix : splitColumns(blockColumnsOf(options.blockColumns, 'muon'), perMatrix);
   return chain(
-    options.blockColumns.length === 0 ? orthogonalized : splitColumns(blockColumnsOf(options.blockColumns, 'muon'), orthogonalized),
+    splitMatrices(matrixViewOf(options.matrixViews, options.convOrthogonalization, isConvKernel, 'muon'), blocked),
     weightDecayTransformation(options, learningRate),
     scaleByLearningRate(learningRate),
   );

@@ -14,6 +14,7 @@ import {
   resolveMuonOptions,
   withMuonDerived,
 } from './muon.js';
+import { type IsConvKernel, NO_CONV_KERNELS } from './matrixViews.js';
 import { type ExecutionOptions, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
 import { checkPositive, checkUnitInterval, optionNames, rejectUnknownOptions } from './options.js';
 
@@ -66,8 +67,13 @@ export function resolveNorMuonOptions(options: NorMuonOptions = {}, owner = 'nor
  * neuron by a second moment ({@link scaleByNeuronRms}), then shape-scaled, decayed and stepped as
  * Muon: p ← p·(1 − lr·wd) − lr·s·Ô.
  */
-export function normuonTransformation(options: ResolvedNorMuonOptions, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer): GradientTransformation {
-  return muonTransformation(options, learningRate, orthogonalize, scaleByNeuronRms({ beta2: options.beta2, epsilon: options.epsilon }));
+export function normuonTransformation(
+  options: ResolvedNorMuonOptions,
+  learningRate: Live<Scheduled>,
+  orthogonalize: Orthogonalizer,
+  isConvKernel: IsConvKernel = NO_CONV_KERNELS,
+): GradientTransformation {
+  return muonTransformation(options, learningRate, orthogonalize, isConvKernel, scaleByNeuronRms({ beta2: options.beta2, epsilon: options.epsilon }));
 }
 
 /** NorMuon, defined once: as a hybrid group (`{ optimizer: 'normuon', options }`) and as `NorMuonOptimizer`. */

@@ -1,12 +1,13 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { type ConvOrthogonalization, perTapScale, tapMatrices } from '../math/convTaps.js';
-import { matrixShape } from '../math/matrixView.js';
+import type { ConvOrthogonalization } from '../math/convTaps.js';
+import type { MatrixView } from '../math/matrixView.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
 import { type LrAdjust, shapeScale } from '../math/shapeScale.js';
 import type { FusedStep } from '../transforms/fusedStep.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
+import { type IsConvKernel, type MatrixViewRule, NO_CONV_KERNELS, matrixViewOf } from './matrixViews.js';
 
 /** What the adapter supplies to the optimizers it builds (the kernels live above this layer). */
 export interface OptimizerServices {
@@ -14,6 +15,14 @@ export interface OptimizerServices {
   readonly defaultOrthogonalizer: () => Orthogonalizer;
   /** The kernel of the fused Muon step that goes with the default orthogonalizer; without it, Muon runs composed. */
   readonly muonStepKernel?: () => MuonStepKernel;
+}
+
+/** A variable as a group sees it: its name, its shape, and whether its layer class makes it a convolution kernel. */
+export interface GroupVariable {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** From a convolution layer of a model (`isConvolutionKernel` of the routing): only these are flattened without a `matrixViews` rule. */
+  readonly convKernel: boolean;
 }
 
 /** What every optimizer's resolved options hold: the learning rate, a number or a schedule. */
@@ -65,16 +74,22 @@ export interface OptimizerKind<Options extends object = object, Resolved extends
   config(options: Resolved): tf.serialization.ConfigDict;
   /** The options a saved config stands for: this version's form, or an earlier one's (old checkpoints load). */
   optionsFromConfig(config: tf.serialization.ConfigDict): Options;
-  /** Why it cannot take a parameter of this shape (e.g. Muon and a vector), or undefined when it can. */
-  refuse(shape: readonly number[]): string | undefined;
   /**
-   * The update scale for a parameter of this shape (Muon's shape scale; 1 for the others) and, for
-   * Muon, the matrix it orthogonalizes, and how many of them when a conv kernel is orthogonalized
-   * per tap (the scale then includes the 1/√taps).
+   * Why it cannot take this variable under these options (e.g. Muon and a vector, or a rank-3
+   * weight with no matrix view), or undefined when it can.
    */
-  describe(options: Resolved, shape: readonly number[]): ShapeDescription;
-  /** The transformation the optimizer runs. */
-  transformation(options: Resolved, learningRate: Live<Scheduled>, services: OptimizerServices): GradientTransformation;
+  refuse(options: Resolved, variable: GroupVariable): string | undefined;
+  /**
+   * The update scale for this variable (Muon's shape scale; 1 for the others) and, for a matrix
+   * optimizer, the matrix it orthogonalizes, and how many of them when its view has several (a
+   * conv kernel's taps, with the 1/√taps in the scale; the experts of a `matrixViews` rule).
+   */
+  describe(options: Resolved, variable: GroupVariable): ShapeDescription;
+  /**
+   * The transformation the optimizer runs; `isConvKernel` says which variables the model's layer
+   * classes make convolution kernels (none without a model).
+   */
+  transformation(options: Resolved, learningRate: Live<Scheduled>, services: OptimizerServices, isConvKernel: IsConvKernel): GradientTransformation;
   /**
    * The fused execution of {@link transformation} (same learning rate), or why there is none for
    * these options and services; absent for a kind that has none. The adapter decides per step
@@ -87,7 +102,8 @@ export interface OptimizerKind<Options extends object = object, Resolved extends
 export interface ShapeDescription {
   readonly scale: number;
   readonly matrix?: readonly [number, number];
-  readonly taps?: number;
+  /** How many such matrices: a conv kernel's taps orthogonalized per tap, a `matrixViews` rule's batch; absent for one. */
+  readonly matrices?: number;
 }
 
 /** The options type of a kind. */
@@ -104,10 +120,11 @@ export interface OptimizerGroup<Resolved extends ResolvedLearningRate = Resolved
   readonly kind: OptimizerKind<object, Resolved>;
   /** The resolved options, every default filled in (execution settings aside). */
   readonly options: Resolved;
-  /** Why it cannot take a parameter of this shape; the router asks before routing, so refusals surface at construction. */
-  refuse(shape: readonly number[]): string | undefined;
-  describe(shape: readonly number[]): ShapeDescription;
-  transformation(learningRate: Live<Scheduled>): GradientTransformation;
+  /** Why it cannot take this variable; the router asks before routing, so refusals surface at construction. */
+  refuse(variable: GroupVariable): string | undefined;
+  describe(variable: GroupVariable): ShapeDescription;
+  /** Its transformation; `isConvKernel` as in {@link OptimizerKind.transformation}, none by default. */
+  transformation(learningRate: Live<Scheduled>, isConvKernel?: IsConvKernel): GradientTransformation;
   /** The fused step, or why there is none (for these options, or for this kind). */
   fusedStep(learningRate: Live<Scheduled>): FusedStep | string;
   /** The options' saved form. */
@@ -125,9 +142,9 @@ export function createOptimizerGroup<Options extends object, Resolved extends Re
   return {
     kind: kind as unknown as OptimizerKind<object, Resolved>,
     options: resolved,
-    refuse: (shape) => kind.refuse(shape),
-    describe: (shape) => kind.describe(resolved, shape),
-    transformation: (learningRate) => kind.transformation(resolved, learningRate, services),
+    refuse: (variable) => kind.refuse(resolved, variable),
+    describe: (variable) => kind.describe(resolved, variable),
+    transformation: (learningRate, isConvKernel = NO_CONV_KERNELS) => kind.transformation(resolved, learningRate, services, isConvKernel),
     fusedStep: (learningRate) => kind.fusedStep?.(resolved, learningRate, services) ?? `${kind.title} has no fused step`,
     config: () => kind.config(resolved),
   };
@@ -181,35 +198,45 @@ export function elementwiseOptimizerKind<Options extends object, Resolved extend
 export interface ResolvedMatrixOptions extends ResolvedLearningRate {
   readonly lrAdjust: LrAdjust;
   readonly convOrthogonalization: ConvOrthogonalization;
+  /** How weights of rank ≥ 3 other than convolution kernels split into matrices ({@link MatrixViewRule}). */
+  readonly matrixViews: readonly MatrixViewRule[];
   /** The execution settings as given (a non-enumerable property: never saved). */
   readonly execution: ExecutionOptions;
 }
 
 /**
- * The kind of an optimizer that orthogonalizes matrices (Muon, NorMuon): it refuses parameters of
- * rank < 2, reports each kernel's `[fanIn, fanOut]` matrix view and shape scale, and runs the
+ * The kind of an optimizer that orthogonalizes matrices (Muon, NorMuon, Dion2): it refuses
+ * parameters of rank < 2 and weights of rank ≥ 3 it has no matrix view of (`matrixViews`),
+ * reports each variable's `[fanIn, fanOut]` matrix view, their number and shape scale, and runs the
  * `execution.orthogonalize` kernel, else the adapter's default. With `fuse`, the kind also has a
  * fused step ({@link fusedStepOf}).
  */
 export function matrixOptimizerKind<Options extends object, Resolved extends ResolvedMatrixOptions>(
   definition: KindDefinition<Options, Resolved> & {
-    readonly transformation: (options: Resolved, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer) => GradientTransformation;
+    readonly transformation: (options: Resolved, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer, isConvKernel: IsConvKernel) => GradientTransformation;
     readonly fuse?: (options: Resolved, learningRate: Live<Scheduled>, kernel: MuonStepKernel) => FusedStep | string;
   },
 ): OptimizerKind<Options, Resolved> {
   const { title, fuse } = definition;
+  const viewOf = (options: Resolved, { name, shape, convKernel }: GroupVariable): MatrixView | undefined =>
+    matrixViewOf(options.matrixViews, options.convOrthogonalization, () => convKernel)(name, shape);
   return {
     ...namesAndConfig(definition),
-    refuse: (shape) => (shape.length < 2 ? `${title} needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)` : undefined),
-    describe(options, shape) {
-      const tapped = options.convOrthogonalization === 'perTap' ? tapMatrices(shape) : undefined;
-      if (tapped !== undefined) {
-        return { scale: shapeScale(tapped, options.lrAdjust) * perTapScale(tapped.taps), matrix: [tapped.fanIn, tapped.fanOut], taps: tapped.taps };
+    refuse(options, variable) {
+      if (variable.shape.length < 2) return `${title} needs rank ≥ 2: it orthogonalizes matrices (biases, norm gains and other vectors belong to AdamW)`;
+      try {
+        viewOf(options, variable);
+        return undefined;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
       }
-      const m = matrixShape(shape);
-      return { scale: shapeScale(m, options.lrAdjust), matrix: [m.fanIn, m.fanOut] };
     },
-    transformation: (options, learningRate, services) => definition.transformation(options, learningRate, options.execution.orthogonalize ?? services.defaultOrthogonalizer()),
+    describe(options, variable) {
+      const view = viewOf(options, variable) as MatrixView;
+      return { scale: shapeScale(view, options.lrAdjust) * view.updateScale, matrix: [view.fanIn, view.fanOut], ...(view.batch > 1 && { matrices: view.batch }) };
+    },
+    transformation: (options, learningRate, services, isConvKernel) =>
+      definition.transformation(options, learningRate, options.execution.orthogonalize ?? services.defaultOrthogonalizer(), isConvKernel),
     ...(fuse !== undefined && {
       fusedStep(options, learningRate, services) {
         const kernel = services.muonStepKernel;

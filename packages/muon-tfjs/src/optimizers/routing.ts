@@ -33,10 +33,27 @@ export interface RoutingPolicy<L extends string = string> {
 export interface RouteDecision<L extends string = string> {
   readonly route: L;
   readonly reason: string;
+  /**
+   * The decision taken instead, with a warning naming the variable, when the group of `route`
+   * refuses it: the default policy's answer for a weight Muon may or may not see as matrices
+   * (rank ≥ 3, not a convolution kernel: Muon takes it only under a `matrixViews` rule).
+   */
+  readonly fallback?: RouteDecision<L>;
 }
 
 /** Layers whose kernels hold one filter per channel: not a matrix acting on the input. */
 const DEPTHWISE_LAYERS = new Set(['DepthwiseConv2D']);
+
+/**
+ * The tfjs-layers convolutions, whose kernels `[...spatial, in, out]` Muon flattens (or splits per
+ * tap) without a declared view: the only weights of rank ≥ 3 it sees as matrices by itself.
+ */
+const CONVOLUTION_LAYERS = new Set(['Conv1D', 'Conv2D', 'Conv3D', 'Conv2DTranspose', 'Conv3DTranspose', 'SeparableConv2D', 'ConvLSTM2D']);
+
+/** Whether a variable is a convolution kernel by its layer's class (unknown, so false, without a model). */
+export function isConvolutionKernel(v: VariableDescription): boolean {
+  return v.shape.length >= 3 && v.layerClass !== undefined && CONVOLUTION_LAYERS.has(v.layerClass);
+}
 
 /**
  * The default policy, from the Muon contract (KellerJordan/Muon README, torch.optim.Muon docs):
@@ -79,9 +96,23 @@ export function defaultRoute(v: VariableDescription): RouteDecision<Route> {
     const fused = gates > 1 ? `; its ${gates} gates are fused in one [${fanIn}, ${fanOut}] matrix` : '';
     return { route: 'adamw', reason: `input kernel of a recurrent layer: on one-hot tokens an embedding table in effect (override to Muon when its inputs are hidden features)${fused}` };
   }
+  if (v.shape.length >= 3 && !isConvolutionKernel(v)) {
+    // A custom layer's experts [E, in, out] or heads: flattened they would be orthogonalized as one
+    // matrix. Muon takes it under a matrixViews rule of its group; without one, AdamW, with a
+    // warning, so that muonWithAdamW(model) trains any model (optax's muon sends every parameter
+    // that is not 2-D to Adam unless dimension numbers say otherwise, silently), and the user
+    // hears which weight missed Muon; routed to Muon explicitly (a label, an override), it is
+    // refused instead.
+    const layer = v.layerClass === undefined ? '' : ` of a ${v.layerClass} layer`;
+    return {
+      route: 'muon',
+      reason: `rank ${v.shape.length} weight${layer}, per matrix of its matrixViews rule`,
+      fallback: { route: 'adamw', reason: `rank ${v.shape.length} weight${layer} that is no convolution kernel and has no matrixViews rule in the Muon group` },
+    };
+  }
   return {
     route: 'muon',
-    reason: v.shape.length === 2 ? 'hidden matrix' : `kernel seen as the [${fanIn}, ${fanOut}] matrix`,
+    reason: v.shape.length === 2 ? 'hidden matrix' : `convolution kernel seen as the [${fanIn}, ${fanOut}] matrix`,
   };
 }
 

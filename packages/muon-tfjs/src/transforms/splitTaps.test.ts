@@ -14,6 +14,9 @@ import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
  */
 const FP32_REL_TOL = 1e-5;
 
+/** The kernels below are conv kernels: declared so, as muon() has no layer class to tell. */
+const CONV_RULE = { name: 'conv/kernel', convKernel: true } as const;
+
 let counter = 0;
 function zeroKernel(shape: readonly number[]): tf.Variable {
   counter += 1;
@@ -45,7 +48,8 @@ describe.each(TEST_BACKENDS)('Muon per conv tap (convOrthogonalization: perTap),
     const shape = [3, 3, 4, 6];
     const g = tf.randomNormal(shape, 0, 1, 'float32', 7);
     const lr = 0.1;
-    const options = { learningRate: lr, momentum: 0, coefficients: 'polarExpress8', lrAdjust: 'matchAdamW' } as const;
+    // Without its model, muon() knows a conv kernel only from a matrixViews rule.
+    const options = { learningRate: lr, momentum: 0, coefficients: 'polarExpress8', lrAdjust: 'matchAdamW', matrixViews: [CONV_RULE] } as const;
 
     const perTap = zeroKernel(shape);
     muon({ ...options, convOrthogonalization: 'perTap' }).applyGradients({ [perTap.name]: g });
@@ -71,7 +75,7 @@ describe.each(TEST_BACKENDS)('Muon per conv tap (convOrthogonalization: perTap),
     };
     const gConv = tf.randomNormal([2, 3, 5, 4], 0, 1, 'float32', 8);
     const gDense = tf.randomNormal([8, 4], 0, 1, 'float32', 9);
-    const optimizer = muon({ learningRate: 0.05, momentum: 0.9, convOrthogonalization: 'perTap', execution: { orthogonalize: spy } });
+    const optimizer = muon({ learningRate: 0.05, momentum: 0.9, convOrthogonalization: 'perTap', matrixViews: [CONV_RULE], execution: { orthogonalize: spy } });
     optimizer.applyGradients({ [conv.name]: gConv, [dense.name]: gDense });
     expect(seen).toHaveLength(1);
     expect(seen[0]).toEqual([...Array.from({ length: 6 }, () => [5, 4]), [8, 4]]);
@@ -97,7 +101,7 @@ describe.each(TEST_BACKENDS)('Muon per conv tap (convOrthogonalization: perTap),
       seen.push(matrices.map((m) => m.shape));
       return newtonSchulzEach(matrices, schedule);
     };
-    muon({ convOrthogonalization: 'perTap', blockColumns: [{ name: 'conv', blocks: 2 }], execution: { orthogonalize: spy } })
+    muon({ convOrthogonalization: 'perTap', blockColumns: [{ name: 'conv', blocks: 2 }], matrixViews: [CONV_RULE], execution: { orthogonalize: spy } })
       .applyGradients({ [conv.name]: tf.randomNormal([3, 1, 2, 8], 0, 1, 'float32', 10) });
     expect(seen[0]).toEqual(Array.from({ length: 6 }, () => [2, 4]));
   });
@@ -106,12 +110,12 @@ describe.each(TEST_BACKENDS)('Muon per conv tap (convOrthogonalization: perTap),
     const conv = zeroKernel([3, 3, 16, 32]);
     const hybridOptimizer = new HybridOptimizer({
       groups: { muon: { optimizer: 'muon', options: { learningRate: 0.02, convOrthogonalization: 'perTap' } } },
-      variables: [{ name: conv.name, shape: conv.shape }],
+      variables: [{ name: conv.name, shape: conv.shape, layerClass: 'Conv2D' }],
     });
     const [row] = hybridOptimizer.describeRouting();
     expect(row?.matrix).toEqual([16, 32]);
-    expect(row?.taps).toBe(9);
-    expect(row?.scale).toBeCloseTo(Math.sqrt(2) / 3, 4); // √max(1, 32/16) / √9 = 0.471404…, shown to 4 significant digits
+    expect(row?.matrices).toBe(9);
+    expect(row?.scale).toBe(Number((Math.sqrt(2) / 3).toPrecision(4))); // √max(1, 32/16) / √9, as the table rounds it
     expect(() => muon({ convOrthogonalization: 'batched' as never })).toThrow(/MuonOptimizer: unknown convOrthogonalization 'batched'; expected one of flatten, perTap/);
     const copy = new MuonOptimizer(muon({ convOrthogonalization: 'perTap' }).getConfig() as object);
     expect(copy.options.convOrthogonalization).toBe('perTap');

@@ -6,7 +6,7 @@ import { CONVNET_RULES, convNetRule, convNetRuleSpec, withWarmup } from './convN
 import { initializeWeights, buildConvNet, CONVNET_DEFAULT } from 'muon-tfjs-tasks';
 
 /** The routing table of a rule's optimizer on the benchmark ConvNet, by layer. */
-function routing(id: string): Map<string, { label: string; matrix?: readonly number[]; taps?: number }> {
+function routing(id: string): Map<string, { label: string; matrix?: readonly number[]; matrices?: number }> {
   const model = buildConvNet(CONVNET_DEFAULT);
   const optimizer = convNetRuleSpec(convNetRule(id)).create(linearDecay({ peak: 0.02, steps: 100 }), { model, auxLearningRate: 1e-3 }) as HybridOptimizer;
   const rows = new Map(optimizer.describeRouting().filter((r) => r.variable.includes('kernel')).map((r) => [r.variable.split('/')[0] as string, r]));
@@ -39,9 +39,9 @@ describe('the ConvNet rules (issue 12, item 5)', () => {
 
   it('per-tap orthogonalizes conv2 as 9 [16, 32] taps and leaves the Dense kernel whole', () => {
     const rows = routing('muon-per-tap');
-    expect(rows.get('conv2')).toMatchObject({ matrix: [16, 32], taps: 9 });
+    expect(rows.get('conv2')).toMatchObject({ matrix: [16, 32], matrices: 9 });
     expect(rows.get('hidden')?.matrix).toEqual([7 * 7 * 32, 64]);
-    expect(rows.get('hidden')?.taps).toBeUndefined();
+    expect(rows.get('hidden')?.matrices).toBeUndefined();
   });
 
   it('per-filter normalizes each filter of conv2: one step moves every filter by lr·s in Frobenius norm', () => {
