@@ -18,8 +18,9 @@ Every run writes into a folder of its own, <out>/<date>T<time>Z-<mode>, and poin
 Options:
   --quick              the first comparison to run: Muon (+AdamW) against AdamW on the MLP (Fashion-
                        MNIST, else MNIST), 3 seeds, the same tuning; a one-sentence verdict on top of
-                       summary.md and report.html; about a minute on 2 idle cores (measured
-                       4–9 minutes on a 2-core machine at load average 10–23)
+                       summary.md and report.html; 30 s measured on 2 idle cores (4–9 minutes
+                       on a 2-core machine at load average 10–23, before the native threads
+                       followed the load)
   --full               longer runs, every training image, 3 seeds, tuning at half the budget;
                        takes hours on 2 cores
   --models LIST        comma-separated: mlp, convnet, transformer, fashion-mlp, fashion-convnet,

@@ -76,6 +76,7 @@ describe.each(TEST_BACKENDS)('SophiaG, on %s', (backend) => {
       `SophiaOptimizer.provideStepInputs('hessianDiagonal'): values of this kind are never negative, but '${p.name}' has -10`,
     );
     expect(tf.memory().numTensors).toBe(count + 1); // the caller's tensor only: nothing kept
+    optimizer.provideStepInputs('hessianDiagonal', {}); // nothing to check: no estimate this time
     optimizer.provideStepInputs('hessianDiagonal', { [p.name]: tf.tensor1d([0, 1, 100]) }); // zero is an estimate
     optimizer.applyGradients({ [p.name]: tf.tensor1d([0.5, -1, 0.01]) });
     const checkpoint = (await optimizer.getWeights()).map(({ name, tensor }) =>

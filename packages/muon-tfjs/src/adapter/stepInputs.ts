@@ -50,12 +50,15 @@ export class StepInputs {
     if (bad.length > 0) {
       throw new Error(`${owner}.provideStepInputs('${kind}'): non-finite (NaN or Inf) values for ${bad.map((n) => `'${n}'`).join(', ')}`);
     }
-    if (checkValues && declared.nonNegative.includes(kind)) {
-      const entries = Object.entries(tensors).filter(([, t]) => t.size > 0);
-      const minimaTensor = tf.tidy(() => tf.stack(entries.map(([, t]) => tf.min(t))));
-      const minima = entries.length === 0 ? [] : minimaTensor.dataSync();
+    const signed = Object.entries(tensors).filter(([, t]) => t.size > 0);
+    if (checkValues && declared.nonNegative.includes(kind) && signed.length > 0) {
+      // One synchronous read of one minimum per tensor, only where the host already checks values
+      // (`checkValues` is off under the device guard, the default on webgl/webgpu): the host guard
+      // reads every step's values anyway, and this runs when inputs are provided, not in the step.
+      const minimaTensor = tf.tidy(() => tf.stack(signed.map(([, t]) => tf.min(t))));
+      const minima = minimaTensor.dataSync();
       minimaTensor.dispose();
-      const negative = entries.map(([name], i) => [name, minima[i] as number] as const).filter(([, min]) => min < 0);
+      const negative = signed.map(([name], i) => [name, minima[i] as number] as const).filter(([, min]) => min < 0);
       if (negative.length > 0) {
         throw new Error(`${owner}.provideStepInputs('${kind}'): values of this kind are never negative, but ${negative.map(([n, min]) => `'${n}' has ${min}`).join(', ')}`);
       }

@@ -170,7 +170,7 @@ ${top.warning === null ? '' : `<p class="busy">${escapeHtml(top.warning)}</p>`}
 ${top.givenRates === null ? '' : `<p>${escapeHtml(top.givenRates)}</p>`}
 <p>Command: <code>${escapeHtml(results.command)}</code> — ${escapeHtml(results.createdAt)}, ${results.totalSeconds.toFixed(0)} s in total (${results.totalCpuSeconds.toFixed(0)} s of CPU).</p>
 <p>Machine: ${escapeHtml(machineLine(m))}.</p>
-<p>Each optimizer's peak learning rate (then Sophia's ρ at that rate) was chosen by ${escapeHtml(results.config.lrSelection)}; the hybrids' AdamW groups use AdamW's chosen rate. "Steps to target" counts steps until the smoothed training loss first reaches the target, "Time to target" the seconds of training steps until then; "Wall s" is the seconds of training steps of the whole run (evaluation excluded); "Opt. step share" is the fraction of that time spent in <code>optimizer.applyGradients</code> (and Sophia's Hessian estimate).</p>
+<p>Each optimizer's peak learning rate (then, at that rate, Sophia's ρ and a hybrid's AdamW half's rate as a factor of AdamW's chosen rate) was chosen by ${escapeHtml(results.config.lrSelection)}. "Steps to target" counts steps until the smoothed training loss first reaches the target, "Time to target" the seconds of training steps until then; "Wall s" is the seconds of training steps of the whole run (evaluation excluded); "Opt. step share" is the fraction of that time spent in <code>optimizer.applyGradients</code> (and Sophia's Hessian estimate).</p>
 ${sections}
 </body></html>
 `;
