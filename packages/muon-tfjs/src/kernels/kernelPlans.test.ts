@@ -6,6 +6,7 @@ import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import { GENERAL_MATMUL_CAPABILITIES, type KernelCapabilities, type OrthogonalizationPlan, planOrthogonalization } from '../math/planOrthogonalization.js';
 import { useBackend } from '../testing/backends.js';
+import { fixNativeThreads } from '../testing/fixedNativeThreads.js';
 import { gramOrthogonalizer } from './gramOrthogonalizer.js';
 import { NATIVE_ALGORITHM_CODES, loadNativeAddon } from './nativeAddon.js';
 import { OPENBLAS_CAPABILITIES, nativeOrthogonalizer } from './nativeOrthogonalizer.js';
@@ -44,6 +45,8 @@ function recording(capabilities: KernelCapabilities): { planner: Orthogonalizati
 }
 
 const status = loadNativeAddon();
+// Compares native runs bit for bit on products OpenBLAS splits (256×128): one thread count for all.
+fixNativeThreads();
 const schedule = resolveNewtonSchulz({ coefficients: 'jordan' });
 
 /** Runs `kernel` on one seeded matrix per shape, one call each (one matrix per call: the same summation order every time). */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../testing/backends.js';
+import { fixNativeThreads } from '../testing/fixedNativeThreads.js';
 import { maxAbsDiff } from '../diagnostics/float64Matrices.js';
 import { describeOrthogonalizerContract } from '../testing/orthogonalizerContract.js';
 import { describeFastestOrthogonalizer, fastestOrthogonalizer } from './fastestOrthogonalizer.js';
@@ -17,6 +18,8 @@ import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
  * float64), so the plain iteration measures ≤ 3.2e-6 and the Gram iteration ≤ 2.2e-5 here.
  */
 const status = loadNativeAddon();
+// Compares native runs bit for bit on products OpenBLAS may split (48×160): one thread count for all.
+fixNativeThreads();
 const required = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.MUON_TFJS_REQUIRE_NATIVE === '1';
 
 describe('native addon availability', () => {

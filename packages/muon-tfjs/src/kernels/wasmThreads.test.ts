@@ -6,9 +6,12 @@ import { maxAbsDiff } from '../diagnostics/float64Matrices.js';
 import { loadNativeAddon } from './nativeAddon.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
+import { fixNativeThreads } from '../testing/fixedNativeThreads.js';
 import { enableWasmThreadsInBrowser, enableWasmThreadsInNode } from './wasmThreads.js';
 
 // Runs in its own process (vitest forks per file): the wasm backend is initialized here, threaded.
+// The native kernel runs twice on 64×160 and is compared bit for bit: one thread count for both.
+fixNativeThreads();
 describe('enableWasmThreadsInNode', () => {
   it('starts the threaded wasm backend with two XNNPACK threads and computes what the cpu backend does', async () => {
     await expect(enableWasmThreadsInNode({ threads: 2 })).resolves.toBe(2);
