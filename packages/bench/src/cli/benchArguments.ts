@@ -27,8 +27,10 @@ Options:
                        wide-mlp (784-512-512-10)
   --optimizers LIST    comma-separated: muon, adamw, sgd, lion, normuon, sophia, the Muon
                        variants muon-bf16 (bfloat16 Newton–Schulz) and muon-auto (nsSteps 'auto':
-                       layer-aware Newton–Schulz), and dion2 (Dion2: a quarter of each matrix
-                       orthogonalized per step) (default: all but the last three)
+                       layer-aware Newton–Schulz), dion2 (Dion2: a quarter of each matrix
+                       orthogonalized per step), muon-ns3-bf16 (3 Newton–Schulz steps in
+                       bfloat16) and muon-turbo-bf16 (Turbo-Muon's 4 AOL steps in bfloat16)
+                       (default: all but the last five)
   --epochs N           epochs for every model (default: fashion-mlp 2, fashion-convnet 1,
                        transformer 2 of 30 steps; mlp 3, convnet 1)
   --seeds N|LIST       seeds 1..N, or a comma-separated list (default 1; --full: 3)

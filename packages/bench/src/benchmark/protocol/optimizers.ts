@@ -8,17 +8,16 @@ import type { Batch } from 'muon-tfjs-tasks';
  * The optimizers the benchmark can compare (`--optimizers`), in the order of its tables: every
  * optimizer of the library, SGD as tfjs has it, and Muon's variants.
  */
-export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto', 'dion2'] as const;
+export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto', 'dion2', 'muon-ns3-bf16', 'muon-turbo-bf16'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
 /** Every kind of the library's `OPTIMIZER_KINDS` is one of the benchmark's: a new one fails to compile here until it has a spec in {@link SPECS}. */
 const _EVERY_LIBRARY_KIND: readonly OptimizerKind[] = Object.keys(LIBRARY_KINDS) as OptimizerKindName[];
 
-/**
- * The optimizers a plain `npm run bench` compares: the whole competitor table (issue 12). Muon with
- * bfloat16 Newton–Schulz and with layer-aware Newton–Schulz are variants of Muon, and Dion2 a
- * cheaper Muon (issue 24), asked for by name (`--optimizers muon,muon-bf16,muon-auto,dion2`).
- */
-export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS.filter((kind) => kind !== 'muon-bf16' && kind !== 'muon-auto' && kind !== 'dion2');
+/** Variants of Muon and cheaper Muons (issue 24), compared when asked for by name (`--optimizers muon,muon-ns3-bf16`). */
+const VARIANT_KINDS: readonly OptimizerKind[] = ['muon-bf16', 'muon-auto', 'dion2', 'muon-ns3-bf16', 'muon-turbo-bf16'];
+
+/** The optimizers a plain `npm run bench` compares: the whole competitor table (issue 12). */
+export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS.filter((kind) => !VARIANT_KINDS.includes(kind));
 
 /** What an optimizer may do after each step, besides the step itself (Sophia's Hessian estimate). */
 export interface AfterStepContext {
@@ -132,6 +131,11 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
   // behind the default of Muon's `precision` (README, "Precision"). Falls back to float32, said
   // on the console, where the native kernel cannot run bfloat16.
   'muon-bf16': muonSpec('muon-bf16', 'Muon bf16 NS (+AdamW)', { nsSteps: MUON.nsSteps, coefficients: 'jordan', precision: 'bfloat16' }),
+  // The cheap Muons of issue 24's done-when: fewer Newton–Schulz iterations in bfloat16 products.
+  // Three `jordan` iterations (modded-nanogpt's record of 2026-04-09 runs three early in training)
+  // and Turbo-Muon's four AOL-tuned ones (its preset's count), every other setting of 'muon'.
+  'muon-ns3-bf16': muonSpec('muon-ns3-bf16', 'Muon 3-step bf16 NS (+AdamW)', { nsSteps: 3, coefficients: 'jordan', precision: 'bfloat16' }),
+  'muon-turbo-bf16': muonSpec('muon-turbo-bf16', 'Turbo-Muon bf16 NS (+AdamW)', { nsSteps: 4, coefficients: 'turboMuon', precision: 'bfloat16' }),
   // Layer-aware Newton–Schulz (issue 15): every setting of 'muon' but the schedule, chosen per layer.
   'muon-auto': muonSpec('muon-auto', 'Muon auto-NS (+AdamW)', { nsSteps: 'auto' }),
   adamw: {
@@ -209,7 +213,7 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
 function muonSpec(
   kind: OptimizerKind,
   label: string,
-  newtonSchulz: { nsSteps: number; coefficients: 'jordan'; precision?: 'bfloat16' } | { nsSteps: 'auto' },
+  newtonSchulz: { nsSteps: number; coefficients: 'jordan' | 'turboMuon'; precision?: 'bfloat16' } | { nsSteps: 'auto' },
 ): OptimizerSpec & { kind: OptimizerKind } {
   const { nsSteps: _, ...muon } = MUON;
   return {
