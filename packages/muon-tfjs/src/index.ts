@@ -62,6 +62,7 @@ export {
 export { orthogonalizationPlanner, type OrthogonalizationPlanner } from './math/orthogonalizationPlanner.js';
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
 export type { MuonStepKernel, MuonStepResult, MuonStepSettings, MuonStepVariable } from './math/muonStepKernel.js';
+export type { AdamStepKernel, AdamStepResult, AdamStepSettings, AdamStepVariable } from './math/adamStepKernel.js';
 export {
   batchedMatrixShape,
   fromBatchedMatrices,
@@ -118,6 +119,7 @@ export { countWebGpuDispatches, type CountedDispatches } from './kernels/webgpuD
 export { OPENBLAS_CAPABILITIES, nativeCapabilities, nativeOrthogonalizer, type NativeLibrary, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
 export { loadNativeAddon, nativeThreading, NATIVE_NORMALIZATION_CODES, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus, type NativeThreading } from './kernels/nativeAddon.js';
 export { nativeMuonStep, type NativeMuonStepOptions } from './kernels/nativeMuonStep.js';
+export { nativeAdamStep } from './kernels/nativeAdamStep.js';
 export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
 // Backend fixes for training on tfjs-backend-wasm 4.22 (opt-in).

@@ -1,7 +1,8 @@
 // The N-API face of the engine, and nothing else: each export checks JavaScript's arguments, turns
-// them into the engine's plain structs (newton_schulz.h, fused_muon_step.h, gram_spectrum.h) and
-// calls it. `orthogonalize` and `muonStep` take one options object each, whose fields are listed
-// once below (kOrthogonalizeFields, kMuonStepFields): the reader refuses a field not listed, a
+// them into the engine's plain structs (newton_schulz.h, fused_muon_step.h, fused_adam_step.h,
+// gram_spectrum.h) and calls it. `orthogonalize`, `muonStep` and `adamStep` take one options object
+// each, whose fields are listed once below (kOrthogonalizeFields, kMuonStepFields,
+// kAdamStepFields): the reader refuses a field not listed, a
 // missing one and one of the wrong type, naming it, and info().interface publishes the lists, which
 // src/kernels/nativeAddon.ts compares with its own at load (a build of another interface is
 // reported stale instead of being called with arguments it would misread).
@@ -18,6 +19,7 @@
 #include <cblas.h>
 
 #include "engine.h"
+#include "fused_adam_step.h"
 #include "fused_muon_step.h"
 #include "gram_spectrum.h"
 #include "newton_schulz.h"
@@ -69,6 +71,15 @@ const std::vector<Field> kMuonStepFields = {{"params", "Float32Array[]"}, {"grad
                                             {"shapeScales", "Float64Array"}, {"beta", "number"}, {"nesterov", "boolean"},
                                             {"learningRate", "number"}, {"weightDecay", "number"}, {"cautious", "boolean"}};
 #undef MUON_PLAN_AND_SCHEDULE_FIELDS
+
+// adamStep({ params, grads, firstMoments, secondMoments, newParams, newFirstMoments, newSecondMoments,
+//            beta1, beta2, epsilon, correction1, correction2, learningRate, weightDecay, cautious })
+//   → Uint8Array of flags per variable
+const std::vector<Field> kAdamStepFields = {{"params", "Float32Array[]"}, {"grads", "Float32Array[]"}, {"firstMoments", "Float32Array[]"},
+                                            {"secondMoments", "Float32Array[]"}, {"newParams", "Float32Array[]"}, {"newFirstMoments", "Float32Array[]"},
+                                            {"newSecondMoments", "Float32Array[]"}, {"beta1", "number"}, {"beta2", "number"},
+                                            {"epsilon", "number"}, {"correction1", "number"}, {"correction2", "number"},
+                                            {"learningRate", "number"}, {"weightDecay", "number"}, {"cautious", "boolean"}};
 
 // Reads an export's options object against its field list. Every read names a listed field with
 // its listed type (a mismatch is this file's bug, reported as such); every error names the export
@@ -219,7 +230,7 @@ Plans planFields(Options& options, size_t count, const char* per) {
 Napi::Float32Array float32At(Options& options, const Napi::Array& arrays, uint32_t i, size_t size, const char* what) {
   Napi::Value value = arrays.Get(i);
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || value.As<Napi::Float32Array>().ElementLength() != size) {
-    throw options.typeError(std::string(what) + "[" + std::to_string(i) + "] must be a Float32Array of rows × cols = " + std::to_string(size) + " numbers");
+    throw options.typeError(std::string(what) + "[" + std::to_string(i) + "] must be a Float32Array of " + std::to_string(size) + " numbers (its variable's size)");
   }
   return value.As<Napi::Float32Array>();
 }
@@ -294,6 +305,39 @@ Napi::Value MuonStep(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Options options(info, "adamStep", kAdamStepFields);
+  const char* names[] = {"params", "grads", "firstMoments", "secondMoments", "newParams", "newFirstMoments", "newSecondMoments"};
+  std::vector<Napi::Array> arrays;
+  for (const char* name : names) arrays.push_back(options.arrays(name));
+  const uint32_t count = arrays[0].Length();
+  for (const Napi::Array& array : arrays) {
+    if (array.Length() != count) throw options.rangeError("params, grads, firstMoments, secondMoments, newParams, newFirstMoments and newSecondMoments must hold one array per variable");
+  }
+  const muon::AdamStepSettings settings{options.number("beta1"),       options.number("beta2"),        options.number("epsilon"),
+                                        options.number("correction1"), options.number("correction2"),  options.number("learningRate"),
+                                        options.number("weightDecay"), options.boolean("cautious")};
+  // Division by a correction of 0 (step 0) or past 1 would write Inf or shrink the step: refused.
+  if (!(settings.correction1 > 0 && settings.correction1 <= 1) || !(settings.correction2 > 0 && settings.correction2 <= 1)) {
+    throw options.rangeError("correction1 and correction2 must be in (0, 1], got " + std::to_string(settings.correction1) + " and " + std::to_string(settings.correction2));
+  }
+  std::vector<muon::AdamStepVariable> variables;
+  variables.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value first = arrays[0].Get(i);
+    if (!first.IsTypedArray() || first.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw options.typeError("params[" + std::to_string(i) + "] must be a Float32Array");
+    const size_t size = first.As<Napi::Float32Array>().ElementLength();
+    float* data[7];
+    for (size_t a = 0; a < 7; ++a) data[a] = float32At(options, arrays[a], i, size, names[a]).Data();
+    variables.push_back({data[0], data[1], data[2], data[3], data[4], data[5], data[6], size});
+  }
+  const std::vector<uint8_t> flags = muon::adamStep(variables, settings);
+  Napi::Uint8Array result = Napi::Uint8Array::New(env, count);
+  std::copy(flags.begin(), flags.end(), result.Data());
+  return result;
+}
+
 // gramEigenvalues(data: Float64Array, rows, cols) → Float64Array of min(rows, cols) eigenvalues, descending.
 Napi::Value GramEigenvalues(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -321,7 +365,7 @@ Napi::Value GramEigenvalues(const Napi::CallbackInfo& info) {
 }
 
 // Every export, listed in info().interface.exports.
-constexpr const char* kExports[] = {"orthogonalize", "muonStep", "info", "setThreads", "matmul", "gramEigenvalues", "threading"};
+constexpr const char* kExports[] = {"orthogonalize", "muonStep", "adamStep", "info", "setThreads", "matmul", "gramEigenvalues", "threading"};
 
 Napi::Array fieldList(Napi::Env env, const std::vector<Field>& fields) {
   Napi::Array list = Napi::Array::New(env, fields.size());
@@ -341,6 +385,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object interface = Napi::Object::New(env);
   interface.Set("orthogonalize", fieldList(env, kOrthogonalizeFields));
   interface.Set("muonStep", fieldList(env, kMuonStepFields));
+  interface.Set("adamStep", fieldList(env, kAdamStepFields));
   Napi::Array names = Napi::Array::New(env);
   for (const char* name : kExports) names.Set(names.Length(), Napi::String::New(env, name));
   interface.Set("exports", names);
@@ -430,6 +475,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new muon::Engine());  // deleted by N-API when `env` ends, which ends its pool's threads
   exports.Set("orthogonalize", Napi::Function::New(env, Orthogonalize));
   exports.Set("muonStep", Napi::Function::New(env, MuonStep));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("matmul", Napi::Function::New(env, Matmul));

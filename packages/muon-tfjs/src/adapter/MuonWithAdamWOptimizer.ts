@@ -23,7 +23,7 @@ export const HYBRID_ADAMW_DEFAULTS = {
   weightDecay: 0,
   correctedWeightDecay: false,
   cautiousWeightDecay: false,
-} as const satisfies Omit<ResolvedAdamWOptions, 'maxLearningRate'>;
+} as const satisfies Omit<ResolvedAdamWOptions, 'maxLearningRate' | 'execution'>;
 
 /** Options of {@link muonWithAdamW}: each half's options, and how to adjust the routing. */
 export interface MuonWithAdamWOptions extends RoutingPolicy<Route> {
@@ -107,9 +107,11 @@ export class MuonWithAdamWOptimizer extends HybridOptimizer<Route> {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
+    // The execution settings are never saved (a non-enumerable property the spread would skip anyway).
+    const { execution: _execution, ...adamwOptions } = this.adamwOptions;
     return {
       muon: { ...muonConfig(this.muonOptions), learningRate: this.learningRateScheduleOf('muon') } as tf.serialization.ConfigDict,
-      adamw: { ...this.adamwOptions, learningRate: this.learningRateScheduleOf('adamw') } as tf.serialization.ConfigDict,
+      adamw: { ...adamwOptions, learningRate: this.learningRateScheduleOf('adamw') } as tf.serialization.ConfigDict,
       // Stored under `name` keys: tfjs-layers camel-cases every other string of a saved config.
       routes: this.savedRoutes().map(({ name, route, shape, convKernel }) => ({ name, route, ...(shape && { shape: [...shape] }), convKernel })),
     };

@@ -56,6 +56,30 @@ export interface NativeMuonStepArguments extends NativePlansAndSchedule {
   readonly cautious: boolean;
 }
 
+/**
+ * The options of the addon's `adamStep`: it reads `params`, `grads`, `firstMoments` and
+ * `secondMoments` and writes the new values into the `new…` arrays (same lengths per variable, not
+ * overlapping the inputs); the step's hyper-parameters, with the bias corrections 1 − βᵗ in (0, 1]
+ * and `weightDecay` already this step's (0 for none).
+ */
+export interface NativeAdamStepArguments {
+  readonly params: readonly Float32Array[];
+  readonly grads: readonly Float32Array[];
+  readonly firstMoments: readonly Float32Array[];
+  readonly secondMoments: readonly Float32Array[];
+  readonly newParams: readonly Float32Array[];
+  readonly newFirstMoments: readonly Float32Array[];
+  readonly newSecondMoments: readonly Float32Array[];
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly correction1: number;
+  readonly correction2: number;
+  readonly learningRate: number;
+  readonly weightDecay: number;
+  readonly cautious: boolean;
+}
+
 /** What the compiled addon exports (native/src/bindings.cc over the engine in native/src). */
 export interface NativeAddon {
   /** Orthogonalizes each row-major matrix as planned in TypeScript (`planOrthogonalization`); returns the arrays written. */
@@ -65,6 +89,12 @@ export interface NativeAddon {
    * written, where `orthogonalize` refuses its arguments. Returns {@link FUSED_STEP_FLAGS} per variable.
    */
   muonStep(options: NativeMuonStepArguments): Uint8Array;
+  /**
+   * A whole AdamW step for every variable, one pass each (native/src/fused_adam_step.cc): the
+   * composed step's float32 arithmetic, bit for bit. Refused, nothing written, on arguments of the
+   * wrong type or length. Returns {@link ADAM_STEP_FLAGS} per variable.
+   */
+  adamStep(options: NativeAdamStepArguments): Uint8Array;
   /** What the addon was built with and runs on. */
   info(): NativeAddonInfo;
   /**
@@ -129,6 +159,9 @@ export const NATIVE_ALGORITHM_CODES: Readonly<Record<'plain' | 'gram', number>> 
 /** The bits of `muonStep`'s flags per variable (`kNonFinite…` in native/src/fused_muon_step.h). */
 export const FUSED_STEP_FLAGS: Readonly<Record<'gradient' | 'momentum' | 'param', number>> = Object.freeze({ gradient: 1, momentum: 2, param: 4 });
 
+/** The bits of `adamStep`'s flags per variable (`kAdamNonFinite…` in native/src/fused_adam_step.h). */
+export const ADAM_STEP_FLAGS: Readonly<Record<'gradient' | 'firstMoment' | 'secondMoment' | 'param', number>> = Object.freeze({ gradient: 1, firstMoment: 2, secondMoment: 4, param: 8 });
+
 /**
  * How the addon's `precision` field encodes the products' arithmetic (`muon::Precision` in
  * native/src/products.h): `openblasFloat32` is float32 through OpenBLAS (ssyrk, sgemm) even in a
@@ -174,7 +207,7 @@ const PLANS_AND_SCHEDULE_FIELDS = {
  * is bumped by hand.
  */
 export const NATIVE_INTERFACE = Object.freeze({
-  exports: Object.freeze(Object.keys({ orthogonalize: true, muonStep: true, info: true, setThreads: true, matmul: true, gramEigenvalues: true, threading: true } satisfies Record<keyof NativeAddon, true>)),
+  exports: Object.freeze(Object.keys({ orthogonalize: true, muonStep: true, adamStep: true, info: true, setThreads: true, matmul: true, gramEigenvalues: true, threading: true } satisfies Record<keyof NativeAddon, true>)),
   orthogonalize: fieldList({ inputs: 'Float32Array[]', 'outputs?': 'Float32Array[]', ...PLANS_AND_SCHEDULE_FIELDS } satisfies FieldTypes<NativeOrthogonalizeArguments>),
   muonStep: fieldList({
     params: 'Float32Array[]',
@@ -190,6 +223,23 @@ export const NATIVE_INTERFACE = Object.freeze({
     weightDecay: 'number',
     cautious: 'boolean',
   } satisfies FieldTypes<NativeMuonStepArguments>),
+  adamStep: fieldList({
+    params: 'Float32Array[]',
+    grads: 'Float32Array[]',
+    firstMoments: 'Float32Array[]',
+    secondMoments: 'Float32Array[]',
+    newParams: 'Float32Array[]',
+    newFirstMoments: 'Float32Array[]',
+    newSecondMoments: 'Float32Array[]',
+    beta1: 'number',
+    beta2: 'number',
+    epsilon: 'number',
+    correction1: 'number',
+    correction2: 'number',
+    learningRate: 'number',
+    weightDecay: 'number',
+    cautious: 'boolean',
+  } satisfies FieldTypes<NativeAdamStepArguments>),
 });
 
 function fieldList(fields: Readonly<Record<string, string>>): readonly string[] {

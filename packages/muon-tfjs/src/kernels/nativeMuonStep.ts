@@ -3,10 +3,8 @@ import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel, MuonStepResult } from '../math/muonStepKernel.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import { FUSED_STEP_FLAGS, NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES, loadNativeAddon } from './nativeAddon.js';
-import { type NativeLibrary, type NativeProducts, checkNativeLibrary, nativeProducts, nativeSchedule, wasmHeap } from './nativeOrthogonalizer.js';
-
-/** The backends whose tensors the addon reads in place: the wasm heap, or the cpu backend's own arrays. */
-const FUSED_BACKENDS = new Set(['cpu', 'wasm']);
+import { inPlaceStepUnavailable, runInPlace } from './inPlaceStep.js';
+import { type NativeLibrary, type NativeProducts, checkNativeLibrary, nativeProducts, nativeSchedule } from './nativeOrthogonalizer.js';
 
 /** Options of {@link nativeMuonStep}. */
 export interface NativeMuonStepOptions {
@@ -39,13 +37,7 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
     return made;
   };
   return {
-    unavailable() {
-      const status = loadNativeAddon();
-      if (!status.available) return status.reason;
-      const backend = tf.getBackend() as string | undefined;
-      if (backend === undefined || !FUSED_BACKENDS.has(backend)) return `backend '${String(backend)}' is not one whose tensors the addon reads in place (${[...FUSED_BACKENDS].join(', ')})`;
-      return undefined;
-    },
+    unavailable: inPlaceStepUnavailable,
     step(variables, settings) {
       const status = loadNativeAddon();
       if (!status.available) throw new Error('nativeMuonStep: the native addon is not available; ask unavailable() first');
@@ -97,27 +89,14 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
           weightDecay: settings.weightDecay,
           cautious: settings.cautious,
         });
-      const heap = wasmHeap(variables.flatMap((v) => [v.param, v.grad, v.momentum]));
-      let params: tf.Tensor[];
-      let momenta: tf.Tensor[];
-      let flags: Uint8Array;
-      if (heap !== undefined) {
-        // Allocate first: an allocation may grow the wasm memory and invalidate earlier views.
-        params = variables.map((v) => heap.allocate(v.param.shape));
-        momenta = variables.map((v) => heap.allocate(v.param.shape));
-        try {
-          flags = run(heap.view, params.map(heap.view), momenta.map(heap.view));
-        } catch (error) {
-          tf.dispose([...params, ...momenta]);
-          throw error;
-        }
-      } else {
-        const newParams = variables.map((v) => new Float32Array(v.param.size));
-        const newMomenta = variables.map((v) => new Float32Array(v.param.size));
-        flags = run((t) => t.dataSync<'float32'>(), newParams, newMomenta);
-        params = newParams.map((values, i) => tf.tensor(values, (variables[i] as (typeof variables)[number]).param.shape, 'float32'));
-        momenta = newMomenta.map((values, i) => tf.tensor(values, (variables[i] as (typeof variables)[number]).param.shape, 'float32'));
-      }
+      const variableShapes = variables.map((v) => v.param.shape);
+      const { outputs, flags } = runInPlace(
+        variables.flatMap((v) => [v.param, v.grad, v.momentum]),
+        [...variableShapes, ...variableShapes],
+        (read, written) => run(read, written.slice(0, count), written.slice(count)),
+      );
+      const params = outputs.slice(0, count);
+      const momenta = outputs.slice(count);
       return variables.map((_, i): MuonStepResult => {
         const flag = flags[i] as number;
         return {

@@ -3,7 +3,8 @@ import { type Scheduled, maxValue } from '../math/schedule.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByAdam } from '../transforms/scaleByAdam.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
-import { elementwiseOptimizerKind } from './optimizerKind.js';
+import { fusedAdamWStep } from './fusedAdamW.js';
+import { type ExecutionOptions, elementwiseOptimizerKind, fusedStepOf, resolveExecution } from './optimizerKind.js';
 import { checkLearningRate, checkPositive, checkUnitInterval, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
@@ -19,9 +20,16 @@ export interface AdamWOptions extends WeightDecayOptions {
   readonly epsilon?: number;
   /** Decoupled weight decay, p ← p·(1 − lr·wd). Default 0.01 (torch.optim.AdamW). */
   readonly weightDecay?: number;
+  /**
+   * How the step executes (not saved): `{ fused: false }` runs the composed TF.js ops even where the
+   * native fused step can run (Node with the addon built, cpu and wasm backends), which computes
+   * the same bits in one pass per variable. Default: fused where it can.
+   */
+  readonly execution?: Pick<ExecutionOptions, 'fused'>;
 }
 
-export type ResolvedAdamWOptions = Required<AdamWOptions>;
+/** AdamW's options with every default filled in, and the execution settings as given (not enumerable: never saved). */
+export type ResolvedAdamWOptions = Required<Omit<AdamWOptions, 'execution'>> & { readonly execution: ExecutionOptions };
 
 /** AdamW's defaults, those of torch.optim.AdamW (lr_max of the corrected decay defaults to the learning rate). */
 export const ADAMW_DEFAULTS = {
@@ -32,21 +40,24 @@ export const ADAMW_DEFAULTS = {
   weightDecay: 0.01,
   correctedWeightDecay: false,
   cautiousWeightDecay: false,
-} as const satisfies Omit<ResolvedAdamWOptions, 'maxLearningRate'>;
+} as const satisfies Omit<ResolvedAdamWOptions, 'maxLearningRate' | 'execution'>;
 
 /** The names of AdamW's options: the keys of {@link AdamWOptions}, checked by the compiler. */
-export const ADAMW_OPTION_NAMES = optionNames<AdamWOptions>({ learningRate: true, beta1: true, beta2: true, epsilon: true, ...WEIGHT_DECAY_OPTION_SET });
+export const ADAMW_OPTION_NAMES = optionNames<AdamWOptions>({ learningRate: true, beta1: true, beta2: true, epsilon: true, ...WEIGHT_DECAY_OPTION_SET, execution: true });
 
 /** Fills in defaults (from `defaults`) and checks every option by name. */
 export function resolveAdamWOptions(options: AdamWOptions = {}, owner = 'adamw'): ResolvedAdamWOptions {
   rejectUnknownOptions(options, ADAMW_OPTION_NAMES, owner);
-  const merged = { ...ADAMW_DEFAULTS, ...givenOptions(options) };
+  const { execution: givenExecution, ...given } = givenOptions(options);
+  const merged = { ...ADAMW_DEFAULTS, ...given };
   const learningRate = checkLearningRate(merged.learningRate, 'learningRate', owner);
   checkUnitInterval(merged.beta1, 'beta1', owner);
   checkUnitInterval(merged.beta2, 'beta2', owner);
   // epsilon > 0: with epsilon = 0 a zero gradient gives m̂/√v̂ = 0/0 and writes NaN.
   checkPositive(merged.epsilon, 'epsilon', owner);
-  return Object.freeze({ ...merged, learningRate, ...resolveWeightDecayOptions(options, ADAMW_DEFAULTS.weightDecay, maxValue(learningRate), owner) });
+  const settings = { ...merged, learningRate, ...resolveWeightDecayOptions(options, ADAMW_DEFAULTS.weightDecay, maxValue(learningRate), owner) };
+  const execution = resolveExecution(givenExecution, ['fused'], owner);
+  return Object.freeze(Object.defineProperty(settings, 'execution', { value: execution, enumerable: false }) as ResolvedAdamWOptions);
 }
 
 /**
@@ -65,4 +76,9 @@ export const ADAMW_KIND = elementwiseOptimizerKind<AdamWOptions, ResolvedAdamWOp
   optionNames: ADAMW_OPTION_NAMES,
   resolve: resolveAdamWOptions,
   transformation: adamwTransformation,
+  fusedStep(options, learningRate, services) {
+    const kernel = services.adamStepKernel;
+    if (kernel === undefined) return 'the services supply no fused AdamW kernel';
+    return fusedStepOf(options.execution, () => fusedAdamWStep(options, learningRate, kernel()));
+  },
 });

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { ConvOrthogonalization } from '../math/convTaps.js';
 import type { MatrixView } from '../math/matrixView.js';
+import type { AdamStepKernel } from '../math/adamStepKernel.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
 import { type LrAdjust, shapeScale } from '../math/shapeScale.js';
@@ -15,6 +16,8 @@ export interface OptimizerServices {
   readonly defaultOrthogonalizer: () => Orthogonalizer;
   /** The kernel of the fused Muon step that goes with the default orthogonalizer; without it, Muon runs composed. */
   readonly muonStepKernel?: () => MuonStepKernel;
+  /** The kernel of the fused AdamW step; without it, AdamW runs composed. */
+  readonly adamStepKernel?: () => AdamStepKernel;
 }
 
 /** A variable as a group sees it: its name, its shape, and whether its layer class makes it a convolution kernel. */
@@ -184,6 +187,8 @@ function namesAndConfig<Options extends object, Resolved extends ResolvedLearnin
 export function elementwiseOptimizerKind<Options extends object, Resolved extends ResolvedLearningRate>(
   definition: KindDefinition<Options, Resolved> & {
     readonly transformation: (options: Resolved, learningRate: Live<Scheduled>) => GradientTransformation;
+    /** The kind's fused step from the services' kernels, or why there is none (AdamW's: `adamStepKernel`). */
+    readonly fusedStep?: (options: Resolved, learningRate: Live<Scheduled>, services: OptimizerServices) => FusedStep | string;
   },
 ): OptimizerKind<Options, Resolved> {
   return {
@@ -191,6 +196,7 @@ export function elementwiseOptimizerKind<Options extends object, Resolved extend
     refuse: () => undefined,
     describe: () => ({ scale: 1 }),
     transformation: (options, learningRate) => definition.transformation(options, learningRate),
+    ...(definition.fusedStep !== undefined && { fusedStep: definition.fusedStep }),
   };
 }
 

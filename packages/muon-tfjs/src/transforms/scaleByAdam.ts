@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type GradientTransformation, entry, mapNames } from './gradientTransformation.js';
 
+/** The names of Adam's state slots: the first and second moments. */
+export const ADAM_SLOTS = { firstMoment: 'm', secondMoment: 'v' } as const;
+
+/** Adam's bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ at step t ≥ 1 (the fused step reads the same numbers). */
+export function adamCorrections(beta1: number, beta2: number, step: number): { correction1: number; correction2: number } {
+  return { correction1: 1 - beta1 ** step, correction2: 1 - beta2 ** step };
+}
+
 /** Options of {@link scaleByAdam}. */
 export interface ScaleByAdamOptions {
   readonly beta1: number;
@@ -19,8 +27,7 @@ export function scaleByAdam({ beta1, beta2, epsilon }: ScaleByAdamOptions): Grad
     stabilizers: [{ option: 'epsilon', value: epsilon }],
     init: (_name, param) => ({ m: tf.zerosLike(param), v: tf.zerosLike(param) }),
     update(grads, state, _params, { step }) {
-      const correction1 = 1 - beta1 ** step;
-      const correction2 = 1 - beta2 ** step;
+      const { correction1, correction2 } = adamCorrections(beta1, beta2, step);
       const next = mapNames(grads, (name, g) => {
         const slots = entry(state, name, 'state');
         return {
