@@ -2,9 +2,11 @@
  * `npm run bench:adam`: the library's AdamW step against tfjs's own `tf.train.adam` on the same
  * gradients (issue 25, item 2: a user who swaps optimizers sees the difference). Variables of an
  * MLP (default 784-512-512-10: kernels and biases), seeded random gradients, one `applyGradients`
- * per timed call; `adamw()` with its all-or-nothing check (the default), `adamw()` with
- * `checkFinite = false` (what the check costs), and `tf.train.adam`, taking turns run by run so
- * that a change in the machine's load hits all three alike. Weight decay 0 in both, so the
+ * per timed call; `tf.train.adam`, `adamw()` as it runs by default (in Node with the addon built,
+ * the fused native step: one pass per variable, finiteness found while computing), `adamw()`
+ * composed of TF.js ops with its all-or-nothing check (`execution: { fused: false }`, the
+ * browser's path), and composed with `checkFinite = false` (what the check costs there), taking
+ * turns run by run so that a change in the machine's load hits all four alike. Weight decay 0 in both, so the
  * arithmetic is the same Adam update.
  *
  *   npm run bench:adam [-- --backend wasm --layers 784,512,512,10 --runs 9 --steps 20]
@@ -22,8 +24,8 @@ import { commandLine, machineInfo, median, printMachine } from 'muon-tfjs-harnes
 
 const USAGE = `Usage: npm run bench:adam [-- options]
 
-The library's AdamW step (with and without its finiteness check) against tf.train.adam on the same
-gradients. Writes bench-results/adam-step-<time>.json.
+The library's AdamW step (fused where it can, composed, composed without its finiteness check)
+against tf.train.adam on the same gradients. Writes bench-results/adam-step-<time>.json.
 
 Options:
   --backend NAME   wasm (default) or cpu
@@ -65,14 +67,17 @@ function contestant(tag: string, step: (grads: { name: string; tensor: tf.Tensor
   };
 }
 
-const checked = adamw({ learningRate: 1e-3, weightDecay: 0 });
-const unchecked = adamw({ learningRate: 1e-3, weightDecay: 0 });
-unchecked.checkFinite = false;
 const tfjsAdam = tf.train.adam(1e-3);
+const checked = adamw({ learningRate: 1e-3, weightDecay: 0 });
+const composed = adamw({ learningRate: 1e-3, weightDecay: 0, execution: { fused: false } });
+const unchecked = adamw({ learningRate: 1e-3, weightDecay: 0, execution: { fused: false } });
+unchecked.checkFinite = false;
+const execution = checked.describeExecution()[0];
 const contestants = [
-  contestant('adamw', (g) => checked.applyGradients(g)),
-  contestant('adamw (checkFinite off)', (g) => unchecked.applyGradients(g)),
   contestant('tf.train.adam', (g) => tfjsAdam.applyGradients(g)),
+  contestant(`adamw (default: ${execution?.strategy ?? '?'})`, (g) => checked.applyGradients(g)),
+  contestant('adamw, composed', (g) => composed.applyGradients(g)),
+  contestant('adamw, composed, checkFinite off', (g) => unchecked.applyGradients(g)),
 ];
 for (const c of contestants) c.run(); // warm-up: state creation, kernel compilation
 const times = contestants.map(() => [] as number[]);
@@ -82,7 +87,8 @@ const machine = machineInfo();
 const load = loadavg();
 printMachine(machine);
 console.log(`backend ${backend}, MLP ${layers.join('-')} (${shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0)} parameters), ${runs} runs × ${steps} steps, load average ${load.map((l) => l.toFixed(2)).join(' ')}\n`);
-const reference = median(times[2] ?? []);
+if (execution?.reason !== undefined) console.log(`adamw's default runs ${execution.strategy}: ${execution.reason}`);
+const reference = median(times[0] ?? []);
 const rows = contestants.map((c, i) => ({ optimizer: c.tag, msPerStep: median(times[i] ?? []), vsTfjsAdam: median(times[i] ?? []) / reference }));
 console.log('| optimizer | ms / step (median) | × tf.train.adam |\n|---|---:|---:|');
 for (const row of rows) console.log(`| ${row.optimizer} | ${row.msPerStep.toFixed(2)} | ${row.vsTfjsAdam.toFixed(2)} |`);
