@@ -8,9 +8,11 @@
  * `applyGradients`; over `--runs` pages: the median of those. The machine is shared and noisy:
  * quote medians of several runs.
  *
- *   npm run bench:playground [-- --runs 3 --tasks toy,mlp,convnet,transformer --threads 1,0]
+ *   npm run bench:playground [-- --runs 3 --tasks toy,mlp,convnet,transformer --threads 1,0 --ns-steps 5]
  *
- * `--threads`: wasm thread counts to measure (0: one per core, the page's default).
+ * `--threads`: wasm thread counts to measure (0: one per core, the page's default). `--ns-steps`:
+ * Muon's Newton–Schulz iterations (the page's `nsSteps`; default 5, the page's default), for issue
+ * 24's cheaper Muon (3 iterations) against the default.
  *
  * Results go to bench-results/playground-<time>.json.
  */
@@ -27,9 +29,10 @@ Options:
   --runs N          pages per configuration, median reported (default 3)
   --tasks LIST      comma-separated: ${TASK_IDS.join(', ')} (default: all)
   --threads LIST    wasm thread counts to measure, 0 = one per core (default 1,0)
+  --ns-steps N      Muon's Newton–Schulz iterations on every page (default 5, the page's default)
   -h, --help        this text
 `;
-const args = commandLine({ usage: USAGE, strings: ['runs', 'tasks', 'threads'] });
+const args = commandLine({ usage: USAGE, strings: ['runs', 'tasks', 'threads', 'ns-steps'] });
 
 /** Steps per page, and how many first steps are warm-up (kernel compilation, allocation). */
 const STEPS: Record<TaskId, number> = { toy: 100, mlp: 60, convnet: 40, transformer: 40 };
@@ -53,6 +56,8 @@ async function main(): Promise<void> {
   const runs = Number(args.runs ?? 3);
   const tasks = (args.tasks ?? TASK_IDS.join(',')).split(',') as TaskId[];
   const threadCounts = (args.threads ?? '1,0').split(',').map(Number);
+  const nsSteps = Number(args['ns-steps'] ?? 5);
+  if (!Number.isInteger(nsSteps) || nsSteps < 1) throw new Error(`--ns-steps must be a positive integer, got '${args['ns-steps'] ?? ''}'`);
   const machine = machineInfo();
   printMachine(machine);
   const session = await startSession();
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
       raw[`${task}/${threads}`] = [];
       for (let r = 0; r < runs; r++) {
         const steps = STEPS[task];
-        const { page, errors } = await openPage(session, `?task=${task}&backend=wasm&threads=${threads}&optimizers=${OPTIMIZER_IDS.join(',')}&steps=${steps}&spectrumEvery=${steps + 1}&autostart=1`);
+        const { page, errors } = await openPage(session, `?task=${task}&backend=wasm&threads=${threads}&optimizers=${OPTIMIZER_IDS.join(',')}&steps=${steps}&spectrumEvery=${steps + 1}&nsSteps=${nsSteps}&autostart=1`);
         const status = await waitDone(page, 600_000);
         await page.close();
         if (status.error !== null || errors.length > 0) throw new Error(`${task}: ${status.error ?? errors.join('; ')}`);
@@ -75,7 +80,7 @@ async function main(): Promise<void> {
           perRun[o].step.push(median(t.stepMs.slice(WARMUP)));
           perRun[o].optimizer.push(median(t.optimizerMs.slice(WARMUP)));
         }
-        console.log(`${task}, threads ${threads || 'one per core'}, run ${r + 1}: ${OPTIMIZER_IDS.map((o) => `${o} ${perRun[o].step.at(-1)?.toFixed(1)} ms`).join(', ')}`);
+        console.log(`${task}, threads ${threads || 'one per core'}, Muon ${nsSteps} NS steps, run ${r + 1}: ${OPTIMIZER_IDS.map((o) => `${o} ${perRun[o].step.at(-1)?.toFixed(1)} ms`).join(', ')}`);
       }
       const adamw = { step: median(perRun.adamw.step), optimizer: median(perRun.adamw.optimizer) };
       for (const o of OPTIMIZER_IDS) {
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
   }
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/playground-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ benchmark: 'playground', backend: 'wasm', runs, steps: STEPS, warmup: WARMUP, goal: GOAL, machine, rows, raw }, null, 2));
+  writeFileSync(file, JSON.stringify({ benchmark: 'playground', backend: 'wasm', nsSteps, runs, steps: STEPS, warmup: WARMUP, goal: GOAL, machine, rows, raw }, null, 2));
   console.log(`\nwritten: ${file}`);
 }
 
