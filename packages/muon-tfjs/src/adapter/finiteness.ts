@@ -24,9 +24,9 @@ function exactFlags(entries: readonly [string, tf.Tensor][]): tf.Tensor {
 export const WHOLE_READ_LIMIT = 8192;
 
 /**
- * The most columns {@link columnMeans} averages over: each is one value read back, and beyond a
- * few hundred XNNPACK is no faster (8 to 1024 columns of a 401408-value tensor: 55–63 µs; 1 column:
- * 366 µs, as slow as `tf.sum`).
+ * The most columns {@link columnMeans} averages over: each is one value read back, and from 8
+ * columns on XNNPACK is no faster (8 to 1024 columns of a 401408-value tensor: 55–63 µs; 4: 87 µs;
+ * 1: 366 µs, as slow as `tf.sum`).
  */
 export const MAX_SCREEN_COLUMNS = 1024;
 
@@ -41,12 +41,10 @@ const wholeReadLimit = (backend: string): number => (READS_OWN_ARRAY.has(backend
 
 /**
  * The columns `size` values are laid out in for {@link columnMeans}: the largest divisor of `size`
- * up to {@link MAX_SCREEN_COLUMNS} that leaves at least 2 rows (XNNPACK refuses a 1×1 pooling
- * window, and tfjs-backend-wasm would then hand back an output it never wrote). A prime size gets
- * 1 column: correct, as slow as a sum.
+ * up to {@link MAX_SCREEN_COLUMNS}. A prime size gets 1 column: correct, as slow as a sum.
  */
 export function screenColumns(size: number): number {
-  for (let columns = Math.min(MAX_SCREEN_COLUMNS, Math.floor(size / 2)); columns > 1; columns--) {
+  for (let columns = Math.min(MAX_SCREEN_COLUMNS, size); columns > 1; columns--) {
     if (size % columns === 0) return columns;
   }
   return 1;
@@ -153,6 +151,7 @@ function screenSync(entries: readonly [string, tf.Tensor][]): [string, tf.Tensor
   }
 }
 
+/** {@link screenSync} read asynchronously. */
 async function screenAsync(entries: readonly [string, tf.Tensor][]): Promise<[string, tf.Tensor][]> {
   const made = witnesses(entries, tf.getBackend());
   try {
