@@ -127,7 +127,10 @@ describe.skipIf(!existsSync(CHROMIUM))(`playground in headless Chromium (${CHROM
   });
 
   it('pausing says Train, and Train resumes to done', async () => {
-    const { page, errors } = await openPage(session, `?task=toy&backend=wasm&optimizers=adamw&steps=400&autostart=1`);
+    // Enough steps that the click lands before the run ends: on an idle machine the toy task's
+    // AdamW steps run 400 steps between the poll below and the click (CI saw 'Done' at 400).
+    const steps = 4000;
+    const { page, errors } = await openPage(session, `?task=toy&backend=wasm&optimizers=adamw&steps=${steps}&autostart=1`);
     try {
       await page.waitForFunction('window.playgroundStatus.step > 20', undefined, { polling: 50 });
       expect(await page.textContent('#run')).toBe('Pause');
@@ -139,7 +142,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`playground in headless Chromium (${CHROM
       await page.click('#run');
       expect(await page.textContent('#run')).toBe('Pause');
       const status = await waitDone(page, 120_000);
-      expect(status.step).toBe(400);
+      expect(status.step).toBe(steps);
       expect(await page.textContent('#run')).toBe('Done');
       expect(errors).toEqual([]);
     } finally {
