@@ -20,7 +20,8 @@
 #include "fused_adam_step.h"
 
 #include <cmath>
-#include <cstring>
+
+#include "non_finite.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
@@ -28,14 +29,6 @@
 
 namespace muon {
 namespace {
-
-// 1 when the float32 bit pattern has the all-ones exponent of NaN and ±Inf: an integer OR the
-// compiler vectorizes (a float comparison reduction it would not, without -ffast-math).
-inline uint32_t nonFiniteBits(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
-}
 
 // The float32 scalars of one step, as TF.js rounds each JavaScript number it is given.
 struct Scalars {

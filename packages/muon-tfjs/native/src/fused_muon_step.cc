@@ -23,9 +23,9 @@
 // and the new parameter are finite: the adapter's finiteness check, done here during the passes
 // that compute the values instead of as extra TF.js ops over them.
 #include "fused_muon_step.h"
+#include "non_finite.h"
 
 #include <algorithm>
-#include <cstring>
 #include <system_error>
 #include <thread>
 
@@ -35,15 +35,6 @@
 
 namespace muon {
 namespace {
-
-// True when the float32 bit pattern has the all-ones exponent of NaN and ±Inf. An integer OR over
-// a loop, which the compiler vectorizes (a float comparison reduction it would not, without
-// -ffast-math).
-inline uint32_t nonFiniteBits(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
-}
 
 // Momentum EMA over elements [begin, end) and, with Nesterov, the look-ahead into `lookAhead`, in
 // one pass. Returns the non-finite flags of the gradient and of the new momentum.

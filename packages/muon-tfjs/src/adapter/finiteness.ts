@@ -145,6 +145,8 @@ async function readAsync(t: tf.Tensor): Promise<tf.TypedArray> {
 function screenSync(entries: readonly [string, tf.Tensor][]): [string, tf.Tensor][] {
   const made = witnesses(entries, tf.getBackend());
   try {
+    // Only where a synchronous read does not stall (cpu, wasm: nonFiniteKeys skips the screen
+    // when syncReadsStall()); on cpu the read is the backend's own array, on wasm a small copy.
     return suspects(entries, made.map((w) => w.dataSync() as tf.TypedArray));
   } finally {
     disposeMade(made, entries);

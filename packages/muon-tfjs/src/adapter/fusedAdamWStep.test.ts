@@ -4,6 +4,7 @@ import { loadNativeAddon } from '../kernels/nativeAddon.js';
 import { cosine, linear } from '../math/schedule.js';
 import type { AdamWOptions } from '../optimizers/adamw.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
+import { checkpointByPosition as checkpointOf, hostValues as values, stepBoth as stepTwins } from '../testing/twinSteps.js';
 import { adamw } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
 import type { TransformOptimizer } from './TransformOptimizer.js';
@@ -27,26 +28,9 @@ function twinVariables(shapes: readonly (readonly number[])[]): [tf.Variable[], 
   return [make(), make()];
 }
 
-/** Applies the same `steps` seeded gradients (of spread-out magnitudes) to both optimizers, each on its own variables. */
-function stepBoth(steps: number, a: TransformOptimizer, va: tf.Variable[], b: TransformOptimizer, vb: tf.Variable[]): void {
-  for (let step = 0; step < steps; step++) {
-    const grads = va.map((v, i) => tf.tidy(() => tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 1000 * step + i), tf.exp(tf.randomUniform(v.shape, -8, 8, 'float32', 77 + step)))));
-    a.applyGradients(va.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
-    b.applyGradients(vb.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
-    tf.dispose(grads);
-  }
-}
-
-/** The checkpoint's values by entry, with the variable names mapped to position. */
-async function checkpointOf(optimizer: TransformOptimizer, variables: readonly tf.Variable[]): Promise<Record<string, number[]>> {
-  const weights = await optimizer.getWeights();
-  const byPosition = (name: string) => variables.reduce((n, v, i) => n.replace(v.name, `var${i}`), name);
-  const out = Object.fromEntries(weights.map(({ name, tensor }) => [byPosition(name), Array.from(tensor.dataSync())]));
-  (weights[0] as { tensor: tf.Tensor }).tensor.dispose(); // 'iter' is made anew by each call
-  return out;
-}
-
-const values = (t: tf.Tensor) => Array.from(t.dataSync());
+/** Applies the same `steps` seeded gradients of spread-out magnitudes (e^±8) to both optimizers, each on its own variables. */
+const stepBoth = (steps: number, a: TransformOptimizer, va: tf.Variable[], b: TransformOptimizer, vb: tf.Variable[]): void =>
+  stepTwins(steps, a, va, b, vb, (v, step, i) => tf.tidy(() => tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 1000 * step + i), tf.exp(tf.randomUniform(v.shape, -8, 8, 'float32', 77 + step)))));
 
 const SETTINGS: Record<string, AdamWOptions> = {
   'no decay': { weightDecay: 0 },

@@ -7,6 +7,7 @@ import { linear, momentumWarmup, piecewise } from '../math/schedule.js';
 import type { MuonHyperParameters, MuonOptions } from '../optimizers/muon.js';
 import { MUON_TAPS } from '../transforms/scaleByMuon.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
+import { checkpointByPosition as checkpointOf, hostValues as values, stepBoth as stepTwins } from '../testing/twinSteps.js';
 import { HybridOptimizer } from './HybridOptimizer.js';
 import { muon as createMuon } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
@@ -47,26 +48,9 @@ function twinVariables(shapes: readonly (readonly number[])[]): [tf.Variable[], 
   return [make(), make()];
 }
 
-/** Applies the same `steps` seeded gradients to both optimizers, each on its own variables. */
-function stepBoth(steps: number, a: TransformOptimizer, va: tf.Variable[], b: TransformOptimizer, vb: tf.Variable[]): void {
-  for (let step = 0; step < steps; step++) {
-    const grads = va.map((v, i) => tf.randomNormal(v.shape, 0, 1, 'float32', 1000 * step + i));
-    a.applyGradients(va.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
-    b.applyGradients(vb.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
-    tf.dispose(grads);
-  }
-}
-
-/** The checkpoint's values by entry, with the variable names of `a` mapped to position. */
-async function checkpointOf(optimizer: TransformOptimizer, variables: readonly tf.Variable[]): Promise<Record<string, number[]>> {
-  const weights = await optimizer.getWeights();
-  const byPosition = (name: string) => variables.reduce((n, v, i) => n.replace(v.name, `var${i}`), name);
-  const out = Object.fromEntries(weights.map(({ name, tensor }) => [byPosition(name), Array.from(tensor.dataSync())]));
-  (weights[0] as { tensor: tf.Tensor }).tensor.dispose(); // 'iter' is made anew by each call
-  return out;
-}
-
-const values = (t: tf.Tensor) => Array.from(t.dataSync());
+/** Applies the same `steps` seeded standard normal gradients to both optimizers, each on its own variables. */
+const stepBoth = (steps: number, a: TransformOptimizer, va: tf.Variable[], b: TransformOptimizer, vb: tf.Variable[]): void =>
+  stepTwins(steps, a, va, b, vb, (v, step, i) => tf.randomNormal(v.shape, 0, 1, 'float32', 1000 * step + i));
 
 const DECAYS: Record<string, MuonHyperParameters> = {
   none: {},

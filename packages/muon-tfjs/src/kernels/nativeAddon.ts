@@ -8,6 +8,7 @@
  * TF.js kernels.
  */
 
+import type { AdamStepSettings } from '../math/adamStepKernel.js';
 import type { NewtonSchulzNormalization } from '../math/coefficients.js';
 
 /**
@@ -62,7 +63,7 @@ export interface NativeMuonStepArguments extends NativePlansAndSchedule {
  * overlapping the inputs); the step's hyper-parameters, with the bias corrections 1 − βᵗ in (0, 1]
  * and `weightDecay` already this step's (0 for none).
  */
-export interface NativeAdamStepArguments {
+export interface NativeAdamStepArguments extends AdamStepSettings {
   readonly params: readonly Float32Array[];
   readonly grads: readonly Float32Array[];
   readonly firstMoments: readonly Float32Array[];
@@ -70,14 +71,6 @@ export interface NativeAdamStepArguments {
   readonly newParams: readonly Float32Array[];
   readonly newFirstMoments: readonly Float32Array[];
   readonly newSecondMoments: readonly Float32Array[];
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
-  readonly correction1: number;
-  readonly correction2: number;
-  readonly learningRate: number;
-  readonly weightDecay: number;
-  readonly cautious: boolean;
 }
 
 /** What the compiled addon exports (native/src/bindings.cc over the engine in native/src). */

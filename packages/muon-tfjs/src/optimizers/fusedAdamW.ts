@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamStepKernel } from '../math/adamStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
-import type { FusedStep, NonFiniteValue } from '../transforms/fusedStep.js';
+import { type FusedStep, type NonFiniteValue, nonEmptyVariables } from '../transforms/fusedStep.js';
 import { type Live, entry, scheduledAt } from '../transforms/gradientTransformation.js';
 import { ADAM_SLOTS, adamCorrections } from '../transforms/scaleByAdam.js';
 import type { ResolvedAdamWOptions } from './adamw.js';
@@ -24,16 +24,7 @@ export function fusedAdamWStep(options: ResolvedAdamWOptions, learningRate: Live
       const lr = scheduledAt(learningRate, context);
       const values: Record<string, tf.Tensor> = {};
       const newState: Record<string, Record<string, tf.Tensor>> = {};
-      // An empty variable has nothing to compute: its new value and moments are empty tensors of
-      // its shape, as the composition's.
-      const names = Object.keys(grads).filter((name) => {
-        const param = entry(params, name, 'parameter');
-        if (param.size > 0) return true;
-        const slots = entry(state, name, 'state');
-        values[name] = tf.clone(param);
-        newState[name] = { [M]: tf.clone(entry(slots, M, 'first moment')), [V]: tf.clone(entry(slots, V, 'second moment')) };
-        return false;
-      });
+      const names = nonEmptyVariables(grads, state, params, [M, V], values, newState);
       const results = kernel.step(
         names.map((name) => {
           const slots = entry(state, name, 'state');

@@ -3,7 +3,7 @@ import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
 import { shapeScale } from '../math/shapeScale.js';
-import type { FusedStep, NonFiniteValue } from '../transforms/fusedStep.js';
+import { type FusedStep, type NonFiniteValue, nonEmptyVariables } from '../transforms/fusedStep.js';
 import { type Live, entry, scheduledAt } from '../transforms/gradientTransformation.js';
 import { MUON_MOMENTUM_SLOT, MUON_TAPS } from '../transforms/scaleByMuon.js';
 import type { ResolvedMuonOptions } from './muon.js';
@@ -37,15 +37,7 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<S
       const lr = scheduledAt(learningRate, context);
       const values: Record<string, tf.Tensor> = {};
       const newState: Record<string, Record<string, tf.Tensor>> = {};
-      // An empty variable has nothing to compute (and the kernel refuses empty matrices): its new
-      // value and momentum are empty tensors of its shape, as the composition's.
-      const names = Object.keys(grads).filter((name) => {
-        const param = entry(params, name, 'parameter');
-        if (param.size > 0) return true;
-        values[name] = tf.clone(param);
-        newState[name] = { [MUON_MOMENTUM_SLOT]: tf.clone(entry(entry(state, name, 'state'), MUON_MOMENTUM_SLOT, 'momentum')) };
-        return false;
-      });
+      const names = nonEmptyVariables(grads, state, params, [MUON_MOMENTUM_SLOT], values, newState);
       const variables = names.map((name) => {
         const param = entry(params, name, 'parameter');
         return {

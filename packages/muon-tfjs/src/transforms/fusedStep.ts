@@ -1,4 +1,5 @@
-import type { StateMap, StepContext, TensorMap } from './gradientTransformation.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { type StateMap, type StepContext, type TensorMap, entry } from './gradientTransformation.js';
 
 /** A new value (a parameter's, or one of its state slots') that holds NaN or ±Inf. */
 export interface NonFiniteValue {
@@ -36,4 +37,27 @@ export interface FusedStep {
   unavailable(): string | undefined;
   /** Computes new values and state of the variables of `grads`, reading everything, writing nothing. */
   step(grads: TensorMap, state: StateMap, params: TensorMap, context: StepContext): FusedStepResult;
+}
+
+/**
+ * The variables of `grads` a fused kernel computes: the non-empty ones. An empty variable has
+ * nothing to compute (and the kernels refuse empty arrays): its new value and its `slots` go into
+ * `values` and `newState` as empty clones of its shape, as the composition's.
+ */
+export function nonEmptyVariables(
+  grads: TensorMap,
+  state: StateMap,
+  params: TensorMap,
+  slots: readonly string[],
+  values: Record<string, tf.Tensor>,
+  newState: Record<string, Record<string, tf.Tensor>>,
+): string[] {
+  return Object.keys(grads).filter((name) => {
+    const param = entry(params, name, 'parameter');
+    if (param.size > 0) return true;
+    const slotValues = entry(state, name, 'state');
+    values[name] = tf.clone(param);
+    newState[name] = Object.fromEntries(slots.map((slot) => [slot, tf.clone(entry(slotValues, slot, `'${slot}' state`))]));
+    return false;
+  });
 }
