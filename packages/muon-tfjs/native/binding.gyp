@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "muon_native",
-      "sources": ["src/bindings.cc", "src/newton_schulz.cc", "src/fused_muon_step.cc", "src/fused_adam_step.cc", "src/worker_pool.cc", "src/engine.cc", "src/machine_load.cc", "src/gram_spectrum.cc", "src/products.cc"],
+      "sources": ["src/bindings.cc", "src/newton_schulz.cc", "src/fused_muon_step.cc", "src/fused_adam_step.cc", "src/fused_dion2_step.cc", "src/worker_pool.cc", "src/engine.cc", "src/machine_load.cc", "src/gram_spectrum.cc", "src/products.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

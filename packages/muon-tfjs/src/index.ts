@@ -62,6 +62,7 @@ export {
 export { orthogonalizationPlanner, type OrthogonalizationPlanner } from './math/orthogonalizationPlanner.js';
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
 export type { MuonStepKernel, MuonStepResult, MuonStepSettings, MuonStepVariable } from './math/muonStepKernel.js';
+export type { Dion2StepKernel, Dion2StepSettings, Dion2StepVariable } from './math/dion2StepKernel.js';
 export type { AdamStepKernel, AdamStepResult, AdamStepSettings, AdamStepVariable } from './math/adamStepKernel.js';
 export {
   batchedMatrixShape,
@@ -119,6 +120,7 @@ export { countWebGpuDispatches, type CountedDispatches } from './kernels/webgpuD
 export { OPENBLAS_CAPABILITIES, nativeCapabilities, nativeOrthogonalizer, type NativeLibrary, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
 export { loadNativeAddon, nativeThreading, NATIVE_NORMALIZATION_CODES, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus, type NativeThreading } from './kernels/nativeAddon.js';
 export { nativeMuonStep, type NativeMuonStepOptions } from './kernels/nativeMuonStep.js';
+export { nativeDion2Step } from './kernels/nativeDion2Step.js';
 export { nativeAdamStep } from './kernels/nativeAdamStep.js';
 export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOptions } from './kernels/wasmThreads.js';
 
@@ -216,6 +218,7 @@ export {
   createOptimizerGroup,
   elementwiseOptimizerKind,
   fusedStepOf,
+  withKernel,
   matrixOptimizerKind,
   resolveExecution,
   type ExecutionOptions,
@@ -230,6 +233,7 @@ export {
   type ShapeDescription,
 } from './optimizers/optimizerKind.js';
 export { fusedMuonStep } from './optimizers/fusedMuon.js';
+export { fusedDion2Step } from './optimizers/fusedDion2.js';
 export { OPTIMIZER_KINDS, createGroup, optimizerKindNamed, type GroupSpec, type OptimizerKindName } from './optimizers/optimizerKinds.js';
 
 // The TF.js adapter: tf.Optimizer subclasses, registered for serialization.

@@ -1,8 +1,8 @@
 // The N-API face of the engine, and nothing else: each export checks JavaScript's arguments, turns
-// them into the engine's plain structs (newton_schulz.h, fused_muon_step.h, fused_adam_step.h,
-// gram_spectrum.h) and calls it. `orthogonalize`, `muonStep` and `adamStep` take one options object
-// each, whose fields are listed once below (kOrthogonalizeFields, kMuonStepFields,
-// kAdamStepFields): the reader refuses a field not listed, a
+// them into the engine's plain structs (newton_schulz.h, fused_muon_step.h, fused_dion2_step.h,
+// fused_adam_step.h, gram_spectrum.h) and calls it. `orthogonalize`, `muonStep`, `dion2Step` and
+// `adamStep` take one options object each, whose fields are listed once below (kOrthogonalizeFields,
+// kMuonStepFields, kDion2StepFields, kAdamStepFields): the reader refuses a field not listed, a
 // missing one and one of the wrong type, naming it, and info().interface publishes the lists, which
 // src/kernels/nativeAddon.ts compares with its own at load (a build of another interface is
 // reported stale instead of being called with arguments it would misread).
@@ -20,6 +20,7 @@
 
 #include "engine.h"
 #include "fused_adam_step.h"
+#include "fused_dion2_step.h"
 #include "fused_muon_step.h"
 #include "gram_spectrum.h"
 #include "newton_schulz.h"
@@ -70,6 +71,16 @@ const std::vector<Field> kMuonStepFields = {{"params", "Float32Array[]"}, {"grad
                                             {"newParams", "Float32Array[]"}, {"newMomenta", "Float32Array[]"}, MUON_PLAN_AND_SCHEDULE_FIELDS,
                                             {"shapeScales", "Float64Array"}, {"beta", "number"}, {"nesterov", "boolean"},
                                             {"learningRate", "number"}, {"weightDecay", "number"}, {"cautious", "boolean"}};
+
+// dion2Step({ params, grads, momenta, newParams, newMomenta, variableShapes: [rows0, cols0, …],
+//             selections: [side0 (0 rows, 1 columns), k0, …], …the plan of each selected k × long
+//             submatrix and the schedule…, shapeScales, errorFeedbackDecay, normsInFloat64,
+//             learningRate, weightDecay, cautious }) → Uint8Array of flags per variable
+const std::vector<Field> kDion2StepFields = {{"params", "Float32Array[]"}, {"grads", "Float32Array[]"}, {"momenta", "Float32Array[]"},
+                                             {"newParams", "Float32Array[]"}, {"newMomenta", "Float32Array[]"}, {"variableShapes", "Int32Array"},
+                                             {"selections", "Int32Array"}, MUON_PLAN_AND_SCHEDULE_FIELDS, {"shapeScales", "Float64Array"},
+                                             {"errorFeedbackDecay", "number"}, {"normsInFloat64", "boolean"}, {"learningRate", "number"},
+                                             {"weightDecay", "number"}, {"cautious", "boolean"}};
 #undef MUON_PLAN_AND_SCHEDULE_FIELDS
 
 // adamStep({ params, grads, firstMoments, secondMoments, newParams, newFirstMoments, newSecondMoments,
@@ -305,6 +316,58 @@ Napi::Value MuonStep(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value Dion2Step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Options options(info, "dion2Step", kDion2StepFields);
+  const char* names[] = {"params", "grads", "momenta", "newParams", "newMomenta"};
+  std::vector<Napi::Array> arrays;
+  for (const char* name : names) arrays.push_back(options.arrays(name));
+  const uint32_t count = arrays[0].Length();
+  for (const Napi::Array& array : arrays) {
+    if (array.Length() != count) throw options.rangeError("params, grads, momenta, newParams and newMomenta must hold one array per variable");
+  }
+  const std::vector<int> variableShapes = options.int32s("variableShapes");
+  const std::vector<int> selections = options.int32s("selections");
+  if (variableShapes.size() != 2 * count) throw options.rangeError("variableShapes must hold two numbers per variable");
+  if (selections.size() != 2 * count) throw options.rangeError("selections must hold two numbers per variable");
+  const Plans plans = planFields(options, count, "variable");
+  const std::vector<double> shapeScales = options.float64s("shapeScales");
+  if (shapeScales.size() != count) throw options.rangeError("shapeScales must hold one number per variable");
+  const double errorFeedbackDecay = options.number("errorFeedbackDecay");
+  if (!(errorFeedbackDecay >= 0 && errorFeedbackDecay < 1)) throw options.rangeError("errorFeedbackDecay must be in [0, 1), got " + std::to_string(errorFeedbackDecay));
+  const muon::Dion2StepSettings settings{scheduleFields(options), errorFeedbackDecay, options.boolean("normsInFloat64"), options.number("learningRate"),
+                                         options.number("weightDecay"), options.boolean("cautious")};
+  std::vector<muon::Dion2StepVariable> variables;
+  variables.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const std::string at = "[" + std::to_string(2 * i) + ", " + std::to_string(2 * i + 1) + "]";
+    const int rows = variableShapes[2 * i], cols = variableShapes[2 * i + 1];
+    if (rows < 1 || cols < 1) throw options.rangeError("variableShapes" + at + " must be positive");
+    const int side = selections[2 * i], k = selections[2 * i + 1];
+    if (side != 0 && side != 1) throw options.rangeError("selections" + at + " must start with a side (0 rows, 1 columns)");
+    const bool columns = side == 1;
+    const int slices = columns ? cols : rows, length = columns ? rows : cols;
+    if (k < 1 || k > slices) throw options.rangeError("selections" + at + " selects " + std::to_string(k) + " of " + std::to_string(slices) + " slices");
+    // The plan is the selected submatrix's: k slices by the other side.
+    if (plans.rows(i) != k || plans.cols(i) != length) {
+      throw options.rangeError("shapes" + at + " must be the selected submatrix [" + std::to_string(k) + ", " + std::to_string(length) + "]");
+    }
+    const size_t size = static_cast<size_t>(rows) * cols;
+    float* data[5];
+    for (size_t a = 0; a < 5; ++a) data[a] = float32At(options, arrays[a], i, size, names[a]).Data();
+    variables.push_back({data[0], data[1], data[2], data[3], data[4], rows, cols, columns, k, plans.algorithm(i), plans.transposed(i), plans.flops[i], shapeScales[i]});
+  }
+  std::vector<uint8_t> flags;
+  try {
+    flags = muon::dion2Step(engineOf(env), variables, settings);
+  } catch (const std::exception& error) {
+    throw Napi::Error::New(env, std::string("dion2Step failed: ") + error.what());
+  }
+  Napi::Uint8Array result = Napi::Uint8Array::New(env, count);
+  std::copy(flags.begin(), flags.end(), result.Data());
+  return result;
+}
+
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Options options(info, "adamStep", kAdamStepFields);
@@ -365,7 +428,7 @@ Napi::Value GramEigenvalues(const Napi::CallbackInfo& info) {
 }
 
 // Every export, listed in info().interface.exports.
-constexpr const char* kExports[] = {"orthogonalize", "muonStep", "adamStep", "info", "setThreads", "matmul", "gramEigenvalues", "threading"};
+constexpr const char* kExports[] = {"orthogonalize", "muonStep", "dion2Step", "adamStep", "info", "setThreads", "matmul", "gramEigenvalues", "threading"};
 
 Napi::Array fieldList(Napi::Env env, const std::vector<Field>& fields) {
   Napi::Array list = Napi::Array::New(env, fields.size());
@@ -385,6 +448,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object interface = Napi::Object::New(env);
   interface.Set("orthogonalize", fieldList(env, kOrthogonalizeFields));
   interface.Set("muonStep", fieldList(env, kMuonStepFields));
+  interface.Set("dion2Step", fieldList(env, kDion2StepFields));
   interface.Set("adamStep", fieldList(env, kAdamStepFields));
   Napi::Array names = Napi::Array::New(env);
   for (const char* name : kExports) names.Set(names.Length(), Napi::String::New(env, name));
@@ -475,6 +539,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new muon::Engine());  // deleted by N-API when `env` ends, which ends its pool's threads
   exports.Set("orthogonalize", Napi::Function::New(env, Orthogonalize));
   exports.Set("muonStep", Napi::Function::New(env, MuonStep));
+  exports.Set("dion2Step", Napi::Function::New(env, Dion2Step));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -44,6 +44,8 @@ struct Engine {
   // muonStep's Nesterov look-ahead per variable (fused_muon_step.cc), kept so that a step
   // allocates nothing after the first.
   std::vector<std::vector<float>> lookAhead;
+  // dion2Step's selected submatrix and its orthogonalization per variable (fused_dion2_step.cc), kept likewise.
+  std::vector<std::vector<float>> selectedSlices;
 };
 
 }  // namespace muon

@@ -23,11 +23,9 @@
 // and the new parameter are finite: the adapter's finiteness check, done here during the passes
 // that compute the values instead of as extra TF.js ops over them.
 #include "fused_muon_step.h"
-#include "non_finite.h"
 
-#include <algorithm>
-#include <system_error>
-#include <thread>
+#include "non_finite.h"
+#include "step_passes.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
@@ -52,50 +50,6 @@ uint8_t momentumPass(const StepVariable& v, size_t begin, size_t end, float beta
   return (badGradient != 0 ? kNonFiniteGradient : 0) | (badMomentum != 0 ? kNonFiniteMomentum : 0);
 }
 
-// p' = p + (O·s + decay(p)·wd)·(−lr), s the float32 shape scale, over elements [begin, end), reading O from `newParam` (where
-// Newton–Schulz wrote it) and overwriting it. Returns kNonFiniteParam when some p' is NaN or ±Inf.
-uint8_t updatePass(const StepVariable& v, size_t begin, size_t end, float shapeScale, float negativeLearningRate, bool decays, float weightDecay, bool cautious) {
-  uint32_t bad = 0;
-  for (size_t k = begin; k < end; ++k) {
-    const float p = v.param[k];
-    float u = v.newParam[k] * shapeScale;
-    if (decays) {
-      const float decay = cautious ? p * (u * p >= 0.0f ? 1.0f : 0.0f) : p;
-      u = u + decay * weightDecay;
-    }
-    const float next = p + u * negativeLearningRate;
-    v.newParam[k] = next;
-    bad |= nonFiniteBits(next);
-  }
-  return bad != 0 ? kNonFiniteParam : 0;
-}
-
-// Runs `pass(begin, end)` over [0, size) in contiguous chunks, one per thread of the engine's
-// `threadCount` (these passes are memory-bound: a second core's bandwidth halves them), and ORs
-// their flags. Small arrays run on the caller alone, where starting a thread would cost more than it saves.
-template <typename Pass>
-uint8_t inChunks(size_t size, int threadCount, const Pass& pass) {
-  constexpr size_t kMinimumChunk = size_t{1} << 20;
-  const size_t threads = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(threadCount), size / kMinimumChunk));
-  if (threads == 1) return pass(0, size);
-  std::vector<uint8_t> flags(threads, 0);
-  std::vector<std::thread> helpers;
-  const size_t chunk = (size + threads - 1) / threads;
-  for (size_t t = 1; t < threads; ++t) {
-    auto work = [&, t] { flags[t] = pass(t * chunk, std::min(size, (t + 1) * chunk)); };
-    try {
-      helpers.emplace_back(work);
-    } catch (const std::system_error&) {
-      work();  // no thread to be had: the caller does this chunk too
-    }
-  }
-  flags[0] = pass(0, std::min(size, chunk));
-  for (std::thread& helper : helpers) helper.join();
-  uint8_t all = 0;
-  for (uint8_t f : flags) all |= f;
-  return all;
-}
-
 }  // namespace
 
 std::vector<uint8_t> muonStep(Engine& engine, const std::vector<StepVariable>& variables, const MuonStepSettings& settings) {
@@ -103,10 +57,7 @@ std::vector<uint8_t> muonStep(Engine& engine, const std::vector<StepVariable>& v
   const float beta = static_cast<float>(settings.beta);
   const float oneMinusBeta = static_cast<float>(1.0 - settings.beta);
   const bool nesterov = settings.nesterov;
-  const float negativeLearningRate = static_cast<float>(-settings.learningRate);
-  const bool decays = settings.weightDecay != 0.0;  // addDecayedWeights skips a decay of exactly 0
-  const float weightDecay = static_cast<float>(settings.weightDecay);
-  const bool cautious = settings.cautious;
+  const UpdateScalars update = updateScalars(settings.learningRate, settings.weightDecay, settings.cautious);
 
   const int threads = engine.threadsForCall();
   const size_t count = variables.size();
@@ -134,7 +85,7 @@ std::vector<uint8_t> muonStep(Engine& engine, const std::vector<StepVariable>& v
     const StepVariable& v = variables[i];
     const size_t size = static_cast<size_t>(v.rows) * v.cols;
     const float shapeScale = static_cast<float>(v.shapeScale);
-    flags[i] = flags[i] | inChunks(size, threads, [&](size_t begin, size_t end) { return updatePass(v, begin, end, shapeScale, negativeLearningRate, decays, weightDecay, cautious); });
+    flags[i] = flags[i] | inChunks(size, threads, [&](size_t begin, size_t end) { return updatePass(v.param, v.newParam, begin, end, shapeScale, update); });
   }
   return flags;
 }

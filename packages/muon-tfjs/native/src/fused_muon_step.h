@@ -10,13 +10,9 @@
 
 #include "engine.h"
 #include "newton_schulz.h"
+#include "step_passes.h"
 
 namespace muon {
-
-// Bits of the returned flags (FUSED_STEP_FLAGS in src/kernels/nativeAddon.ts).
-constexpr uint8_t kNonFiniteGradient = 1;
-constexpr uint8_t kNonFiniteMomentum = 2;
-constexpr uint8_t kNonFiniteParam = 4;
 
 // One variable of the step: row-major `rows × cols` buffers of the same size. The parameter,
 // gradient and momentum are only read; the new values go into `newParam` and `newMomentum`, which

@@ -10,7 +10,7 @@ native="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$native/build/engine-test}"
 mkdir -p "$out"
 cxx="${CXX:-c++}"
-sources=(newton_schulz.cc fused_muon_step.cc worker_pool.cc engine.cc machine_load.cc gram_spectrum.cc products.cc)
+sources=(newton_schulz.cc fused_muon_step.cc fused_dion2_step.cc worker_pool.cc engine.cc machine_load.cc gram_spectrum.cc products.cc)
 paths=("${sources[@]/#/$native/src/}")
 flags=(-std=c++17 -O3 -ffp-contract=off -Wall -Wextra -Werror -pthread -I"$native/src")
 

@@ -174,7 +174,7 @@ describe.each(TEST_BACKENDS)('Dion2, on %s', (backend) => {
     for (const optimizer of [viewed, apart, refusing]) optimizer.dispose();
   });
 
-  it('refuses misuse by name: fraction outside (0, 1], errorFeedbackDecay outside [0, 1), a flat or fused execution setting, a vector, and changes nothing', () => {
+  it('refuses misuse by name: fraction outside (0, 1], errorFeedbackDecay outside [0, 1), a flat or unknown execution setting, a vector, and changes nothing', () => {
     for (const fraction of [0, -0.25, 1.5, Number.NaN]) {
       expect(() => dion2({ fraction })).toThrow(`Dion2Optimizer: fraction must be in (0, 1] (the share of slices orthogonalized per step), got ${String(fraction)}`);
     }
@@ -183,11 +183,13 @@ describe.each(TEST_BACKENDS)('Dion2, on %s', (backend) => {
     expect(() => dion2({ nsSteps: 'auto' })).toThrow(/Dion2Optimizer: nsSteps must be a positive integer, got "auto"/);
     // @ts-expect-error momentum is Muon's name; Dion2's decay is errorFeedbackDecay
     expect(() => dion2({ momentum: 0.9 })).toThrow(/Dion2Optimizer: unknown option 'momentum'/);
-    // The kernel is an execution setting, as Muon's; Dion2 has no fused step to turn off.
+    // The kernel is an execution setting, as Muon's.
     // @ts-expect-error orthogonalize sits in execution
     expect(() => dion2({ orthogonalize: newtonSchulzEach })).toThrow("Dion2Optimizer: option 'orthogonalize' has moved; write execution: { orthogonalize }");
-    // @ts-expect-error fused is not a Dion2 execution setting
-    expect(() => dion2({ execution: { fused: false } })).toThrow("Dion2Optimizer: unknown execution setting 'fused'; valid settings are orthogonalize");
+    // @ts-expect-error blockColumns is Muon's, not an execution setting
+    expect(() => dion2({ execution: { blockColumns: 2 } })).toThrow("Dion2Optimizer: unknown execution setting 'blockColumns'; valid settings are orthogonalize, fused");
+    // @ts-expect-error fused is a boolean
+    expect(() => dion2({ execution: { fused: 'yes' } })).toThrow('Dion2Optimizer: execution.fused must be a boolean, got yes');
     const vector = tf.variable(tf.ones([5]), true, `dion2_vector_${backend}`);
     const optimizer = dion2();
     expect(() => optimizer.applyGradients({ [vector.name]: tf.ones([5]) })).toThrow(`variable '${vector.name}' has shape [5] (rank 1)`);

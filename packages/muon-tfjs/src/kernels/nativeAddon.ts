@@ -58,6 +58,30 @@ export interface NativeMuonStepArguments extends NativePlansAndSchedule {
 }
 
 /**
+ * The options of the addon's `dion2Step`: it reads `params`, `grads` and `momenta` (row-major
+ * `variableShapes`, the `[fanIn, fanOut]` views) and writes the new values into `newParams` and
+ * `newMomenta`; `selections` per variable, the side whose slices it selects (0 rows, 1 columns) and
+ * how many (k); the plan fields describe each selected `[k, other side]` submatrix, orthogonalized
+ * as `orthogonalize` does; `normsInFloat64` accumulates the slices' L1 norms as the cpu backend's
+ * `tf.sum` does (else in float32, as wasm's).
+ */
+export interface NativeDion2StepArguments extends NativePlansAndSchedule {
+  readonly params: readonly Float32Array[];
+  readonly grads: readonly Float32Array[];
+  readonly momenta: readonly Float32Array[];
+  readonly newParams: readonly Float32Array[];
+  readonly newMomenta: readonly Float32Array[];
+  readonly variableShapes: Int32Array;
+  readonly selections: Int32Array;
+  readonly shapeScales: Float64Array;
+  readonly errorFeedbackDecay: number;
+  readonly normsInFloat64: boolean;
+  readonly learningRate: number;
+  readonly weightDecay: number;
+  readonly cautious: boolean;
+}
+
+/**
  * The options of the addon's `adamStep`: it reads `params`, `grads`, `firstMoments` and
  * `secondMoments` and writes the new values into the `new…` arrays (same lengths per variable, not
  * overlapping the inputs); the step's hyper-parameters, with the bias corrections 1 − βᵗ in (0, 1]
@@ -82,6 +106,13 @@ export interface NativeAddon {
    * written, where `orthogonalize` refuses its arguments. Returns {@link FUSED_STEP_FLAGS} per variable.
    */
   muonStep(options: NativeMuonStepArguments): Uint8Array;
+  /**
+   * A whole Dion2 step for every variable (native/src/fused_dion2_step.cc): the composed step's
+   * float32 arithmetic, selection and orthogonalization. Refused, nothing written, where
+   * `orthogonalize` refuses its plans or a selection does not fit its variable. Returns
+   * {@link FUSED_STEP_FLAGS} per variable.
+   */
+  dion2Step(options: NativeDion2StepArguments): Uint8Array;
   /**
    * A whole AdamW step for every variable, one pass each (native/src/fused_adam_step.cc): the
    * composed step's float32 arithmetic, bit for bit. Refused, nothing written, on arguments of the
@@ -149,7 +180,7 @@ export interface NativeAddonInfo {
 /** How the addon's `plans` field encodes an algorithm (`Algorithm` in native/src/newton_schulz.h). */
 export const NATIVE_ALGORITHM_CODES: Readonly<Record<'plain' | 'gram', number>> = Object.freeze({ plain: 0, gram: 1 });
 
-/** The bits of `muonStep`'s flags per variable (`kNonFinite…` in native/src/fused_muon_step.h). */
+/** The bits of `muonStep`'s and `dion2Step`'s flags per variable (`kNonFinite…` in native/src/step_passes.h). */
 export const FUSED_STEP_FLAGS: Readonly<Record<'gradient' | 'momentum' | 'param', number>> = Object.freeze({ gradient: 1, momentum: 2, param: 4 });
 
 /** The bits of `adamStep`'s flags per variable (`kAdamNonFinite…` in native/src/fused_adam_step.h). */
@@ -200,7 +231,7 @@ const PLANS_AND_SCHEDULE_FIELDS = {
  * is bumped by hand.
  */
 export const NATIVE_INTERFACE = Object.freeze({
-  exports: Object.freeze(Object.keys({ orthogonalize: true, muonStep: true, adamStep: true, info: true, setThreads: true, matmul: true, gramEigenvalues: true, threading: true } satisfies Record<keyof NativeAddon, true>)),
+  exports: Object.freeze(Object.keys({ orthogonalize: true, muonStep: true, dion2Step: true, adamStep: true, info: true, setThreads: true, matmul: true, gramEigenvalues: true, threading: true } satisfies Record<keyof NativeAddon, true>)),
   orthogonalize: fieldList({ inputs: 'Float32Array[]', 'outputs?': 'Float32Array[]', ...PLANS_AND_SCHEDULE_FIELDS } satisfies FieldTypes<NativeOrthogonalizeArguments>),
   muonStep: fieldList({
     params: 'Float32Array[]',
@@ -216,6 +247,22 @@ export const NATIVE_INTERFACE = Object.freeze({
     weightDecay: 'number',
     cautious: 'boolean',
   } satisfies FieldTypes<NativeMuonStepArguments>),
+  dion2Step: fieldList({
+    params: 'Float32Array[]',
+    grads: 'Float32Array[]',
+    momenta: 'Float32Array[]',
+    newParams: 'Float32Array[]',
+    newMomenta: 'Float32Array[]',
+    variableShapes: 'Int32Array',
+    selections: 'Int32Array',
+    ...PLANS_AND_SCHEDULE_FIELDS,
+    shapeScales: 'Float64Array',
+    errorFeedbackDecay: 'number',
+    normsInFloat64: 'boolean',
+    learningRate: 'number',
+    weightDecay: 'number',
+    cautious: 'boolean',
+  } satisfies FieldTypes<NativeDion2StepArguments>),
   adamStep: fieldList({
     params: 'Float32Array[]',
     grads: 'Float32Array[]',

@@ -1,10 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { matrixShape } from '../math/matrixView.js';
-import type { MuonStepKernel, MuonStepResult } from '../math/muonStepKernel.js';
-import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
-import { FUSED_STEP_FLAGS, NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES, loadNativeAddon } from './nativeAddon.js';
+import type { MuonStepKernel } from '../math/muonStepKernel.js';
+import { NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES } from './nativeAddon.js';
 import { inPlaceStepUnavailable, runInPlace } from './inPlaceStep.js';
-import { type NativeLibrary, type NativeProducts, checkNativeLibrary, nativeProducts, nativeSchedule } from './nativeOrthogonalizer.js';
+import { matrixStepResults, nativeMatrixStep } from './nativeMatrixStep.js';
+import { type NativeLibrary, nativeSchedule } from './nativeOrthogonalizer.js';
 
 /** Options of {@link nativeMuonStep}. */
 export interface NativeMuonStepOptions {
@@ -15,7 +14,7 @@ export interface NativeMuonStepOptions {
 /**
  * The {@link MuonStepKernel} of the native addon (`muonStep`, native/src/fused_muon_step.cc): the
  * whole Muon step of every variable in one call, orthogonalizing with the engine, the plans and the
- * precision of `nativeOrthogonalizer({ library })` (the same {@link nativeProducts}: planner
+ * precision of `nativeOrthogonalizer({ library })` (the same `nativeProducts`: planner
  * capabilities, algorithm `auto`, bfloat16 products where the schedule asks and they can run, else
  * float32 said once), so that it computes what the composed step computes with that kernel.
  *
@@ -25,36 +24,19 @@ export interface NativeMuonStepOptions {
  * built, on the cpu and wasm backends.
  */
 export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKernel {
-  const library = options.library ?? 'fastest';
-  checkNativeLibrary(library, 'nativeMuonStep');
-  // Made on the first step: the capabilities are the loaded addon's, and there may be none.
-  let made: { readonly products: NativeProducts; readonly plan: OrthogonalizationPlanner } | undefined;
-  const productsAndPlanner = (): { readonly products: NativeProducts; readonly plan: OrthogonalizationPlanner } => {
-    if (made === undefined) {
-      const products = nativeProducts(library, 'nativeMuonStep');
-      made = { products, plan: orthogonalizationPlanner(products.capabilities) };
-    }
-    return made;
-  };
+  const native = nativeMatrixStep(options.library ?? 'fastest', 'nativeMuonStep');
   return {
     unavailable: inPlaceStepUnavailable,
     step(variables, settings) {
-      const status = loadNativeAddon();
-      if (!status.available) throw new Error('nativeMuonStep: the native addon is not available; ask unavailable() first');
-      const muonStep = status.addon.muonStep.bind(status.addon);
-      const { products, plan } = productsAndPlanner();
+      const addon = native.addon();
+      const { products, plan } = native.planning();
       const count = variables.length;
       const shapes = new Int32Array(2 * count);
       const plans = new Int32Array(2 * count);
       const flops = new Float64Array(count);
       const shapeScales = new Float64Array(count);
       variables.forEach(({ param, grad, momentum, shapeScale }, i) => {
-        if (param.dtype !== 'float32' || grad.dtype !== 'float32' || momentum.dtype !== 'float32') {
-          throw new Error(`nativeMuonStep expects float32 tensors; variable ${i} has ${param.dtype}, gradient ${grad.dtype}, momentum ${momentum.dtype}`);
-        }
-        if (!tf.util.arraysEqual(grad.shape, param.shape) || !tf.util.arraysEqual(momentum.shape, param.shape)) {
-          throw new Error(`nativeMuonStep: variable ${i} is [${param.shape.join(', ')}] but its gradient is [${grad.shape.join(', ')}] and momentum [${momentum.shape.join(', ')}]`);
-        }
+        native.checkVariable(i, param, grad, momentum);
         const { fanIn, fanOut } = matrixShape(param.shape);
         const decision = plan(fanIn, fanOut, settings.schedule);
         shapes[2 * i] = fanIn;
@@ -65,14 +47,14 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
         shapeScales[i] = shapeScale;
       });
       const { coefficients, restartAfter } = nativeSchedule(settings.schedule);
-      const precision = products.precisionCode(settings.schedule.precision);
-      const run = (read: (t: tf.Tensor) => Float32Array, newParams: Float32Array[], newMomenta: Float32Array[]): Uint8Array =>
-        muonStep({
+      const variableShapes = variables.map((v) => v.param.shape);
+      const { outputs, flags } = runInPlace(variables.flatMap((v) => [v.param, v.grad, v.momentum]), [...variableShapes, ...variableShapes], (read, written) =>
+        addon.muonStep({
           params: variables.map((v) => read(v.param)),
           grads: variables.map((v) => read(v.grad)),
           momenta: variables.map((v) => read(v.momentum)),
-          newParams,
-          newMomenta,
+          newParams: written.slice(0, count),
+          newMomenta: written.slice(count),
           shapes,
           plans,
           flops,
@@ -81,32 +63,16 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
           normalizationScale: settings.schedule.normalizationScale,
           eps: settings.schedule.eps,
           restartAfter,
-          precision,
+          precision: products.precisionCode(settings.schedule.precision),
           normalization: NATIVE_NORMALIZATION_CODES[settings.schedule.normalization],
           beta: settings.beta,
           nesterov: settings.nesterov,
           learningRate: settings.learningRate,
           weightDecay: settings.weightDecay,
           cautious: settings.cautious,
-        });
-      const variableShapes = variables.map((v) => v.param.shape);
-      const { outputs, flags } = runInPlace(
-        variables.flatMap((v) => [v.param, v.grad, v.momentum]),
-        [...variableShapes, ...variableShapes],
-        (read, written) => run(read, written.slice(0, count), written.slice(count)),
+        }),
       );
-      const params = outputs.slice(0, count);
-      const momenta = outputs.slice(count);
-      return variables.map((_, i): MuonStepResult => {
-        const flag = flags[i] as number;
-        return {
-          param: params[i] as tf.Tensor,
-          momentum: momenta[i] as tf.Tensor,
-          gradientFinite: (flag & FUSED_STEP_FLAGS.gradient) === 0,
-          momentumFinite: (flag & FUSED_STEP_FLAGS.momentum) === 0,
-          paramFinite: (flag & FUSED_STEP_FLAGS.param) === 0,
-        };
-      });
+      return matrixStepResults(outputs, flags, count);
     },
   };
 }

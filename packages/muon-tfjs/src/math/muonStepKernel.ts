@@ -24,11 +24,11 @@ export interface MuonStepSettings {
   readonly cautious: boolean;
 }
 
-/** What a fused step computed for one variable; nothing has been written anywhere. */
+/** What a fused step of Muon (or Dion2) computed for one variable; nothing has been written anywhere. */
 export interface MuonStepResult {
   /** The new parameter value p − lr·(s·O + wd·p), a new tensor of the parameter's shape. */
   readonly param: tf.Tensor;
-  /** The new momentum βm + (1−β)g, a new tensor. */
+  /** The new momentum, a new tensor: Muon's βm + (1−β)g; Dion2's M + G with the selected slices decayed. */
   readonly momentum: tf.Tensor;
   readonly gradientFinite: boolean;
   readonly momentumFinite: boolean;

@@ -12,7 +12,8 @@ import { scaleByShape } from '../transforms/scaleByShape.js';
 import { splitMatrices } from '../transforms/splitMatrices.js';
 import { type IsConvKernel, type MatrixViewRule, NO_CONV_KERNELS, checkMatrixViews, matrixViewOf } from './matrixViews.js';
 import { MUON_MOVED_OPTIONS } from './muon.js';
-import { type ExecutionOptions, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
+import { fusedDion2Step } from './fusedDion2.js';
+import { type ExecutionOptions, matrixOptimizerKind, resolveExecution, withKernel } from './optimizerKind.js';
 import { checkLearningRate, checkPositive, checkUnitInterval, optionNames, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
@@ -42,12 +43,14 @@ export interface Dion2Options extends WeightDecayOptions {
    */
   readonly matrixViews?: readonly MatrixViewRule[];
   /**
-   * How the step executes, never saved: of Muon's settings only `orthogonalize` (the kernel that
-   * orthogonalizes the selected submatrices; default, supplied by the adapter:
-   * `fastestOrthogonalizer()`). Dion2 has no fused step, and a setting that could change nothing
-   * is refused rather than ignored.
+   * How the step executes, never saved, as Muon's: `orthogonalize`, the kernel that orthogonalizes
+   * the selected submatrices (default, supplied by the adapter: `fastestOrthogonalizer()`), and
+   * `fused` (default true): run the whole step in one call of the native addon where it can (Node
+   * with the addon built, cpu or wasm backend, the default `orthogonalize`, no `matrixViews` axes
+   * rule, `convOrthogonalization: 'flatten'`), the same values as the composed step
+   * (`fusedDion2Step.test.ts`).
    */
-  readonly execution?: Pick<ExecutionOptions, 'orthogonalize'>;
+  readonly execution?: ExecutionOptions;
 }
 
 /** Dion2's serializable options with every default filled in. */
@@ -111,7 +114,7 @@ const DION2_MOVED_OPTIONS = Object.freeze({ orthogonalize: MUON_MOVED_OPTIONS['o
 /** Fills in defaults and checks every option, throwing with the option's name and value. */
 export function resolveDion2Options(options: Dion2Options = {}, owner = 'dion2'): ResolvedDion2Options {
   rejectUnknownOptions(options, DION2_OPTION_NAMES, owner, DION2_MOVED_OPTIONS);
-  const execution = resolveExecution(options.execution, ['orthogonalize'], owner);
+  const execution = resolveExecution(options.execution, ['orthogonalize', 'fused'], owner);
   const fraction = options.fraction ?? DION2_DEFAULTS.fraction;
   // α = 0 would orthogonalize nothing and only ever accumulate: a silent zero update (dion2.py refuses it too).
   if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) {
@@ -180,8 +183,9 @@ export function dion2Transformation(
 
 /**
  * Dion2, defined once: as a hybrid group (`{ optimizer: 'dion2', options }`) and as
- * `Dion2Optimizer`. Matrices and conv kernels, no fused step; its saved config is its settings as
- * resolved (the kind's default: the schedule and `execution` are not enumerable).
+ * `Dion2Optimizer`. Matrices and conv kernels, with a fused step (`fusedDion2Step`); its saved
+ * config is its settings as resolved (the kind's default: the schedule and `execution` are not
+ * enumerable).
  */
 export const DION2_KIND = matrixOptimizerKind<Dion2Options, ResolvedDion2Options>({
   name: 'dion2',
@@ -190,4 +194,5 @@ export const DION2_KIND = matrixOptimizerKind<Dion2Options, ResolvedDion2Options
   optionNames: DION2_OPTION_NAMES,
   resolve: resolveDion2Options,
   transformation: dion2Transformation,
+  fuse: (options, learningRate, services) => withKernel(services.dion2StepKernel, (kernel) => fusedDion2Step(options, learningRate, kernel)),
 });

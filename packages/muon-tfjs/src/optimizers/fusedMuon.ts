@@ -3,7 +3,7 @@ import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
 import { shapeScale } from '../math/shapeScale.js';
-import { type FusedStep, type NonFiniteValue, nonEmptyVariables } from '../transforms/fusedStep.js';
+import { type FusedStep, matrixStepOutcome, nonEmptyVariables } from '../transforms/fusedStep.js';
 import { type Live, entry, scheduledAt } from '../transforms/gradientTransformation.js';
 import { MUON_MOMENTUM_SLOT, MUON_TAPS } from '../transforms/scaleByMuon.js';
 import type { ResolvedMuonOptions } from './muon.js';
@@ -56,18 +56,7 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<S
         weightDecay: weightDecayAt(options, lr),
         cautious: cautiousWeightDecay,
       });
-      const nonFiniteGradients: string[] = [];
-      const nonFiniteValues: NonFiniteValue[] = [];
-      names.forEach((name, i) => {
-        const result = results[i];
-        if (result === undefined) throw new Error(`Internal error: the fused Muon kernel returned no result for '${name}'`);
-        values[name] = result.param;
-        newState[name] = { [MUON_MOMENTUM_SLOT]: result.momentum };
-        if (!result.gradientFinite) nonFiniteGradients.push(name);
-        if (!result.paramFinite) nonFiniteValues.push({ name });
-        if (!result.momentumFinite) nonFiniteValues.push({ name, slot: MUON_MOMENTUM_SLOT });
-      });
-      return { values, state: newState, nonFiniteGradients, nonFiniteValues };
+      return matrixStepOutcome('Muon', names, results, MUON_MOMENTUM_SLOT, values, newState);
     },
   };
 }

@@ -17,7 +17,7 @@ import { splitMatrices } from '../transforms/splitMatrices.js';
 import { type BlockColumnsRule, blockColumnsOf, checkBlockColumns } from './blockColumns.js';
 import { fusedMuonStep } from './fusedMuon.js';
 import { type IsConvKernel, type MatrixViewRule, NO_CONV_KERNELS, checkMatrixViews, matrixViewOf } from './matrixViews.js';
-import { type ExecutionOptions, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
+import { type ExecutionOptions, matrixOptimizerKind, resolveExecution, withKernel } from './optimizerKind.js';
 import { type OptionNameSet, checkLearningRate, checkMomentum, checkPositive, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
@@ -411,5 +411,5 @@ export const MUON_KIND = matrixOptimizerKind<MuonOptions, ResolvedMuonOptions>({
   config: muonConfig,
   optionsFromConfig: muonOptionsFromConfig,
   transformation: muonTransformation,
-  fuse: fusedMuonStep,
+  fuse: (options, learningRate, services) => withKernel(services.muonStepKernel, (kernel) => fusedMuonStep(options, learningRate, kernel)),
 });

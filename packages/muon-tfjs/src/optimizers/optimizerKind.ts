@@ -3,6 +3,7 @@ import type { Orthogonalizer } from '../math/orthogonalizer.js';
 import type { ConvOrthogonalization } from '../math/convTaps.js';
 import type { MatrixView } from '../math/matrixView.js';
 import type { AdamStepKernel } from '../math/adamStepKernel.js';
+import type { Dion2StepKernel } from '../math/dion2StepKernel.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
 import { type LrAdjust, shapeScale } from '../math/shapeScale.js';
@@ -16,6 +17,8 @@ export interface OptimizerServices {
   readonly defaultOrthogonalizer: () => Orthogonalizer;
   /** The kernel of the fused Muon step that goes with the default orthogonalizer; without it, Muon runs composed. */
   readonly muonStepKernel?: () => MuonStepKernel;
+  /** The kernel of the fused Dion2 step that goes with the default orthogonalizer; without it, Dion2 runs composed. */
+  readonly dion2StepKernel?: () => Dion2StepKernel;
   /** The kernel of the fused AdamW step; without it, AdamW runs composed. */
   readonly adamStepKernel?: () => AdamStepKernel;
 }
@@ -220,7 +223,8 @@ export interface ResolvedMatrixOptions extends ResolvedLearningRate {
 export function matrixOptimizerKind<Options extends object, Resolved extends ResolvedMatrixOptions>(
   definition: KindDefinition<Options, Resolved> & {
     readonly transformation: (options: Resolved, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer, isConvKernel: IsConvKernel) => GradientTransformation;
-    readonly fuse?: (options: Resolved, learningRate: Live<Scheduled>, kernel: MuonStepKernel) => FusedStep | string;
+    /** The kind's fused step from the services' kernels ({@link withKernel}), or why there is none. */
+    readonly fuse?: (options: Resolved, learningRate: Live<Scheduled>, services: OptimizerServices) => FusedStep | string;
   },
 ): OptimizerKind<Options, Resolved> {
   const { title, fuse } = definition;
@@ -244,13 +248,14 @@ export function matrixOptimizerKind<Options extends object, Resolved extends Res
     transformation: (options, learningRate, services, isConvKernel) =>
       definition.transformation(options, learningRate, options.execution.orthogonalize ?? services.defaultOrthogonalizer(), isConvKernel),
     ...(fuse !== undefined && {
-      fusedStep(options, learningRate, services) {
-        const kernel = services.muonStepKernel;
-        if (kernel === undefined) return 'the services supply no fused-step kernel';
-        return fusedStepOf(options.execution, () => fuse(options, learningRate, kernel()));
-      },
+      fusedStep: (options, learningRate, services) => fusedStepOf(options.execution, () => fuse(options, learningRate, services)),
     }),
   };
+}
+
+/** A kind's fused step made with the kernel the services supply (`kernel`, e.g. `services.muonStepKernel`), or why there is none. */
+export function withKernel<Kernel>(kernel: (() => Kernel) | undefined, fuse: (kernel: Kernel) => FusedStep | string): FusedStep | string {
+  return kernel === undefined ? 'the services supply no fused-step kernel' : fuse(kernel());
 }
 
 /**

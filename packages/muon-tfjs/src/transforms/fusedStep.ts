@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { MuonStepResult } from '../math/muonStepKernel.js';
 import { type StateMap, type StepContext, type TensorMap, entry } from './gradientTransformation.js';
 
 /** A new value (a parameter's, or one of its state slots') that holds NaN or ±Inf. */
@@ -60,4 +61,31 @@ export function nonEmptyVariables(
     newState[name] = Object.fromEntries(slots.map((slot) => [slot, tf.clone(entry(slotValues, slot, `'${slot}' state`))]));
     return false;
   });
+}
+
+/**
+ * The {@link FusedStepResult} of a fused matrix step (Muon's, Dion2's) from its kernel's results,
+ * one per variable of `names`, whose new momentum goes into `slot`; `values` and `newState` may
+ * already hold the empty variables ({@link nonEmptyVariables}).
+ */
+export function matrixStepOutcome(
+  title: string,
+  names: readonly string[],
+  results: readonly MuonStepResult[],
+  slot: string,
+  values: Record<string, tf.Tensor>,
+  newState: Record<string, Record<string, tf.Tensor>>,
+): FusedStepResult {
+  const nonFiniteGradients: string[] = [];
+  const nonFiniteValues: NonFiniteValue[] = [];
+  names.forEach((name, i) => {
+    const result = results[i];
+    if (result === undefined) throw new Error(`Internal error: the fused ${title} kernel returned no result for '${name}'`);
+    values[name] = result.param;
+    newState[name] = { [slot]: result.momentum };
+    if (!result.gradientFinite) nonFiniteGradients.push(name);
+    if (!result.paramFinite) nonFiniteValues.push({ name });
+    if (!result.momentumFinite) nonFiniteValues.push({ name, slot });
+  });
+  return { values, state: newState, nonFiniteGradients, nonFiniteValues };
 }

@@ -42,7 +42,7 @@ export interface OptimizerContext {
    * `npm run bench:model-step` to time the TF.js kernel on the same optimizer.
    */
   orthogonalize?: Orthogonalizer;
-  /** Muon's `fused` option (absent: Muon's default, fused where it can). Set by `npm run bench:model-step` to time the composed step. */
+  /** Muon's (Dion2's) `fused` option (absent: the default, fused where it can). Set by `npm run bench:model-step` to time the composed step. */
   fused?: boolean;
 }
 
@@ -184,9 +184,9 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
     tunedAfter: [ADAMW_HALF_FACTOR],
     hyperParameters: { ...DION2, nsSteps: 5, auxiliary: AUXILIARY_ADAMW },
     // The default routing's labels: hidden matrices → 'muon' (here Dion2), the rest → 'adamw'.
-    create: (learningRate, { model, auxLearningRate, orthogonalize }) => hybrid(model, {
+    create: (learningRate, { model, auxLearningRate, orthogonalize, fused }) => hybrid(model, {
       groups: {
-        muon: { optimizer: 'dion2', options: { learningRate, ...DION2, ...(orthogonalize && { execution: { orthogonalize } }) } },
+        muon: { optimizer: 'dion2', options: { learningRate, ...DION2, execution: { ...(orthogonalize && { orthogonalize }), ...(fused !== undefined && { fused }) } } },
         adamw: { optimizer: 'adamw', options: { learningRate: auxLearningRate, ...ADAMW } },
       },
     }),
