@@ -2,9 +2,9 @@
  * End-to-end tests of the playground in real headless Chromium (Debian's `chromium`, driven by
  * playwright-core; WebGL through SwiftShader): the page loads without console errors, every task
  * trains 50 steps on wasm and on WebGL and its losses fall, every chart holds data and paints,
- * the URL state round-trips; `auto` passes over software GPUs, WebGPU trains, a diverged run is
- * named while the others train on, and the Train/Pause button follows the state. Screenshots go
- * to docs/playground/. Run by `npm run test:e2e` (and by .ci/run, which installs chromium).
+ * the URL state round-trips; Dion2 trains beside Muon and AdamW; `auto` passes over software
+ * GPUs, WebGPU trains, a diverged run is named while the others train on, and the Train/Pause
+ * button follows the state. Screenshots go to docs/playground/. Run by `npm run test:e2e` (and by .ci/run, which installs chromium).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +77,26 @@ describe.skipIf(!existsSync(CHROMIUM))(`playground in headless Chromium (${CHROM
       // Loss, histogram, quantiles and polynomial charts, plus one decision boundary per optimizer on the toy task.
       expect(await paintedCanvases(page)).toBeGreaterThanOrEqual(4 + (task === 'toy' ? optimizers.length : 0));
       await page.screenshot({ path: join(SCREENSHOTS, `${task}-${backend}.png`), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('trains Dion2 beside Muon and AdamW on the MNIST MLP (optimizers=muon,adamw,dion2), its update in the spectra', async () => {
+    const optimizers = ['muon', 'adamw', 'dion2'];
+    const { page, errors } = await openPage(session, `?task=mlp&backend=wasm&optimizers=${optimizers.join(',')}&steps=${STEPS}&spectrumEvery=10&autostart=1`);
+    try {
+      const status = await waitDone(page, 230_000);
+      expect(status.backend).toBe('wasm');
+      expectLossesFall(status, optimizers);
+      expect(status.divergence).toEqual({});
+      // Muon's momentum and NS output, and the updates of AdamW and Dion2.
+      expect(status.charts.histogram).toBe(4);
+      expect(await page.isChecked('#use-dion2')).toBe(true);
+      expect(await page.isChecked('#use-lion')).toBe(false);
+      expect(await page.textContent('#speed')).toContain('Dion2 (+AdamW)');
+      expect(new URL(page.url()).searchParams.get('optimizers')).toBe('muon,adamw,dion2');
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -2,17 +2,18 @@
  * `npm run bench:playground`: steps per second of each playground task and optimizer on wasm in
  * headless Chromium (Debian's `chromium`), through the page's automation contract.
  *
- * Each page trains all optimizers side by side on the same batches (so they share the machine's
- * state step by step), with spectra off (they are diagnostics, computed outside the timed step
- * anyway). Per page: the median over steps after a warm-up of the whole training step and of
- * `applyGradients`; over `--runs` pages: the median of those. The machine is shared and noisy:
- * quote medians of several runs.
+ * Each page trains every optimizer of the page (OPTIMIZER_IDS: Muon, AdamW, Lion, Dion2) side by
+ * side on the same batches (so they share the machine's state step by step), with spectra off
+ * (they are diagnostics, computed outside the timed step anyway). Per page: the median over steps
+ * after a warm-up of the whole training step and of `applyGradients`; over `--runs` pages: the
+ * median of those. The machine is shared and noisy: quote medians of several runs.
  *
  *   npm run bench:playground [-- --runs 3 --tasks toy,mlp,convnet,transformer --threads 1,0 --ns-steps 5]
  *
  * `--threads`: wasm thread counts to measure (0: one per core, the page's default). `--ns-steps`:
  * Muon's Newton–Schulz iterations (the page's `nsSteps`; default 5, the page's default), for issue
- * 24's cheaper Muon (3 iterations) against the default.
+ * 24's cheaper Muon (3 iterations) against the default; Dion2 keeps its own 5. Every optimizer's
+ * step is also given as a ratio to AdamW's, measured on the same pages.
  *
  * Results go to bench-results/playground-<time>.json.
  */
@@ -29,7 +30,7 @@ Options:
   --runs N          pages per configuration, median reported (default 3)
   --tasks LIST      comma-separated: ${TASK_IDS.join(', ')} (default: all)
   --threads LIST    wasm thread counts to measure, 0 = one per core (default 1,0)
-  --ns-steps N      Muon's Newton–Schulz iterations on every page (default 5, the page's default)
+  --ns-steps N      Muon's Newton–Schulz iterations on every page (default 5, the page's default; Dion2 keeps its 5)
   -h, --help        this text
 `;
 const args = commandLine({ usage: USAGE, strings: ['runs', 'tasks', 'threads', 'ns-steps'] });

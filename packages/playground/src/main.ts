@@ -32,6 +32,8 @@ declare global {
 /** Time the loop may spend stepping before it yields to the browser (about two frames at 60 Hz). */
 const FRAME_BUDGET_MS = 30;
 const TASK_TITLES: Record<(typeof TASK_IDS)[number], string> = { toy: '2-D toy (decision boundary)', mlp: 'MNIST, MLP', convnet: 'MNIST, ConvNet', transformer: 'Moby Dick, char transformer' };
+/** The hybrids' matrix groups, named by their lr control: the rate set there is that group's only. */
+const MATRIX_GROUPS: Partial<Record<OptimizerId, string>> = { muon: 'Muon', dion2: 'Dion2' };
 
 const status: PlaygroundStatus = {
   backend: '', backendReason: '', floatPrecision: 32, step: 0, done: false, losses: {}, heldOut: {}, divergence: {}, stepMs: {}, optimizerMs: {}, timings: {},
@@ -193,8 +195,9 @@ function renderControls(): void {
     });
     row.append(field(OPTIMIZER_STYLE[id].label, on));
     const settings = state.settings[id];
+    const group = MATRIX_GROUPS[id];
     row.append(field('lr', numberInput(`${id}-lr`, settings.lr, 'any', (v) => setState({ ...state, settings: { ...state.settings, [id]: { ...settings, lr: v } } })),
-      id === 'muon' ? 'Learning rate of the Muon group; the AdamW group of the hybrid uses AdamW’s rate and schedule.' : ''));
+      group === undefined ? '' : `Learning rate of the ${group} group; the AdamW group of the hybrid uses AdamW’s rate and schedule.`));
     row.append(field('schedule', select(`${id}-schedule`, SCHEDULES, settings.schedule, (v) =>
       setState({ ...state, settings: { ...state.settings, [id]: { ...state.settings[id], schedule: v as PlaygroundState['settings'][OptimizerId]['schedule'] } } }))));
     optimizers.append(row);
@@ -237,6 +240,7 @@ function buildCharts(): void {
     { label: 'Muon: NS output', color: '#7b3294' },
     { label: 'AdamW: update', color: OPTIMIZER_STYLE.adamw.color },
     { label: 'Lion: update', color: OPTIMIZER_STYLE.lion.color },
+    { label: 'Dion2: update', color: OPTIMIZER_STYLE.dion2.color },
   ];
   charts = {
     loss: lossChart($('loss-chart'), runs),
@@ -263,7 +267,7 @@ async function refreshSpectra(): Promise<void> {
   const { momentum, orthogonalized } = await shown.muonSpectra(current);
   if (shown !== trainer || charts === undefined) return; // a Reset replaced the trainer meanwhile
   const last = spectraHistory.at(-1);
-  const spectra = [momentum, orthogonalized, last?.updates.adamw, last?.updates.lion];
+  const spectra = [momentum, orthogonalized, last?.updates.adamw, last?.updates.lion, last?.updates.dion2];
   charts.histogram.update(spectra);
   charts.quantiles.update(spectraHistory);
   charts.polynomial.update(resolveCoefficients(current.preset, current.nsSteps), momentum);

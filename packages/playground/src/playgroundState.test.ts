@@ -8,11 +8,11 @@ describe('playground URL state', () => {
       dataset: 'xor',
       backend: 'webgl',
       threads: 0,
-      optimizers: ['lion', 'muon'],
+      optimizers: ['lion', 'dion2', 'muon'],
       steps: 120,
       autostart: true,
       seed: 7,
-      settings: { muon: { lr: 0.05, schedule: 'cosine' }, adamw: { lr: 1e-3, schedule: 'constant' }, lion: { lr: 1e-4, schedule: 'linear' } },
+      settings: { muon: { lr: 0.05, schedule: 'cosine' }, adamw: { lr: 1e-3, schedule: 'constant' }, lion: { lr: 1e-4, schedule: 'linear' }, dion2: { lr: 0.03, schedule: 'constant' } },
       preset: 'polarExpress5',
       nsSteps: 6,
       layer: 'block1_mlp_in/kernel',
@@ -29,11 +29,24 @@ describe('playground URL state', () => {
     expect(parseState('').optimizers).toEqual(DEFAULT_STATE.optimizers);
   });
 
+  it('offers dion2 beside the default three: its own lr and schedule in the link, 0.05 by default', () => {
+    expect(DEFAULT_STATE.optimizers).toEqual(['muon', 'adamw', 'lion']);
+    const { state, ignored } = parseStateReport('?task=mlp&optimizers=muon,adamw,dion2&dion2Lr=0.03&dion2Schedule=cosine');
+    expect(ignored).toEqual([]);
+    expect(state.optimizers).toEqual(['muon', 'adamw', 'dion2']);
+    expect(state.settings.dion2).toEqual({ lr: 0.03, schedule: 'cosine' });
+    expect(serializeState(state)).toContain('optimizers=muon%2Cadamw%2Cdion2');
+    expect(serializeState(state)).toContain('dion2Lr=0.03&dion2Schedule=cosine');
+    // The middle of the benchmark's lr grid for Dion2 (0.01 … 0.2), on every task.
+    for (const settings of Object.values(TASK_DEFAULT_SETTINGS)) expect(settings.dion2).toEqual({ lr: 0.05, schedule: 'linear' });
+    expect(parseStateReport('?dion2Lr=0&dion2Schedule=step').ignored).toEqual(['dion2Lr=0 (not a positive number)', 'dion2Schedule=step (not one of constant, linear, cosine)']);
+  });
+
   it('names every value it ignored, with the reason, and nothing for a link it wrote itself', () => {
     const { state, ignored } = parseStateReport('?task=mlp&optimizers=muon,sophia,adam&muonLr=-1&steps=2.5&threads=-3&autostart=yes&preset=nope&colour=red&backend=webgpu');
     expect(state).toMatchObject({ task: 'mlp', optimizers: ['muon'], steps: DEFAULT_STATE.steps, threads: DEFAULT_STATE.threads, autostart: false, preset: 'jordan', backend: 'webgpu' });
     expect(ignored).toEqual([
-      'optimizers=sophia,adam (not one of muon, adamw, lion)',
+      'optimizers=sophia,adam (not one of muon, adamw, lion, dion2)',
       'muonLr=-1 (not a positive number)',
       'threads=-3 (not 0 or a positive integer)',
       'steps=2.5 (not a positive integer)',

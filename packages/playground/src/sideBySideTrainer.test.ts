@@ -65,6 +65,36 @@ describe('SideBySideTrainer', () => {
     trainer.dispose();
   });
 
+  it('trains Dion2 beside Muon from the same weights, and records its update: a quarter of the layer orthogonalized', async () => {
+    const state: PlaygroundState = { ...DEFAULT_STATE, dataset: 'xor', steps: 60, optimizers: ['muon', 'dion2'] };
+    const trainer = new SideBySideTrainer(createPlaygroundTask(state, {}).task, state, FLOAT32_CPU);
+    trainer.trainStep(state);
+    await trainer.readBack();
+    const before = tf.memory().numTensors;
+    const spectra: LayerSpectra[] = [];
+    for (let s = 1; s < state.steps; s++) trainer.trainStep(state, s % 20 === 19 ? VIEW : undefined);
+    spectra.push(...(await trainer.readBack()));
+    const [muon, dion2] = trainer.runs;
+    expect(dion2?.losses[0]).toBe(muon?.losses[0]);
+    expect(dion2?.losses.length).toBe(state.steps);
+    expect(mean(dion2?.losses.slice(-10) ?? [])).toBeLessThan(0.9 * mean(dion2?.losses.slice(0, 10) ?? []));
+    expect(dion2?.divergence).toBeUndefined();
+    expect(spectra.map((s) => s.step)).toEqual([20, 40, 60]);
+    for (const { updates } of spectra) {
+      // hidden2/kernel is 32×32: Dion2 orthogonalizes the 8 (¼) slices of largest momentum, so 8
+      // singular values of its update are near one size; the other 24 are its weight decay
+      // lr·wd·W alone, about a hundredth as large (wd 0.01, σ(W) about 1).
+      const sigma = updates.dion2?.singularValues ?? new Float64Array();
+      expect(sigma.length).toBe(32);
+      expect((sigma[7] as number) / (sigma[0] as number)).toBeGreaterThan(0.5);
+      expect((sigma[8] as number) / (sigma[0] as number)).toBeLessThan(0.05);
+    }
+    // The spectra view's layers are still those Muon orthogonalizes.
+    expect(trainer.matrixWeights()).toEqual(['hidden1/kernel', 'hidden2/kernel']);
+    expect(tf.memory().numTensors).toBe(before);
+    trainer.dispose();
+  });
+
   it('reads nothing synchronously in a step, an evaluation or a spectrum', async () => {
     const state: PlaygroundState = { ...DEFAULT_STATE, steps: 30 };
     const trainer = new SideBySideTrainer(createPlaygroundTask(state, {}).task, state, FLOAT32_CPU, 10);
