@@ -105,7 +105,7 @@ describe('the packed library in empty CommonJS and ESM projects', () => {
   it('the tarball holds the library only: dist (ESM, CommonJS, both declarations), the native sources, README, LICENSE', () => {
     const paths = packed.files.map((f) => f.path);
     for (const path of paths) {
-      expect(path).toMatch(/^(dist\/.+\.(js|cjs|d\.ts|d\.cts)|native\/src\/[a-z_]+\.(cc|h)|native\/binding\.gyp|native\/build\.mjs|README\.md|LICENSE|package\.json)$/);
+      expect(path).toMatch(/^(dist\/.+\.(js|cjs|d\.ts|d\.cts)|native\/src\/[a-z0-9_]+\.(cc|h)|native\/binding\.gyp|native\/build\.mjs|README\.md|LICENSE|package\.json)$/);
       expect(path).not.toMatch(/\.test\.|\/testing\/|bench|\/cli\/|\.map$/);
     }
     for (const entry of ['index', 'diagnostics']) {
