@@ -326,7 +326,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     this.assertNotDisposed();
     const nonNegative = new Set(this.transformation.nonNegativeSlots ?? []);
-    const checkpoint = await parseCheckpoint(weightValues, nonNegative, this.getClassName());
+    const checkpoint = await parseCheckpoint(weightValues, nonNegative, this.getClassName(), this.transformation.encodedSlots ?? {});
     this.#restored.replace(checkpoint);
     this.discardState([...this.#state.keys()]);
     this.#inputs.release();
@@ -481,6 +481,16 @@ export abstract class TransformOptimizer extends tf.Optimizer {
       for (const { slot, tensor } of slots) values.set(`${name}${SLOT_SEPARATOR}${slot}`, tensor);
     }
     const uncheckedBad = new Set(nonFiniteKeys(values));
+    // Encoded slots (bfloat16 packed in int32) hold non-finite values as bit patterns: their
+    // encoding reads them (on cpu and wasm, where the host guard runs and they can be stored).
+    const encodings = this.transformation.encodedSlots ?? {};
+    for (const { name, slots, checked } of computed) {
+      if (checked !== undefined) continue;
+      for (const { slot, tensor } of slots) {
+        const encoding = encodings[slot];
+        if (encoding !== undefined && tensor.size > 0 && !encoding.finite(tensor.dataSync() as tf.TypedArray)) uncheckedBad.add(`${name}${SLOT_SEPARATOR}${slot}`);
+      }
+    }
     const bad = computed.flatMap(({ name, slots, checked }) =>
       [name, ...slots.map(({ slot }) => `${name}${SLOT_SEPARATOR}${slot}`)].filter((key) => (checked === undefined ? uncheckedBad.has(key) : checked.nonFiniteKeys.includes(key))),
     );
@@ -588,9 +598,16 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   /** The restored slots must be exactly those the transformation keeps, with their shapes. */
   private checkRestoredSlots(saved: ReadonlyMap<string, tf.Tensor>, savedName: string, initial: SlotMap, name: string): void {
     const expected = Object.keys(initial);
-    for (const slot of saved.keys()) {
+    const encodings = this.transformation.encodedSlots ?? {};
+    const described = (slot: string, t: tf.Tensor): string => `'${slot}' (${encodings[slot]?.format ?? t.dtype} [${t.shape.join(', ')}])`;
+    for (const [slot, value] of saved) {
       if (!expected.includes(slot)) {
-        throw new Error(`Restored state for '${savedName}' (used for '${name}') has a '${slot}' slot, which ${this.getClassName()} does not keep for it (it keeps ${expected.join(', ')})`);
+        // Another format of the same state (Muon's momentum in float32 or in bfloat16) is refused,
+        // not converted: see storeInBfloat16.
+        throw new Error(
+          `Restored state for '${savedName}' (used for '${name}') has a '${slot}' slot (${value.dtype} [${value.shape.join(', ')}]), which ${this.getClassName()} does not keep for it: ` +
+            `it keeps ${Object.entries(initial).map(([s, t]) => described(s, t)).join(', ')} (was the checkpoint saved with other options, such as momentumDtype?)`,
+        );
       }
     }
     for (const [slot, zeros] of Object.entries(initial)) {

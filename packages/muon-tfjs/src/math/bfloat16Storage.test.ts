@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
+import { float32Of, referenceBfloat16, sameValue } from '../testing/bfloat16Reference.js';
 import { bfloat16StorageUnavailable, packBfloat16, packBfloat16Bits, packedBfloat16Finite, packedLength, roundToBfloat16Bits, unpackBfloat16, unpackBfloat16Bits } from './bfloat16Storage.js';
 
 // The codec against values worked out by hand (a bfloat16 is the top 16 bits of a float32: 1 sign,
@@ -38,38 +39,6 @@ const HAND_WORKED: readonly (readonly [number, number, string])[] = [
   [0x7f800001, 0x7fc0, 'NaN whose payload is all in the dropped bits: still NaN (quiet bit set), not +Inf'],
   [0x7fbfffff, 0x7fff, 'signalling NaN with a high payload: NaN, not carried into the sign'],
 ];
-
-/** The float32 whose bits are `bits`. */
-function float32Of(bits: number): number {
-  return new Float32Array(new Uint32Array([bits >>> 0]).buffer)[0] as number;
-}
-
-/** The bits of float32 `x`. */
-function bitsOf(x: number): number {
-  return new Uint32Array(new Float32Array([x]).buffer)[0] as number;
-}
-
-/**
- * The bfloat16 nearest to float32 `x`, as a number, found by distance in float64: the two
- * candidates around x (truncation toward zero and the next bfloat16 away from zero, 2^128 standing
- * for the one past the largest finite value), the nearer one, on a tie the one whose last mantissa
- * bit is 0; 2^128 is +Inf.
- */
-function referenceBfloat16(x: number): number {
-  if (Number.isNaN(x) || !Number.isFinite(x) || x === 0) return x;
-  const sign = x < 0 ? -1 : 1;
-  const truncatedBits = bitsOf(Math.abs(x)) & 0xffff0000;
-  const below = float32Of(truncatedBits);
-  const aboveBits = truncatedBits + 0x10000;
-  const above = aboveBits >= 0x7f800000 ? 2 ** 128 : float32Of(aboveBits);
-  const [dBelow, dAbove] = [Math.abs(x) - below, above - Math.abs(x)];
-  const evenBelow = ((truncatedBits >>> 16) & 1) === 0;
-  const nearest = dBelow < dAbove || (dBelow === dAbove && evenBelow) ? below : above;
-  return sign * (nearest === 2 ** 128 ? Number.POSITIVE_INFINITY : nearest);
-}
-
-/** Whether two float32 values are the same value (−0 apart from +0; any NaN equal to any NaN). */
-const sameValue = (a: number, b: number): boolean => (Number.isNaN(a) && Number.isNaN(b)) || Object.is(a, b);
 
 describe('bfloat16 rounding (bits)', () => {
   it.each(HAND_WORKED)('float32 bits %i → bfloat16 bits %i: %s', (input, expected) => {
