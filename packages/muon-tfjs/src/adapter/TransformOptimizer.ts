@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor, NamedTensorMap } from '@tensorflow/tfjs-core/dist/tensor_types.js';
 import type { FusedStep } from '../transforms/fusedStep.js';
-import type { GradientTransformation, SlotMap, StepContext, TensorMap } from '../transforms/gradientTransformation.js';
+import type { GradientTransformation, SlotEncoding, SlotMap, StepContext, TensorMap } from '../transforms/gradientTransformation.js';
 import { type AfterStepHook, AfterStepHooks } from './afterStepHooks.js';
 import { backendFloatPrecision } from '../kernels/backendFloatPrecision.js';
 import { assertStabilizersRepresentable } from './backendFloats.js';
@@ -190,7 +190,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     // The step counts before the device guard commits: a refusal it reads at once rolls the count back.
     this.incrementIterations();
     if (onDevice) {
-      this.#guard.commitStep(step, computed.flatMap((c) => guardedWrites(c, params)), grads);
+      this.#guard.commitStep(step, computed.flatMap((c) => guardedWrites(c, params, this.transformation.encodedSlots ?? {})), grads);
     } else {
       for (const { name, value, slots } of computed) {
         (params[name] as tf.Variable).assign(value);
@@ -632,8 +632,14 @@ function slotsFit(saved: ReadonlyMap<string, tf.Tensor>, initial: SlotMap): bool
 }
 
 /** A computed update as the device guard writes it: the variable's new value, then its slots. */
-function guardedWrites({ name, value, slots }: ComputedUpdate, params: Readonly<Record<string, tf.Variable>>): GuardedWrite[] {
-  return [{ key: name, variable: params[name] as tf.Variable, value }, ...slots.map(({ slot, variable, tensor }) => ({ key: `${name}${SLOT_SEPARATOR}${slot}`, variable, value: tensor }))];
+function guardedWrites({ name, value, slots }: ComputedUpdate, params: Readonly<Record<string, tf.Variable>>, encodings: Readonly<Record<string, SlotEncoding>>): GuardedWrite[] {
+  return [
+    { key: name, variable: params[name] as tf.Variable, value },
+    ...slots.map(({ slot, variable, tensor }) => {
+      const finite = encodings[slot]?.finiteOnDevice;
+      return { key: `${name}${SLOT_SEPARATOR}${slot}`, variable, value: tensor, ...(finite !== undefined && { finite }) };
+    }),
+  ];
 }
 
 /** The entries of `map` for `names`, in that order. */

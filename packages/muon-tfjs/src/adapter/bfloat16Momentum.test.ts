@@ -163,6 +163,27 @@ describe.each(TEST_BACKENDS)('Muon with momentumDtype bfloat16 on %s', (backend)
     tf.dispose([v as tf.Variable, huge]);
   });
 
+  it.each([
+    ['composed', false],
+    ['fused', true],
+  ] as const)('%s under finiteGuard device: the same overflow is refused on the device, reported by whenChecked, and rolled back', async (_path, fused) => {
+    if (fused && !native.available) return;
+    const [v] = variables([[4, 4]]) as [tf.Variable];
+    const optimizer = muon({ momentum: 0, momentumDtype: 'bfloat16', execution: { fused } });
+    optimizer.finiteGuard = 'device';
+    optimizer.applyGradients({ [v.name]: tf.ones([4, 4]) });
+    const before = hostValues(v);
+    const state = storedMomentum(optimizer, v);
+    const huge = tf.fill([4, 4], 3.4e38);
+    optimizer.applyGradients({ [v.name]: huge });
+    await expect(optimizer.whenChecked()).rejects.toThrow(`${v.name}/momentumBfloat16`);
+    expect(hostValues(v)).toEqual(before);
+    expect(storedMomentum(optimizer, v)).toEqual(state);
+    expect(optimizer.iterations).toBe(1);
+    optimizer.dispose();
+    tf.dispose([v, huge]);
+  });
+
   it('leaks no tensor from the second step on (composed and fused)', () => {
     for (const fused of native.available ? [false, true] : [false]) {
       const vs = variables();

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { float32Of, referenceBfloat16, sameValue } from '../testing/bfloat16Reference.js';
-import { bfloat16StorageUnavailable, packBfloat16, packBfloat16Bits, packedBfloat16Finite, packedLength, roundToBfloat16Bits, unpackBfloat16, unpackBfloat16Bits } from './bfloat16Storage.js';
+import { bfloat16StorageUnavailable, packBfloat16, packBfloat16Bits, packedBfloat16Finite, packedBfloat16FiniteOnDevice, packedLength, roundToBfloat16Bits, unpackBfloat16, unpackBfloat16Bits } from './bfloat16Storage.js';
 
 // The codec against values worked out by hand (a bfloat16 is the top 16 bits of a float32: 1 sign,
 // 8 exponent, 7 mantissa bits), then against a reference that rounds by comparing distances in
@@ -105,6 +105,20 @@ describe.each(TEST_BACKENDS)('packBfloat16 and unpackBfloat16 on %s', (backend) 
       { seed: 5, numRuns: 300 },
     );
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('the device check of finiteness agrees with the host scan, for drawn words (seeded)', () => {
+    const special = fc.constantFrom(0x7f80, 0xff80, 0x7fc0, 0x7f7f, 0x8000, 0xffff, 0x0080);
+    const word = fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.tuple(special, special).map(([lo, hi]) => lo | (hi << 16)), fc.tuple(special, fc.integer({ min: 0, max: 0xffff })).map(([lo, hi]) => lo | (hi << 16)));
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 9 }), (words) => {
+        const packed = tf.tensor1d(words, 'int32');
+        const flag = packedBfloat16FiniteOnDevice(packed);
+        expect(flag.dataSync()[0] === 1).toBe(packedBfloat16Finite(Int32Array.from(words)));
+        tf.dispose([packed, flag]);
+      }),
+      { seed: 11, numRuns: 300 },
+    );
   });
 
   it('refuses a packed tensor of the wrong length or dtype, and a non-float32 input', () => {

@@ -79,6 +79,27 @@ export function packedBfloat16Finite(packed: Int32Array): boolean {
   return true;
 }
 
+/**
+ * Whether every value packed in `packed` is finite, as a bool scalar computed with int32 ops (no
+ * read, no bitwise op: TF.js 4.22 has none on wasm): each half's exponent field, (h >> 7) & 0xff,
+ * is 0xff for ±Inf and NaN. Exact in int32 arithmetic on cpu and wasm.
+ */
+export function packedBfloat16FiniteOnDevice(packed: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const word = tf.cast(packed, 'int32');
+    const halfBase = tf.scalar(65536, 'int32');
+    const high = tf.floorDiv(word, halfBase); // the signed high half
+    const low = tf.sub(word, tf.mul(high, halfBase)); // 0 … 65535
+    const unsigned = (h: tf.Tensor) => tf.sub(h, tf.mul(tf.floorDiv(h, halfBase), halfBase));
+    const exponent = (h: tf.Tensor) => {
+      const shifted = tf.floorDiv(h, tf.scalar(128, 'int32'));
+      return tf.sub(shifted, tf.mul(tf.floorDiv(shifted, tf.scalar(256, 'int32')), tf.scalar(256, 'int32')));
+    };
+    const allOnes = tf.scalar(255, 'int32');
+    return tf.logicalNot(tf.any(tf.logicalOr(tf.equal(exponent(low), allOnes), tf.equal(exponent(unsigned(high)), allOnes))));
+  });
+}
+
 function assertHostBackend(owner: string): void {
   const why = bfloat16StorageUnavailable();
   if (why !== undefined) throw new Error(`${owner}: cannot run on the ${tf.getBackend()} backend: ${why}`);

@@ -116,6 +116,8 @@ export interface SlotEncoding {
   readonly dtype: tf.DataType;
   /** Whether every value stored is finite, from the stored tensor's values as read back. */
   finite(stored: tf.TypedArray): boolean;
+  /** The same as a bool scalar computed with tensor ops, no read: for the device guard (`finiteGuard: 'device'`). */
+  finiteOnDevice(stored: tf.Tensor): tf.Tensor;
 }
 
 /** The encoded slots of several transformations together (slot names are unique within a chain). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { packBfloat16, packedBfloat16Finite, unpackBfloat16 } from '../math/bfloat16Storage.js';
+import { packBfloat16, packedBfloat16Finite, packedBfloat16FiniteOnDevice, unpackBfloat16 } from '../math/bfloat16Storage.js';
 import { type GradientTransformation, type SlotEncoding, type SlotMap, entry } from './gradientTransformation.js';
 
 /** The encoding of a slot stored by {@link storeInBfloat16}: bfloat16, two per int32 word. */
@@ -7,6 +7,7 @@ export const BFLOAT16_PACKED: SlotEncoding = Object.freeze({
   format: 'bfloat16, two per int32',
   dtype: 'int32',
   finite: (stored: tf.TypedArray) => packedBfloat16Finite(stored instanceof Int32Array ? stored : Int32Array.from(stored)),
+  finiteOnDevice: packedBfloat16FiniteOnDevice,
 });
 
 /**
