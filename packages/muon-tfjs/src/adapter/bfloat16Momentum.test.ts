@@ -6,6 +6,7 @@ import { MUON_BFLOAT16_MOMENTUM_SLOT, MUON_MOMENTUM_SLOT } from '../transforms/s
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { referenceBfloat16 } from '../testing/bfloat16Reference.js';
 import { checkpointByPosition, hostValues, stepBoth } from '../testing/twinSteps.js';
+import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
 import { hybrid } from './HybridOptimizer.js';
 import { MuonWithAdamWOptimizer, muonWithAdamW } from './MuonWithAdamWOptimizer.js';
 import { NonFiniteStepError } from './nonFiniteStepError.js';
@@ -45,12 +46,14 @@ describe.each(TEST_BACKENDS)('Muon with momentumDtype bfloat16 on %s', (backend)
   beforeAll(() => useBackend(backend));
 
   it.each([
-    ['composed', false],
-    ['fused', true],
-  ] as const)('%s: after 5 steps the stored momentum is the EMA rounded to bfloat16 after every step (float32 arithmetic, as TF.js)', (path, fused) => {
+    ['composed', false, {}],
+    ['fused', true, {}],
+    // Column blocks split every slot: the packed slot is unpacked outside the split, so the blocks see float32.
+    ['composed with column blocks, no Nesterov', false, { nesterov: false, blockColumns: [{ name: 'bf16m', blocks: 3 }] }],
+  ] as const)('%s: after 5 steps the stored momentum is the EMA rounded to bfloat16 after every step (float32 arithmetic, as TF.js)', (_label, fused, extra) => {
     if (fused && !native.available) return;
-    const vs = variables();
-    const optimizer = muon({ momentum: BETA, momentumDtype: 'bfloat16', matrixViews: CONV_VIEWS, execution: { fused } });
+    const vs = variables([[6, 6], [3, 3, 2, 3]]);
+    const optimizer = muon({ momentum: BETA, momentumDtype: 'bfloat16', matrixViews: CONV_VIEWS, execution: { fused }, ...extra });
     // m ← fl(fl(m·fl(β)) + fl(g·fl(1−β))), then rounded to bfloat16; fl: float32 rounding (Math.fround).
     const reference = vs.map((v) => new Array<number>(v.size).fill(0));
     const [b, c] = [Math.fround(BETA), Math.fround(1 - BETA)];
@@ -63,7 +66,7 @@ describe.each(TEST_BACKENDS)('Muon with momentumDtype bfloat16 on %s', (backend)
       optimizer.applyGradients(vs.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
       tf.dispose(grads);
     }
-    expect(optimizer.describeExecution()[0]?.lastStep).toBe(path);
+    expect(optimizer.describeExecution()[0]?.lastStep).toBe(fused ? 'fused' : 'composed');
     vs.forEach((v, i) => expect(storedMomentum(optimizer, v)).toEqual(reference[i]));
     expect(optimizer.getSlot(vs[0]?.name as string, MUON_MOMENTUM_SLOT)).toBeUndefined();
     optimizer.dispose();
@@ -267,5 +270,27 @@ describe('on webgl', () => {
     expect(optimizer.variableNames).toEqual([]);
     optimizer.dispose();
     v.dispose();
+  });
+});
+
+reportWebGpuSkipped(it);
+
+describe.runIf(WEBGPU_MISSING === undefined)('on webgpu (Dawn in Node)', () => {
+  beforeAll(() => useBackend('webgpu'));
+  afterAll(() => useBackend('cpu'));
+
+  it('refuses the first step naming the option, the backend and the reason, and changes nothing', async () => {
+    const [v] = variables([[4, 4]]) as [tf.Variable];
+    const before = await v.data();
+    const optimizer = muon({ momentumDtype: 'bfloat16' });
+    const grad = tf.ones([4, 4]);
+    expect(() => optimizer.applyGradients({ [v.name]: grad })).toThrow(
+      "muon: momentumDtype 'bfloat16': packBfloat16: cannot run on the webgpu backend: muon-tfjs has no WGSL program to pack bfloat16 values on webgpu yet",
+    );
+    expect(Array.from(await v.data())).toEqual(Array.from(before));
+    expect(optimizer.iterations).toBe(0);
+    expect(optimizer.variableNames).toEqual([]);
+    optimizer.dispose();
+    tf.dispose([v, grad]);
   });
 });
