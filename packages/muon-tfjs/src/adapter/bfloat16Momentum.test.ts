@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../kernels/nativeAddon.js';
 import { MUON_BFLOAT16_MOMENTUM_SLOT, MUON_MOMENTUM_SLOT } from '../transforms/scaleByMuon.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { referenceBfloat16 } from '../testing/bfloat16Reference.js';
+import { saveInMemory } from '../testing/saveInMemory.js';
 import { checkpointByPosition, hostValues, stepBoth } from '../testing/twinSteps.js';
 import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
 import { hybrid } from './HybridOptimizer.js';
@@ -204,6 +206,43 @@ describe.each(TEST_BACKENDS)('Muon with momentumDtype bfloat16 on %s', (backend)
       optimizer.dispose();
       tf.dispose(vs);
     }
+  });
+
+  it('a tfjs-layers model saved with includeOptimizer reloads its packed momentum and continues bit-identically; an empty matrix steps too', async () => {
+    const init = (seed: number) => tfl.initializers.glorotUniform({ seed });
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.dense({ inputShape: [6], units: 9, activation: 'relu', kernelInitializer: init(1), name: 'hidden' }),
+        tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(2), name: 'head' }),
+      ],
+    });
+    const xs = tf.randomNormal([32, 6], 0, 1, 'float32', 9);
+    const ys = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 3), 'int32'), 3);
+    const fit = { epochs: 1, batchSize: 8, shuffle: false, verbose: 0 as const };
+    model.compile({ optimizer: muonWithAdamW(model, { muon: { momentumDtype: 'bfloat16' } }), loss: 'categoricalCrossentropy' });
+    await model.fit(xs, ys, fit);
+    const artifacts = await saveInMemory(model, { includeOptimizer: true });
+    await model.fit(xs, ys, fit);
+    const expected = model.getWeights().map(hostValues);
+    model.dispose();
+    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+    const optimizer = reloaded.optimizer as MuonWithAdamWOptimizer;
+    expect(optimizer.muonOptions.momentumDtype).toBe('bfloat16');
+    await reloaded.fit(xs, ys, fit);
+    expect(reloaded.getWeights().map(hostValues)).toEqual(expected);
+    const hidden = reloaded.getLayer('hidden').getWeights()[0] as tf.Variable;
+    expect(optimizer.getSlot(hidden.name, MUON_BFLOAT16_MOMENTUM_SLOT)?.dtype).toBe('int32');
+    reloaded.dispose();
+
+    for (const fused of [false, true]) {
+      const [empty] = variables([[0, 4]]) as [tf.Variable];
+      const alone = muon({ momentumDtype: 'bfloat16', execution: { fused } });
+      alone.applyGradients({ [empty.name]: tf.zeros([0, 4]) });
+      expect(alone.getSlot(empty.name, MUON_BFLOAT16_MOMENTUM_SLOT)?.shape).toEqual([0]);
+      alone.dispose();
+      empty.dispose();
+    }
+    tf.dispose([xs, ys]);
   });
 
   it('muonWithAdamW, hybrid() groups and NorMuon take it: the matrices keep packed momentum, vectors their AdamW state', () => {

@@ -83,7 +83,8 @@ export async function parseCheckpoint(
   if (bad.length > 0) throw new Error(`${where}: non-finite (NaN or Inf) state in ${bad.map((n) => `'${n}'`).join(', ')}`);
   if (slotEntries.length > 0) {
     // Per entry: its minimum and its largest magnitude, read back together.
-    const stats = tf.tidy(() => tf.stack(slotEntries.map(({ tensor }) => tf.stack([tf.min(tensor), tf.max(tf.abs(tensor))]))));
+    // As float32: encoded slots (int32) sit beside float32 ones; only signs and zeros are compared.
+    const stats = tf.tidy(() => tf.stack(slotEntries.map(({ tensor }) => tf.cast(tf.stack([tf.min(tensor), tf.max(tf.abs(tensor))]), 'float32'))));
     const values = await stats.data();
     stats.dispose();
     slotEntries.forEach(({ name }, i) => {
