@@ -420,7 +420,7 @@ export function muonTransformation(
   );
   // Outside every split: the stored slot is packed whole, and each split sees the float32 momentum
   // in the parameter's shape, as without the option.
-  return options.momentumDtype === 'bfloat16' ? storeInBfloat16(MUON_MOMENTUM_SLOT, MUON_BFLOAT16_MOMENTUM_SLOT, composed, 'muon') : composed;
+  return options.momentumDtype === 'bfloat16' ? storeInBfloat16(MUON_MOMENTUM_SLOT, MUON_BFLOAT16_MOMENTUM_SLOT, composed, "muon: momentumDtype 'bfloat16'") : composed;
 }
 
 /**

@@ -25,10 +25,10 @@ export const BFLOAT16_PACKED: SlotEncoding = Object.freeze({
  * is saved in the config, so a model saved with its optimizer rebuilds the same format).
  *
  * Runs where {@link packBfloat16} does (cpu, wasm); elsewhere its first `init` throws, naming the
- * backend, before the adapter writes anything.
+ * backend, before the adapter writes anything; `owner` starts its errors (Muon's names the option).
  */
 export function storeInBfloat16(slot: string, stored: string, inner: GradientTransformation, owner: string): GradientTransformation {
-  const refused = (error: unknown): Error => new Error(`${owner}: momentumDtype 'bfloat16': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  const refused = (error: unknown): Error => new Error(`${owner}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   return {
     ...inner,
     encodedSlots: { ...inner.encodedSlots, [stored]: BFLOAT16_PACKED },
