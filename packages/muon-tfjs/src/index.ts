@@ -48,6 +48,7 @@ export {
   type NewtonSchulzSchedule,
 } from './math/newtonSchulzSchedule.js';
 export { newtonSchulz } from './math/newtonSchulz.js';
+export { bfloat16StorageUnavailable, packBfloat16, packedLength, roundToBfloat16Bits, unpackBfloat16 } from './math/bfloat16Storage.js';
 export { gramNewtonSchulz, type GramNewtonSchulzOptions } from './math/gramNewtonSchulz.js';
 export {
   GENERAL_MATMUL_CAPABILITIES,
@@ -128,12 +129,13 @@ export { enableWasmThreadsInBrowser, enableWasmThreadsInNode, type WasmThreadsOp
 export { installWasmTrainingKernels } from './backends/wasmTrainingKernels.js';
 
 // Transformations (optax-style init/update pairs) for building new optimizers.
-export { scheduledAt, type GradientTransformation, type Live, type SlotMap, type StateMap, type StepContext, type TensorMap, type TransformResult } from './transforms/gradientTransformation.js';
+export { scheduledAt, type GradientTransformation, type Live, type SlotEncoding, type SlotMap, type StateMap, type StepContext, type TensorMap, type TransformResult } from './transforms/gradientTransformation.js';
 export { SILENT_TAPS, observe, observedPoints, type Taps } from './transforms/taps.js';
 export type { FusedStep, FusedStepResult, NonFiniteValue } from './transforms/fusedStep.js';
 export { chain } from './transforms/chain.js';
+export { BFLOAT16_PACKED, storeInBfloat16 } from './transforms/storeInBfloat16.js';
 export { partition } from './transforms/partition.js';
-export { isLowerBoundStep, type LayerAwareOptions, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
+export { isLowerBoundStep, type LayerAwareOptions, MUON_BFLOAT16_MOMENTUM_SLOT, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, MUON_TAPS, scaleByMuon, type ScaleByMuonOptions } from './transforms/scaleByMuon.js';
 export { scaleByAdam, type ScaleByAdamOptions } from './transforms/scaleByAdam.js';
 export { scaleByLion, type ScaleByLionOptions } from './transforms/scaleByLion.js';
 export { DION2_MOMENTUM_SLOT, scaleByDion2, type ScaleByDion2Options } from './transforms/scaleByDion2.js';
@@ -149,6 +151,7 @@ export { splitTaps } from './transforms/splitTaps.js';
 
 // Optimizers as compositions, their options and defaults, and the routing policy.
 export {
+  MOMENTUM_DTYPES,
   MUON_DEFAULTS,
   MUON_KIND,
   NS_AUTO_DEFAULTS,
@@ -159,6 +162,7 @@ export {
   type FixedNewtonSchulzOptions,
   type LayerAwareNewtonSchulzOptions,
   type LayerAwareSteps,
+  type MomentumDtype,
   type MuonCompositionOptions,
   type MuonHyperParameters,
   type MuonOptions,

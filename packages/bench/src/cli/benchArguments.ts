@@ -29,8 +29,9 @@ Options:
                        variants muon-bf16 (bfloat16 Newton–Schulz) and muon-auto (nsSteps 'auto':
                        layer-aware Newton–Schulz), dion2 (Dion2: a quarter of each matrix
                        orthogonalized per step), muon-ns3-bf16 (3 Newton–Schulz steps in
-                       bfloat16) and muon-turbo-bf16 (Turbo-Muon's 4 AOL steps in bfloat16)
-                       (default: all but the last five)
+                       bfloat16), muon-turbo-bf16 (Turbo-Muon's 4 AOL steps in bfloat16) and
+                       muon-bf16-momentum (Muon's momentum stored in bfloat16)
+                       (default: all but the last six)
   --epochs N           epochs for every model (default: fashion-mlp 2, fashion-convnet 1,
                        transformer 2 of 30 steps; mlp 3, convnet 1)
   --seeds N|LIST       seeds 1..N, or a comma-separated list (default 1; --full: 3)

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor, NamedTensorMap } from '@tensorflow/tfjs-core/dist/tensor_types.js';
 import type { FusedStep } from '../transforms/fusedStep.js';
-import type { GradientTransformation, SlotMap, StepContext, TensorMap } from '../transforms/gradientTransformation.js';
+import type { GradientTransformation, SlotEncoding, SlotMap, StepContext, TensorMap } from '../transforms/gradientTransformation.js';
 import { type AfterStepHook, AfterStepHooks } from './afterStepHooks.js';
 import { backendFloatPrecision } from '../kernels/backendFloatPrecision.js';
 import { assertStabilizersRepresentable } from './backendFloats.js';
@@ -190,7 +190,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     // The step counts before the device guard commits: a refusal it reads at once rolls the count back.
     this.incrementIterations();
     if (onDevice) {
-      this.#guard.commitStep(step, computed.flatMap((c) => guardedWrites(c, params)), grads);
+      this.#guard.commitStep(step, computed.flatMap((c) => guardedWrites(c, params, this.transformation.encodedSlots ?? {})), grads);
     } else {
       for (const { name, value, slots } of computed) {
         (params[name] as tf.Variable).assign(value);
@@ -326,7 +326,7 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     this.assertNotDisposed();
     const nonNegative = new Set(this.transformation.nonNegativeSlots ?? []);
-    const checkpoint = await parseCheckpoint(weightValues, nonNegative, this.getClassName());
+    const checkpoint = await parseCheckpoint(weightValues, nonNegative, this.getClassName(), this.transformation.encodedSlots ?? {});
     this.#restored.replace(checkpoint);
     this.discardState([...this.#state.keys()]);
     this.#inputs.release();
@@ -481,6 +481,16 @@ export abstract class TransformOptimizer extends tf.Optimizer {
       for (const { slot, tensor } of slots) values.set(`${name}${SLOT_SEPARATOR}${slot}`, tensor);
     }
     const uncheckedBad = new Set(nonFiniteKeys(values));
+    // Encoded slots (bfloat16 packed in int32) hold non-finite values as bit patterns: their
+    // encoding reads them (on cpu and wasm, where the host guard runs and they can be stored).
+    const encodings = this.transformation.encodedSlots ?? {};
+    for (const { name, slots, checked } of computed) {
+      if (checked !== undefined) continue;
+      for (const { slot, tensor } of slots) {
+        const encoding = encodings[slot];
+        if (encoding !== undefined && tensor.size > 0 && !encoding.finite(tensor.dataSync() as tf.TypedArray)) uncheckedBad.add(`${name}${SLOT_SEPARATOR}${slot}`);
+      }
+    }
     const bad = computed.flatMap(({ name, slots, checked }) =>
       [name, ...slots.map(({ slot }) => `${name}${SLOT_SEPARATOR}${slot}`)].filter((key) => (checked === undefined ? uncheckedBad.has(key) : checked.nonFiniteKeys.includes(key))),
     );
@@ -588,9 +598,16 @@ export abstract class TransformOptimizer extends tf.Optimizer {
   /** The restored slots must be exactly those the transformation keeps, with their shapes. */
   private checkRestoredSlots(saved: ReadonlyMap<string, tf.Tensor>, savedName: string, initial: SlotMap, name: string): void {
     const expected = Object.keys(initial);
-    for (const slot of saved.keys()) {
+    const encodings = this.transformation.encodedSlots ?? {};
+    const described = (slot: string, t: tf.Tensor): string => `'${slot}' (${encodings[slot]?.format ?? t.dtype} [${t.shape.join(', ')}])`;
+    for (const [slot, value] of saved) {
       if (!expected.includes(slot)) {
-        throw new Error(`Restored state for '${savedName}' (used for '${name}') has a '${slot}' slot, which ${this.getClassName()} does not keep for it (it keeps ${expected.join(', ')})`);
+        // Another format of the same state (Muon's momentum in float32 or in bfloat16) is refused,
+        // not converted: see storeInBfloat16.
+        throw new Error(
+          `Restored state for '${savedName}' (used for '${name}') has a '${slot}' slot (${value.dtype} [${value.shape.join(', ')}]), which ${this.getClassName()} does not keep for it: ` +
+            `it keeps ${Object.entries(initial).map(([s, t]) => described(s, t)).join(', ')} (was the checkpoint saved with other options, such as momentumDtype?)`,
+        );
       }
     }
     for (const [slot, zeros] of Object.entries(initial)) {
@@ -615,8 +632,14 @@ function slotsFit(saved: ReadonlyMap<string, tf.Tensor>, initial: SlotMap): bool
 }
 
 /** A computed update as the device guard writes it: the variable's new value, then its slots. */
-function guardedWrites({ name, value, slots }: ComputedUpdate, params: Readonly<Record<string, tf.Variable>>): GuardedWrite[] {
-  return [{ key: name, variable: params[name] as tf.Variable, value }, ...slots.map(({ slot, variable, tensor }) => ({ key: `${name}${SLOT_SEPARATOR}${slot}`, variable, value: tensor }))];
+function guardedWrites({ name, value, slots }: ComputedUpdate, params: Readonly<Record<string, tf.Variable>>, encodings: Readonly<Record<string, SlotEncoding>>): GuardedWrite[] {
+  return [
+    { key: name, variable: params[name] as tf.Variable, value },
+    ...slots.map(({ slot, variable, tensor }) => {
+      const finite = encodings[slot]?.finiteOnDevice;
+      return { key: `${name}${SLOT_SEPARATOR}${slot}`, variable, value: tensor, ...(finite !== undefined && { finite }) };
+    }),
+  ];
 }
 
 /** The entries of `map` for `names`, in that order. */

@@ -35,8 +35,8 @@ function withoutFlatAutoNames(config: tf.serialization.ConfigDict): tf.serializa
   return rest;
 }
 
-/** Options added since d04c0cf, which a config of then lacks and loads with at their defaults: matrixViews ([], only 2-D matrices and conv kernels seen as before). */
-const ADDED_SINCE: Readonly<Record<string, tf.serialization.ConfigDict>> = { MuonOptimizer: { matrixViews: [] }, NorMuonOptimizer: { matrixViews: [] } };
+/** Options added since d04c0cf, which a config of then lacks and loads with at their defaults: matrixViews ([], only 2-D matrices and conv kernels seen as before) and momentumDtype ('float32', the state's format then). */
+const ADDED_SINCE: Readonly<Record<string, tf.serialization.ConfigDict>> = { MuonOptimizer: { matrixViews: [], momentumDtype: 'float32' }, NorMuonOptimizer: { matrixViews: [], momentumDtype: 'float32' } };
 
 describe('configs saved by main at d04c0cf load unchanged in meaning', () => {
   beforeAll(() => useBackend('cpu'));

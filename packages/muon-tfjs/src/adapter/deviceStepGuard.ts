@@ -7,6 +7,8 @@ export interface GuardedWrite {
   readonly key: string;
   readonly variable: tf.Variable;
   readonly value: tf.Tensor;
+  /** A bool scalar, true where every value is finite, for a value stored encoded (a slot's `SlotEncoding`); absent: `tf.isFinite`. */
+  readonly finite?: (value: tf.Tensor) => tf.Tensor;
 }
 
 /**
@@ -117,7 +119,7 @@ export class DeviceStepGuard {
   private commitWhereFinite(writes: readonly GuardedWrite[], alsoChecked: readonly tf.Tensor[], judge: (flags: tf.TypedArray) => void): void {
     const healthy = this.healthy(this.#lastStep);
     const flags = tf.tidy(() => {
-      const valueFlags = allFiniteFlags(writes.map((w) => w.value));
+      const valueFlags = allFiniteFlags(writes.map((w) => w.value), writes.map((w) => w.finite));
       const ok = tf.logicalAnd(healthy, tf.all(valueFlags));
       for (const { variable, value } of writes) variable.assign(tf.where(ok, value, variable));
       const read = tf.concat([tf.reshape(healthy, [1]), valueFlags, allFiniteFlags(alsoChecked)]);
@@ -172,7 +174,7 @@ export class DeviceStepGuard {
 }
 
 /** One bool per tensor: all its entries finite (an empty tensor is finite; `tf.all` of one is false). */
-function allFiniteFlags(tensors: readonly tf.Tensor[]): tf.Tensor1D {
+function allFiniteFlags(tensors: readonly tf.Tensor[], finite: readonly (((value: tf.Tensor) => tf.Tensor) | undefined)[] = []): tf.Tensor1D {
   if (tensors.length === 0) return tf.tensor1d([], 'bool');
-  return tf.stack(tensors.map((t) => (t.size === 0 ? tf.scalar(true, 'bool') : tf.all(tf.isFinite(t))))) as tf.Tensor1D;
+  return tf.stack(tensors.map((t, i) => (t.size === 0 ? tf.scalar(true, 'bool') : (finite[i]?.(t) ?? tf.all(tf.isFinite(t)))))) as tf.Tensor1D;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types.js';
-import type { TensorMap } from '../transforms/gradientTransformation.js';
+import type { SlotEncoding, TensorMap } from '../transforms/gradientTransformation.js';
 import { nonFiniteKeysAsync } from './finiteness.js';
 import { baseVariableName } from './variableNames.js';
 
@@ -35,7 +35,12 @@ export interface ParsedCheckpoint {
  * step count would be bias-corrected as if fresh; a pending input may precede the first step).
  * One read-back.
  */
-export async function parseCheckpoint(weights: readonly NamedTensor[], nonNegativeSlots: ReadonlySet<string>, owner: string): Promise<ParsedCheckpoint> {
+export async function parseCheckpoint(
+  weights: readonly NamedTensor[],
+  nonNegativeSlots: ReadonlySet<string>,
+  owner: string,
+  encodedSlots: Readonly<Record<string, SlotEncoding>> = {},
+): Promise<ParsedCheckpoint> {
   const where = `${owner}.setWeights`;
   if (!Array.isArray(weights)) throw new Error(`${where}: expected an array of { name, tensor }, got ${typeof weights}`);
   const [first, ...rest] = weights;
@@ -53,9 +58,12 @@ export async function parseCheckpoint(weights: readonly NamedTensor[], nonNegati
   for (const { name, tensor } of rest) {
     const cut = name.lastIndexOf(SLOT_SEPARATOR);
     if (cut <= 0 || cut === name.length - 1) throw new Error(`${where}: weight '${name}' is not of the form '<variable>/<slot>'`);
-    if (tensor.dtype !== 'float32') throw new Error(`${where}: '${name}' is ${tensor.dtype}; optimizer state is float32`);
     const variable = name.slice(0, cut);
     const slot = name.slice(cut + 1);
+    const encoding = encodedSlots[slot];
+    if (tensor.dtype !== (encoding?.dtype ?? 'float32')) {
+      throw new Error(`${where}: '${name}' is ${tensor.dtype}; ${encoding === undefined ? `this optimizer keeps float32 state (was the checkpoint saved with other options, such as momentumDtype?)` : `a '${slot}' slot holds ${encoding.format} (${encoding.dtype})`}`);
+    }
     const kind = slot.startsWith(PENDING_INPUT_PREFIX) ? decodeKind(slot.slice(PENDING_INPUT_PREFIX.length), name, where) : undefined;
     const group = kind === undefined ? state : inputs;
     const entries = group.get(kind ?? variable) ?? new Map<string, tf.Tensor>();
@@ -66,11 +74,17 @@ export async function parseCheckpoint(weights: readonly NamedTensor[], nonNegati
   const iterations = (await first.tensor.data())[0] as number;
   if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`${where}: 'iter' must be an integer ≥ 0, got ${iterations}`);
   const slotEntries = rest.filter(({ tensor }) => tensor.size > 0);
+  const encodingOf = (name: string): SlotEncoding | undefined => encodedSlots[name.slice(name.lastIndexOf(SLOT_SEPARATOR) + 1)];
   const bad = await nonFiniteKeysAsync(new Map(slotEntries.map(({ name, tensor }) => [name, tensor])));
+  for (const { name, tensor } of slotEntries) {
+    const encoding = encodingOf(name);
+    if (encoding !== undefined && !encoding.finite((await tensor.data()) as tf.TypedArray)) bad.push(name);
+  }
   if (bad.length > 0) throw new Error(`${where}: non-finite (NaN or Inf) state in ${bad.map((n) => `'${n}'`).join(', ')}`);
   if (slotEntries.length > 0) {
     // Per entry: its minimum and its largest magnitude, read back together.
-    const stats = tf.tidy(() => tf.stack(slotEntries.map(({ tensor }) => tf.stack([tf.min(tensor), tf.max(tf.abs(tensor))]))));
+    // As float32: encoded slots (int32) sit beside float32 ones; only signs and zeros are compared.
+    const stats = tf.tidy(() => tf.stack(slotEntries.map(({ tensor }) => tf.cast(tf.stack([tf.min(tensor), tf.max(tf.abs(tensor))]), 'float32'))));
     const values = await stats.data();
     stats.dispose();
     slotEntries.forEach(({ name }, i) => {

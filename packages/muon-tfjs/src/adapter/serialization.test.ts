@@ -34,10 +34,10 @@ describe('getConfig / fromConfig round-trip every option', () => {
   });
 
   it.each([
-    ['Muon', () => muon({ learningRate: 0.03, momentum: 0.9, nesterov: false, coefficients: [[3, -3.2, 1.2], [2, -1.5, 0.5]], nsSteps: 3, weightDecay: 0.1, correctedWeightDecay: true, lrAdjust: 'matchAdamW', eps: 1e-6, precision: 'bfloat16' }), MuonOptimizer],
+    ['Muon', () => muon({ learningRate: 0.03, momentum: 0.9, nesterov: false, coefficients: [[3, -3.2, 1.2], [2, -1.5, 0.5]], nsSteps: 3, weightDecay: 0.1, correctedWeightDecay: true, lrAdjust: 'matchAdamW', eps: 1e-6, precision: 'bfloat16', momentumDtype: 'bfloat16' }), MuonOptimizer],
     ['AdamW', () => adamw({ learningRate: 2e-3, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.05, cautiousWeightDecay: true, maxLearningRate: 4e-3 }), AdamWOptimizer],
     ['Lion', () => lion({ learningRate: 3e-5, beta1: 0.95, beta2: 0.98, weightDecay: 1 }), LionOptimizer],
-    ['NorMuon', () => normuon({ learningRate: 0.03, momentum: 0.9, beta2: 0.9, epsilon: 1e-8, lrAdjust: 'matchAdamW', weightDecay: 0.1, precision: 'bfloat16' }), NorMuonOptimizer],
+    ['NorMuon', () => normuon({ learningRate: 0.03, momentum: 0.9, beta2: 0.9, epsilon: 1e-8, lrAdjust: 'matchAdamW', weightDecay: 0.1, precision: 'bfloat16', momentumDtype: 'bfloat16' }), NorMuonOptimizer],
     ['Dion2', () => dion2({ learningRate: 0.03, fraction: 0.5, errorFeedbackDecay: 0.9, coefficients: 'jordan', nsSteps: 4, eps: 1e-7, weightDecay: 0.1, cautiousWeightDecay: true, lrAdjust: 'original', precision: 'bfloat16', convOrthogonalization: 'perTap' }), Dion2Optimizer],
     ['Sophia', () => sophia({ learningRate: 1e-3, beta1: 0.9, beta2: 0.95, rho: 1, weightDecay: 0.1, epsilon: 1e-12 }), SophiaOptimizer],
   ] as const)('%s', (name, make, cls) => {

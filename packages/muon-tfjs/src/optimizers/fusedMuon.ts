@@ -1,13 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matrixShape } from '../math/matrixView.js';
-import type { MuonStepKernel } from '../math/muonStepKernel.js';
+import { packBfloat16, packedTensorFinite, unpackBfloat16 } from '../math/bfloat16Storage.js';
+import type { MuonStepKernel, MuonStepResult } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
 import { shapeScale } from '../math/shapeScale.js';
 import { type FusedStep, matrixStepOutcome, nonEmptyVariables } from '../transforms/fusedStep.js';
 import { type Live, entry, scheduledAt } from '../transforms/gradientTransformation.js';
-import { MUON_MOMENTUM_SLOT, MUON_TAPS } from '../transforms/scaleByMuon.js';
+import { MUON_BFLOAT16_MOMENTUM_SLOT, MUON_MOMENTUM_SLOT, MUON_TAPS } from '../transforms/scaleByMuon.js';
 import type { ResolvedMuonOptions } from './muon.js';
 import { weightDecayAt } from './weightDecay.js';
+
+/**
+ * A fused step's result with its float32 momentum packed to bfloat16: finite where the packed
+ * values are (rounding may overflow a finite float32 to ±Inf; NaN and Inf stay what they are).
+ */
+function packMomentum(result: MuonStepResult): MuonStepResult {
+  const momentum = packBfloat16(result.momentum);
+  result.momentum.dispose();
+  return { ...result, momentum, momentumFinite: packedTensorFinite(momentum) };
+}
 
 /**
  * Muon's step computed at once by a {@link MuonStepKernel}: the execution strategy of
@@ -29,6 +40,11 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<S
   }
   if (options.convOrthogonalization !== 'flatten') return `convOrthogonalization '${options.convOrthogonalization}' orthogonalizes each tap apart; the fused kernel orthogonalizes the flattened kernel`;
   const { momentum, nesterov, newtonSchulzAt, lrAdjust, cautiousWeightDecay } = options;
+  // Under momentumDtype 'bfloat16' the slot is packed (storeInBfloat16): unpacked here before the
+  // kernel and the kernel's float32 momentum packed after, as the composition does, so both round
+  // the same float32 values the same way.
+  const packed = options.momentumDtype === 'bfloat16';
+  const slot = packed ? MUON_BFLOAT16_MOMENTUM_SLOT : MUON_MOMENTUM_SLOT;
   return {
     tapPoints: Object.values(MUON_TAPS),
     unavailable: () => kernel.unavailable(),
@@ -37,17 +53,18 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<S
       const lr = scheduledAt(learningRate, context);
       const values: Record<string, tf.Tensor> = {};
       const newState: Record<string, Record<string, tf.Tensor>> = {};
-      const names = nonEmptyVariables(grads, state, params, [MUON_MOMENTUM_SLOT], values, newState);
+      const names = nonEmptyVariables(grads, state, params, [slot], values, newState);
       const variables = names.map((name) => {
         const param = entry(params, name, 'parameter');
+        const stored = entry(entry(state, name, 'state'), slot, 'momentum');
         return {
           param,
           grad: entry(grads, name, 'gradient'),
-          momentum: entry(entry(state, name, 'state'), MUON_MOMENTUM_SLOT, 'momentum'),
+          momentum: packed ? unpackBfloat16(stored, param.shape) : stored,
           shapeScale: shapeScale(matrixShape(param.shape), lrAdjust),
         };
       });
-      const results = kernel.step(variables, {
+      const computed = kernel.step(variables, {
         beta: scheduledAt(momentum, context),
         nesterov,
         // The step's schedule: its count may change over training (nsSteps as a piecewise schedule).
@@ -56,7 +73,9 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<S
         weightDecay: weightDecayAt(options, lr),
         cautious: cautiousWeightDecay,
       });
-      return matrixStepOutcome('Muon', names, results, MUON_MOMENTUM_SLOT, values, newState);
+      const results = packed ? computed.map(packMomentum) : computed;
+      if (packed) tf.dispose(variables.map((v) => v.momentum));
+      return matrixStepOutcome('Muon', names, results, slot, values, newState);
     },
   };
 }

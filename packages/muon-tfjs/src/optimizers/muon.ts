@@ -10,7 +10,8 @@ import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
 import { chain } from '../transforms/chain.js';
 import type { GradientTransformation, Live, StepContext } from '../transforms/gradientTransformation.js';
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js';
-import { scaleByMuon } from '../transforms/scaleByMuon.js';
+import { MUON_BFLOAT16_MOMENTUM_SLOT, MUON_MOMENTUM_SLOT, scaleByMuon } from '../transforms/scaleByMuon.js';
+import { storeInBfloat16 } from '../transforms/storeInBfloat16.js';
 import { scaleByShape } from '../transforms/scaleByShape.js';
 import { splitColumns } from '../transforms/splitColumns.js';
 import { splitMatrices } from '../transforms/splitMatrices.js';
@@ -60,7 +61,22 @@ export interface MuonHyperParameters extends WeightDecayOptions {
    * weight is refused with the rule to write. Default `[]`.
    */
   readonly matrixViews?: readonly MatrixViewRule[];
+  /**
+   * How the momentum is stored between steps ({@link MomentumDtype}): `'bfloat16'` keeps it rounded
+   * to bfloat16 (to nearest even), packed two values per int32 in the slot
+   * `momentumBfloat16`, half the bytes of the float32 slot `momentum` (optax's `mu_dtype`); each
+   * step computes in float32 and rounds what it stores. Saved in the config: it is the state's
+   * format. Runs on cpu and wasm (composed and fused); refused on webgl and webgpu at the first step.
+   * Default `'float32'`.
+   */
+  readonly momentumDtype?: MomentumDtype;
 }
+
+/** The storage formats of Muon's momentum (`momentumDtype`). */
+export const MOMENTUM_DTYPES = ['float32', 'bfloat16'] as const;
+
+/** How Muon's momentum is stored: float32, or bfloat16 packed two per int32. */
+export type MomentumDtype = (typeof MOMENTUM_DTYPES)[number];
 
 /** Newton–Schulz with one schedule for every matrix: the default. */
 export interface FixedNewtonSchulzOptions {
@@ -205,6 +221,7 @@ export const MUON_DEFAULTS = {
   blockColumns: [],
   convOrthogonalization: 'flatten',
   matrixViews: [],
+  momentumDtype: 'float32',
 } as const satisfies Omit<MuonSettings, 'maxLearningRate'>;
 
 /**
@@ -224,6 +241,7 @@ export const MUON_COMPOSITION_OPTION_SET = {
   blockColumns: true,
   convOrthogonalization: true,
   matrixViews: true,
+  momentumDtype: true,
 } as const satisfies OptionNameSet<MuonCompositionOptions>;
 
 /** The names of Muon's options: the keys of {@link MuonOptions}, checked by the compiler. */
@@ -312,9 +330,14 @@ export function resolveMuonOptions(options: MuonOptions = {}, owner = 'muon'): R
     blockColumns: options.blockColumns ?? MUON_DEFAULTS.blockColumns,
     convOrthogonalization: options.convOrthogonalization ?? MUON_DEFAULTS.convOrthogonalization,
     matrixViews: options.matrixViews ?? MUON_DEFAULTS.matrixViews,
+    // A config saved before this option existed has none: its state is float32.
+    momentumDtype: options.momentumDtype ?? MUON_DEFAULTS.momentumDtype,
   };
   checkBlockColumns(settings.blockColumns, owner);
   checkMatrixViews(settings.matrixViews, owner);
+  if (!MOMENTUM_DTYPES.includes(settings.momentumDtype)) {
+    throw new Error(`${owner}: unknown momentumDtype ${JSON.stringify(settings.momentumDtype)}; expected one of ${MOMENTUM_DTYPES.join(', ')}`);
+  }
   if (typeof settings.nesterov !== 'boolean') {
     throw new Error(`${owner}: nesterov must be a boolean, got ${String(settings.nesterov)}`);
   }
@@ -390,11 +413,14 @@ export function muonTransformation(
   // [in, out] splits into [in, width] blocks (blockColumnsOf matches the variable's name in the
   // matrix's `name#i`).
   const blocked = options.blockColumns.length === 0 ? perMatrix : splitColumns(blockColumnsOf(options.blockColumns, 'muon'), perMatrix);
-  return chain(
+  const composed = chain(
     splitMatrices(matrixViewOf(options.matrixViews, options.convOrthogonalization, isConvKernel, 'muon'), blocked),
     weightDecayTransformation(options, learningRate),
     scaleByLearningRate(learningRate),
   );
+  // Outside every split: the stored slot is packed whole, and each split sees the float32 momentum
+  // in the parameter's shape, as without the option.
+  return options.momentumDtype === 'bfloat16' ? storeInBfloat16(MUON_MOMENTUM_SLOT, MUON_BFLOAT16_MOMENTUM_SLOT, composed, "muon: momentumDtype 'bfloat16'") : composed;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type GradientTransformation, type SlotMap, type StateMap, type TensorMap, declarationsOf } from './gradientTransformation.js';
+import { type GradientTransformation, type SlotMap, type StateMap, type TensorMap, declarationsOf, encodedSlotsOf } from './gradientTransformation.js';
 
 /**
  * Composes transformations left to right: the updates of one are the gradients of the next, and
@@ -9,6 +9,7 @@ import { type GradientTransformation, type SlotMap, type StateMap, type TensorMa
 export function chain(...transformations: readonly GradientTransformation[]): GradientTransformation {
   return {
     nonNegativeSlots: transformations.flatMap((t) => t.nonNegativeSlots ?? []),
+    encodedSlots: encodedSlotsOf(transformations),
     stabilizers: transformations.flatMap((t) => t.stabilizers ?? []),
     ...declarationsOf(transformations),
     init(name, param) {

@@ -66,6 +66,12 @@ export interface GradientTransformation {
    */
   readonly nonNegativeSlots?: readonly string[];
   /**
+   * Slots stored in another format than float32 of the parameter's shape, by slot name (Muon's
+   * bfloat16 momentum, packed two per int32: {@link storeInBfloat16}). The adapter checks their
+   * finiteness through the encoding and accepts their dtype in a checkpoint.
+   */
+  readonly encodedSlots?: Readonly<Record<string, SlotEncoding>>;
+  /**
    * The positive constants this transformation adds to a denominator so that a zero input gives a
    * zero update (Adam's ε, Muon's normalization eps). The adapter refuses to step on a backend
    * whose floats cannot hold one of them (see `unrepresentableStabilizers`).
@@ -100,6 +106,23 @@ export function declarationsOf(
     stepInputKinds: union((t) => t.stepInputKinds),
     nonNegativeStepInputs: union((t) => t.nonNegativeStepInputs),
   };
+}
+
+/** How an encoded slot ({@link GradientTransformation.encodedSlots}) is stored. */
+export interface SlotEncoding {
+  /** What the slot holds, for messages (`'bfloat16, two per int32'`). */
+  readonly format: string;
+  /** The dtype of the stored tensor. */
+  readonly dtype: tf.DataType;
+  /** Whether every value stored is finite, from the stored tensor's values as read back. */
+  finite(stored: tf.TypedArray): boolean;
+  /** The same as a bool scalar computed with tensor ops, no read: for the device guard (`finiteGuard: 'device'`). */
+  finiteOnDevice(stored: tf.Tensor): tf.Tensor;
+}
+
+/** The encoded slots of several transformations together (slot names are unique within a chain). */
+export function encodedSlotsOf(transformations: readonly GradientTransformation[]): Readonly<Record<string, SlotEncoding>> {
+  return Object.assign({}, ...transformations.map((t) => t.encodedSlots ?? {})) as Record<string, SlotEncoding>;
 }
 
 /** A positive constant added to a denominator, named by the option that set it. */

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type GradientTransformation, type StateMap, type TensorMap, declarationsOf } from './gradientTransformation.js';
+import { type GradientTransformation, type StateMap, type TensorMap, declarationsOf, encodedSlotsOf } from './gradientTransformation.js';
 
 /**
  * Routes each parameter to one of several transformations by a label (optax `partition`):
@@ -20,6 +20,7 @@ export function partition<L extends string>(
   };
   return {
     nonNegativeSlots: Object.values<GradientTransformation>(transformations).flatMap((t) => t.nonNegativeSlots ?? []),
+    encodedSlots: encodedSlotsOf(Object.values<GradientTransformation>(transformations)),
     stabilizers: Object.entries<GradientTransformation>(transformations).flatMap(([label, t]) => (t.stabilizers ?? []).map((s) => ({ group: label, ...s }))),
     ...declarationsOf(Object.values<GradientTransformation>(transformations)),
     init: (name, param) => pick(name, param).init(name, param),

@@ -64,6 +64,13 @@ export function isLowerBoundStep(step: number, every: number): boolean {
 export const MUON_MOMENTUM_SLOT = 'momentum';
 
 /**
+ * The slot holding Muon's momentum under `momentumDtype: 'bfloat16'`: bfloat16 values packed two
+ * per int32 (`packBfloat16`), shape `[ceil(size / 2)]`. A name of its own, so that a checkpoint of
+ * one format is never bound to an optimizer of the other.
+ */
+export const MUON_BFLOAT16_MOMENTUM_SLOT = 'momentumBfloat16';
+
+/**
  * The tap points of {@link scaleByMuon}, each emitted per variable as the `[fanIn, fanOut]` matrix:
  * - `momentum`: the new momentum M (what the spectral-scaling paper, arXiv 2606.04058, measures);
  * - `newtonSchulzInput`: the matrix actually fed to Newton–Schulz (the Nesterov look-ahead

@@ -8,13 +8,13 @@ import type { Batch } from 'muon-tfjs-tasks';
  * The optimizers the benchmark can compare (`--optimizers`), in the order of its tables: every
  * optimizer of the library, SGD as tfjs has it, and Muon's variants.
  */
-export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto', 'dion2', 'muon-ns3-bf16', 'muon-turbo-bf16'] as const;
+export const OPTIMIZER_KINDS = ['muon', 'adamw', 'sgd', 'lion', 'normuon', 'sophia', 'muon-bf16', 'muon-auto', 'dion2', 'muon-ns3-bf16', 'muon-turbo-bf16', 'muon-bf16-momentum'] as const;
 export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
 /** Every kind of the library's `OPTIMIZER_KINDS` is one of the benchmark's: a new one fails to compile here until it has a spec in {@link SPECS}. */
 const _EVERY_LIBRARY_KIND: readonly OptimizerKind[] = Object.keys(LIBRARY_KINDS) as OptimizerKindName[];
 
 /** Variants of Muon and cheaper Muons (issue 24), compared when asked for by name (`--optimizers muon,muon-ns3-bf16`). */
-const VARIANT_KINDS: readonly OptimizerKind[] = ['muon-bf16', 'muon-auto', 'dion2', 'muon-ns3-bf16', 'muon-turbo-bf16'];
+const VARIANT_KINDS: readonly OptimizerKind[] = ['muon-bf16', 'muon-auto', 'dion2', 'muon-ns3-bf16', 'muon-turbo-bf16', 'muon-bf16-momentum'];
 
 /** The optimizers a plain `npm run bench` compares: the whole competitor table (issue 12). */
 export const DEFAULT_OPTIMIZER_KINDS: readonly OptimizerKind[] = OPTIMIZER_KINDS.filter((kind) => !VARIANT_KINDS.includes(kind));
@@ -136,6 +136,9 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
   // and Turbo-Muon's four AOL-tuned ones (its preset's count), every other setting of 'muon'.
   'muon-ns3-bf16': muonSpec('muon-ns3-bf16', 'Muon 3-step bf16 NS (+AdamW)', { nsSteps: 3, coefficients: 'jordan', precision: 'bfloat16' }),
   'muon-turbo-bf16': muonSpec('muon-turbo-bf16', 'Turbo-Muon bf16 NS (+AdamW)', { nsSteps: 4, coefficients: 'turboMuon', precision: 'bfloat16' }),
+  // Momentum stored in bfloat16 (issue 24, item 5: half of Muon's state memory), every other
+  // setting of 'muon': accuracy over training, as the bfloat16 Newton–Schulz was measured.
+  'muon-bf16-momentum': muonSpec('muon-bf16-momentum', 'Muon bf16 momentum (+AdamW)', { nsSteps: MUON.nsSteps, coefficients: 'jordan', momentumDtype: 'bfloat16' }),
   // Layer-aware Newton–Schulz (issue 15): every setting of 'muon' but the schedule, chosen per layer.
   'muon-auto': muonSpec('muon-auto', 'Muon auto-NS (+AdamW)', { nsSteps: 'auto' }),
   adamw: {
@@ -213,7 +216,7 @@ const SPECS: Record<OptimizerKind, OptimizerSpec & { kind: OptimizerKind }> = {
 function muonSpec(
   kind: OptimizerKind,
   label: string,
-  newtonSchulz: { nsSteps: number; coefficients: 'jordan' | 'turboMuon'; precision?: 'bfloat16' } | { nsSteps: 'auto' },
+  newtonSchulz: { nsSteps: number; coefficients: 'jordan' | 'turboMuon'; precision?: 'bfloat16'; momentumDtype?: 'bfloat16' } | { nsSteps: 'auto' },
 ): OptimizerSpec & { kind: OptimizerKind } {
   const { nsSteps: _, ...muon } = MUON;
   return {

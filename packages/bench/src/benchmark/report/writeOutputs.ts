@@ -11,7 +11,7 @@ import { formatMarkdownTable, modelFootnote, seedsCaption, tableRows, TABLE_HEAD
 import { busyMachineWarning, machineLine } from './machineLine.js';
 import { verdictSentence } from './verdict.js';
 
-const COLORS: Record<string, string> = { muon: '#d62728', adamw: '#1f77b4', sgd: '#7f7f7f', lion: '#2ca02c', normuon: '#ff7f0e', sophia: '#9467bd', 'muon-auto': '#17becf', dion2: '#e377c2', 'muon-bf16': '#8c564b', 'muon-ns3-bf16': '#bcbd22', 'muon-turbo-bf16': '#393b79' };
+const COLORS: Record<string, string> = { muon: '#d62728', adamw: '#1f77b4', sgd: '#7f7f7f', lion: '#2ca02c', normuon: '#ff7f0e', sophia: '#9467bd', 'muon-auto': '#17becf', dion2: '#e377c2', 'muon-bf16': '#8c564b', 'muon-ns3-bf16': '#bcbd22', 'muon-turbo-bf16': '#393b79', 'muon-bf16-momentum': '#e7969c' };
 
 /** Per-step mean over seeds of the smoothed loss, and the mean cumulative time. */
 function curves(model: ModelResult): { label: string; color: string; steps: number[]; times: number[]; loss: number[] }[] {
