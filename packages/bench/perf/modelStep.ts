@@ -12,7 +12,7 @@
  * (1 XNNPACK thread, the training kernels installed), tasks by `createTask` (real MNIST and
  * Moby Dick batches, so the transformer's vocabulary is the corpus's), weights by
  * `initializeWeights`, optimizers by `optimizerSpec(kind).create` at the middle of each lr grid.
- * Thirteen optimizers per model (`--variants` picks; `muon-fixed-threads` below): the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
+ * Fourteen optimizers per model (`--variants` picks; `muon-fixed-threads` below): the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
  * (in Node with the addon built, its Muon half fused: the whole step in the addon's `muonStep`),
  * the same hybrid composed with the native kernel (`fused: false`: TF.js ops around
  * `fastestOrthogonalizer()`), the same hybrid with `precision: 'bfloat16'` as it runs by default
@@ -23,7 +23,8 @@
  * each matrix's slices orthogonalized per step, issue 24) as it runs by default (fused: the whole
  * step in the addon's `dion2Step`), composed with the native kernel and with the TF.js kernel,
  * the cheap Muons of issue 24's done-when (the benchmark's `muon-ns3-bf16`, three `jordan`
- * iterations, and `muon-turbo-bf16`, Turbo-Muon's four, both in bfloat16 products, fused), and AdamW. Issue 13's target, the whole training step ≤
+ * iterations, and `muon-turbo-bf16`, Turbo-Muon's four, both in bfloat16 products, fused), Muon
+ * with its momentum stored in bfloat16 (`muon-bf16-momentum`: the pack and unpack around the fused step), and AdamW. Issue 13's target, the whole training step ≤
  * 1.3× AdamW's, is checked beside issue 4's and 15's 1.5×.
  *
  * Each optimizer trains its own copy of the model on the same seeded batch stream, with the loop
@@ -78,7 +79,8 @@ Options:
   --warmup N       untimed steps first (default 5)
   --variants LIST  comma-separated optimizers (default all): muon, muon-fixed-threads,
                    muon-composed, muon-bf16, muon-auto, muon-tfjs, muon-auto-tfjs, dion2,
-                   dion2-composed, dion2-tfjs, muon-ns3-bf16, muon-turbo-bf16; AdamW always runs
+                   dion2-composed, dion2-tfjs, muon-ns3-bf16, muon-turbo-bf16, muon-bf16-momentum;
+                   AdamW always runs
   --busy LIST      comma-separated counts of busy processes to interleave, step by step (default 0),
                    e.g. 0,2: idle and beside two CPU-bound loops in the same run
   -h, --help       this text
@@ -116,6 +118,7 @@ const VARIANTS: readonly Variant[] = [
   { key: 'dion2-tfjs', name: 'Dion2, TF.js kernel', kind: 'dion2', orthogonalize: gramOrthogonalizer() },
   { key: 'muon-ns3-bf16', name: 'Muon 3-step bf16 (fused)', kind: 'muon-ns3-bf16' },
   { key: 'muon-turbo-bf16', name: 'Turbo-Muon bf16 (fused)', kind: 'muon-turbo-bf16' },
+  { key: 'muon-bf16-momentum', name: 'Muon, bfloat16 momentum (fused)', kind: 'muon-bf16-momentum' },
   { key: 'adamw', name: 'AdamW', kind: 'adamw' },
 ];
 const VARIANT_KEYS = VARIANTS.map((v) => v.key).join(', ');
@@ -376,7 +379,7 @@ function measureModel(id: TaskId, variants: readonly Variant[], busyCounts: read
     console.log('  the momentum\'s quantiles now, and the steps each would need as the target (uncapped, up to 8):');
     for (const row of quantileSteps) console.log(`    ${row.variable.padEnd(28)} ${QUANTILES.map((q) => `${q} ${row.sigma[q].toExponential(1)} → ${row.steps[q]}`).join('   ')}`);
   }
-  for (const key of ['muon', 'muon-bf16', 'muon-ns3-bf16', 'muon-turbo-bf16', 'dion2']) {
+  for (const key of ['muon', 'muon-bf16', 'muon-ns3-bf16', 'muon-turbo-bf16', 'muon-bf16-momentum', 'dion2']) {
     const trainer = trainerOf(key);
     if (trainer === undefined) continue;
     const execution = hybridOf(trainer).describeExecution().map(({ label, lastStep, reason }) => `${label}: ${lastStep}${lastStep === 'fused' ? '' : ` (${reason})`}`);
