@@ -7,6 +7,7 @@ import { MUON_BFLOAT16_MOMENTUM_SLOT, MUON_MOMENTUM_SLOT } from '../transforms/s
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { referenceBfloat16 } from '../testing/bfloat16Reference.js';
 import { saveInMemory } from '../testing/saveInMemory.js';
+import { countSyncReads } from '../testing/syncReadCounter.js';
 import { checkpointByPosition, hostValues, stepBoth } from '../testing/twinSteps.js';
 import { WEBGPU_MISSING, reportWebGpuSkipped } from '../testing/webgpuBackend.js';
 import { hybrid } from './HybridOptimizer.js';
@@ -314,22 +315,95 @@ describe('on webgl', () => {
 
 reportWebGpuSkipped(it);
 
+/** The packed words of a variable's momentum and its weights, read asynchronously (webgpu in Node has no synchronous read). */
+async function packedAndWeights(optimizer: TransformOptimizer, vs: readonly tf.Variable[]): Promise<{ words: number[][]; weights: Float32Array[] }> {
+  const slots = vs.map((v) => optimizer.getSlot(v.name, MUON_BFLOAT16_MOMENTUM_SLOT) as tf.Tensor);
+  return { words: await Promise.all(slots.map(async (t) => Array.from(await t.data()))), weights: await Promise.all(vs.map(async (v) => (await v.data()) as Float32Array)) };
+}
+
+/**
+ * Muon with bfloat16 momentum on webgpu, packed and unpacked by the WGSL codec the adapter supplies
+ * (src/kernels/webgpuBfloat16Codec.ts, checked bit for bit against the host codec in its own test).
+ */
 describe.runIf(WEBGPU_MISSING === undefined)('on webgpu (Dawn in Node)', () => {
   beforeAll(() => useBackend('webgpu'));
   afterAll(() => useBackend('cpu'));
 
-  it('refuses the first step naming the option, the backend and the reason, and changes nothing', async () => {
-    const [v] = variables([[4, 4]]) as [tf.Variable];
-    const before = await v.data();
-    const optimizer = muon({ momentumDtype: 'bfloat16' });
-    const grad = tf.ones([4, 4]);
-    expect(() => optimizer.applyGradients({ [v.name]: grad })).toThrow(
-      "muon: momentumDtype 'bfloat16': packBfloat16: cannot run on the webgpu backend: muon-tfjs has no WGSL program to pack bfloat16 values on webgpu yet",
-    );
-    expect(Array.from(await v.data())).toEqual(Array.from(before));
-    expect(optimizer.iterations).toBe(0);
-    expect(optimizer.variableNames).toEqual([]);
+  /** `steps` seeded steps of `options` from the same seeded weights; the optimizer, its variables and the sync reads of steps 3..N. */
+  async function run(steps: number, options: Parameters<typeof muon>[0]): Promise<{ optimizer: TransformOptimizer; vs: tf.Variable[]; syncReads: number }> {
+    const vs = variables([[6, 6], [3, 3, 2, 3]]);
+    const optimizer = muon(options);
+    const step = (k: number) => {
+      // Seeds from 1: TF.js takes seed 0 as no seed, so `gradient(v, 0, 0)` differs from run to run.
+      const grads = vs.map((v, i) => gradient(v, k + 1, i));
+      optimizer.applyGradients(vs.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
+      tf.dispose(grads);
+    };
+    step(0);
+    step(1);
+    const syncReads = await countSyncReads(() => {
+      for (let k = 2; k < steps; k++) step(k);
+    });
+    await optimizer.whenChecked();
+    return { optimizer, vs, syncReads };
+  }
+
+  it('Muon steps with no synchronous read in steps 3..6: the packed momentum equals cpu’s word for word, the weights agree to 1e-5', async () => {
+    const options = { momentum: BETA, momentumDtype: 'bfloat16', weightDecay: 0.1, matrixViews: CONV_VIEWS } as const;
+    const onGpu = await run(6, options);
+    expect(onGpu.syncReads).toBe(0);
+    expect(onGpu.optimizer.describeExecution()[0]?.lastStep).toBe('composed');
+    const gpu = await packedAndWeights(onGpu.optimizer, onGpu.vs);
+    expect(onGpu.optimizer.getSlot(onGpu.vs[0]?.name as string, MUON_BFLOAT16_MOMENTUM_SLOT)?.shape).toEqual([18]);
+    await useBackend('cpu');
+    const onCpu = await run(6, { ...options, execution: { fused: false } });
+    const cpu = await packedAndWeights(onCpu.optimizer, onCpu.vs);
+    await useBackend('webgpu');
+    // The momentum is the EMA of the same gradients (elementwise float32 ops, exact on both) rounded by
+    // the same formula: bit for bit. The weights go through Newton–Schulz, whose products sum in
+    // another order on the GPU (1.3e-6 to 2.3e-6 relative per call, webgpuOrthogonalizer.test.ts):
+    // 6 steps of lr·s·O add at most a few 1e-6 of the weights' scale; 1e-5 bounds it.
+    expect(gpu.words).toEqual(cpu.words);
+    gpu.weights.forEach((w, k) => {
+      const ref = cpu.weights[k] as Float32Array;
+      const scale = Math.max(...Array.from(ref, Math.abs));
+      w.forEach((x, i) => expect(Math.abs(x - (ref[i] as number)) / scale, `weight ${k} entry ${i}`).toBeLessThan(1e-5));
+    });
+    [onGpu.optimizer, onCpu.optimizer].forEach((o) => o.dispose());
+    tf.dispose([...onGpu.vs, ...onCpu.vs]);
+  });
+
+  it('leaks no tensor from the second step on', async () => {
+    const vs = variables();
+    const optimizer = muon({ momentumDtype: 'bfloat16', matrixViews: CONV_VIEWS });
+    const step = async (k: number) => {
+      const grads = vs.map((v, i) => gradient(v, k, i));
+      optimizer.applyGradients(vs.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
+      tf.dispose(grads);
+      await optimizer.whenChecked();
+    };
+    await step(0);
+    const before = tf.memory().numTensors;
+    await step(1);
+    await step(2);
+    expect(tf.memory().numTensors).toBe(before);
     optimizer.dispose();
-    tf.dispose([v, grad]);
+    tf.dispose(vs);
+  });
+
+  it('under the device guard (the default here), a finite momentum that rounds to Inf is refused on the device, reported by whenChecked, and rolled back', async () => {
+    const [v] = variables([[4, 4]]) as [tf.Variable];
+    const optimizer = muon({ momentum: 0, momentumDtype: 'bfloat16' });
+    optimizer.applyGradients({ [v.name]: tf.ones([4, 4]) });
+    await optimizer.whenChecked();
+    const before = await packedAndWeights(optimizer, [v]);
+    // 3.4e38: finite in float32, above the largest bfloat16 (3.3895e38) by more than half an ulp: +Inf.
+    const huge = tf.fill([4, 4], 3.4e38);
+    optimizer.applyGradients({ [v.name]: huge });
+    await expect(optimizer.whenChecked()).rejects.toThrow(`${v.name}/momentumBfloat16`);
+    expect(await packedAndWeights(optimizer, [v])).toEqual(before);
+    expect(optimizer.iterations).toBe(1);
+    optimizer.dispose();
+    tf.dispose([v, huge]);
   });
 });

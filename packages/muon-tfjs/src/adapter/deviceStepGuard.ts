@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { selectInt32OnWebGpu } from '../kernels/webgpuBfloat16Codec.js';
 import { readOnHost } from '../math/hostReads.js';
 import { type NonFiniteStepError, nonFiniteStepError } from './nonFiniteStepError.js';
 
@@ -121,7 +122,7 @@ export class DeviceStepGuard {
     const flags = tf.tidy(() => {
       const valueFlags = allFiniteFlags(writes.map((w) => w.value), writes.map((w) => w.finite));
       const ok = tf.logicalAnd(healthy, tf.all(valueFlags));
-      for (const { variable, value } of writes) variable.assign(tf.where(ok, value, variable));
+      for (const { variable, value } of writes) variable.assign(whereOk(ok, value, variable));
       const read = tf.concat([tf.reshape(healthy, [1]), valueFlags, allFiniteFlags(alsoChecked)]);
       healthy.assign(ok);
       return tf.cast(read, 'int32');
@@ -177,4 +178,12 @@ export class DeviceStepGuard {
 function allFiniteFlags(tensors: readonly tf.Tensor[], finite: readonly (((value: tf.Tensor) => tf.Tensor) | undefined)[] = []): tf.Tensor1D {
   if (tensors.length === 0) return tf.tensor1d([], 'bool');
   return tf.stack(tensors.map((t, i) => (t.size === 0 ? tf.scalar(true, 'bool') : (finite[i]?.(t) ?? tf.all(tf.isFinite(t)))))) as tf.Tensor1D;
+}
+
+/**
+ * `ok ? value : variable`. On webgpu an int32 value (a bfloat16-packed slot) goes through an exact
+ * WGSL select: TF.js's `where` there reads int32 through float32 and would round its words.
+ */
+function whereOk(ok: tf.Tensor, value: tf.Tensor, variable: tf.Variable): tf.Tensor {
+  return value.dtype === 'int32' && tf.getBackend() === 'webgpu' ? selectInt32OnWebGpu(ok, value, variable) : tf.where(ok, value, variable);
 }

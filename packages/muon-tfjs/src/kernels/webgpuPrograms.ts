@@ -32,7 +32,7 @@ export interface WebGpuUniform {
 
 /** The part of TF.js's webgpu backend that runs a program. */
 export interface WebGpuProgramRunner {
-  runWebGPUProgram(program: WebGpuProgram, inputs: tf.TensorInfo[], outputDtype: 'float32', uniforms?: WebGpuUniform[]): tf.TensorInfo;
+  runWebGPUProgram(program: WebGpuProgram, inputs: tf.TensorInfo[], outputDtype: 'float32' | 'int32' | 'bool', uniforms?: WebGpuUniform[]): tf.TensorInfo;
 }
 
 /** The current TF.js backend as a program runner; throws, naming `caller`, unless it is webgpu. */

@@ -12,23 +12,50 @@ import * as tf from '@tensorflow/tfjs-core';
  * addition; ±Inf and −0 keep their bits' top half; NaN stays NaN (its quiet bit set, so that
  * dropping the low mantissa bits cannot turn it into Inf).
  *
- * Runs on the backends whose tensors live in CPU memory (cpu, wasm, tensorflow), over the typed
- * arrays `dataSync()` hands back (a read that costs a copy there, not a stall). Elsewhere it is
- * refused: on webgl an int32 tensor is kept in float32 texels, which cannot hold 32 raw bits
- * exactly; on webgpu no packing program exists yet (a WGSL pair over bitcast<u32> would do it).
+ * The codec here ({@link HOST_BFLOAT16_CODEC}) runs on the backends whose tensors live in CPU
+ * memory (cpu, wasm, tensorflow), over the typed arrays `dataSync()` hands back (a read that costs
+ * a copy there, not a stall). On webgpu the same formula runs in WGSL (`WEBGPU_BFLOAT16_CODEC`, in
+ * src/kernels: this layer imports no kernel, so the adapter hands it in as
+ * `OptimizerServices.bfloat16Codec`). On webgl it is refused: an int32 tensor is kept in float32
+ * texels there, which cannot hold 32 raw bits exactly.
  */
+
+/**
+ * How bfloat16-packed state is written and read on one backend: the host codec of this file, or a
+ * device one (WGSL on webgpu) that computes the same bits. `finiteOnDevice` is the packed slot's
+ * finiteness as a bool scalar, computed where the slot lives (no read).
+ */
+export interface Bfloat16Codec {
+  /** `values` (float32, any shape) rounded to bfloat16, packed: int32 of shape `[ceil(size / 2)]`. */
+  pack(values: tf.Tensor): tf.Tensor1D;
+  /** The float32 tensor of `shape` whose values `packed` holds (exact). */
+  unpack(packed: tf.Tensor, shape: readonly number[]): tf.Tensor;
+  /** Whether every value packed in `packed` is finite: a bool scalar, no read. */
+  finiteOnDevice(packed: tf.Tensor): tf.Tensor;
+}
+
+/** The codec for a backend, by its name: what the adapter supplies (`OptimizerServices.bfloat16Codec`). */
+export type Bfloat16Codecs = (backend: string) => Bfloat16Codec;
 
 /** Backends whose tensors {@link packBfloat16} and {@link unpackBfloat16} read and write on the host. */
 const HOST_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm', 'tensorflow']);
 
-/** Why a backend cannot store bfloat16-packed state, by backend name. */
+/** Why the host codec does not run on a backend, by backend name. */
 const REFUSALS: Readonly<Record<string, string>> = {
   webgl: 'webgl keeps int32 tensors in float32 texels, which cannot hold the 32 raw bits of two packed bfloat16 values exactly',
-  webgpu: 'muon-tfjs has no WGSL program to pack bfloat16 values on webgpu yet',
+  webgpu: "the host codec reads tensors on the host; on webgpu bfloat16 values are packed by muon-tfjs's WGSL codec, which the optimizers built by the adapter use",
 };
 
-/** Why bfloat16-packed state cannot be stored on `backend`, or undefined where it can. */
+/**
+ * Why bfloat16-packed state cannot be stored on `backend`, or undefined where it can (by Muon's
+ * `momentumDtype: 'bfloat16'`): the host backends, and webgpu through its WGSL codec.
+ */
 export function bfloat16StorageUnavailable(backend: string = tf.getBackend()): string | undefined {
+  return backend === 'webgpu' ? undefined : hostCodecUnavailable(backend);
+}
+
+/** Why {@link HOST_BFLOAT16_CODEC} cannot run on `backend`, or undefined where it can. */
+function hostCodecUnavailable(backend: string): string | undefined {
   if (HOST_BACKENDS.has(backend)) return undefined;
   return REFUSALS[backend] ?? `backend '${backend}' is not one whose tensors are read on the host (${[...HOST_BACKENDS].join(', ')})`;
 }
@@ -101,8 +128,20 @@ export function packedBfloat16FiniteOnDevice(packed: tf.Tensor): tf.Tensor {
 }
 
 function assertHostBackend(owner: string): void {
-  const why = bfloat16StorageUnavailable();
+  const why = hostCodecUnavailable(tf.getBackend());
   if (why !== undefined) throw new Error(`${owner}: cannot run on the ${tf.getBackend()} backend: ${why}`);
+}
+
+/** Throws, naming `owner`, unless `values` is float32 (what every codec packs). */
+export function checkPackInput(values: tf.Tensor, owner: string): void {
+  if (values.dtype !== 'float32') throw new Error(`${owner}: expects a float32 tensor, got ${values.dtype}`);
+}
+
+/** Throws, naming `owner`, unless `packed` is the 1-D int32 tensor that holds the values of `shape`. */
+export function checkUnpackInput(packed: tf.Tensor, shape: readonly number[], owner: string): void {
+  if (packed.dtype !== 'int32' || packed.rank !== 1) throw new Error(`${owner}: expects a 1-D int32 tensor of packed values, got ${packed.dtype} [${packed.shape.join(', ')}]`);
+  const size = tf.util.sizeFromShape([...shape]);
+  if (packed.size !== packedLength(size)) throw new Error(`${owner}: ${packed.size} packed words cannot hold ${size} values (${packedLength(size)} words do)`);
 }
 
 /**
@@ -112,7 +151,7 @@ function assertHostBackend(owner: string): void {
  */
 export function packBfloat16(values: tf.Tensor): tf.Tensor1D {
   assertHostBackend('packBfloat16');
-  if (values.dtype !== 'float32') throw new Error(`packBfloat16: expects a float32 tensor, got ${values.dtype}`);
+  checkPackInput(values, 'packBfloat16');
   const data = values.dataSync<'float32'>();
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   return tf.tensor1d(packBfloat16Bits(bits), 'int32');
@@ -121,7 +160,7 @@ export function packBfloat16(values: tf.Tensor): tf.Tensor1D {
 /** The float32 tensor of `shape` whose values are packed in `packed` (exact: a bfloat16 is a float32). */
 export function unpackBfloat16(packed: tf.Tensor, shape: readonly number[]): tf.Tensor {
   assertHostBackend('unpackBfloat16');
-  if (packed.dtype !== 'int32' || packed.rank !== 1) throw new Error(`unpackBfloat16: expects a 1-D int32 tensor of packed values, got ${packed.dtype} [${packed.shape.join(', ')}]`);
+  checkUnpackInput(packed, shape, 'unpackBfloat16');
   const bits = unpackBfloat16Bits(packed.dataSync<'int32'>(), tf.util.sizeFromShape([...shape]));
   return tf.tensor(new Float32Array(bits.buffer), [...shape], 'float32');
 }
@@ -131,3 +170,9 @@ export function packedTensorFinite(packed: tf.Tensor): boolean {
   assertHostBackend('packedTensorFinite');
   return packedBfloat16Finite(packed.dataSync<'int32'>());
 }
+
+/** The codec of the host backends (cpu, wasm, tensorflow): the functions above; it refuses the others. */
+export const HOST_BFLOAT16_CODEC: Bfloat16Codec = Object.freeze({ pack: packBfloat16, unpack: unpackBfloat16, finiteOnDevice: packedBfloat16FiniteOnDevice });
+
+/** The host codec whatever the backend (it refuses those it cannot run on): the default where no codecs are supplied. */
+export const HOST_BFLOAT16_CODECS: Bfloat16Codecs = () => HOST_BFLOAT16_CODEC;

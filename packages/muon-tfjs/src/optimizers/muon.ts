@@ -4,6 +4,7 @@ import { MAX_LAYER_AWARE_STEPS } from '../math/layerAwareSchedule.js';
 import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
 import { DEFAULT_NS_EPS, type NewtonSchulzPrecision, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import { type Bfloat16Codecs, HOST_BFLOAT16_CODECS } from '../math/bfloat16Storage.js';
 import { CONV_ORTHOGONALIZATIONS, type ConvOrthogonalization } from '../math/convTaps.js';
 import { type PiecewiseSchedule, type Scheduled, checkScheduled, maxValue, scheduleValue } from '../math/schedule.js';
 import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
@@ -398,6 +399,29 @@ export function muonTransformation(
   isConvKernel: IsConvKernel = NO_CONV_KERNELS,
   ...afterOrthogonalization: readonly GradientTransformation[]
 ): GradientTransformation {
+  return muonTransformationFrom(options, learningRate, orthogonalize, { isConvKernel, afterOrthogonalization });
+}
+
+/** What {@link muonTransformationFrom} takes besides Muon's options, rate and kernel. */
+export interface MuonTransformationParts {
+  /** As in {@link muonTransformation}. */
+  readonly isConvKernel?: IsConvKernel;
+  /** As in {@link muonTransformation}. */
+  readonly afterOrthogonalization?: readonly GradientTransformation[];
+  /**
+   * The bfloat16 codec of each backend under `momentumDtype: 'bfloat16'`: the adapter's
+   * (`OptimizerServices.bfloat16Codec`, WGSL on webgpu); default the host codec (cpu, wasm).
+   */
+  readonly bfloat16Codecs?: Bfloat16Codecs;
+}
+
+/**
+ * {@link muonTransformation} with its parts named, the bfloat16 codecs among them: what Muon's and
+ * NorMuon's kinds build with the adapter's services (this layer imports no kernel: the WGSL codec
+ * arrives from the adapter, as the orthogonalization kernel does).
+ */
+export function muonTransformationFrom(options: ResolvedMuonOptions, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer, parts: MuonTransformationParts = {}): GradientTransformation {
+  const { isConvKernel = NO_CONV_KERNELS, afterOrthogonalization = [], bfloat16Codecs = HOST_BFLOAT16_CODECS } = parts;
   const perMatrix = chain(
     scaleByMuon({
       momentum: options.momentum,
@@ -420,7 +444,7 @@ export function muonTransformation(
   );
   // Outside every split: the stored slot is packed whole, and each split sees the float32 momentum
   // in the parameter's shape, as without the option.
-  return options.momentumDtype === 'bfloat16' ? storeInBfloat16(MUON_MOMENTUM_SLOT, MUON_BFLOAT16_MOMENTUM_SLOT, composed, "muon: momentumDtype 'bfloat16'") : composed;
+  return options.momentumDtype === 'bfloat16' ? storeInBfloat16(MUON_MOMENTUM_SLOT, MUON_BFLOAT16_MOMENTUM_SLOT, composed, "muon: momentumDtype 'bfloat16'", bfloat16Codecs) : composed;
 }
 
 /**
@@ -436,6 +460,7 @@ export const MUON_KIND = matrixOptimizerKind<MuonOptions, ResolvedMuonOptions>({
   resolve: resolveMuonOptions,
   config: muonConfig,
   optionsFromConfig: muonOptionsFromConfig,
-  transformation: muonTransformation,
+  transformation: (options, learningRate, orthogonalize, isConvKernel, services) =>
+    muonTransformationFrom(options, learningRate, orthogonalize, { isConvKernel, ...(services.bfloat16Codec !== undefined && { bfloat16Codecs: services.bfloat16Codec }) }),
   fuse: (options, learningRate, services) => withKernel(services.muonStepKernel, (kernel) => fusedMuonStep(options, learningRate, kernel)),
 });

@@ -1,4 +1,5 @@
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
+import type { Bfloat16Codecs } from '../math/bfloat16Storage.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByNeuronRms } from '../transforms/scaleByNeuronRms.js';
 import type { Scheduled } from '../math/schedule.js';
@@ -10,7 +11,7 @@ import {
   type ResolvedMuonOptions,
   muonConfig,
   muonOptionsFromConfig,
-  muonTransformation,
+  muonTransformationFrom,
   resolveMuonOptions,
   withMuonDerived,
 } from './muon.js';
@@ -73,7 +74,13 @@ export function normuonTransformation(
   orthogonalize: Orthogonalizer,
   isConvKernel: IsConvKernel = NO_CONV_KERNELS,
 ): GradientTransformation {
-  return muonTransformation(options, learningRate, orthogonalize, isConvKernel, scaleByNeuronRms({ beta2: options.beta2, epsilon: options.epsilon }));
+  return normuonTransformationFrom(options, learningRate, orthogonalize, isConvKernel);
+}
+
+/** {@link normuonTransformation} with the bfloat16 codecs of the adapter's services (`momentumDtype: 'bfloat16'`). */
+function normuonTransformationFrom(options: ResolvedNorMuonOptions, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer, isConvKernel: IsConvKernel, bfloat16Codecs?: Bfloat16Codecs): GradientTransformation {
+  const afterOrthogonalization = [scaleByNeuronRms({ beta2: options.beta2, epsilon: options.epsilon })];
+  return muonTransformationFrom(options, learningRate, orthogonalize, { isConvKernel, afterOrthogonalization, ...(bfloat16Codecs !== undefined && { bfloat16Codecs }) });
 }
 
 /** NorMuon, defined once: as a hybrid group (`{ optimizer: 'normuon', options }`) and as `NorMuonOptimizer`. */
@@ -85,5 +92,5 @@ export const NORMUON_KIND = matrixOptimizerKind<NorMuonOptions, ResolvedNorMuonO
   resolve: resolveNorMuonOptions,
   config: (options) => ({ ...muonConfig(options), beta2: options.beta2, epsilon: options.epsilon }),
   optionsFromConfig: muonOptionsFromConfig,
-  transformation: normuonTransformation,
+  transformation: (options, learningRate, orthogonalize, isConvKernel, services) => normuonTransformationFrom(options, learningRate, orthogonalize, isConvKernel, services.bfloat16Codec),
 });

@@ -6,6 +6,7 @@ import type { AdamStepKernel } from '../math/adamStepKernel.js';
 import type { Dion2StepKernel } from '../math/dion2StepKernel.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import type { Scheduled } from '../math/schedule.js';
+import type { Bfloat16Codecs } from '../math/bfloat16Storage.js';
 import { type LrAdjust, shapeScale } from '../math/shapeScale.js';
 import type { FusedStep } from '../transforms/fusedStep.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
@@ -21,6 +22,12 @@ export interface OptimizerServices {
   readonly dion2StepKernel?: () => Dion2StepKernel;
   /** The kernel of the fused AdamW step; without it, AdamW runs composed. */
   readonly adamStepKernel?: () => AdamStepKernel;
+  /**
+   * The codec that packs and unpacks bfloat16-stored state (Muon's `momentumDtype: 'bfloat16'`) on
+   * each backend, asked at each step with the current backend's name; without it, the host codec
+   * (cpu, wasm, tensorflow), which refuses the others.
+   */
+  readonly bfloat16Codec?: Bfloat16Codecs;
 }
 
 /** A variable as a group sees it: its name, its shape, and whether its layer class makes it a convolution kernel. */
@@ -222,7 +229,7 @@ export interface ResolvedMatrixOptions extends ResolvedLearningRate {
  */
 export function matrixOptimizerKind<Options extends object, Resolved extends ResolvedMatrixOptions>(
   definition: KindDefinition<Options, Resolved> & {
-    readonly transformation: (options: Resolved, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer, isConvKernel: IsConvKernel) => GradientTransformation;
+    readonly transformation: (options: Resolved, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer, isConvKernel: IsConvKernel, services: OptimizerServices) => GradientTransformation;
     /** The kind's fused step from the services' kernels ({@link withKernel}), or why there is none. */
     readonly fuse?: (options: Resolved, learningRate: Live<Scheduled>, services: OptimizerServices) => FusedStep | string;
   },
@@ -246,7 +253,7 @@ export function matrixOptimizerKind<Options extends object, Resolved extends Res
       return { scale: shapeScale(view, options.lrAdjust) * view.updateScale, matrix: [view.fanIn, view.fanOut], ...(view.batch > 1 && { matrices: view.batch }) };
     },
     transformation: (options, learningRate, services, isConvKernel) =>
-      definition.transformation(options, learningRate, options.execution.orthogonalize ?? services.defaultOrthogonalizer(), isConvKernel),
+      definition.transformation(options, learningRate, options.execution.orthogonalize ?? services.defaultOrthogonalizer(), isConvKernel, services),
     ...(fuse !== undefined && {
       fusedStep: (options, learningRate, services) => fusedStepOf(options.execution, () => fuse(options, learningRate, services)),
     }),

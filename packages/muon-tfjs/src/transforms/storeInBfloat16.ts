@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { packBfloat16, packedBfloat16Finite, packedBfloat16FiniteOnDevice, unpackBfloat16 } from '../math/bfloat16Storage.js';
+import { type Bfloat16Codecs, HOST_BFLOAT16_CODECS, packedBfloat16Finite, packedBfloat16FiniteOnDevice } from '../math/bfloat16Storage.js';
 import { type GradientTransformation, type SlotEncoding, type SlotMap, entry } from './gradientTransformation.js';
 
-/** The encoding of a slot stored by {@link storeInBfloat16}: bfloat16, two per int32 word. */
+/**
+ * The encoding of a slot stored by {@link storeInBfloat16}: bfloat16, two per int32 word, checked
+ * on the device with the host codec's int32 ops (exact on cpu and wasm); {@link storeInBfloat16}
+ * replaces `finiteOnDevice` with its codec's, which on webgpu checks the bits in WGSL.
+ */
 export const BFLOAT16_PACKED: SlotEncoding = Object.freeze({
   format: 'bfloat16, two per int32',
   dtype: 'int32',
@@ -24,19 +28,24 @@ export const BFLOAT16_PACKED: SlotEncoding = Object.freeze({
  * mismatch means the checkpoint was saved with other options than the optimizer's (`momentumDtype`
  * is saved in the config, so a model saved with its optimizer rebuilds the same format).
  *
- * Runs where {@link packBfloat16} does (cpu, wasm); elsewhere its first `init` throws, naming the
- * backend, before the adapter writes anything; `owner` starts its errors (Muon's names the option).
+ * `codecs` gives the codec of the current backend, asked at each call (the backend may change
+ * after the optimizer is built): the adapter supplies the host codec on cpu and wasm and the WGSL
+ * one on webgpu (`OptimizerServices.bfloat16Codec`); the default is the host codec, which refuses
+ * other backends. Where the codec refuses, the first `init` throws, naming the backend, before the
+ * adapter writes anything; `owner` starts its errors (Muon's names the option).
  */
-export function storeInBfloat16(slot: string, stored: string, inner: GradientTransformation, owner: string): GradientTransformation {
+export function storeInBfloat16(slot: string, stored: string, inner: GradientTransformation, owner: string, codecs: Bfloat16Codecs = HOST_BFLOAT16_CODECS): GradientTransformation {
   const refused = (error: unknown): Error => new Error(`${owner}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  const codec = () => codecs(tf.getBackend());
+  const encoding: SlotEncoding = Object.freeze({ ...BFLOAT16_PACKED, finiteOnDevice: (packed: tf.Tensor) => codec().finiteOnDevice(packed) });
   return {
     ...inner,
-    encodedSlots: { ...inner.encodedSlots, [stored]: BFLOAT16_PACKED },
+    encodedSlots: { ...inner.encodedSlots, [stored]: encoding },
     init(name, param) {
       const { [slot]: value, ...rest } = inner.init(name, param);
       if (value === undefined) throw new Error(`Internal error: ${owner} keeps no '${slot}' slot for '${name}' to store in bfloat16`);
       try {
-        return { ...rest, [stored]: packBfloat16(value) };
+        return { ...rest, [stored]: codec().pack(value) };
       } catch (error) {
         tf.dispose(Object.values(rest));
         throw refused(error);
@@ -50,7 +59,7 @@ export function storeInBfloat16(slot: string, stored: string, inner: GradientTra
         for (const name of Object.keys(grads)) {
           const { [stored]: packed, ...rest } = entry(state, name, 'state');
           if (packed === undefined) throw new Error(`variable '${name}' has no '${stored}' slot`);
-          decoded[name] = { ...rest, [slot]: unpackBfloat16(packed, entry(params, name, 'parameter').shape) };
+          decoded[name] = { ...rest, [slot]: codec().unpack(packed, entry(params, name, 'parameter').shape) };
         }
       } catch (error) {
         tf.dispose(Object.values(decoded).map((slots) => slots[slot] as tf.Tensor));
@@ -60,7 +69,7 @@ export function storeInBfloat16(slot: string, stored: string, inner: GradientTra
       const newState: Record<string, SlotMap> = {};
       for (const [name, slots] of Object.entries(result.state)) {
         const { [slot]: value, ...rest } = slots;
-        newState[name] = value === undefined ? slots : { ...rest, [stored]: packBfloat16(value) };
+        newState[name] = value === undefined ? slots : { ...rest, [stored]: codec().pack(value) };
         value?.dispose();
       }
       tf.dispose(Object.values(decoded).map((slots) => slots[slot] as tf.Tensor));
