@@ -34,7 +34,8 @@ function variables(shapes: readonly (readonly number[])[] = SHAPES): tf.Variable
   return shapes.map((shape, i) => tf.variable(tf.randomNormal([...shape], 0, 0.1, 'float32', 3 + i), true, `bf16m${counter}_${i}${shape.length > 2 ? '/conv' : ''}`));
 }
 const CONV_VIEWS = [{ name: '/conv', convKernel: true }] as const;
-const gradient = (v: tf.Variable, step: number, i: number): tf.Tensor => tf.randomNormal(v.shape, 0, 1, 'float32', 100 * step + i);
+// Seeds from 1: TF.js takes a seed of 0 as none (a different draw each call).
+const gradient = (v: tf.Variable, step: number, i: number): tf.Tensor => tf.randomNormal(v.shape, 0, 1, 'float32', 1 + 100 * step + i);
 
 /** The momentum a variable holds, unpacked on the host from the optimizer's packed slot. */
 function storedMomentum(optimizer: TransformOptimizer, v: tf.Variable): number[] {
