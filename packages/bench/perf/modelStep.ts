@@ -329,7 +329,9 @@ function measureModel(id: TaskId, variants: readonly Variant[], busyCounts: read
   );
   const trainerOf = (key: string): StepTrainer | undefined => trainers[variants.findIndex((v) => v.key === key)];
   const first = trainers[0] as StepTrainer;
-  const muonTrainer = trainers.find((t) => t.optimizer instanceof MuonWithAdamWOptimizer);
+  // The Muon hybrid whose Newton–Schulz work is printed: by its variant's kind (not AdamW, not Dion2,
+  // whose group is also labelled 'muon'), so that a run of Dion2 alone prints none.
+  const muonTrainer = trainers.find((_, i) => !['adamw', 'dion2'].includes(variants[i]?.kind as string));
   const hybrid = muonTrainer === undefined ? undefined : hybridOf(muonTrainer);
   const autoTrainer = trainerOf('muon-auto') ?? trainerOf('muon-auto-tfjs');
   const parameters = first.model.countParams();
