@@ -64,7 +64,7 @@ import { DEFAULT_SCALE, type TaskId, createTask } from 'muon-tfjs-tasks/catalog'
 import { spectrumOf } from 'muon-tfjs/diagnostics';
 import { commandLine, PEAK_GFLOPS, machineInfo, median, printMachine } from 'muon-tfjs-harness';
 import { STEP_COST_SEED, StepTrainer } from './stepTrainer.js';
-import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, nativeThreading, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, snapLowerBound, storedLowerBound, loadNativeAddon, MuonWithAdamWOptimizer, nativeCapabilities, OPENBLAS_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type ResolvedLayerAwareSteps, type RoutingRow, isLayerAware } from 'muon-tfjs';
+import { describeFastestOrthogonalizer, GENERAL_MATMUL_CAPABILITIES, nativeThreading, gramOrthogonalizer, isLowerBoundStep, layerAwareSchedule, MUON_LOWER_BOUND_SLOT, MUON_MOMENTUM_SLOT, snapLowerBound, storedLowerBound, loadNativeAddon, MuonWithAdamWOptimizer, TransformOptimizer, nativeCapabilities, OPENBLAS_CAPABILITIES, type NewtonSchulzSchedule, type Orthogonalizer, planOrthogonalization, type ResolvedLayerAwareSteps, type RoutingRow, isLayerAware } from 'muon-tfjs';
 
 const USAGE = `Usage: npm run bench:model-step [-- options]
 
@@ -384,7 +384,8 @@ function measureModel(id: TaskId, variants: readonly Variant[], busyCounts: read
   for (const key of ['muon', 'muon-bf16', 'muon-ns3-bf16', 'muon-turbo-bf16', 'muon-bf16-momentum', 'dion2']) {
     const trainer = trainerOf(key);
     if (trainer === undefined) continue;
-    const execution = hybridOf(trainer).describeExecution().map(({ label, lastStep, reason }) => `${label}: ${lastStep}${lastStep === 'fused' ? '' : ` (${reason})`}`);
+    if (!(trainer.optimizer instanceof TransformOptimizer)) throw new Error(`'${key}' is expected to be one of the library's optimizers`);
+    const execution = trainer.optimizer.describeExecution().map(({ label, lastStep, reason }) => `${label}: ${lastStep}${lastStep === 'fused' ? '' : ` (${reason})`}`);
     console.log(`'${(variants.find((v) => v.key === key) as Variant).name}' ran its last step as ${execution.join(', ')}`);
   }
   if (trainerOf('muon-bf16') !== undefined) console.log(`'Muon bf16, default (fused)' ran its Newton–Schulz products in ${describeFastestOrthogonalizer('bfloat16').precision}`);

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { MuonOptimizer, adamw, lion, muon } from './optimizers.js';
-import { muonWithAdamW } from './MuonWithAdamWOptimizer.js';
-import type { TransformOptimizer } from './TransformOptimizer.js';
+import { HybridOptimizer } from './HybridOptimizer.js';
+import { AdamWOptimizer, MuonOptimizer, adamw, lion, muon } from './optimizers.js';
+import { MuonWithAdamWOptimizer, muonWithAdamW } from './MuonWithAdamWOptimizer.js';
+import { TransformOptimizer } from './TransformOptimizer.js';
 
 let counter = 0;
 /** A fresh, uniquely named variable. */
@@ -172,5 +173,28 @@ describe.each(TEST_BACKENDS)('the tf.Optimizer contract on %s', (backend) => {
       optimizer.learningRate = Number.NaN;
     }).toThrow(/learningRate must be a finite number ≥ 0, got NaN/);
     expect(optimizer.learningRate).toBe(0.02);
+  });
+});
+
+describe('instanceof', () => {
+  it("checks the prototype chain for this library's classes, and keeps tf.Optimizer's duck type", () => {
+    // tf.Optimizer's Symbol.hasInstance accepts any object with minimize, computeGradients and
+    // applyGradients; inherited unchanged, it made every optimizer an instance of every class here.
+    const optimizers = { muon: muon(), adamw: adamw(), hybrid: new MuonWithAdamWOptimizer(), tfAdam: tf.train.adam(0.01) };
+    expect(optimizers.muon instanceof MuonOptimizer).toBe(true);
+    expect(optimizers.adamw instanceof MuonOptimizer).toBe(false);
+    expect(optimizers.hybrid instanceof MuonOptimizer).toBe(false);
+    expect(optimizers.tfAdam instanceof MuonOptimizer).toBe(false);
+    expect(optimizers.adamw instanceof AdamWOptimizer).toBe(true);
+    expect(optimizers.hybrid instanceof HybridOptimizer).toBe(true);
+    expect(optimizers.hybrid instanceof MuonWithAdamWOptimizer).toBe(true);
+    expect(optimizers.muon instanceof MuonWithAdamWOptimizer).toBe(false);
+    expect(optimizers.muon instanceof TransformOptimizer).toBe(true);
+    expect(optimizers.tfAdam instanceof TransformOptimizer).toBe(false);
+    expect(({} as object) instanceof MuonOptimizer).toBe(false);
+    for (const optimizer of Object.values(optimizers)) expect(optimizer instanceof tf.Optimizer).toBe(true);
+    // A duck-typed optimizer from another copy of tfjs-core still passes as a tf.Optimizer (tfjs-layers' check).
+    expect({ minimize() {}, computeGradients() {}, applyGradients() {} } instanceof tf.Optimizer).toBe(true);
+    for (const optimizer of Object.values(optimizers)) optimizer.dispose();
   });
 });

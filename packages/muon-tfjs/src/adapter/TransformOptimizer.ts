@@ -74,6 +74,18 @@ export interface ExecutionRow {
  *   next step; after-step hooks ({@link addAfterStepHook}) run once the weights are committed.
  */
 export abstract class TransformOptimizer extends tf.Optimizer {
+  /**
+   * `x instanceof MuonOptimizer` (or any class of this library) by the prototype chain. tf.Optimizer
+   * defines `Symbol.hasInstance` as a duck type (any object with `minimize`, `computeGradients` and
+   * `applyGradients`, so that optimizers from another copy of tfjs-core pass), and subclasses
+   * inherit static members: without this, `adamw() instanceof MuonOptimizer` and
+   * `tf.train.adam() instanceof HybridOptimizer` were true. `x instanceof tf.Optimizer` keeps its
+   * duck type, which tfjs-layers relies on.
+   */
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, instance);
+  }
+
   #transformation: GradientTransformation | undefined;
   #fusedExecutions: readonly FusedExecution[] | undefined;
   /** What the last committed step ran, per group label; and what the step being computed runs. */

@@ -44,7 +44,7 @@ function train(optimizer: SingleRateOptimizer, loss: () => tf.Scalar, w: tf.Vari
   const value = () => tf.tidy(() => loss().dataSync()[0] as number);
   const first = value();
   for (let step = 0; step < steps; step++) {
-    // Not `instanceof SophiaOptimizer`: tf.Optimizer's Symbol.hasInstance says yes for every optimizer.
+    // By what it reads (a hybrid's Sophia group too), not by its class.
     if (readsHessian(optimizer) && step % 10 === 0) optimizer.provideStepInputs(HESSIAN_DIAGONAL_INPUT, { [w.name]: hessian });
     optimizer.minimize(loss, false, [w]);
   }
