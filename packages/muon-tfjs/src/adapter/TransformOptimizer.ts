@@ -494,7 +494,10 @@ export abstract class TransformOptimizer extends tf.Optimizer {
     }
     const uncheckedBad = new Set(nonFiniteKeys(values));
     // Encoded slots (bfloat16 packed in int32) hold non-finite values as bit patterns: their
-    // encoding reads them (on cpu and wasm, where the host guard runs and they can be stored).
+    // encoding reads them whole on the host. A synchronous read, as nonFiniteKeys' own: this is the
+    // host guard, which runs by default only where reads are free (cpu, wasm; 'auto' puts webgl and
+    // webgpu on the device guard, whose encoded check is `finiteOnDevice`), or where a caller chose
+    // finiteGuard 'host' and its read-back.
     const encodings = this.transformation.encodedSlots ?? {};
     for (const { name, slots, checked } of computed) {
       if (checked !== undefined) continue;

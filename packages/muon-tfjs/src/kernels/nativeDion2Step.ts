@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dion2StepKernel } from '../math/dion2StepKernel.js';
 import { matrixShape } from '../math/matrixView.js';
-import { NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES } from './nativeAddon.js';
-import { inPlaceStepUnavailable, runInPlace } from './inPlaceStep.js';
-import { matrixStepResults, nativeMatrixStep } from './nativeMatrixStep.js';
-import { nativeSchedule } from './nativeOrthogonalizer.js';
+import { inPlaceStepUnavailable } from './inPlaceStep.js';
+import { nativeMatrixStep } from './nativeMatrixStep.js';
 import type { NativeMuonStepOptions } from './nativeMuonStep.js';
 
 /**
@@ -14,7 +12,7 @@ import type { NativeMuonStepOptions } from './nativeMuonStep.js';
  * composed step, and the slices' L1 norms are accumulated as the backend's `tf.sum` accumulates
  * them (float64 on cpu, float32 on wasm), so that the selection is the composed step's.
  *
- * Inputs are read in place and outputs written as `nativeMuonStep`'s ({@link runInPlace}).
+ * Inputs are read in place and outputs written as `nativeMuonStep`'s (`runInPlace`).
  * Available in Node with the addon built, on the cpu and wasm backends.
  */
 export function nativeDion2Step(options: NativeMuonStepOptions = {}): Dion2StepKernel {
@@ -23,60 +21,29 @@ export function nativeDion2Step(options: NativeMuonStepOptions = {}): Dion2StepK
     unavailable: inPlaceStepUnavailable,
     step(variables, settings) {
       const addon = native.addon();
-      const { products, plan } = native.planning();
       const count = variables.length;
       const variableShapes = new Int32Array(2 * count);
       const selections = new Int32Array(2 * count);
-      const shapes = new Int32Array(2 * count);
-      const plans = new Int32Array(2 * count);
-      const flops = new Float64Array(count);
-      const shapeScales = new Float64Array(count);
-      variables.forEach(({ param, grad, momentum, side, selected, shapeScale }, i) => {
+      const submatrices = variables.map(({ param, grad, momentum, side, selected }, i): readonly [number, number] => {
         native.checkVariable(i, param, grad, momentum);
         const { fanIn, fanOut } = matrixShape(param.shape);
         const slices = side === 'columns' ? fanOut : fanIn;
         if (!Number.isInteger(selected) || selected < 1 || selected > slices) {
           throw new Error(`nativeDion2Step: variable ${i} ([${fanIn}, ${fanOut}]) cannot select ${selected} of its ${slices} ${side}`);
         }
-        const length = side === 'columns' ? fanIn : fanOut;
-        const decision = plan(selected, length, settings.schedule);
         variableShapes.set([fanIn, fanOut], 2 * i);
         selections.set([side === 'columns' ? 1 : 0, selected], 2 * i);
-        shapes.set([selected, length], 2 * i);
-        plans.set([NATIVE_ALGORITHM_CODES[decision.algorithm], decision.transposed ? 1 : 0], 2 * i);
-        flops[i] = decision.flops;
-        shapeScales[i] = shapeScale;
+        // The planned matrix is the selected one: k slices by the other side.
+        return [selected, side === 'columns' ? fanIn : fanOut];
       });
-      const { coefficients, restartAfter } = nativeSchedule(settings.schedule);
-      const outputShapes = variables.map((v) => v.param.shape);
-      const { outputs, flags } = runInPlace(variables.flatMap((v) => [v.param, v.grad, v.momentum]), [...outputShapes, ...outputShapes], (read, written) =>
-        addon.dion2Step({
-          params: variables.map((v) => read(v.param)),
-          grads: variables.map((v) => read(v.grad)),
-          momenta: variables.map((v) => read(v.momentum)),
-          newParams: written.slice(0, count),
-          newMomenta: written.slice(count),
-          variableShapes,
-          selections,
-          shapes,
-          plans,
-          flops,
-          coefficients,
-          normalizationScale: settings.schedule.normalizationScale,
-          eps: settings.schedule.eps,
-          restartAfter,
-          precision: products.precisionCode(settings.schedule.precision),
-          normalization: NATIVE_NORMALIZATION_CODES[settings.schedule.normalization],
-          shapeScales,
-          errorFeedbackDecay: settings.errorFeedbackDecay,
-          // The cpu backend's tf.sum adds in a JavaScript number (float64); wasm's in a C++ float.
-          normsInFloat64: tf.getBackend() === 'cpu',
-          learningRate: settings.learningRate,
-          weightDecay: settings.weightDecay,
-          cautious: settings.cautious,
-        }),
+      const planned = native.plansAndSchedule(submatrices, settings.schedule);
+      const shapeScales = Float64Array.from(variables, (v) => v.shapeScale);
+      const { errorFeedbackDecay, learningRate, weightDecay, cautious } = settings;
+      // The cpu backend's tf.sum adds in a JavaScript number (float64); wasm's in a C++ float.
+      const normsInFloat64 = tf.getBackend() === 'cpu';
+      return native.run(variables, (arrays) =>
+        addon.dion2Step({ ...arrays, variableShapes, selections, ...planned, shapeScales, errorFeedbackDecay, normsInFloat64, learningRate, weightDecay, cautious }),
       );
-      return matrixStepResults(outputs, flags, count);
     },
   };
 }

@@ -1,8 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MuonStepResult } from '../math/muonStepKernel.js';
+import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
-import { FUSED_STEP_FLAGS, type NativeAddon, loadNativeAddon } from './nativeAddon.js';
-import { type NativeLibrary, type NativeProducts, checkNativeLibrary, nativeProducts } from './nativeOrthogonalizer.js';
+import { runInPlace } from './inPlaceStep.js';
+import { FUSED_STEP_FLAGS, NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES, type NativeAddon, type NativePlansAndSchedule, loadNativeAddon } from './nativeAddon.js';
+import { type NativeLibrary, type NativeProducts, checkNativeLibrary, nativeProducts, nativeSchedule } from './nativeOrthogonalizer.js';
+
+/** A variable of a fused matrix step: its value, gradient and momentum, one shape. */
+interface StepTensors {
+  readonly param: tf.Tensor;
+  readonly grad: tf.Tensor;
+  readonly momentum: tf.Tensor;
+}
+
+/** The arrays a fused matrix step reads and writes, one per variable (the addon's fields of those names). */
+export interface StepArrays {
+  readonly params: Float32Array[];
+  readonly grads: Float32Array[];
+  readonly momenta: Float32Array[];
+  readonly newParams: Float32Array[];
+  readonly newMomenta: Float32Array[];
+}
 
 /** The products and planner of a fused matrix step, those of `nativeOrthogonalizer({ library })`. */
 export interface NativeStepPlanning {
@@ -14,12 +32,15 @@ export interface NativeStepPlanning {
  * What the fused matrix steps of the addon (`muonStep`, `dion2Step`) share: the loaded addon, the
  * products and planner of `nativeOrthogonalizer({ library })` (made on the first step: the
  * capabilities are the loaded addon's, and there may be none), so that a fused step plans and
- * multiplies as the composed step's kernel does, and the check of each variable's tensors.
+ * multiplies as the composed step's kernel does, the check of each variable's tensors, the plan
+ * and schedule fields, and the in-place run that turns the addon's flags into results.
  */
 export function nativeMatrixStep(library: NativeLibrary, owner: string): {
   readonly addon: () => NativeAddon;
   readonly planning: () => NativeStepPlanning;
   readonly checkVariable: (i: number, param: tf.Tensor, grad: tf.Tensor, momentum: tf.Tensor) => void;
+  readonly plansAndSchedule: (matrices: readonly (readonly [number, number])[], schedule: NewtonSchulzSchedule) => NativePlansAndSchedule;
+  readonly run: (variables: readonly StepTensors[], step: (arrays: StepArrays) => Uint8Array) => MuonStepResult[];
 } {
   checkNativeLibrary(library, owner);
   let made: NativeStepPlanning | undefined;
@@ -44,11 +65,54 @@ export function nativeMatrixStep(library: NativeLibrary, owner: string): {
         throw new Error(`${owner}: variable ${i} is [${param.shape.join(', ')}] but its gradient is [${grad.shape.join(', ')}] and momentum [${momentum.shape.join(', ')}]`);
       }
     },
+    /** The plan of each [rows, cols] matrix the step orthogonalizes, and the schedule, as the addon reads them. */
+    plansAndSchedule(matrices, schedule) {
+      const { products, plan } = this.planning();
+      const shapes = new Int32Array(2 * matrices.length);
+      const plans = new Int32Array(2 * matrices.length);
+      const flops = new Float64Array(matrices.length);
+      matrices.forEach(([rows, cols], i) => {
+        const decision = plan(rows, cols, schedule);
+        shapes.set([rows, cols], 2 * i);
+        plans.set([NATIVE_ALGORITHM_CODES[decision.algorithm], decision.transposed ? 1 : 0], 2 * i);
+        flops[i] = decision.flops;
+      });
+      const { coefficients, restartAfter } = nativeSchedule(schedule);
+      return {
+        shapes,
+        plans,
+        flops,
+        coefficients,
+        normalizationScale: schedule.normalizationScale,
+        eps: schedule.eps,
+        restartAfter,
+        precision: products.precisionCode(schedule.precision),
+        normalization: NATIVE_NORMALIZATION_CODES[schedule.normalization],
+      };
+    },
+    /**
+     * Runs `step` on the variables' arrays, read in place, and new arrays for their values and
+     * momenta ({@link runInPlace}); returns the results with the flags `step` returned.
+     */
+    run(variables, step) {
+      const count = variables.length;
+      const shapes = variables.map((v) => v.param.shape);
+      const { outputs, flags } = runInPlace(variables.flatMap((v) => [v.param, v.grad, v.momentum]), [...shapes, ...shapes], (read, written) =>
+        step({
+          params: variables.map((v) => read(v.param)),
+          grads: variables.map((v) => read(v.grad)),
+          momenta: variables.map((v) => read(v.momentum)),
+          newParams: written.slice(0, count),
+          newMomenta: written.slice(count),
+        }),
+      );
+      return matrixStepResults(outputs, flags, count);
+    },
   };
 }
 
 /** The results of a fused matrix step from its new tensors (parameters, then momenta) and its {@link FUSED_STEP_FLAGS} per variable. */
-export function matrixStepResults(outputs: readonly tf.Tensor[], flags: Uint8Array, count: number): MuonStepResult[] {
+function matrixStepResults(outputs: readonly tf.Tensor[], flags: Uint8Array, count: number): MuonStepResult[] {
   return Array.from({ length: count }, (_, i): MuonStepResult => {
     const flag = flags[i] as number;
     return {

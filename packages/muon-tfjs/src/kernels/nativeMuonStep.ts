@@ -1,9 +1,8 @@
 import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
-import { NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES } from './nativeAddon.js';
-import { inPlaceStepUnavailable, runInPlace } from './inPlaceStep.js';
-import { matrixStepResults, nativeMatrixStep } from './nativeMatrixStep.js';
-import { type NativeLibrary, nativeSchedule } from './nativeOrthogonalizer.js';
+import { inPlaceStepUnavailable } from './inPlaceStep.js';
+import { nativeMatrixStep } from './nativeMatrixStep.js';
+import type { NativeLibrary } from './nativeOrthogonalizer.js';
 
 /** Options of {@link nativeMuonStep}. */
 export interface NativeMuonStepOptions {
@@ -29,50 +28,17 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
     unavailable: inPlaceStepUnavailable,
     step(variables, settings) {
       const addon = native.addon();
-      const { products, plan } = native.planning();
-      const count = variables.length;
-      const shapes = new Int32Array(2 * count);
-      const plans = new Int32Array(2 * count);
-      const flops = new Float64Array(count);
-      const shapeScales = new Float64Array(count);
-      variables.forEach(({ param, grad, momentum, shapeScale }, i) => {
-        native.checkVariable(i, param, grad, momentum);
-        const { fanIn, fanOut } = matrixShape(param.shape);
-        const decision = plan(fanIn, fanOut, settings.schedule);
-        shapes[2 * i] = fanIn;
-        shapes[2 * i + 1] = fanOut;
-        plans[2 * i] = NATIVE_ALGORITHM_CODES[decision.algorithm];
-        plans[2 * i + 1] = decision.transposed ? 1 : 0;
-        flops[i] = decision.flops;
-        shapeScales[i] = shapeScale;
-      });
-      const { coefficients, restartAfter } = nativeSchedule(settings.schedule);
-      const variableShapes = variables.map((v) => v.param.shape);
-      const { outputs, flags } = runInPlace(variables.flatMap((v) => [v.param, v.grad, v.momentum]), [...variableShapes, ...variableShapes], (read, written) =>
-        addon.muonStep({
-          params: variables.map((v) => read(v.param)),
-          grads: variables.map((v) => read(v.grad)),
-          momenta: variables.map((v) => read(v.momentum)),
-          newParams: written.slice(0, count),
-          newMomenta: written.slice(count),
-          shapes,
-          plans,
-          flops,
-          shapeScales,
-          coefficients,
-          normalizationScale: settings.schedule.normalizationScale,
-          eps: settings.schedule.eps,
-          restartAfter,
-          precision: products.precisionCode(settings.schedule.precision),
-          normalization: NATIVE_NORMALIZATION_CODES[settings.schedule.normalization],
-          beta: settings.beta,
-          nesterov: settings.nesterov,
-          learningRate: settings.learningRate,
-          weightDecay: settings.weightDecay,
-          cautious: settings.cautious,
+      variables.forEach(({ param, grad, momentum }, i) => native.checkVariable(i, param, grad, momentum));
+      const planned = native.plansAndSchedule(
+        variables.map(({ param }) => {
+          const { fanIn, fanOut } = matrixShape(param.shape);
+          return [fanIn, fanOut] as const;
         }),
+        settings.schedule,
       );
-      return matrixStepResults(outputs, flags, count);
+      const shapeScales = Float64Array.from(variables, (v) => v.shapeScale);
+      const { beta, nesterov, learningRate, weightDecay, cautious } = settings;
+      return native.run(variables, (arrays) => addon.muonStep({ ...arrays, ...planned, shapeScales, beta, nesterov, learningRate, weightDecay, cautious }));
     },
   };
 }
