@@ -12,7 +12,7 @@
  * (1 XNNPACK thread, the training kernels installed), tasks by `createTask` (real MNIST and
  * Moby Dick batches, so the transformer's vocabulary is the corpus's), weights by
  * `initializeWeights`, optimizers by `optimizerSpec(kind).create` at the middle of each lr grid.
- * Fourteen optimizers per model (`--variants` picks; `muon-fixed-threads` below): the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
+ * Fifteen optimizers per model (`--variants` picks; `muon-fixed-threads` and `muon-one-thread` below): the Muon hybrid (fixed 5-step `jordan` schedule) as it runs by default
  * (in Node with the addon built, its Muon half fused: the whole step in the addon's `muonStep`),
  * the same hybrid composed with the native kernel (`fused: false`: TF.js ops around
  * `fastestOrthogonalizer()`), the same hybrid with `precision: 'bfloat16'` as it runs by default
@@ -51,7 +51,9 @@
  * (AdamW, the ratios' reference, always runs). Before each table, the threads the native kernel's
  * calls ran on (`nativeThreading()`). `muon-fixed-threads` is the default Muon with the addon's
  * thread count fixed at its maximum (`setThreads(n)`: the kernel before it followed the machine's
- * load, issue 25), stepped in turn with the others: a same-run A/B of following the load.
+ * load, issue 25), `muon-one-thread` the same with it fixed at 1 (what the load-following kernel
+ * ran beside busy processes before whole matrices ran side by side on all threads), both stepped
+ * in turn with the others: same-run A/Bs of following the load.
  * Results go to bench-results/model-step-<time>.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -78,7 +80,7 @@ Options:
   --runs N         timed steps per optimizer (default 30)
   --warmup N       untimed steps first (default 5)
   --variants LIST  comma-separated optimizers (default all): muon, muon-fixed-threads,
-                   muon-composed, muon-bf16, muon-auto, muon-tfjs, muon-auto-tfjs, dion2,
+                   muon-one-thread, muon-composed, muon-bf16, muon-auto, muon-tfjs, muon-auto-tfjs, dion2,
                    dion2-composed, dion2-tfjs, muon-ns3-bf16, muon-turbo-bf16, muon-bf16-momentum;
                    AdamW always runs
   --busy LIST      comma-separated counts of busy processes to interleave, step by step (default 0),
@@ -101,13 +103,19 @@ interface Variant {
   readonly kind: OptimizerKind;
   readonly orthogonalize?: Orthogonalizer;
   readonly fused?: boolean;
-  /** Run the native kernel on its full thread count whatever the load (`setThreads(n)`, as before issue 25) instead of following the load. */
-  readonly fixedThreads?: boolean;
+  /**
+   * Fix the native kernel's thread count instead of following the load: 'all' its full count
+   * whatever the load (`setThreads(n)`, the kernel before issue 25), 1 one thread for every
+   * product and matrix (`setThreads(1)`, what the load-following kernel ran beside busy processes
+   * before its matrices ran side by side).
+   */
+  readonly fixedThreads?: 'all' | 1;
 }
 
 const VARIANTS: readonly Variant[] = [
   { key: 'muon', name: 'Muon, default (fused)', kind: 'muon' },
-  { key: 'muon-fixed-threads', name: 'Muon, fused, fixed threads', kind: 'muon', fixedThreads: true },
+  { key: 'muon-fixed-threads', name: 'Muon, fused, fixed threads', kind: 'muon', fixedThreads: 'all' },
+  { key: 'muon-one-thread', name: 'Muon, fused, one thread', kind: 'muon', fixedThreads: 1 },
   { key: 'muon-composed', name: 'Muon, composed native', kind: 'muon', fused: false },
   { key: 'muon-bf16', name: 'Muon bf16, default (fused)', kind: 'muon-bf16' },
   { key: 'muon-auto', name: 'Muon auto-NS, default kernel', kind: 'muon-auto' },
@@ -317,7 +325,7 @@ async function main(): Promise<void> {
   console.log(`\nwritten: ${file}`);
 }
 
-/** Trains every variant on model `id`, step by step in turns, once per busy level per step; prints and returns its tables. */
+/** Trains every variant on model `id`, step by step in turns (the order rotated each step), once per busy level per step; prints and returns its tables. */
 function measureModel(id: TaskId, variants: readonly Variant[], busyCounts: readonly number[], busy: { use(n: number): void }, runs: number, warmup: number, summary: string[]): Record<string, unknown> {
   const task = createTask(id, DEFAULT_SCALE);
   const trainers = variants.map(
@@ -353,16 +361,24 @@ function measureModel(id: TaskId, variants: readonly Variant[], busyCounts: read
     // Alternate the order of the levels, so that neither always follows the other.
     for (const level of s % 2 === 0 ? busyCounts : [...busyCounts].reverse()) {
       busy.use(level);
-      trainers.forEach((trainer, k) => {
+      // Rotate the order of the optimizers too: on a busy machine the step that follows a
+      // particular one (or the loops' resumption) can be slowed by it, and none should always be.
+      trainers.forEach((_, j) => {
+        const k = (j + s) % trainers.length;
+        const trainer = trainers[k] as (typeof trainers)[number];
         const record = s >= warmup;
         if (record) (runnable.get(level) as number[]).push(runnableNow());
         const before = nativeThreading()?.calls ?? 0;
         const addon = loadNativeAddon();
-        if (addon.available) addon.addon.setThreads(maximumThreads, (variants[k] as Variant).fixedThreads !== true);
+        const fixedThreads = (variants[k] as Variant).fixedThreads;
+        if (addon.available) addon.addon.setThreads(fixedThreads === 1 ? 1 : maximumThreads, fixedThreads === undefined);
         trainer.step(record);
         const threading = nativeThreading();
         const last = threading?.lastCall;
-        if (record && last !== undefined && last !== null && (threading?.calls ?? 0) > before) (nativeThreads.get(level) as string[]).push(`${(variants[k] as Variant).key} on ${last.threads} thread${last.threads === 1 ? '' : 's'}`);
+        if (record && last !== undefined && last !== null && (threading?.calls ?? 0) > before) {
+          const sideBySide = last.sideBySide > 1 ? ` (matrices side by side on ${last.sideBySide})` : '';
+          (nativeThreads.get(level) as string[]).push(`${(variants[k] as Variant).key} on ${last.threads} thread${last.threads === 1 ? '' : 's'}${sideBySide}`);
+        }
         if (record) (levelOf[k] as number[]).push(level);
       });
     }

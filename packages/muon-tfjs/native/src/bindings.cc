@@ -482,7 +482,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// threading() → { threads, followsLoad, calls, lastCall: { threads, cpus, othersRunnable } | null }:
+// threading() → { threads, followsLoad, calls, lastCall: { threads, cpus, othersRunnable, sideBySide } | null }:
 // the engine's settings and how its last orthogonalize or muonStep call chose its threads.
 Napi::Value Threading(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -498,6 +498,7 @@ Napi::Value Threading(const Napi::CallbackInfo& info) {
     last.Set("threads", Napi::Number::New(env, engine.lastCall.threads));
     last.Set("cpus", Napi::Number::New(env, engine.lastCall.cpus));
     last.Set("othersRunnable", Napi::Number::New(env, engine.lastCall.othersRunnable));
+    last.Set("sideBySide", Napi::Number::New(env, engine.lastCall.sideBySide));
     result.Set("lastCall", last);
   }
   return result;

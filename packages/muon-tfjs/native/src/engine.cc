@@ -13,7 +13,7 @@ int Engine::threadsForCall() {
     load = sampleMachineLoad(threads);
     if (load.othersRunnable >= 0) count = std::clamp(load.cpus - load.othersRunnable, 1, threads);
   }
-  lastCall = {count, load.cpus, load.othersRunnable};
+  lastCall = {count, load.cpus, load.othersRunnable, 1};
   ++calls;
   return count;
 }

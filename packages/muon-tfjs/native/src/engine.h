@@ -16,9 +16,10 @@ namespace muon {
 
 // How a call chose its thread count (Engine::threadsForCall).
 struct CallThreading {
-  int threads;         // what it ran on
+  int threads;         // the team of a product that runs alone (threadsForCall's count)
   int cpus;            // CPUs it could run on; 0 when it did not look (a fixed count)
   int othersRunnable;  // other processes' runnable threads it saw; -1 when it did not look or could not
+  int sideBySide;      // threads that ran whole matrices side by side, one each (orthogonalizeAll); 1 when none did
 };
 
 struct Engine {
@@ -29,7 +30,7 @@ struct Engine {
   // Whether a call runs on fewer threads while other processes keep the CPUs busy
   // (threadsForCall); false: always exactly `threads`.
   bool followsLoad = true;
-  CallThreading lastCall{0, 0, -1};
+  CallThreading lastCall{0, 0, -1, 1};
   unsigned long calls = 0;
 
   // The thread count of a call starting now, recorded in lastCall: `threads`, or when following
@@ -37,6 +38,8 @@ struct Engine {
   // 1 and `threads`. Why: the products split over a team in lock step, and a team member waiting
   // for a core that another process holds stalls the whole product for that process's time slice
   // (issue 25: beside two CPU-bound processes on 2 cores the MLP's training step took 19.8× AdamW's).
+  // Whole matrices, which need no partner, still run side by side on all `threads`
+  // (orthogonalizeAll in newton_schulz.h).
   // The bits of a product can depend on the count (OpenBLAS's always, oneDNN's for some shapes), so
   // a run that must be reproducible bit for bit fixes it (followsLoad = false; setThreads).
   int threadsForCall();

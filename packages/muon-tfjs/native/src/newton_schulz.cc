@@ -202,19 +202,26 @@ void orthogonalizeAll(Engine& engine, std::vector<PlannedMatrix>& matrices, cons
 
 void orthogonalizeAll(Engine& engine, std::vector<PlannedMatrix>& matrices, const Schedule& schedule, int threads) {
   std::sort(matrices.begin(), matrices.end(), [](const PlannedMatrix& a, const PlannedMatrix& b) { return a.flops > b.flops; });
+  // Whole matrices, one per thread, run on all of the engine's threads even when the load left the
+  // products a smaller team: a thread running its own matrix waits for no other until the end, so
+  // a time slice that another process takes from it delays that matrix alone, where a team's
+  // products wait in lock step for their slowest member (issue 25).
+  const int sideBySide = std::max(threads, engine.threads);
   useThreads(threads);
   std::optional<OpenBlasThreads> openblas;
   if (runsInOpenBlas(schedule.precision)) openblas.emplace(threads);
   double remaining = std::accumulate(matrices.begin(), matrices.end(), 0.0, [](double sum, const PlannedMatrix& m) { return sum + m.flops; });
   size_t next = 0;
-  // Largest first, on all BLAS threads, while one matrix outweighs a thread's share of the rest.
-  while (next < matrices.size() && (threads == 1 || matrices.size() - next == 1 || matrices[next].flops * threads > remaining)) {
+  // Largest first, on a team of `threads`, while one matrix outweighs a thread's share of the rest.
+  while (next < matrices.size() && threads > 1 && (matrices.size() - next == 1 || matrices[next].flops * sideBySide > remaining)) {
     run(matrices[next], schedule);
     remaining -= matrices[next].flops;
     ++next;
   }
+  const size_t helpers = std::min(static_cast<size_t>(sideBySide), matrices.size() - next) - (next < matrices.size() ? 1 : 0);
+  engine.lastCall.sideBySide = static_cast<int>(helpers) + 1;
   if (next == matrices.size()) return;
-  // The rest: one matrix per thread, single-threaded BLAS, next-largest to whichever thread is free.
+  // The rest: one matrix per thread, single-threaded products, next-largest to whichever thread is free.
   std::atomic<size_t> cursor{next};
   std::atomic<bool> failed{false};
   std::string failure;
@@ -228,7 +235,7 @@ void orthogonalizeAll(Engine& engine, std::vector<PlannedMatrix>& matrices, cons
   };
   if (openblas) openblas->set(1);
   // The caller's OpenMP count stays 1 after this: every entry sets its own at its start.
-  engine.pool.run(std::min(static_cast<size_t>(threads), matrices.size() - next) - 1, worker);
+  engine.pool.run(helpers, worker);
   if (failed) throw std::runtime_error(failure);
 }
 

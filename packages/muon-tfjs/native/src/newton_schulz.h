@@ -68,8 +68,10 @@ struct PlannedMatrix {
 // 153 and 262 at 768). So a matrix costing more than its share of the remaining work runs alone on
 // all threads; the rest run concurrently, one matrix per thread, with single-threaded products, on
 // the pool, whose threads keep their own scratch. Every matrix goes through the same arithmetic in
-// either case up to BLAS's summation order. The thread count is the engine's choice for this call
-// (Engine::threadsForCall: fewer while other processes keep the CPUs busy). Throws
+// either case up to BLAS's summation order. The team of a product run alone is the engine's choice
+// for this call (Engine::threadsForCall: fewer while other processes keep the CPUs busy); the
+// matrices that run one per thread do so on all the engine's threads, busy machine or not, since
+// no thread waits for another there (engine.lastCall.sideBySide records how many did). Throws
 // std::runtime_error with the first failure (e.g. bfloat16 where it cannot run); outputs are then
 // partly written.
 void orthogonalizeAll(Engine& engine, std::vector<PlannedMatrix>& matrices, const Schedule& schedule);

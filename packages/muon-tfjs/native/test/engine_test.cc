@@ -267,6 +267,45 @@ void fusedStepCase(const std::string& name, bool nesterov, double weightDecay, b
         name + ": flags a non-finite gradient and the values it makes, per variable");
 }
 
+// A busy machine leaves the products a team of 1 (orthogonalizeAll's `threads`), while whole
+// matrices still run side by side on all the engine's threads: one large matrix that outweighs the
+// others' share and three small ones, at 1 of 2 threads, must run on 2 threads at once and give the
+// same bits as an engine of one thread (every product single-threaded in both), in every precision.
+void sideBySideCase(Precision precision, const std::string& label) {
+  const std::vector<std::pair<int, int>> shapes = {{96, 160}, {24, 40}, {40, 24}, {16, 16}};
+  const muon::Schedule sched = schedule(kJordan, 5, precision);
+  std::vector<std::vector<float>> inputs, sideBySide, oneThread;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    inputs.push_back(gaussian(static_cast<size_t>(shapes[i].first) * shapes[i].second, 40 + static_cast<unsigned>(i)));
+    sideBySide.emplace_back(inputs.back().size(), std::nanf(""));
+    oneThread.emplace_back(inputs.back().size(), std::nanf(""));
+  }
+  const auto plans = [&](std::vector<std::vector<float>>& outputs) {
+    std::vector<muon::PlannedMatrix> matrices;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const auto [rows, cols] = shapes[i];
+      const int m = std::min(rows, cols), n = std::max(rows, cols);
+      matrices.push_back({inputs[i].data(), outputs[i].data(), rows, cols, Algorithm::kPlain, rows > cols, 5.0 * (4.0 * m * m * n + 2.0 * m * m * m)});
+    }
+    return matrices;
+  };
+  muon::Engine two;
+  two.threads = 2;
+  two.followsLoad = false;
+  std::vector<muon::PlannedMatrix> matrices = plans(sideBySide);
+  muon::orthogonalizeAll(two, matrices, sched, 1);
+  const int ranSideBySide = two.lastCall.sideBySide;
+  muon::Engine one;
+  one.threads = 1;
+  one.followsLoad = false;
+  matrices = plans(oneThread);
+  muon::orthogonalizeAll(one, matrices, sched);
+  bool equal = true;
+  for (size_t i = 0; i < shapes.size(); ++i) equal = equal && std::memcmp(sideBySide[i].data(), oneThread[i].data(), sideBySide[i].size() * sizeof(float)) == 0;
+  check(ranSideBySide == 2 && one.lastCall.sideBySide == 1 && equal,
+        label + ": products on 1 of 2 threads run 4 matrices side by side on " + std::to_string(ranSideBySide) + " threads, bit for bit a 1-thread engine's");
+}
+
 // The Gram spectrum of a diagonal matrix: σ², descending.
 void spectrumCase() {
   const int rows = 3, cols = 7;
@@ -336,12 +375,16 @@ void threadingCase() {
     if (pid > 0) busy.push_back(pid);
   }
   usleep(20000);  // until the children run
-  const int loaded = engine.threadsForCall();
+  // Two matrices of equal cost: their products get 1 thread, and the two run side by side.
+  std::vector<float> x = gaussian(32 * 48, 5), y = gaussian(32 * 48, 6), out(x.size()), outY(y.size());
+  std::vector<muon::PlannedMatrix> matrices = {{x.data(), out.data(), 32, 48, Algorithm::kPlain, false, 1.0}, {y.data(), outY.data(), 32, 48, Algorithm::kPlain, false, 1.0}};
+  muon::orthogonalizeAll(engine, matrices, schedule(kJordan, 5, Precision::kFloat32));
   const muon::CallThreading withBusy = engine.lastCall;
   for (pid_t pid : busy) kill(pid, SIGKILL);
   for (pid_t pid : busy) waitpid(pid, nullptr, 0);
-  check(loaded == 1 && withBusy.othersRunnable >= seen.cpus,
-        "beside " + std::to_string(busy.size()) + " CPU-bound processes (one per CPU): 1 thread (saw " + std::to_string(withBusy.othersRunnable) + " other runnable threads)");
+  check(withBusy.threads == 1 && withBusy.sideBySide == 2 && withBusy.othersRunnable >= seen.cpus,
+        "beside " + std::to_string(busy.size()) + " CPU-bound processes (one per CPU): products on 1 thread, 2 matrices side by side on " +
+            std::to_string(withBusy.sideBySide) + " (saw " + std::to_string(withBusy.othersRunnable) + " other runnable threads)");
 #endif
 }
 
@@ -360,6 +403,7 @@ int main() {
     convergenceCase(label + ", plain", precision, Algorithm::kPlain, false);
     convergenceCase(label + ", Gram, tall", precision, Algorithm::kGram, true);
   }
+  for (const auto& [label, precision] : precisions) sideBySideCase(precision, label);
   fusedStepCase("muonStep, Nesterov, no decay", true, 0.0, false);
   fusedStepCase("muonStep, plain momentum, decay", false, 0.1, false);
   fusedStepCase("muonStep, Nesterov, cautious decay", true, 0.1, true);

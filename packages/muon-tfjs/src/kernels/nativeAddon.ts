@@ -141,8 +141,9 @@ export interface NativeAddon {
 
 /**
  * How the native kernel chooses its threads (`threading()` of the addon; native/src/engine.h): at
- * most `threads` per call; with `followsLoad`, each call takes the CPUs that other processes'
- * runnable threads leave free (at least 1), so that a busy machine does not stall its products.
+ * most `threads` per call; with `followsLoad`, each call's products take the CPUs that other
+ * processes' runnable threads leave free (at least 1), so that a busy machine does not stall them in
+ * lock step, while whole matrices still run side by side, one per thread, on all `threads`.
  */
 export interface NativeThreading {
   /** The most threads of a call. */
@@ -151,8 +152,14 @@ export interface NativeThreading {
   readonly followsLoad: boolean;
   /** `orthogonalize` and `muonStep` calls so far in this thread's copy. */
   readonly calls: number;
-  /** The last call's choice: its threads, the CPUs it could use (0: it did not look) and the other processes' runnable threads it saw (-1: it did not look, or cannot on this OS); null before the first call. */
-  readonly lastCall: { readonly threads: number; readonly cpus: number; readonly othersRunnable: number } | null;
+  /**
+   * The last call's choice: `threads`, the team of a product that runs alone; the CPUs it could use
+   * (0: it did not look); the other processes' runnable threads it saw (-1: it did not look, or
+   * cannot on this OS); `sideBySide`, the threads that ran whole matrices at once, one each (up to
+   * `threads` of the engine even on a busy machine, since such a thread waits for no other; 1 when
+   * every matrix ran alone). Null before the first call.
+   */
+  readonly lastCall: { readonly threads: number; readonly cpus: number; readonly othersRunnable: number; readonly sideBySide: number } | null;
 }
 
 /** `info()` of the addon (native/src/bindings.cc, products.cc). */

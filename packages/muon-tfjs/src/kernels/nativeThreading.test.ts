@@ -37,10 +37,29 @@ describe.runIf(status.available)('nativeThreading', () => {
     if (!status.available) return;
     status.addon.setThreads(3);
     orthogonalizeOnce();
-    expect(nativeThreading()).toMatchObject({ threads: 3, followsLoad: false, lastCall: { threads: 3, cpus: 0, othersRunnable: -1 } });
+    expect(nativeThreading()).toMatchObject({ threads: 3, followsLoad: false, lastCall: { threads: 3, cpus: 0, othersRunnable: -1, sideBySide: 1 } });
     expect(status.addon.info()).toMatchObject({ threads: 3, followsLoad: false });
     status.addon.setThreads(2, true);
     expect(nativeThreading()).toMatchObject({ threads: 2, followsLoad: true });
     expect(() => (status.addon.setThreads as (...args: unknown[]) => void)(2, 'yes')).toThrow(/^setThreads\(count\[, followLoad\]\)$/);
+  });
+
+  it('runs matrices of equal cost side by side, one per thread, with the bits of one thread', () => {
+    if (!status.available) return;
+    const gs = [5, 6, 7].map((seed) => tf.randomNormal([24, 40], 0, 1, 'float32', seed) as tf.Tensor2D);
+    const orthogonalizeAll = (): Float32Array[] => {
+      const outs = nativeOrthogonalizer()(gs, resolveNewtonSchulz());
+      const values = outs.map((o) => o.dataSync() as Float32Array);
+      tf.dispose(outs);
+      return values;
+    };
+    status.addon.setThreads(3);
+    const sideBySide = orthogonalizeAll();
+    expect(nativeThreading()?.lastCall).toMatchObject({ threads: 3, sideBySide: 3 });
+    status.addon.setThreads(1);
+    const oneThread = orthogonalizeAll();
+    expect(nativeThreading()?.lastCall).toMatchObject({ threads: 1, sideBySide: 1 });
+    sideBySide.forEach((values, i) => expect(values).toEqual(oneThread[i]));
+    tf.dispose(gs);
   });
 });
