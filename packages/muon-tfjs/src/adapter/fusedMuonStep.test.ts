@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../kernels/nativeAddon.js';
-import type { NewtonSchulzPrecision } from '../math/newtonSchulzSchedule.js';
 import { newtonSchulzEach } from '../math/orthogonalizer.js';
 import { linear, momentumWarmup, piecewise } from '../math/schedule.js';
 import type { MuonHyperParameters, MuonOptions } from '../optimizers/muon.js';
 import { MUON_TAPS } from '../transforms/scaleByMuon.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { checkpointByPosition as checkpointOf, hostValues as values, stepBoth as stepTwins } from '../testing/twinSteps.js';
+import { type FusedStepKind, expectFusedEqualsComposed, testFusedStepContract } from '../testing/fusedStepContract.js';
+import { CONV_VIEWS, MATRIX_SHAPES as SHAPES, NEWTON_SCHULZ_PRECISIONS as PRECISIONS } from '../testing/matrixStepCases.js';
+import { expectTwinsEqual, hostValues as values, seededVariables, standardNormalGradient, stepBoth as stepTwins, twinVariables } from '../testing/twinSteps.js';
 import { HybridOptimizer } from './HybridOptimizer.js';
 import { muon as createMuon } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
@@ -24,33 +25,22 @@ import type { TransformOptimizer } from './TransformOptimizer.js';
 // value, is the same float32 number; a difference of one ulp would show a stage computed differently.
 
 const native = loadNativeAddon();
-const info = native.available ? native.addon.info() : undefined;
-/**
- * The precisions compared, with what runs here: a bfloat16 schedule runs float32 on both paths
- * where bfloat16 products cannot run (said once; src/kernels/nativeMuonStep.test.ts checks that
- * fallback against float32), and is compared all the same.
- */
-const PRECISIONS = [
-  { precision: 'float32', runs: '' },
-  { precision: 'bfloat16', runs: info === undefined || info.bfloat16 ? '' : ` (float32 here: bfloat16 ${info.products.bfloat16})` },
-] as const satisfies readonly { precision: NewtonSchulzPrecision; runs: string }[];
-const SHAPES = { tall: [96, 32], wide: [32, 96], conv: [3, 3, 4, 8], square: [48, 48] } as const;
-
-/** The conv kernel is one by declaration: muon() on bare variables has no layer class to tell (the fused step flattens it as the composition does). */
-const CONV_VIEWS = [{ name: '/conv', convKernel: true }] as const;
 /** Muon with the conv kernels declared. */
 const muon = (options: MuonOptions = {}) => createMuon({ matrixViews: CONV_VIEWS, ...options });
 
-let counter = 0;
-/** Two identical sets of variables (one per optimizer), one per shape. */
-function twinVariables(shapes: readonly (readonly number[])[]): [tf.Variable[], tf.Variable[]] {
-  const make = () => shapes.map((shape, i) => tf.variable(tf.randomNormal([...shape], 0, 0.1, 'float32', 7 + i), true, `fused${++counter}${shape.length > 2 ? '/conv' : ''}`));
-  return [make(), make()];
-}
-
 /** Applies the same `steps` seeded standard normal gradients to both optimizers, each on its own variables. */
-const stepBoth = (steps: number, a: TransformOptimizer, va: tf.Variable[], b: TransformOptimizer, vb: tf.Variable[]): void =>
-  stepTwins(steps, a, va, b, vb, (v, step, i) => tf.randomNormal(v.shape, 0, 1, 'float32', 1000 * step + i));
+const stepBoth = (steps: number, a: TransformOptimizer, va: tf.Variable[], b: TransformOptimizer, vb: tf.Variable[]): void => stepTwins(steps, a, va, b, vb, standardNormalGradient);
+
+const MUON: FusedStepKind<MuonOptions> = {
+  label: 'muon',
+  make: muon,
+  shapes: SHAPES,
+  gradient: standardNormalGradient,
+  decay: { weightDecay: 0.1 },
+  overflowShape: [4, 4],
+  // A learning rate of 1e39 overflows the weight.
+  overflows: [{ options: { learningRate: 1e39 }, gradient: (shape) => tf.randomNormal(shape, 0, 1, 'float32', 3), steps: 1, refused: ['w'] }],
+};
 
 const DECAYS: Record<string, MuonHyperParameters> = {
   none: {},
@@ -63,13 +53,9 @@ const DECAYS: Record<string, MuonHyperParameters> = {
 describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
   beforeAll(() => useBackend(backend));
 
-  it.runIf(native.available)('runs by default where the native kernel can, and says so', () => {
-    const [[w]] = twinVariables([[8, 4]]);
-    const optimizer = muon();
-    expect(optimizer.describeExecution()).toEqual([expect.objectContaining({ label: 'muon', strategy: 'fused', lastStep: 'none' })]);
-    optimizer.applyGradients({ [(w as tf.Variable).name]: tf.onesLike(w as tf.Variable) });
-    expect(optimizer.describeExecution()[0]?.lastStep).toBe('fused');
-    // bfloat16 too: the kernel runs the schedule's precision (or float32, said once, where it cannot).
+  testFusedStepContract(MUON);
+
+  it.runIf(native.available)('runs fused by default in bfloat16 too: the kernel runs the schedule\'s precision (or float32, said once, where it cannot)', () => {
     expect(muon({ precision: 'bfloat16' }).describeExecution()).toEqual([expect.objectContaining({ label: 'muon', strategy: 'fused' })]);
   });
 
@@ -77,28 +63,13 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
     const variant = `${precision}${runs}`;
     describe.runIf(native.available).each(Object.entries(DECAYS))(`equals the composed step bit for bit in ${variant}, weight decay %s`, (_, decay) => {
       it.each([true, false])('nesterov %s: tall, wide, conv and square, 3 steps, with a momentum warm-up', async (nesterov) => {
-        const options: MuonOptions = { ...decay, nesterov, momentum: momentumWarmup({ from: 0.85, to: 0.95, steps: 2 }), lrAdjust: 'matchAdamW', precision };
-        const [va, vb] = twinVariables(Object.values(SHAPES));
-        const fused = muon(options);
-        const composed = muon({ ...options, execution: { fused: false } });
-        stepBoth(3, fused, va, composed, vb);
-        expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
-        expect(composed.describeExecution()[0]).toEqual(expect.objectContaining({ strategy: 'composed', lastStep: 'composed', reason: expect.stringMatching(/fused: false/) }));
-        va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
-        expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+        await expectFusedEqualsComposed(MUON, { ...decay, nesterov, momentum: momentumWarmup({ from: 0.85, to: 0.95, steps: 2 }), lrAdjust: 'matchAdamW', precision }, 3);
       });
     });
 
     it.runIf(native.available)(`equals the composed step bit for bit in ${variant} with turboMuon (AOL normalization)`, async () => {
       // AOL rescales inside the engine both paths share: the fused step must run it, not drop it.
-      const options: MuonOptions = { coefficients: 'turboMuon', weightDecay: 0.1, precision };
-      const [va, vb] = twinVariables(Object.values(SHAPES));
-      const fused = muon(options);
-      const composed = muon({ ...options, execution: { fused: false } });
-      stepBoth(3, fused, va, composed, vb);
-      expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
-      va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
-      expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+      await expectFusedEqualsComposed(MUON, { coefficients: 'turboMuon', weightDecay: 0.1, precision }, 3);
     });
 
     it.runIf(native.available).each(Object.entries(DECAYS))(`the hybrid's Muon half in ${variant}, weight decay %s`, async (_, decay) => {
@@ -112,20 +83,13 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
         expect.objectContaining({ label: 'muon', strategy: 'fused', lastStep: 'fused' }),
         expect.objectContaining({ label: 'adamw', strategy: 'fused', lastStep: 'fused' }),
       ]);
-      va.forEach((v, i) => expect(values(v), `variable ${i}`).toEqual(values(vb[i] as tf.Variable)));
-      expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+      await expectTwinsEqual(fused, va, composed, vb);
     });
   }
 
   it.runIf(native.available)('nsSteps over training (3, then 5 from step 3): the fused step runs each step\'s count, bit for bit as composed', async () => {
     const nsSteps = piecewise({ boundaries: [2], values: [3, 5] });
-    const [va, vb] = twinVariables(Object.values(SHAPES));
-    const fused = muon({ nsSteps, weightDecay: 0.1 });
-    const composed = muon({ nsSteps, weightDecay: 0.1, execution: { fused: false } });
-    stepBoth(4, fused, va, composed, vb);
-    expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
-    va.forEach((v, i) => expect(values(v), Object.keys(SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
-    expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+    await expectFusedEqualsComposed(MUON, { nsSteps, weightDecay: 0.1 }, 4);
     // The count does change: two steps at 3, then one at 5, differ from three steps at 3.
     const [[a], [b]] = twinVariables([[48, 48]]);
     const scheduled = muon({ nsSteps });
@@ -157,41 +121,8 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
     va.forEach((v, i) => expect(values(v)).toEqual(values(vb[i] as tf.Variable)));
   });
 
-  it.runIf(native.available)('checkpoints move between fused and composed optimizers unchanged', async () => {
-    const [va, vb] = twinVariables([SHAPES.wide, SHAPES.square]);
-    const first = muon({ execution: { fused: false } });
-    const second = muon();
-    stepBoth(2, first, va, second, vb);
-    const saved = (await first.getWeights()).map(({ name, tensor }) => ({ name: name.replace(va[0]?.name as string, vb[0]?.name as string).replace(va[1]?.name as string, vb[1]?.name as string), tensor: tensor.clone() }));
-    const resumed = muon();
-    await resumed.setWeights(saved);
-    vb.forEach((v, i) => v.assign(va[i] as tf.Variable));
-    stepBoth(2, first, va, resumed, vb);
-    expect(resumed.describeExecution()[0]?.lastStep).toBe('fused');
-    va.forEach((v, i) => expect(values(v)).toEqual(values(vb[i] as tf.Variable)));
-    tf.dispose(saved.map((s) => s.tensor));
-  });
-
-  it.runIf(native.available)('all-or-nothing: a NaN gradient of the last variable leaves every earlier one and all state untouched', async () => {
-    const [vs] = twinVariables(Object.values(SHAPES));
-    const optimizer = muon({ weightDecay: 0.1 });
-    const grads = () => vs.map((v) => ({ name: v.name, tensor: tf.onesLike(v) }));
-    optimizer.applyGradients(grads());
-    const before = vs.map(values);
-    const state = await checkpointOf(optimizer, vs);
-    const count = tf.memory().numTensors;
-    const bad = vs.map((v, i) => ({ name: v.name, tensor: i === 3 ? tf.fill(v.shape, Number.NaN) : tf.onesLike(v) }));
-    expect(() => optimizer.applyGradients(bad)).toThrow(new RegExp(`^Non-finite \\(NaN or Inf\\) gradient for '${vs[3]?.name}'; no variable was updated$`));
-    expect(optimizer.describeExecution()[0]?.lastStep).toBe('fused');
-    vs.forEach((v, i) => expect(values(v)).toEqual(before[i]));
-    expect(await checkpointOf(optimizer, vs)).toEqual(state);
-    expect(optimizer.iterations).toBe(1);
-    tf.dispose(bad.map((g) => g.tensor));
-    expect(tf.memory().numTensors).toBe(count);
-  });
-
   it.runIf(native.available)('all-or-nothing in the hybrid: a NaN in an AdamW gradient also stops the fused Muon half', () => {
-    const [vs] = twinVariables([SHAPES.tall, SHAPES.square, [32]]);
+    const vs = seededVariables([SHAPES.tall, SHAPES.square, [32]]);
     const optimizer = new MuonWithAdamWOptimizer();
     const before = vs.map(values);
     const grads = vs.map((v, i) => ({ name: v.name, tensor: i === 2 ? tf.fill(v.shape, Number.POSITIVE_INFINITY) : tf.onesLike(v) }));
@@ -200,37 +131,6 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
     expect(optimizer.iterations).toBe(0);
     expect(optimizer.variableNames).toEqual([]);
     tf.dispose(grads.map((g) => g.tensor));
-  });
-
-  it.runIf(native.available)('all-or-nothing: finite gradients that make a non-finite value are refused by name, as composed', () => {
-    const run = (fused: boolean) => {
-      const [[w]] = twinVariables([[4, 4]]);
-      const optimizer = muon({ learningRate: 1e39, execution: { fused } });
-      const before = values(w as tf.Variable);
-      const grad = tf.randomNormal([4, 4], 0, 1, 'float32', 3);
-      let message = '';
-      try {
-        optimizer.applyGradients({ [(w as tf.Variable).name]: grad });
-      } catch (error) {
-        message = (error as Error).message.replace((w as tf.Variable).name, 'w');
-      }
-      expect(values(w as tf.Variable)).toEqual(before);
-      grad.dispose();
-      return message;
-    };
-    const fused = run(true);
-    expect(fused).toMatch(/^The step computed non-finite \(NaN or Inf\) values for 'w' from finite gradients/);
-    expect(fused).toBe(run(false));
-  });
-
-  it.runIf(native.available)('leaks no tensor: a fused step leaves the tensor count as the composed one does', () => {
-    const [va, vb] = twinVariables(Object.values(SHAPES));
-    const fused = muon({ weightDecay: 0.1, cautiousWeightDecay: true });
-    const composed = muon({ weightDecay: 0.1, cautiousWeightDecay: true, execution: { fused: false } });
-    stepBoth(1, fused, va, composed, vb); // creates the state
-    const count = tf.memory().numTensors;
-    stepBoth(3, fused, va, composed, vb);
-    expect(tf.memory().numTensors).toBe(count);
   });
 
   it('runs composed, saying why, where the options need the composition', () => {
