@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Dion2StepVariable } from '../math/dion2StepKernel.js';
 import { resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import { NATIVE_PRECISION_CODES, loadNativeAddon } from './nativeAddon.js';
+import { type StepOutputs, type StepVariableOf, addonStepExport, commonStepExportOptions, expectMismatchedGradientRefused, expectNonFiniteFlagged, expectRefusedWritingNothing } from '../testing/stepKernelContract.js';
+import { loadNativeAddon } from './nativeAddon.js';
 import { nativeDion2Step } from './nativeDion2Step.js';
 
 // The kernel's own contract: its flags, what it computes on slices worked by hand, and its
@@ -11,6 +13,8 @@ import { nativeDion2Step } from './nativeDion2Step.js';
 const status = loadNativeAddon();
 const schedule = resolveNewtonSchulz({ coefficients: 'polarExpress5' });
 const settings = { schedule, errorFeedbackDecay: 0.9, learningRate: 0.1, weightDecay: 0, cautious: false };
+/** Two of the variable's columns selected: the [6, 4] and [3, 2] variables of the shared checks can both make that selection. */
+const dion2Variable: StepVariableOf<Dion2StepVariable> = (tensors) => ({ ...tensors, side: 'columns', selected: 2, shapeScale: 1 });
 
 describe.runIf(status.available).each(TEST_BACKENDS)('nativeDion2Step on %s', (backend) => {
   beforeAll(() => useBackend(backend));
@@ -37,75 +41,39 @@ describe.runIf(status.available).each(TEST_BACKENDS)('nativeDion2Step on %s', (b
   });
 
   it('flags a non-finite gradient, and a non-finite new value from finite inputs, per variable', () => {
-    const kernel = nativeDion2Step();
-    const param = tf.randomNormal([6, 4], 0, 1, 'float32', 1);
-    const momentum = tf.zeros([6, 4]);
-    const finite = tf.randomNormal([6, 4], 0, 1, 'float32', 2);
-    const nan = tf.fill([6, 4], Number.NaN);
-    const variable = (grad: tf.Tensor) => ({ param, grad, momentum, side: 'columns' as const, selected: 2, shapeScale: 1 });
-    const [ok, bad] = kernel.step([variable(finite), variable(nan)], settings);
-    expect([ok?.gradientFinite, ok?.momentumFinite, ok?.paramFinite]).toEqual([true, true, true]);
-    expect([bad?.gradientFinite, bad?.momentumFinite]).toEqual([false, false]);
-    const [overflow] = kernel.step([variable(finite)], { ...settings, learningRate: 1e39 });
-    expect([overflow?.gradientFinite, overflow?.momentumFinite, overflow?.paramFinite]).toEqual([true, true, false]);
-    tf.dispose([param, momentum, finite, nan, ok?.param, ok?.momentum, bad?.param, bad?.momentum, overflow?.param, overflow?.momentum]);
+    expectNonFiniteFlagged(nativeDion2Step(), settings, dion2Variable, 'skipped');
   });
 
   it('refuses a selection its variable cannot make, naming the variable, and leaves no tensor behind', () => {
     const kernel = nativeDion2Step();
     const param = tf.zeros([3, 2]);
-    const transposed = tf.zeros([2, 3]);
     const count = tf.memory().numTensors;
     for (const selected of [0, 3, 1.5]) {
       expect(() => kernel.step([{ param, grad: param, momentum: param, side: 'columns', selected, shapeScale: 1 }], settings)).toThrow(
         `nativeDion2Step: variable 0 ([3, 2]) cannot select ${selected} of its 2 columns`,
       );
     }
-    expect(() => kernel.step([{ param, grad: transposed, momentum: param, side: 'rows', selected: 1, shapeScale: 1 }], settings)).toThrow(/variable 0 is \[3, 2\] but its gradient is \[2, 3\]/);
     expect(tf.memory().numTensors).toBe(count);
-    tf.dispose([param, transposed]);
+    param.dispose();
+    expectMismatchedGradientRefused(kernel, settings, dion2Variable);
   });
 });
 
 describe.runIf(status.available)('the addon export dion2Step', () => {
-  const a = new Float32Array(6);
   const grad = Float32Array.of(1, -2, 3, 0.5, -1, 2);
   /** One [3, 2] variable selecting 1 of its 2 columns (a [1, 3] submatrix), into `outputs`, with `changes`. */
-  const options = (outputs: readonly [Float32Array, Float32Array], changes: Record<string, unknown> = {}): Record<string, unknown> => ({
-    params: [a],
-    grads: [grad],
-    momenta: [a],
-    newParams: [outputs[0]],
-    newMomenta: [outputs[1]],
+  const options = (outputs: StepOutputs, changes: Record<string, unknown> = {}): Record<string, unknown> => ({
+    ...commonStepExportOptions(grad, outputs),
     variableShapes: Int32Array.of(3, 2),
     selections: Int32Array.of(1, 1),
     shapes: Int32Array.of(1, 3),
-    plans: Int32Array.of(0, 0),
-    flops: Float64Array.of(1),
-    coefficients: Float64Array.of(3, -3.2, 1.2),
-    normalizationScale: 1,
-    eps: 1e-7,
-    restartAfter: new Int32Array(0),
-    precision: NATIVE_PRECISION_CODES.float32,
-    normalization: 0,
-    shapeScales: Float64Array.of(1),
     errorFeedbackDecay: 0.95,
     normsInFloat64: false,
-    learningRate: 0.02,
-    weightDecay: 0,
-    cautious: false,
     ...changes,
   });
-  const call = (...args: unknown[]): Uint8Array => {
-    if (!status.available) throw new Error('addon missing');
-    return (status.addon.dion2Step as (...args: unknown[]) => Uint8Array)(...args);
-  };
-  const expectRefused = (changes: Record<string, unknown>, message: RegExp) => {
-    const outputs = [new Float32Array(6).fill(7), new Float32Array(6).fill(7)] as const;
-    expect(() => call(options(outputs, changes))).toThrow(RangeError);
-    expect(() => call(options(outputs, changes))).toThrow(message);
-    for (const o of outputs) expect(Array.from(o)).toEqual(Array<number>(6).fill(7));
-  };
+  const call = addonStepExport(status, 'dion2Step');
+  /** Expects `changes` to be refused with a RangeError and `message`, and nothing written. */
+  const expectRefused = (changes: Record<string, unknown>, message: RegExp) => expectRefusedWritingNothing(call, (outputs) => options(outputs, changes), RangeError, message);
 
   it('runs on valid options and refuses, writing nothing, a selection or plan that does not fit its variable', () => {
     const outputs = [new Float32Array(6), new Float32Array(6)] as const;

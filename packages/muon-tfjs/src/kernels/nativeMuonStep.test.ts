@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MuonStepKernel } from '../math/muonStepKernel.js';
+import type { MuonStepKernel, MuonStepVariable } from '../math/muonStepKernel.js';
 import { type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
+import { type StepOutputs, type StepVariableOf, addonStepExport, commonStepExportOptions, expectMismatchedGradientRefused, expectNonFiniteFlagged, expectRefusedWritingNothing } from '../testing/stepKernelContract.js';
 import { NATIVE_PRECISION_CODES, loadNativeAddon } from './nativeAddon.js';
 import { nativeMuonStep } from './nativeMuonStep.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
@@ -12,6 +13,7 @@ import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 const status = loadNativeAddon();
 const schedule = resolveNewtonSchulz();
 const settings = { beta: 0.95, nesterov: true, schedule, learningRate: 0.02, weightDecay: 0, cautious: false };
+const muonVariable: StepVariableOf<MuonStepVariable> = (tensors) => ({ ...tensors, shapeScale: 1 });
 const info = status.available ? status.addon.info() : undefined;
 const bfloat16Missing = info === undefined || info.bfloat16 ? undefined : info.products.bfloat16;
 
@@ -21,32 +23,11 @@ describe.runIf(status.available).each(TEST_BACKENDS)('nativeMuonStep on %s', (ba
   it('can run here, and flags a non-finite gradient and a non-finite new value per variable', () => {
     const kernel = nativeMuonStep();
     expect(kernel.unavailable()).toBeUndefined();
-    const param = tf.randomNormal([6, 4], 0, 1, 'float32', 1);
-    const momentum = tf.zeros([6, 4]);
-    const finite = tf.randomNormal([6, 4], 0, 1, 'float32', 2);
-    const nan = tf.fill([6, 4], Number.NaN);
-    const [ok, badGradient] = kernel.step(
-      [
-        { param, grad: finite, momentum, shapeScale: 1 },
-        { param, grad: nan, momentum, shapeScale: 1 },
-      ],
-      settings,
-    );
-    expect([ok?.gradientFinite, ok?.momentumFinite, ok?.paramFinite]).toEqual([true, true, true]);
-    expect([badGradient?.gradientFinite, badGradient?.momentumFinite, badGradient?.paramFinite]).toEqual([false, false, false]);
-    const [overflow] = kernel.step([{ param, grad: finite, momentum, shapeScale: 1 }], { ...settings, learningRate: 1e39 });
-    expect([overflow?.gradientFinite, overflow?.momentumFinite, overflow?.paramFinite]).toEqual([true, true, false]);
-    tf.dispose([param, momentum, finite, nan, ok?.param, ok?.momentum, badGradient?.param, badGradient?.momentum, overflow?.param, overflow?.momentum]);
+    expectNonFiniteFlagged(kernel, settings, muonVariable, 'computed');
   });
 
   it('refuses mismatched tensors, naming the variable, and leaves no tensor behind', () => {
-    const kernel = nativeMuonStep();
-    const param = tf.zeros([3, 2]);
-    const grad = tf.zeros([2, 3]);
-    const count = tf.memory().numTensors;
-    expect(() => kernel.step([{ param, grad, momentum: param, shapeScale: 1 }], settings)).toThrow(/variable 0 is \[3, 2\] but its gradient is \[2, 3\]/);
-    expect(tf.memory().numTensors).toBe(count);
-    tf.dispose([param, grad]);
+    expectMismatchedGradientRefused(nativeMuonStep(), settings, muonVariable);
   });
 });
 
@@ -110,43 +91,19 @@ describe.runIf(status.available)('the precision of the fused step', () => {
 });
 
 describe.runIf(status.available)('the addon export muonStep', () => {
-  const a = new Float32Array(6);
   /** The options of one 3×2 step into `outputs` (new parameter, new momentum), with `changes` over them. */
-  const options = (grad: Float32Array, outputs: readonly [Float32Array, Float32Array], changes: Record<string, unknown> = {}): Record<string, unknown> => ({
-    params: [a],
-    grads: [grad],
-    momenta: [a],
-    newParams: [outputs[0]],
-    newMomenta: [outputs[1]],
+  const options = (grad: Float32Array, outputs: StepOutputs, changes: Record<string, unknown> = {}): Record<string, unknown> => ({
+    ...commonStepExportOptions(grad, outputs),
     shapes: Int32Array.of(3, 2),
-    plans: Int32Array.of(0, 0),
-    flops: Float64Array.of(1),
-    shapeScales: Float64Array.of(1),
-    coefficients: Float64Array.of(3, -3.2, 1.2),
-    normalizationScale: 1,
-    eps: 1e-7,
-    restartAfter: new Int32Array(0),
-    precision: NATIVE_PRECISION_CODES.float32,
-    normalization: 0,
     beta: 0.95,
     nesterov: true,
-    learningRate: 0.02,
-    weightDecay: 0,
-    cautious: false,
     ...changes,
   });
-  const call = (...args: unknown[]): Uint8Array => {
-    if (!status.available) throw new Error('addon missing');
-    return (status.addon.muonStep as (...args: unknown[]) => Uint8Array)(...args);
-  };
+  const call = addonStepExport(status, 'muonStep');
   const grad = Float32Array.of(1, -2, 3, 0.5, -1, 2);
   /** Expects `changes` to be refused with `type` and `message`, and nothing written. */
-  const expectRefused = (changes: Record<string, unknown>, type: new (...args: never[]) => Error, message: RegExp | string) => {
-    const outputs = [new Float32Array(6).fill(7), new Float32Array(6).fill(7)] as const;
-    expect(() => call(options(grad, outputs, changes))).toThrow(type);
-    expect(() => call(options(grad, outputs, changes))).toThrow(message);
-    for (const o of outputs) expect(Array.from(o)).toEqual(Array<number>(6).fill(7));
-  };
+  const expectRefused = (changes: Record<string, unknown>, type: new (...args: never[]) => Error, message: RegExp | string) =>
+    expectRefusedWritingNothing(call, (outputs) => options(grad, outputs, changes), type, message);
 
   it('refuses arrays of the wrong length instead of reading past them', () => {
     const outputs = [new Float32Array(6), new Float32Array(6)] as const;
