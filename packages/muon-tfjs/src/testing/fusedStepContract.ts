@@ -76,6 +76,7 @@ export function testFusedStepContract<Options extends FusedStepOptions>(kind: Fu
   ] as const)('checkpoints move between fused and composed optimizers unchanged: %s to %s', async (from, to) => {
     const [va, vb] = twinVariables(shapes);
     const saving = kind.make({ ...kind.decay, execution: { fused: from === 'fused' } });
+    // The twins' first optimizer only moves vb, which takes va's values before the resumed steps.
     stepTwins(2, saving, va, kind.make({ ...kind.decay, execution: { fused: to === 'fused' } }), vb);
     const rename = (name: string) => va.reduce((n, v, i) => n.replace(v.name, (vb[i] as tf.Variable).name), name);
     const saved = (await saving.getWeights()).map(({ name, tensor }) => ({ name: rename(name), tensor: tensor.clone() }));
