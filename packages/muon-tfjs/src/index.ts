@@ -227,6 +227,7 @@ export {
   resolveExecution,
   type ExecutionOptions,
   type GroupVariable,
+  type MatrixTransformationContext,
   type OptimizerGroup,
   type OptimizerKind,
   type OptimizerServices,

@@ -193,6 +193,6 @@ export const DION2_KIND = matrixOptimizerKind<Dion2Options, ResolvedDion2Options
   className: 'Dion2Optimizer',
   optionNames: DION2_OPTION_NAMES,
   resolve: resolveDion2Options,
-  transformation: dion2Transformation,
+  transformation: (options, learningRate, { orthogonalize, isConvKernel }) => dion2Transformation(options, learningRate, orthogonalize, isConvKernel),
   fuse: (options, learningRate, services) => withKernel(services.dion2StepKernel, (kernel) => fusedDion2Step(options, learningRate, kernel)),
 });

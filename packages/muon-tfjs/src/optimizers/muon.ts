@@ -4,7 +4,7 @@ import { MAX_LAYER_AWARE_STEPS } from '../math/layerAwareSchedule.js';
 import { type CoefficientSpec, DEFAULT_COEFFICIENTS, DEFAULT_NS_STEPS } from '../math/coefficients.js';
 import { DEFAULT_NS_EPS, type NewtonSchulzPrecision, type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import { type Bfloat16Codecs, HOST_BFLOAT16_CODECS } from '../math/bfloat16Storage.js';
+import { HOST_BFLOAT16_CODECS } from '../math/bfloat16Storage.js';
 import { CONV_ORTHOGONALIZATIONS, type ConvOrthogonalization } from '../math/convTaps.js';
 import { type PiecewiseSchedule, type Scheduled, checkScheduled, maxValue, scheduleValue } from '../math/schedule.js';
 import { LR_ADJUST_MODES, type LrAdjust } from '../math/shapeScale.js';
@@ -19,7 +19,7 @@ import { splitMatrices } from '../transforms/splitMatrices.js';
 import { type BlockColumnsRule, blockColumnsOf, checkBlockColumns } from './blockColumns.js';
 import { fusedMuonStep } from './fusedMuon.js';
 import { type IsConvKernel, type MatrixViewRule, NO_CONV_KERNELS, checkMatrixViews, matrixViewOf } from './matrixViews.js';
-import { type ExecutionOptions, matrixOptimizerKind, resolveExecution, withKernel } from './optimizerKind.js';
+import { type ExecutionOptions, type MatrixTransformationContext, matrixOptimizerKind, resolveExecution, withKernel } from './optimizerKind.js';
 import { type OptionNameSet, checkLearningRate, checkMomentum, checkPositive, givenOptions, optionNames, rejectUnknownOptions } from './options.js';
 import { WEIGHT_DECAY_OPTION_SET, type WeightDecayOptions, resolveWeightDecayOptions, weightDecayTransformation } from './weightDecay.js';
 
@@ -399,29 +399,20 @@ export function muonTransformation(
   isConvKernel: IsConvKernel = NO_CONV_KERNELS,
   ...afterOrthogonalization: readonly GradientTransformation[]
 ): GradientTransformation {
-  return muonTransformationFrom(options, learningRate, orthogonalize, { isConvKernel, afterOrthogonalization });
-}
-
-/** What {@link muonTransformationFrom} takes besides Muon's options, rate and kernel. */
-export interface MuonTransformationParts {
-  /** As in {@link muonTransformation}. */
-  readonly isConvKernel?: IsConvKernel;
-  /** As in {@link muonTransformation}. */
-  readonly afterOrthogonalization?: readonly GradientTransformation[];
-  /**
-   * The bfloat16 codec of each backend under `momentumDtype: 'bfloat16'`: the adapter's
-   * (`OptimizerServices.bfloat16Codec`, WGSL on webgpu); default the host codec (cpu, wasm).
-   */
-  readonly bfloat16Codecs?: Bfloat16Codecs;
+  return muonTransformationIn(options, learningRate, { orthogonalize, isConvKernel }, afterOrthogonalization);
 }
 
 /**
- * {@link muonTransformation} with its parts named, the bfloat16 codecs among them: what Muon's and
- * NorMuon's kinds build with the adapter's services (this layer imports no kernel: the WGSL codec
- * arrives from the adapter, as the orthogonalization kernel does).
+ * {@link muonTransformation} in a kind's context, the bfloat16 codecs among it (under `momentumDtype:
+ * 'bfloat16'`; WGSL on webgpu, from the adapter's services): what Muon's and NorMuon's kinds build.
  */
-export function muonTransformationFrom(options: ResolvedMuonOptions, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer, parts: MuonTransformationParts = {}): GradientTransformation {
-  const { isConvKernel = NO_CONV_KERNELS, afterOrthogonalization = [], bfloat16Codecs = HOST_BFLOAT16_CODECS } = parts;
+export function muonTransformationIn(
+  options: ResolvedMuonOptions,
+  learningRate: Live<Scheduled>,
+  context: MatrixTransformationContext,
+  afterOrthogonalization: readonly GradientTransformation[] = [],
+): GradientTransformation {
+  const { orthogonalize, isConvKernel, bfloat16Codecs = HOST_BFLOAT16_CODECS } = context;
   const perMatrix = chain(
     scaleByMuon({
       momentum: options.momentum,
@@ -460,7 +451,6 @@ export const MUON_KIND = matrixOptimizerKind<MuonOptions, ResolvedMuonOptions>({
   resolve: resolveMuonOptions,
   config: muonConfig,
   optionsFromConfig: muonOptionsFromConfig,
-  transformation: (options, learningRate, orthogonalize, isConvKernel, services) =>
-    muonTransformationFrom(options, learningRate, orthogonalize, { isConvKernel, ...(services.bfloat16Codec !== undefined && { bfloat16Codecs: services.bfloat16Codec }) }),
+  transformation: (options, learningRate, context) => muonTransformationIn(options, learningRate, context),
   fuse: (options, learningRate, services) => withKernel(services.muonStepKernel, (kernel) => fusedMuonStep(options, learningRate, kernel)),
 });

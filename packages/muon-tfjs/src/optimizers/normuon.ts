@@ -1,5 +1,4 @@
 import type { Orthogonalizer } from '../math/orthogonalizer.js';
-import type { Bfloat16Codecs } from '../math/bfloat16Storage.js';
 import type { GradientTransformation, Live } from '../transforms/gradientTransformation.js';
 import { scaleByNeuronRms } from '../transforms/scaleByNeuronRms.js';
 import type { Scheduled } from '../math/schedule.js';
@@ -11,12 +10,12 @@ import {
   type ResolvedMuonOptions,
   muonConfig,
   muonOptionsFromConfig,
-  muonTransformationFrom,
+  muonTransformationIn,
   resolveMuonOptions,
   withMuonDerived,
 } from './muon.js';
 import { type IsConvKernel, NO_CONV_KERNELS } from './matrixViews.js';
-import { type ExecutionOptions, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
+import { type ExecutionOptions, type MatrixTransformationContext, matrixOptimizerKind, resolveExecution } from './optimizerKind.js';
 import { checkPositive, checkUnitInterval, optionNames, rejectUnknownOptions } from './options.js';
 
 /**
@@ -74,13 +73,12 @@ export function normuonTransformation(
   orthogonalize: Orthogonalizer,
   isConvKernel: IsConvKernel = NO_CONV_KERNELS,
 ): GradientTransformation {
-  return normuonTransformationFrom(options, learningRate, orthogonalize, isConvKernel);
+  return normuonTransformationIn(options, learningRate, { orthogonalize, isConvKernel });
 }
 
-/** {@link normuonTransformation} with the bfloat16 codecs of the adapter's services (`momentumDtype: 'bfloat16'`). */
-function normuonTransformationFrom(options: ResolvedNorMuonOptions, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer, isConvKernel: IsConvKernel, bfloat16Codecs?: Bfloat16Codecs): GradientTransformation {
-  const afterOrthogonalization = [scaleByNeuronRms({ beta2: options.beta2, epsilon: options.epsilon })];
-  return muonTransformationFrom(options, learningRate, orthogonalize, { isConvKernel, afterOrthogonalization, ...(bfloat16Codecs !== undefined && { bfloat16Codecs }) });
+/** {@link normuonTransformation} in its kind's context (the bfloat16 codecs of the adapter's services among it). */
+function normuonTransformationIn(options: ResolvedNorMuonOptions, learningRate: Live<Scheduled>, context: MatrixTransformationContext): GradientTransformation {
+  return muonTransformationIn(options, learningRate, context, [scaleByNeuronRms({ beta2: options.beta2, epsilon: options.epsilon })]);
 }
 
 /** NorMuon, defined once: as a hybrid group (`{ optimizer: 'normuon', options }`) and as `NorMuonOptimizer`. */
@@ -92,5 +90,5 @@ export const NORMUON_KIND = matrixOptimizerKind<NorMuonOptions, ResolvedNorMuonO
   resolve: resolveNorMuonOptions,
   config: (options) => ({ ...muonConfig(options), beta2: options.beta2, epsilon: options.epsilon }),
   optionsFromConfig: muonOptionsFromConfig,
-  transformation: (options, learningRate, orthogonalize, isConvKernel, services) => normuonTransformationFrom(options, learningRate, orthogonalize, isConvKernel, services.bfloat16Codec),
+  transformation: normuonTransformationIn,
 });

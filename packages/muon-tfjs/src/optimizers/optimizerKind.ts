@@ -221,6 +221,20 @@ export interface ResolvedMatrixOptions extends ResolvedLearningRate {
 }
 
 /**
+ * What a matrix optimizer's transformation is built with besides its options and rate: the
+ * kernels, resolved from its execution settings and the adapter's services (this layer imports
+ * none), and the model's convolution kernels.
+ */
+export interface MatrixTransformationContext {
+  /** The orthogonalization kernel: `execution.orthogonalize`, else the services' default. */
+  readonly orthogonalize: Orthogonalizer;
+  /** Which variables the model's layer classes make convolution kernels (none without a model). */
+  readonly isConvKernel: IsConvKernel;
+  /** The services' bfloat16 codecs, for bfloat16-stored state; absent: the host codec (cpu, wasm). */
+  readonly bfloat16Codecs?: Bfloat16Codecs;
+}
+
+/**
  * The kind of an optimizer that orthogonalizes matrices (Muon, NorMuon, Dion2): it refuses
  * parameters of rank < 2 and weights of rank ≥ 3 it has no matrix view of (`matrixViews`),
  * reports each variable's `[fanIn, fanOut]` matrix view, their number and shape scale, and runs the
@@ -229,7 +243,7 @@ export interface ResolvedMatrixOptions extends ResolvedLearningRate {
  */
 export function matrixOptimizerKind<Options extends object, Resolved extends ResolvedMatrixOptions>(
   definition: KindDefinition<Options, Resolved> & {
-    readonly transformation: (options: Resolved, learningRate: Live<Scheduled>, orthogonalize: Orthogonalizer, isConvKernel: IsConvKernel, services: OptimizerServices) => GradientTransformation;
+    readonly transformation: (options: Resolved, learningRate: Live<Scheduled>, context: MatrixTransformationContext) => GradientTransformation;
     /** The kind's fused step from the services' kernels ({@link withKernel}), or why there is none. */
     readonly fuse?: (options: Resolved, learningRate: Live<Scheduled>, services: OptimizerServices) => FusedStep | string;
   },
@@ -253,7 +267,11 @@ export function matrixOptimizerKind<Options extends object, Resolved extends Res
       return { scale: shapeScale(view, options.lrAdjust) * view.updateScale, matrix: [view.fanIn, view.fanOut], ...(view.batch > 1 && { matrices: view.batch }) };
     },
     transformation: (options, learningRate, services, isConvKernel) =>
-      definition.transformation(options, learningRate, options.execution.orthogonalize ?? services.defaultOrthogonalizer(), isConvKernel, services),
+      definition.transformation(options, learningRate, {
+        orthogonalize: options.execution.orthogonalize ?? services.defaultOrthogonalizer(),
+        isConvKernel,
+        ...(services.bfloat16Codec !== undefined && { bfloat16Codecs: services.bfloat16Codec }),
+      }),
     ...(fuse !== undefined && {
       fusedStep: (options, learningRate, services) => fusedStepOf(options.execution, () => fuse(options, learningRate, services)),
     }),
