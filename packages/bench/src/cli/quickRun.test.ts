@@ -45,7 +45,7 @@ describe('bench --quick on a tiny budget: the plan, the runs, the verdict on top
     expect(results.config).toMatchObject({ mode: 'quick', models: ['mlp'], optimizers: ['muon', 'adamw'], seeds: [1, 2, 3] });
     expect(results.machine.loadAverage?.start).toHaveLength(3);
     expect(results.machine.loadAverage?.end).toHaveLength(3);
-    expect(results.machine.kernels).toMatch(/^TF\.js wasm \(\d+ XNNPACK threads?(, SIMD)?\); Muon's Newton–Schulz: (native, .*, \d+ threads?|tfjs \(.+\))$/);
+    expect(results.machine.kernels).toMatch(/^TF\.js wasm \(\d+ XNNPACK threads?(, SIMD)?\); Muon's Newton–Schulz: (native, .*, \d+ threads? (following the load|fixed)|tfjs \(.+\))$/);
   });
 
   it('writes the verdict first in summary.md and report.html, then the machine line with load and kernels', () => {
