@@ -63,7 +63,7 @@ function runNativeEntries(addon, seed, precisions) {
       const grads = SHAPES.map(([rows, cols], i) => randomArray(rows * cols, seed * 4096 + step * 16 + i, Float32Array));
       const newParams = params.map((p) => new Float32Array(p.length));
       const newMomenta = params.map((p) => new Float32Array(p.length));
-      flags.push(addon.muonStep({ params, grads, momenta, newParams, newMomenta, ...planned, shapeScales: SHAPE_SCALES, ...HYPER }));
+      flags.push(addon.muonStep({ params, grads, momenta, newParams, newMomenta, momentumDtype: 0, ...planned, shapeScales: SHAPE_SCALES, ...HYPER }));
       params = newParams;
       momenta = newMomenta;
       spectra.push(params.map((p, i) => addon.gramEigenvalues(Float64Array.from(p), ...SHAPES[i])));

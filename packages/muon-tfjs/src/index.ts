@@ -62,7 +62,7 @@ export {
 } from './math/planOrthogonalization.js';
 export { orthogonalizationPlanner, type OrthogonalizationPlanner } from './math/orthogonalizationPlanner.js';
 export { newtonSchulzEach, type Orthogonalizer } from './math/orthogonalizer.js';
-export type { MuonStepKernel, MuonStepResult, MuonStepSettings, MuonStepVariable } from './math/muonStepKernel.js';
+export type { MuonStepKernel, MuonStepMomentumDtype, MuonStepResult, MuonStepSettings, MuonStepVariable } from './math/muonStepKernel.js';
 export type { Dion2StepKernel, Dion2StepSettings, Dion2StepVariable } from './math/dion2StepKernel.js';
 export type { AdamStepKernel, AdamStepResult, AdamStepSettings, AdamStepVariable } from './math/adamStepKernel.js';
 export {

@@ -65,10 +65,16 @@ constexpr const char* kNormalizationCodes = "frobenius=0|aol=1";
 //                 restartAfter, precision, normalization }) → Float32Array[]
 const std::vector<Field> kOrthogonalizeFields = {{"inputs", "Float32Array[]"}, {"outputs?", "Float32Array[]"}, MUON_PLAN_AND_SCHEDULE_FIELDS};
 
-// muonStep({ params, grads, momenta, newParams, newMomenta, …the plan and schedule…, shapeScales,
-//            beta, nesterov, learningRate, weightDecay, cautious }) → Uint8Array of flags per variable
-const std::vector<Field> kMuonStepFields = {{"params", "Float32Array[]"}, {"grads", "Float32Array[]"}, {"momenta", "Float32Array[]"},
-                                            {"newParams", "Float32Array[]"}, {"newMomenta", "Float32Array[]"}, MUON_PLAN_AND_SCHEDULE_FIELDS,
+// muonStep({ params, grads, momenta, newParams, newMomenta, momentumDtype, …the plan and schedule…,
+//            shapeScales, beta, nesterov, learningRate, weightDecay, cautious }) → Uint8Array of flags
+// per variable. The momenta are Float32Arrays of their variable's size under momentumDtype float32,
+// Int32Arrays of ceil(size / 2) words of packed bfloat16 (bfloat16_storage.h) under bfloat16.
+constexpr const char* kMomentumDtypeCodes = "float32=0|bfloat16=1";
+constexpr const char* kMomentaType = "Float32Array[]|Int32Array[]";
+constexpr const char* kMomentaWhat = "an array of Float32Arrays (momentumDtype float32) or Int32Arrays (bfloat16)";
+const std::vector<Field> kMuonStepFields = {{"params", "Float32Array[]"}, {"grads", "Float32Array[]"}, {"momenta", kMomentaType},
+                                            {"newParams", "Float32Array[]"}, {"newMomenta", kMomentaType}, {"momentumDtype", kMomentumDtypeCodes},
+                                            MUON_PLAN_AND_SCHEDULE_FIELDS,
                                             {"shapeScales", "Float64Array"}, {"beta", "number"}, {"nesterov", "boolean"},
                                             {"learningRate", "number"}, {"weightDecay", "number"}, {"cautious", "boolean"}};
 
@@ -111,7 +117,9 @@ class Options {
 
   const std::string& caller() const { return caller_; }
 
-  Napi::Array arrays(const char* name) { return value(name, "Float32Array[]", [](const Napi::Value& v) { return v.IsArray(); }, "an array of Float32Arrays").As<Napi::Array>(); }
+  Napi::Array arrays(const char* name, const char* type = "Float32Array[]", const char* what = "an array of Float32Arrays") {
+    return value(name, type, [](const Napi::Value& v) { return v.IsArray(); }, what).As<Napi::Array>();
+  }
   bool has(const char* name) { return !value(name, "Float32Array[]", nullptr, nullptr).IsUndefined(); }
   std::vector<int> int32s(const char* name) {
     Napi::Int32Array array = value(name, "Int32Array", [](const Napi::Value& v) { return isTyped(v, napi_int32_array); }, "an Int32Array").As<Napi::Int32Array>();
@@ -246,6 +254,25 @@ Napi::Float32Array float32At(Options& options, const Napi::Array& arrays, uint32
   return value.As<Napi::Float32Array>();
 }
 
+// The Int32Array `arrays[i]` of exactly `words` elements, or a TypeError naming it.
+Napi::Int32Array int32At(Options& options, const Napi::Array& arrays, uint32_t i, size_t words, const char* what) {
+  Napi::Value value = arrays.Get(i);
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || value.As<Napi::Int32Array>().ElementLength() != words) {
+    throw options.typeError(std::string(what) + "[" + std::to_string(i) + "] must be an Int32Array of " + std::to_string(words) +
+                            " words (its variable's size in bfloat16, two per word)");
+  }
+  return value.As<Napi::Int32Array>();
+}
+
+// The `momentumDtype` field (NATIVE_MOMENTUM_DTYPE_CODES).
+muon::MomentumDtype momentumDtypeField(Options& options) {
+  const Napi::Value value = options.code("momentumDtype", kMomentumDtypeCodes);
+  if (!value.IsNumber()) throw options.typeError("momentumDtype must be a number (0 float32, 1 bfloat16)");
+  const double code = value.As<Napi::Number>().DoubleValue();
+  if (code != 0 && code != 1) throw options.rangeError("momentumDtype must be 0 (float32) or 1 (bfloat16), got " + value.ToString().Utf8Value());
+  return static_cast<muon::MomentumDtype>(static_cast<int>(code));
+}
+
 Napi::Value Orthogonalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Options options(info, "orthogonalize", kOrthogonalizeFields);
@@ -284,9 +311,10 @@ Napi::Value MuonStep(const Napi::CallbackInfo& info) {
   Options options(info, "muonStep", kMuonStepFields);
   Napi::Array params = options.arrays("params");
   Napi::Array grads = options.arrays("grads");
-  Napi::Array momenta = options.arrays("momenta");
+  Napi::Array momenta = options.arrays("momenta", kMomentaType, kMomentaWhat);
   Napi::Array newParams = options.arrays("newParams");
-  Napi::Array newMomenta = options.arrays("newMomenta");
+  Napi::Array newMomenta = options.arrays("newMomenta", kMomentaType, kMomentaWhat);
+  const muon::MomentumDtype momentumDtype = momentumDtypeField(options);
   const uint32_t count = params.Length();
   if (grads.Length() != count || momenta.Length() != count || newParams.Length() != count || newMomenta.Length() != count) {
     throw options.rangeError("params, grads, momenta, newParams and newMomenta must hold one array per variable");
@@ -295,15 +323,24 @@ Napi::Value MuonStep(const Napi::CallbackInfo& info) {
   const std::vector<double> shapeScales = options.float64s("shapeScales");
   if (shapeScales.size() != count) throw options.rangeError("shapeScales must hold one number per variable");
   muon::MuonStepSettings settings{scheduleFields(options), options.number("beta"), options.boolean("nesterov"), options.number("learningRate"),
-                                  options.number("weightDecay"), options.boolean("cautious")};
+                                  options.number("weightDecay"), options.boolean("cautious"), momentumDtype};
+  const bool packed = momentumDtype == muon::MomentumDtype::kBfloat16;
   std::vector<muon::StepVariable> variables;
   variables.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
     const size_t size = plans.size(i);
-    variables.push_back({float32At(options, params, i, size, "params").Data(), float32At(options, grads, i, size, "grads").Data(),
-                         float32At(options, momenta, i, size, "momenta").Data(), float32At(options, newParams, i, size, "newParams").Data(),
-                         float32At(options, newMomenta, i, size, "newMomenta").Data(), plans.rows(i), plans.cols(i), plans.algorithm(i),
-                         plans.transposed(i), plans.flops[i], shapeScales[i]});
+    muon::StepVariable v{float32At(options, params, i, size, "params").Data(), float32At(options, grads, i, size, "grads").Data(), nullptr,
+                         float32At(options, newParams, i, size, "newParams").Data(), nullptr, plans.rows(i), plans.cols(i), plans.algorithm(i),
+                         plans.transposed(i), plans.flops[i], shapeScales[i]};
+    if (packed) {
+      // int32 and uint32 may alias the same words; the packing is arithmetic on the bits.
+      v.packedMomentum = reinterpret_cast<const uint32_t*>(int32At(options, momenta, i, (size + 1) / 2, "momenta").Data());
+      v.newPackedMomentum = reinterpret_cast<uint32_t*>(int32At(options, newMomenta, i, (size + 1) / 2, "newMomenta").Data());
+    } else {
+      v.momentum = float32At(options, momenta, i, size, "momenta").Data();
+      v.newMomentum = float32At(options, newMomenta, i, size, "newMomenta").Data();
+    }
+    variables.push_back(v);
   }
   std::vector<uint8_t> flags;
   try {

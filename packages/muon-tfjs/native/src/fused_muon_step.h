@@ -14,9 +14,16 @@
 
 namespace muon {
 
+// How the step's momenta are stored (NATIVE_MOMENTUM_DTYPE_CODES in src/kernels/nativeAddon.ts):
+// float32, or bfloat16 packed two per 32-bit word (bfloat16_storage.h), Muon's
+// `momentumDtype: 'bfloat16'` slot.
+enum class MomentumDtype { kFloat32 = 0, kBfloat16 = 1 };
+
 // One variable of the step: row-major `rows × cols` buffers of the same size. The parameter,
 // gradient and momentum are only read; the new values go into `newParam` and `newMomentum`, which
-// overlap none of them.
+// overlap none of them. Under MomentumDtype::kBfloat16 the momentum is read from `packedMomentum`
+// and written to `newPackedMomentum` instead, ceil(rows·cols / 2) words each, and `momentum` and
+// `newMomentum` are unused.
 struct StepVariable {
   const float* param;
   const float* grad;
@@ -28,6 +35,8 @@ struct StepVariable {
   bool transposed;
   double flops;
   double shapeScale;  // scaleByShape's factor for this matrix
+  const uint32_t* packedMomentum = nullptr;
+  uint32_t* newPackedMomentum = nullptr;
 };
 
 // The step's settings, the same for every variable: Newton–Schulz's schedule and the
@@ -39,10 +48,12 @@ struct MuonStepSettings {
   double learningRate;
   double weightDecay;  // this step's decoupled decay; exactly 0 skips the decay term
   bool cautious;       // decay only where the update and the parameter agree in sign
+  MomentumDtype momentumDtype = MomentumDtype::kFloat32;
 };
 
-// Computes the step of every variable into its newParam and newMomentum, and returns per variable
-// the kNonFinite… bits of its gradient, new momentum and new parameter. Throws std::runtime_error
+// Computes the step of every variable into its newParam and newMomentum (or newPackedMomentum), and
+// returns per variable the kNonFinite… bits of its gradient, new momentum (as stored: in bfloat16,
+// the rounded value, which may overflow to ±Inf from a finite float32) and new parameter. Throws std::runtime_error
 // when Newton–Schulz fails (e.g. bfloat16 where it cannot run); the outputs are then partly written.
 std::vector<uint8_t> muonStep(Engine& engine, const std::vector<StepVariable>& variables, const MuonStepSettings& settings);
 

@@ -2,6 +2,7 @@
 // (native/src, plain C++), checked against values derived by hand or computed in float64 here.
 // Built and run by native/test/run.sh (over OpenBLAS alone, and over oneDNN where it links), which
 // native/engine.test.ts runs in the test suite. Prints one line per check; exits 1 on any failure.
+#include "bfloat16_storage.h"
 #include "engine.h"
 #include "fused_muon_step.h"
 #include "gram_spectrum.h"
@@ -267,6 +268,156 @@ void fusedStepCase(const std::string& name, bool nesterov, double weightDecay, b
         name + ": flags a non-finite gradient and the values it makes, per variable");
 }
 
+// The bfloat16 nearest to `x`, ties to the even one, chosen by distance in double between the two
+// bfloat16 values around x (not by the engine's integer formula): the value past the largest finite
+// one counts as 2^128, so values from its midpoint up overflow to Inf, as IEEE rounding does. NaN:
+// its sign and top payload bits with the quiet bit set, as bfloat16Storage.ts keeps it.
+uint32_t referenceBfloat16(float x) {
+  const uint32_t bits = muon::floatBits(x);
+  if (std::isnan(x)) return (bits >> 16) | 0x0040u;
+  if (std::isinf(x)) return bits >> 16;
+  const uint32_t down = bits >> 16;  // toward zero
+  const uint32_t up = down + 1;      // away from zero: the next binade, or Inf's pattern
+  const auto value = [](uint32_t half) {
+    const double magnitude = (half & 0x7f80u) == 0x7f80u ? std::ldexp(1.0, 128) : std::fabs(static_cast<double>(muon::bfloat16Value(half)));
+    return (half & 0x8000u) != 0 ? -magnitude : magnitude;
+  };
+  const double toDown = std::fabs(static_cast<double>(x) - value(down)), toUp = std::fabs(value(up) - static_cast<double>(x));
+  if (toDown != toUp) return toDown < toUp ? down : up;
+  return (down & 1u) == 0 ? down : up;
+}
+
+// The packed bfloat16 momentum pass (momentumDtype bfloat16) against a reference written out here:
+// unpack (bits << 16), the float32 EMA, the look-ahead or m' itself, unrounded, into the same
+// Newton–Schulz call, the same update, and m' rounded by referenceBfloat16. Odd sizes (a last word
+// half filled, whose stale high half must be ignored and written +0), every variable's new words
+// and parameters bit for bit, the flags the stored value's. With β = 0 the new momentum is the
+// gradient itself, which plants the cases of the rounding: ties to even both ways, just above and
+// below a tie, the overflow of a finite float32 to Inf, a subnormal tie, −0, NaNs whose top bits
+// alone would read as Inf.
+void packedMomentumCase(const std::string& name, bool nesterov, double beta) {
+  const muon::Schedule sched = schedule(kJordan, 5, Precision::kFloat32OpenBlas, Normalization::kFrobenius);
+  const std::vector<std::pair<int, int>> shapes = {{5, 7}, {9, 3}, {4, 4}, {3, 3}};
+  muon::MuonStepSettings settings{sched, beta, nesterov, 0.02, 0.1, false};
+  settings.momentumDtype = muon::MomentumDtype::kBfloat16;
+  std::vector<std::vector<float>> params, grads, newParams, unusedMomenta(shapes.size());
+  std::vector<std::vector<uint32_t>> packed, newPacked;
+  std::vector<muon::StepVariable> variables;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const size_t size = static_cast<size_t>(shapes[i].first) * shapes[i].second;
+    params.push_back(gaussian(size, 400 + i));
+    grads.push_back(gaussian(size, 500 + i));
+    const std::vector<float> momentum = gaussian(size, 600 + i);
+    std::vector<uint32_t> words((size + 1) / 2);
+    for (size_t k = 0; k < size; ++k) words[k / 2] |= referenceBfloat16(momentum[k]) << (k % 2 == 0 ? 0 : 16);
+    if (size % 2 == 1) words.back() |= 0xdead0000u;  // a stale high half: unread, and written +0
+    packed.push_back(words);
+    newPacked.emplace_back(words.size(), 0xffffffffu);
+    newParams.emplace_back(size);
+  }
+  // Planted values in the first variable (35 elements), as bit patterns of the gradient.
+  const std::vector<uint32_t> planted = {
+      0x3f808000u,  // tie, kept part 0x3f80 even: stays 0x3f80
+      0x3f818000u,  // tie, kept part 0x3f81 odd: up to 0x3f82
+      0xbf818000u,  // the same, negative: 0xbf82
+      0x3f808001u,  // just above a tie: 0x3f81
+      0x3f807fffu,  // just below: 0x3f80
+      0x7f7fffffu,  // the largest float32, finite: past bfloat16's midpoint, Inf 0x7f80
+      0x7f7f7fffu,  // just below that midpoint: the largest bfloat16, 0x7f7f
+      0x00008000u,  // a subnormal tie, kept part 0 even: +0
+      0x00018000u,  // a subnormal tie, kept part 1 odd: 0x0002
+      0x80000000u,  // −0 stays 0x8000 (its stored m is made negative below: m·0 is −0, and −0 + −0 = −0)
+  };
+  for (size_t k = 0; k < planted.size(); ++k) std::memcpy(&grads[0][k], &planted[k], sizeof(float));
+  packed[0][4] = (packed[0][4] & 0xffffu) | (0xbf80u << 16);  // element 9's stored m: −1
+  // NaNs in the third variable: a signalling NaN whose top 16 bits read as +Inf, and a negative one.
+  const uint32_t nans[] = {0x7f800001u, 0xff800123u};
+  std::memcpy(&grads[2][3], &nans[0], sizeof(float));
+  std::memcpy(&grads[2][10], &nans[1], sizeof(float));
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    muon::StepVariable v{params[i].data(), grads[i].data(), nullptr, newParams[i].data(), nullptr, shapes[i].first, shapes[i].second,
+                         Algorithm::kPlain, shapes[i].first > shapes[i].second, 1.0, 1.0};
+    v.packedMomentum = packed[i].data();
+    v.newPackedMomentum = newPacked[i].data();
+    variables.push_back(v);
+  }
+  muon::Engine engine;
+  engine.threads = 1;
+  engine.followsLoad = false;
+  const std::vector<uint8_t> flags = muon::muonStep(engine, variables, settings);
+
+  const float b = static_cast<float>(beta), oneMinusBeta = static_cast<float>(1.0 - beta);
+  const float negativeLearningRate = static_cast<float>(-settings.learningRate), wd = static_cast<float>(settings.weightDecay);
+  bool equal = true;
+  std::vector<uint8_t> expectedFlags;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const size_t size = params[i].size();
+    std::vector<float> x(size), orthogonalized(size), param(size);
+    std::vector<uint32_t> words((size + 1) / 2, 0);
+    uint8_t flag = 0;
+    for (size_t k = 0; k < size; ++k) {
+      const uint32_t stored = k % 2 == 0 ? packed[i][k / 2] & 0xffffu : packed[i][k / 2] >> 16;
+      const float m = muon::bfloat16Value(stored) * b + grads[i][k] * oneMinusBeta;
+      x[k] = nesterov ? grads[i][k] * oneMinusBeta + m * b : m;
+      const uint32_t rounded = referenceBfloat16(m);
+      words[k / 2] |= rounded << (k % 2 == 0 ? 0 : 16);
+      if (!std::isfinite(grads[i][k])) flag |= muon::kNonFiniteGradient;
+      if (!std::isfinite(muon::bfloat16Value(rounded))) flag |= muon::kNonFiniteMomentum;
+    }
+    std::vector<muon::PlannedMatrix> one = {{x.data(), orthogonalized.data(), shapes[i].first, shapes[i].second, Algorithm::kPlain, variables[i].transposed, 1.0}};
+    muon::orthogonalizeAll(engine, one, sched);
+    for (size_t k = 0; k < size; ++k) {
+      const float p = params[i][k];
+      const float u = orthogonalized[k] * 1.0f + p * wd;
+      param[k] = p + u * negativeLearningRate;
+      if (!std::isfinite(param[k])) flag |= muon::kNonFiniteParam;
+    }
+    expectedFlags.push_back(flag);
+    equal = equal && std::memcmp(param.data(), newParams[i].data(), size * sizeof(float)) == 0 && words == newPacked[i];
+  }
+  check(equal, name + ": new parameters and packed momenta equal the reference (unpack, float32 step on the unrounded m', round to nearest even) bit for bit, odd sizes included");
+  check(flags == expectedFlags && (flags[2] & muon::kNonFiniteGradient) != 0 && (flags[1] & muon::kNonFiniteMomentum) == 0 && (flags[3] == 0),
+        name + ": flags the gradient and the momentum as stored, per variable");
+  if (beta == 0.0) {
+    // m' = g exactly (m·0 + g·1): the planted values' stored bits, written out by hand.
+    const std::vector<uint32_t> expected = {0x3f80, 0x3f82, 0xbf82, 0x3f81, 0x3f80, 0x7f80, 0x7f7f, 0x0000, 0x0002, 0x8000};
+    bool planted = true;
+    for (size_t k = 0; k < expected.size(); ++k) {
+      const uint32_t got = (newPacked[0][k / 2] >> (k % 2 == 0 ? 0 : 16)) & 0xffffu;
+      planted = planted && got == expected[k];
+    }
+    const uint32_t nanLow = newPacked[2][1] >> 16, nanHigh = newPacked[2][5] & 0xffffu;  // elements 3 and 10
+    check(planted && nanLow == 0x7fc0u && nanHigh == 0xffc0u && (flags[0] & muon::kNonFiniteMomentum) != 0 && (newPacked[0].back() >> 16) == 0,
+          name + ": ties to even both ways, above and below a tie, overflow to Inf, subnormal ties, −0, quiet NaNs; the half-filled word's high half +0");
+  }
+}
+
+// The packed pass split over threads (inChunks splits words, 2^20 at least per thread): a 1 × n
+// variable of 2^22 + 1 elements, odd, on 2 threads, its words equal to the reference's (the
+// parameters are not compared: OpenBLAS's bits depend on its thread count).
+void packedChunksCase() {
+  const size_t size = (size_t{1} << 22) + 1;
+  const std::vector<float> grad = gaussian(size, 700), param = gaussian(size, 701), momentum = gaussian(size, 702);
+  std::vector<uint32_t> packed((size + 1) / 2, 0), newPacked(packed.size(), 0xffffffffu), expected(packed.size(), 0);
+  for (size_t k = 0; k < size; ++k) packed[k / 2] |= referenceBfloat16(momentum[k]) << (k % 2 == 0 ? 0 : 16);
+  std::vector<float> newParam(size);
+  muon::StepVariable v{param.data(), grad.data(), nullptr, newParam.data(), nullptr, 1, static_cast<int>(size), Algorithm::kPlain, false, 1.0, 1.0};
+  v.packedMomentum = packed.data();
+  v.newPackedMomentum = newPacked.data();
+  muon::MuonStepSettings settings{schedule(kJordan, 5, Precision::kFloat32OpenBlas), 0.9, true, 0.02, 0.0, false};
+  settings.momentumDtype = muon::MomentumDtype::kBfloat16;
+  muon::Engine engine;
+  engine.threads = 2;
+  engine.followsLoad = false;
+  const std::vector<uint8_t> flags = muon::muonStep(engine, {v}, settings);
+  const float b = 0.9f, oneMinusBeta = static_cast<float>(1.0 - 0.9);
+  for (size_t k = 0; k < size; ++k) {
+    const uint32_t stored = k % 2 == 0 ? packed[k / 2] & 0xffffu : packed[k / 2] >> 16;
+    expected[k / 2] |= referenceBfloat16(muon::bfloat16Value(stored) * b + grad[k] * oneMinusBeta) << (k % 2 == 0 ? 0 : 16);
+  }
+  check(newPacked == expected && flags == std::vector<uint8_t>{0}, "muonStep, bfloat16 momentum on 2 threads: a 1×4194305 variable's packed words equal the reference's");
+}
+
 // A busy machine leaves the products a team of 1 (orthogonalizeAll's `threads`), while whole
 // matrices still run side by side on all the engine's threads: one large matrix that outweighs the
 // others' share and three small ones, at 1 of 2 threads, must run on 2 threads at once and give the
@@ -407,6 +558,10 @@ int main() {
   fusedStepCase("muonStep, Nesterov, no decay", true, 0.0, false);
   fusedStepCase("muonStep, plain momentum, decay", false, 0.1, false);
   fusedStepCase("muonStep, Nesterov, cautious decay", true, 0.1, true);
+  packedMomentumCase("muonStep, bfloat16 momentum, Nesterov", true, 0.95);
+  packedMomentumCase("muonStep, bfloat16 momentum, plain", false, 0.95);
+  packedMomentumCase("muonStep, bfloat16 momentum, β = 0 (m' = g)", false, 0.0);
+  packedChunksCase();
   spectrumCase();
   precisionCase();
   threadingCase();

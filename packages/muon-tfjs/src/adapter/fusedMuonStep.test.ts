@@ -1,14 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadNativeAddon } from '../kernels/nativeAddon.js';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { NATIVE_MOMENTUM_DTYPE_CODES, loadNativeAddon } from '../kernels/nativeAddon.js';
+import { nativeMuonStep } from '../kernels/nativeMuonStep.js';
+import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import { newtonSchulzEach } from '../math/orthogonalizer.js';
 import { linear, momentumWarmup, piecewise } from '../math/schedule.js';
-import type { MuonHyperParameters, MuonOptions } from '../optimizers/muon.js';
-import { MUON_TAPS } from '../transforms/scaleByMuon.js';
+import { fusedMuonStep } from '../optimizers/fusedMuon.js';
+import { type MuonHyperParameters, type MuonOptions, resolveMuonOptions } from '../optimizers/muon.js';
+import { MUON_BFLOAT16_MOMENTUM_SLOT, MUON_TAPS } from '../transforms/scaleByMuon.js';
+import { SILENT_TAPS } from '../transforms/taps.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { type FusedStepKind, expectFusedEqualsComposed, testFusedStepContract } from '../testing/fusedStepContract.js';
 import { CONV_VIEWS, MATRIX_SHAPES as SHAPES, NEWTON_SCHULZ_PRECISIONS as PRECISIONS } from '../testing/matrixStepCases.js';
-import { expectTwinsEqual, hostValues as values, seededVariables, standardNormalGradient, stepBoth as stepTwins, twinVariables } from '../testing/twinSteps.js';
+import { checkpointByPosition as checkpointOf, expectTwinsEqual, hostValues as values, seededVariables, standardNormalGradient, stepBoth as stepTwins, twinVariables } from '../testing/twinSteps.js';
 import { HybridOptimizer } from './HybridOptimizer.js';
 import { muon as createMuon } from './optimizers.js';
 import { MuonWithAdamWOptimizer } from './MuonWithAdamWOptimizer.js';
@@ -141,5 +145,97 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
     const hybrid = new HybridOptimizer({ groups: { muon: { optimizer: 'normuon' }, adamw: { optimizer: 'lion' } } });
     expect(reasons(hybrid)).toEqual(['composed: NorMuon has no fused step', 'composed: Lion has no fused step']);
     expect(() => muon({ execution: { fused: 'yes' as unknown as boolean } })).toThrow(/execution.fused must be a boolean, got yes/);
+  });
+});
+
+// Under momentumDtype 'bfloat16' the native kernel reads and writes the packed slot itself
+// (fused_muon_step.cc's packedMomentumPass): the composition unpacks m exactly, steps on the float32
+// m' and packs it rounded to nearest even, and so must the fused step, bit for bit, stored words
+// included. Odd sizes leave the last word half filled.
+const ODD_SHAPES = { tall: [15, 7], wide: [7, 15], conv: [3, 3, 3, 5], square: [9, 9], even: [8, 6] } as const;
+
+const MUON_BFLOAT16: FusedStepKind<MuonOptions> = {
+  ...MUON,
+  make: (options) => muon({ momentumDtype: 'bfloat16', ...options }),
+  shapes: ODD_SHAPES,
+  overflowShape: [5, 3],
+  overflows: [
+    ...MUON.overflows,
+    // β = 0: m' = g; 3.4e38 is a finite float32 above the midpoint between bfloat16's largest
+    // finite value (0x7f7f, 3.3895e38) and Inf, so the slot stores Inf (in the last, half-filled
+    // word) while Newton–Schulz, on the float32 m', and the weight stay finite.
+    {
+      options: { momentum: 0 },
+      gradient: (shape) => {
+        const size = tf.util.sizeFromShape(shape);
+        return tf.tensor(Array.from({ length: size }, (_, k) => (k === size - 1 ? 3.4e38 : 1)), shape);
+      },
+      steps: 1,
+      refused: [`w/${MUON_BFLOAT16_MOMENTUM_SLOT}`],
+    },
+  ],
+};
+
+describe.runIf(native.available).each(TEST_BACKENDS)("the fused Muon step with momentumDtype 'bfloat16' on %s", (backend) => {
+  beforeAll(() => useBackend(backend));
+  afterEach(() => vi.restoreAllMocks());
+
+  testFusedStepContract(MUON_BFLOAT16);
+
+  it.each([true, false])('nesterov %s: equals the composed step bit for bit over 4 steps, odd sizes, weights and packed words, the kernel reading the packed slot', async (nesterov) => {
+    const options: MuonOptions = { nesterov, momentumDtype: 'bfloat16', weightDecay: 0.1, momentum: momentumWarmup({ from: 0.85, to: 0.95, steps: 2 }), lrAdjust: 'matchAdamW' };
+    const [va, vb] = twinVariables(Object.values(ODD_SHAPES));
+    const fused = muon(options);
+    const composed = muon({ ...options, execution: { fused: false } });
+    if (!native.available) throw new Error('runs with the addon only');
+    const muonStep = vi.spyOn(native.addon, 'muonStep');
+    stepBoth(4, fused, va, composed, vb);
+    expect(fused.describeExecution()[0]?.lastStep).toBe('fused');
+    expect(composed.describeExecution()[0]?.lastStep).toBe('composed');
+    // One call per step, on the packed words: no float32 momentum crossed into the addon.
+    expect(muonStep).toHaveBeenCalledTimes(4);
+    for (const [call] of muonStep.mock.calls) {
+      if (call === undefined) throw new Error('muonStep called without options');
+      expect(call.momentumDtype).toBe(NATIVE_MOMENTUM_DTYPE_CODES.bfloat16);
+      expect(call.momenta.map((m) => [m.constructor.name, m.length])).toEqual(va.map((v) => ['Int32Array', Math.ceil(v.size / 2)]));
+    }
+    va.forEach((v, i) => expect(values(v), Object.keys(ODD_SHAPES)[i]).toEqual(values(vb[i] as tf.Variable)));
+    const packed = va.map((v) => fused.getSlot(v.name, MUON_BFLOAT16_MOMENTUM_SLOT) as tf.Variable);
+    expect(packed.map((p) => [p.dtype, p.shape])).toEqual(va.map((v) => ['int32', [Math.ceil(v.size / 2)]]));
+    // An odd size's last word holds its value in the low half, the high half +0, as packBfloat16 leaves it.
+    expect(packed.filter((p, i) => (va[i] as tf.Variable).size % 2 === 1).map((p) => ((values(p).at(-1) as number) >>> 16) === 0)).toEqual([true, true, true, true]);
+    expect(await checkpointOf(fused, va)).toEqual(await checkpointOf(composed, vb));
+    tf.dispose([...va, ...vb]);
+  });
+
+  it('a kernel that reads float32 momentum only is handed it unpacked and its result packed: the same bits', () => {
+    const packedKernel = nativeMuonStep();
+    const float32Kernel: MuonStepKernel = { unavailable: () => packedKernel.unavailable(), step: (variables, settings) => packedKernel.step(variables, settings) };
+    const run = (kernel: MuonStepKernel) => {
+      const step = fusedMuonStep(resolveMuonOptions({ momentumDtype: 'bfloat16', weightDecay: 0.1 }), () => 0.02, kernel);
+      if (typeof step === 'string') throw new Error(step);
+      const shapes = Object.values(ODD_SHAPES).filter((shape) => shape.length === 2);
+      const byName = (make: (shape: readonly number[], i: number) => tf.Tensor) => Object.fromEntries(shapes.map((shape, i) => [`v${i}`, make(shape, i)]));
+      const params = byName((shape, i) => tf.randomNormal([...shape], 0, 0.1, 'float32', 10 + i));
+      const grads = byName((shape, i) => tf.randomNormal([...shape], 0, 1, 'float32', 20 + i));
+      // A stored momentum of every kind of word: random bfloat16 pairs.
+      const state = Object.fromEntries(
+        Object.entries(byName((shape, i) => tf.randomUniform([Math.ceil(tf.util.sizeFromShape([...shape]) / 2)], -0x3f800000, 0x3f800000, 'int32', 30 + i))).map(([name, m]) => [
+          name,
+          { [MUON_BFLOAT16_MOMENTUM_SLOT]: m },
+        ]),
+      );
+      const result = step.step(grads, state, params, { step: 1, inputs: {}, taps: SILENT_TAPS });
+      const out = {
+        values: Object.values(result.values).map(values),
+        state: Object.values(result.state).map((slots) => [slots[MUON_BFLOAT16_MOMENTUM_SLOT]?.dtype, values(slots[MUON_BFLOAT16_MOMENTUM_SLOT] as tf.Tensor)]),
+        flags: [result.nonFiniteGradients, result.nonFiniteValues],
+      };
+      tf.dispose([...Object.values(params), ...Object.values(grads), ...Object.values(state).flatMap(Object.values), ...Object.values(result.values), ...Object.values(result.state).flatMap(Object.values)]);
+      return out;
+    };
+    const packed = run(packedKernel);
+    expect(packed.state.every(([dtype]) => dtype === 'int32')).toBe(true);
+    expect(packed).toEqual(run(float32Kernel));
   });
 });

@@ -41,14 +41,18 @@ export interface NativeOrthogonalizeArguments extends NativePlansAndSchedule {
  * The options of the addon's `muonStep`: it reads `params`, `grads` and `momenta` and writes the new
  * values into `newParams` and `newMomenta` (same lengths, not overlapping the inputs),
  * orthogonalizing as `orthogonalize` does; `shapeScales` per variable and the step's
- * hyper-parameters (`weightDecay` already this step's, 0 for none).
+ * hyper-parameters (`weightDecay` already this step's, 0 for none). `momentumDtype`
+ * ({@link NATIVE_MOMENTUM_DTYPE_CODES}) says how the momenta are stored: Float32Arrays of their
+ * variable's size, or Int32Arrays of `ceil(size / 2)` words of packed bfloat16 (`packBfloat16`'s
+ * layout and rounding), read and written packed.
  */
 export interface NativeMuonStepArguments extends NativePlansAndSchedule {
   readonly params: readonly Float32Array[];
   readonly grads: readonly Float32Array[];
-  readonly momenta: readonly Float32Array[];
+  readonly momenta: readonly Float32Array[] | readonly Int32Array[];
   readonly newParams: readonly Float32Array[];
-  readonly newMomenta: readonly Float32Array[];
+  readonly newMomenta: readonly Float32Array[] | readonly Int32Array[];
+  readonly momentumDtype: number;
   readonly shapeScales: Float64Array;
   readonly beta: number;
   readonly nesterov: boolean;
@@ -200,6 +204,9 @@ export const ADAM_STEP_FLAGS: Readonly<Record<'gradient' | 'firstMoment' | 'seco
  */
 export const NATIVE_PRECISION_CODES: Readonly<Record<'float32' | 'bfloat16' | 'openblasFloat32', number>> = Object.freeze({ float32: 0, bfloat16: 1, openblasFloat32: 2 });
 
+/** How the addon's `momentumDtype` field encodes how `muonStep`'s momenta are stored (`MomentumDtype` in native/src/fused_muon_step.h). */
+export const NATIVE_MOMENTUM_DTYPE_CODES: Readonly<Record<'float32' | 'bfloat16', number>> = Object.freeze({ float32: 0, bfloat16: 1 });
+
 /** How the addon's `normalization` field encodes a schedule's normalization (`Normalization` in native/src/newton_schulz.h). */
 export const NATIVE_NORMALIZATION_CODES: Readonly<Record<NewtonSchulzNormalization, number>> = Object.freeze({ frobenius: 0, aol: 1 });
 
@@ -243,9 +250,10 @@ export const NATIVE_INTERFACE = Object.freeze({
   muonStep: fieldList({
     params: 'Float32Array[]',
     grads: 'Float32Array[]',
-    momenta: 'Float32Array[]',
+    momenta: 'Float32Array[]|Int32Array[]',
     newParams: 'Float32Array[]',
-    newMomenta: 'Float32Array[]',
+    newMomenta: 'Float32Array[]|Int32Array[]',
+    momentumDtype: codes(NATIVE_MOMENTUM_DTYPE_CODES),
     ...PLANS_AND_SCHEDULE_FIELDS,
     shapeScales: 'Float64Array',
     beta: 'number',

@@ -1,12 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { MuonStepResult } from '../math/muonStepKernel.js';
+import { packedLength } from '../math/bfloat16Storage.js';
+import type { MuonStepMomentumDtype, MuonStepResult } from '../math/muonStepKernel.js';
 import type { NewtonSchulzSchedule } from '../math/newtonSchulzSchedule.js';
 import { type OrthogonalizationPlanner, orthogonalizationPlanner } from '../math/orthogonalizationPlanner.js';
 import { runInPlace } from './inPlaceStep.js';
-import { FUSED_STEP_FLAGS, NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES, type NativeAddon, type NativePlansAndSchedule, loadNativeAddon } from './nativeAddon.js';
+import {
+  FUSED_STEP_FLAGS,
+  NATIVE_ALGORITHM_CODES,
+  NATIVE_NORMALIZATION_CODES,
+  type NativeAddon,
+  type NativePlansAndSchedule,
+  loadNativeAddon,
+} from './nativeAddon.js';
 import { type NativeLibrary, type NativeProducts, checkNativeLibrary, nativeProducts, nativeSchedule } from './nativeOrthogonalizer.js';
 
-/** A variable of a fused matrix step: its value, gradient and momentum, one shape. */
+/** A variable of a fused matrix step: its value, gradient and momentum (float32, one shape; or the momentum packed in bfloat16). */
 interface StepTensors {
   readonly param: tf.Tensor;
   readonly grad: tf.Tensor;
@@ -20,6 +28,12 @@ export interface StepArrays {
   readonly momenta: Float32Array[];
   readonly newParams: Float32Array[];
   readonly newMomenta: Float32Array[];
+}
+
+/** The same with the momenta packed in bfloat16, `ceil(size / 2)` int32 words each (`muonStep` under momentumDtype bfloat16). */
+export interface PackedMomentumStepArrays extends Omit<StepArrays, 'momenta' | 'newMomenta'> {
+  readonly momenta: Int32Array[];
+  readonly newMomenta: Int32Array[];
 }
 
 /** The products and planner of a fused matrix step, those of `nativeOrthogonalizer({ library })`. */
@@ -38,9 +52,10 @@ export interface NativeStepPlanning {
 export function nativeMatrixStep(library: NativeLibrary, owner: string): {
   readonly addon: () => NativeAddon;
   readonly planning: () => NativeStepPlanning;
-  readonly checkVariable: (i: number, param: tf.Tensor, grad: tf.Tensor, momentum: tf.Tensor) => void;
+  readonly checkVariable: (i: number, param: tf.Tensor, grad: tf.Tensor, momentum: tf.Tensor, momentumDtype?: MuonStepMomentumDtype) => void;
   readonly plansAndSchedule: (matrices: readonly (readonly [number, number])[], schedule: NewtonSchulzSchedule) => NativePlansAndSchedule;
   readonly run: (variables: readonly StepTensors[], step: (arrays: StepArrays) => Uint8Array) => MuonStepResult[];
+  readonly runPackedMomentum: (variables: readonly StepTensors[], step: (arrays: PackedMomentumStepArrays) => Uint8Array) => MuonStepResult[];
 } {
   checkNativeLibrary(library, owner);
   let made: NativeStepPlanning | undefined;
@@ -57,12 +72,17 @@ export function nativeMatrixStep(library: NativeLibrary, owner: string): {
       }
       return made;
     },
-    checkVariable(i, param, grad, momentum) {
-      if (param.dtype !== 'float32' || grad.dtype !== 'float32' || momentum.dtype !== 'float32') {
-        throw new Error(`${owner} expects float32 tensors; variable ${i} has ${param.dtype}, gradient ${grad.dtype}, momentum ${momentum.dtype}`);
+    checkVariable(i, param, grad, momentum, momentumDtype = 'float32') {
+      const packed = momentumDtype === 'bfloat16';
+      const storedDtype = packed ? 'int32' : 'float32';
+      if (param.dtype !== 'float32' || grad.dtype !== 'float32' || momentum.dtype !== storedDtype) {
+        throw new Error(`${owner} expects float32 tensors${packed ? ' and int32 packed momenta' : ''}; variable ${i} has ${param.dtype}, gradient ${grad.dtype}, momentum ${momentum.dtype}`);
       }
-      if (!tf.util.arraysEqual(grad.shape, param.shape) || !tf.util.arraysEqual(momentum.shape, param.shape)) {
-        throw new Error(`${owner}: variable ${i} is [${param.shape.join(', ')}] but its gradient is [${grad.shape.join(', ')}] and momentum [${momentum.shape.join(', ')}]`);
+      const momentumShape = packed ? [packedLength(param.size)] : param.shape;
+      if (!tf.util.arraysEqual(grad.shape, param.shape) || !tf.util.arraysEqual(momentum.shape, momentumShape)) {
+        throw new Error(
+          `${owner}: variable ${i} is [${param.shape.join(', ')}] but its gradient is [${grad.shape.join(', ')}] and momentum [${momentum.shape.join(', ')}]${packed ? ` (packed: [${momentumShape.join(', ')}])` : ''}`,
+        );
       }
     },
     /** The plan of each [rows, cols] matrix the step orthogonalizes, and the schedule, as the addon reads them. */
@@ -105,6 +125,24 @@ export function nativeMatrixStep(library: NativeLibrary, owner: string): {
           newParams: written.slice(0, count),
           newMomenta: written.slice(count),
         }),
+      );
+      return matrixStepResults(outputs, flags, count);
+    },
+    /** {@link run} with the momenta packed in bfloat16: read as int32 words in place, the new ones written into new int32 tensors of `ceil(size / 2)` words. */
+    runPackedMomentum(variables, step) {
+      const count = variables.length;
+      const { outputs, flags } = runInPlace(
+        variables.flatMap((v) => [v.param, v.grad, v.momentum]),
+        variables.map((v) => v.param.shape),
+        (read, written, words) =>
+          step({
+            params: variables.map((v) => read(v.param)),
+            grads: variables.map((v) => read(v.grad)),
+            momenta: variables.map((v) => words.read(v.momentum)),
+            newParams: written,
+            newMomenta: words.outputs,
+          }),
+        variables.map((v) => packedLength(v.param.size)),
       );
       return matrixStepResults(outputs, flags, count);
     },

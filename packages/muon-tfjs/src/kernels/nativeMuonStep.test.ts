@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MuonStepKernel, MuonStepVariable } from '../math/muonStepKernel.js';
+import { roundToBfloat16Bits } from '../math/bfloat16Storage.js';
 import { type NewtonSchulzSchedule, resolveNewtonSchulz } from '../math/newtonSchulzSchedule.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { type StepOutputs, type StepVariableOf, addonStepExport, commonStepExportOptions, expectMismatchedGradientRefused, expectNonFiniteFlagged, expectRefusedWritingNothing } from '../testing/stepKernelContract.js';
-import { NATIVE_PRECISION_CODES, loadNativeAddon } from './nativeAddon.js';
+import { NATIVE_MOMENTUM_DTYPE_CODES, NATIVE_PRECISION_CODES, loadNativeAddon } from './nativeAddon.js';
 import { nativeMuonStep } from './nativeMuonStep.js';
 import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 
@@ -12,7 +13,7 @@ import { nativeOrthogonalizer } from './nativeOrthogonalizer.js';
 // for bit with the composed step in src/adapter/fusedMuonStep.test.ts.
 const status = loadNativeAddon();
 const schedule = resolveNewtonSchulz();
-const settings = { beta: 0.95, nesterov: true, schedule, learningRate: 0.02, weightDecay: 0, cautious: false };
+const settings = { beta: 0.95, nesterov: true, schedule, learningRate: 0.02, weightDecay: 0, cautious: false, momentumDtype: 'float32' } as const;
 const muonVariable: StepVariableOf<MuonStepVariable> = (tensors) => ({ ...tensors, shapeScale: 1 });
 const info = status.available ? status.addon.info() : undefined;
 const bfloat16Missing = info === undefined || info.bfloat16 ? undefined : info.products.bfloat16;
@@ -38,7 +39,7 @@ describe.runIf(status.available).each(TEST_BACKENDS)('nativeMuonStep on %s', (ba
  */
 function orthogonalizedStep(kernel: MuonStepKernel, stepSchedule: NewtonSchulzSchedule, shapes: readonly (readonly [number, number])[]): { orthogonalized: number[][]; momenta: tf.Tensor2D[] } {
   const variables = shapes.map((shape, i) => ({ param: tf.zeros([...shape]), grad: tf.randomNormal([...shape], 0, 1, 'float32', 40 + i), momentum: tf.zeros([...shape]), shapeScale: 1 }));
-  const results = kernel.step(variables, { beta: 0.9, nesterov: false, schedule: stepSchedule, learningRate: -1, weightDecay: 0, cautious: false });
+  const results = kernel.step(variables, { beta: 0.9, nesterov: false, schedule: stepSchedule, learningRate: -1, weightDecay: 0, cautious: false, momentumDtype: 'float32' });
   const orthogonalized = results.map((r) => Array.from(r.param.dataSync()));
   tf.dispose([...variables.flatMap((v) => [v.param, v.grad, v.momentum]), ...results.map((r) => r.param)]);
   return { orthogonalized, momenta: results.map((r) => r.momentum as tf.Tensor2D) };
@@ -94,6 +95,7 @@ describe.runIf(status.available)('the addon export muonStep', () => {
   /** The options of one 3×2 step into `outputs` (new parameter, new momentum), with `changes` over them. */
   const options = (grad: Float32Array, outputs: StepOutputs, changes: Record<string, unknown> = {}): Record<string, unknown> => ({
     ...commonStepExportOptions(grad, outputs),
+    momentumDtype: NATIVE_MOMENTUM_DTYPE_CODES.float32,
     shapes: Int32Array.of(3, 2),
     beta: 0.95,
     nesterov: true,
@@ -113,7 +115,7 @@ describe.runIf(status.available)('the addon export muonStep', () => {
 
   it('takes one options object, naming the field at fault: missing, unknown or of the wrong type', () => {
     const outputs = [new Float32Array(6), new Float32Array(6)] as const;
-    expect(() => call()).toThrow(/^muonStep takes one options object \{ params, grads, momenta, newParams, newMomenta, shapes, .*, cautious \}$/);
+    expect(() => call()).toThrow(/^muonStep takes one options object \{ params, grads, momenta, newParams, newMomenta, momentumDtype, shapes, .*, cautious \}$/);
     expect(() => call(options(grad, outputs), 1)).toThrow(/^muonStep takes one options object/);
     expectRefused({ beta: undefined }, TypeError, /^muonStep: options\.beta is missing \(a finite number\)$/);
     expectRefused({ learningRate: Number.NaN }, TypeError, /^muonStep: options\.learningRate must be a finite number, got NaN$/);
@@ -122,6 +124,22 @@ describe.runIf(status.available)('the addon export muonStep', () => {
     expectRefused({ hyper: Float64Array.of(0.95) }, TypeError, /^muonStep: unknown option 'hyper' \(it takes params, grads, .*\)$/);
     expectRefused({ shapeScales: Float64Array.of(1, 1) }, RangeError, /^muonStep: shapeScales must hold one number per variable$/);
     expectRefused({ plans: Int32Array.of(2, 0) }, RangeError, /^muonStep: plans\[0, 1\] must be an algorithm \(0 plain, 1 Gram\) and 0 or 1$/);
+  });
+
+  it('reads packed bfloat16 momenta under momentumDtype bfloat16: Int32Arrays of ceil(size / 2) words, refused otherwise before writing anything', () => {
+    const bfloat16 = NATIVE_MOMENTUM_DTYPE_CODES.bfloat16;
+    expectRefused({ momentumDtype: 2 }, RangeError, /^muonStep: momentumDtype must be 0 \(float32\) or 1 \(bfloat16\), got 2$/);
+    expectRefused({ momentumDtype: 'bfloat16' }, TypeError, /^muonStep: momentumDtype must be a number/);
+    expectRefused({ momentumDtype: bfloat16 }, TypeError, /^muonStep: momenta\[0\] must be an Int32Array of 3 words \(its variable's size in bfloat16, two per word\)$/);
+    expectRefused({ momentumDtype: bfloat16, momenta: [new Int32Array(3)], newMomenta: [new Int32Array(4)] }, TypeError, /^muonStep: newMomenta\[0\] must be an Int32Array of 3 words/);
+    expectRefused({ momenta: [new Int32Array(6)] }, TypeError, /^muonStep: momenta\[0\] must be a Float32Array of 6 numbers/);
+    // m = 1 (0x3f80 in both halves of each word), g = grad, β = 0.95: m' = 0.95 + 0.05·g, stored packed.
+    const newMomenta = new Int32Array(3).fill(7);
+    const flags = call(options(grad, [new Float32Array(6), new Float32Array(6)], { momentumDtype: bfloat16, momenta: [new Int32Array(3).fill(0x3f803f80)], newMomenta: [newMomenta] }));
+    expect(flags).toEqual(new Uint8Array(1));
+    const [b, c] = [Math.fround(0.95), Math.fround(1 - 0.95)];
+    const expected = Array.from(grad, (g) => roundToBfloat16Bits(new Uint32Array(Float32Array.of(Math.fround(b + Math.fround(g * c))).buffer)[0] as number));
+    expect(Array.from(newMomenta)).toEqual([0, 2, 4].map((k) => ((expected[k] as number) | ((expected[k + 1] as number) << 16)) | 0));
   });
 
   it.each([

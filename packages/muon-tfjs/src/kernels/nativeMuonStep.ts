@@ -1,6 +1,7 @@
 import { matrixShape } from '../math/matrixView.js';
 import type { MuonStepKernel } from '../math/muonStepKernel.js';
 import { inPlaceStepUnavailable } from './inPlaceStep.js';
+import { NATIVE_MOMENTUM_DTYPE_CODES } from './nativeAddon.js';
 import { nativeMatrixStep } from './nativeMatrixStep.js';
 import type { NativeLibrary } from './nativeOrthogonalizer.js';
 
@@ -21,14 +22,19 @@ export interface NativeMuonStepOptions {
  * into tensors allocated there; on the cpu backend it reads the backend's own arrays
  * (`dataSync()`, no copy) and wraps the new arrays as tensors. Available in Node with the addon
  * built, on the cpu and wasm backends.
+ *
+ * It reads and writes the momentum in either format (`momentumDtypes`): under
+ * `momentumDtype: 'bfloat16'` the packed int32 words in and out, in the same pass as the EMA.
  */
 export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKernel {
   const native = nativeMatrixStep(options.library ?? 'fastest', 'nativeMuonStep');
   return {
     unavailable: inPlaceStepUnavailable,
+    momentumDtypes: Object.freeze(['float32', 'bfloat16'] as const),
     step(variables, settings) {
       const addon = native.addon();
-      variables.forEach(({ param, grad, momentum }, i) => native.checkVariable(i, param, grad, momentum));
+      const { momentumDtype } = settings;
+      variables.forEach(({ param, grad, momentum }, i) => native.checkVariable(i, param, grad, momentum, momentumDtype));
       const planned = native.plansAndSchedule(
         variables.map(({ param }) => {
           const { fanIn, fanOut } = matrixShape(param.shape);
@@ -38,7 +44,10 @@ export function nativeMuonStep(options: NativeMuonStepOptions = {}): MuonStepKer
       );
       const shapeScales = Float64Array.from(variables, (v) => v.shapeScale);
       const { beta, nesterov, learningRate, weightDecay, cautious } = settings;
-      return native.run(variables, (arrays) => addon.muonStep({ ...arrays, ...planned, shapeScales, beta, nesterov, learningRate, weightDecay, cautious }));
+      const fields = { ...planned, momentumDtype: NATIVE_MOMENTUM_DTYPE_CODES[momentumDtype], shapeScales, beta, nesterov, learningRate, weightDecay, cautious };
+      return momentumDtype === 'bfloat16'
+        ? native.runPackedMomentum(variables, (arrays) => addon.muonStep({ ...arrays, ...fields }))
+        : native.run(variables, (arrays) => addon.muonStep({ ...arrays, ...fields }));
     },
   };
 }

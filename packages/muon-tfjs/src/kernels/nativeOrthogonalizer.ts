@@ -175,23 +175,35 @@ export function nativeOrthogonalizer(settings: NativeOrthogonalizerOptions = {})
 
 /** The parts of tfjs-backend-wasm 4.22's backend class used to read and write tensors in place. */
 interface WasmBackendInternals {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  /** The tensor's values in the heap, typed by its dtype (Float32Array, Int32Array). */
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
+  makeOutput(shape: number[], dtype: 'float32' | 'int32'): tf.TensorInfo;
   readonly dataIdMap: { has(dataId: object): boolean };
 }
 
 /**
  * In-place access to tensors of the wasm backend, when it is the current one and holds every
- * tensor (a tensor made on another backend and not yet moved is read with dataSync instead).
+ * tensor (a tensor made on another backend and not yet moved is read with dataSync instead):
+ * `view` of a float32 tensor, `words` of an int32 one (packed bfloat16); `allocate` makes a new
+ * tensor there, float32 unless said.
  */
-export function wasmHeap(tensors: readonly tf.Tensor[]): { allocate(shape: readonly number[]): tf.Tensor; view(t: tf.Tensor): Float32Array } | undefined {
+export function wasmHeap(
+  tensors: readonly tf.Tensor[],
+): { allocate(shape: readonly number[], dtype?: 'float32' | 'int32'): tf.Tensor; view(t: tf.Tensor): Float32Array; words(t: tf.Tensor): Int32Array } | undefined {
   if (tf.getBackend() !== 'wasm') return undefined;
   const backend = tf.backend() as unknown as Partial<WasmBackendInternals>;
   const { typedArrayFromHeap, makeOutput, dataIdMap } = backend;
   if (typedArrayFromHeap === undefined || makeOutput === undefined || dataIdMap === undefined) return undefined;
   if (!tensors.every((t) => dataIdMap.has(t.dataId))) return undefined;
   return {
-    allocate: (shape) => tf.engine().makeTensorFromTensorInfo(makeOutput.call(backend, [...shape], 'float32')),
-    view: (t) => typedArrayFromHeap.call(backend, t),
+    allocate: (shape, dtype = 'float32') => tf.engine().makeTensorFromTensorInfo(makeOutput.call(backend, [...shape], dtype)),
+    view: (t) => heapArray(typedArrayFromHeap.call(backend, t), Float32Array, t),
+    words: (t) => heapArray(typedArrayFromHeap.call(backend, t), Int32Array, t),
   };
+}
+
+/** `values` as the array type of the dtype the caller reads, or a throw naming the tensor's dtype (a caller's bug). */
+function heapArray<T extends Float32Array | Int32Array>(values: Float32Array | Int32Array, type: new (...args: never[]) => T, t: tf.Tensor): T {
+  if (!(values instanceof type)) throw new Error(`Internal error: a ${t.dtype} tensor read from the wasm heap as ${type.name}`);
+  return values;
 }

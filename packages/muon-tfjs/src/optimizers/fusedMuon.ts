@@ -11,8 +11,9 @@ import type { ResolvedMuonOptions } from './muon.js';
 import { weightDecayAt } from './weightDecay.js';
 
 /**
- * A fused step's result with its float32 momentum packed to bfloat16: finite where the packed
- * values are (rounding may overflow a finite float32 to ±Inf; NaN and Inf stay what they are).
+ * A fused step's result with its float32 momentum packed to bfloat16, for a kernel that reads and
+ * writes float32 momentum only: finite where the packed values are (rounding may overflow a finite
+ * float32 to ±Inf; NaN and Inf stay what they are).
  */
 function packMomentum(result: MuonStepResult): MuonStepResult {
   const momentum = packBfloat16(result.momentum);
@@ -40,11 +41,15 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<S
   }
   if (options.convOrthogonalization !== 'flatten') return `convOrthogonalization '${options.convOrthogonalization}' orthogonalizes each tap apart; the fused kernel orthogonalizes the flattened kernel`;
   const { momentum, nesterov, newtonSchulzAt, lrAdjust, cautiousWeightDecay } = options;
-  // Under momentumDtype 'bfloat16' the slot is packed (storeInBfloat16): unpacked here before the
-  // kernel and the kernel's float32 momentum packed after, as the composition does, so both round
-  // the same float32 values the same way.
+  // Under momentumDtype 'bfloat16' the slot is packed (storeInBfloat16). A kernel that reads and
+  // writes packed momentum (the native one) is handed the slot as it is and returns the new packed
+  // words and their finiteness; for any other the slot is unpacked here before the kernel and its
+  // float32 momentum packed after, as the composition does. Either way the step sees the unrounded
+  // float32 m' and stores it rounded the same way.
   const packed = options.momentumDtype === 'bfloat16';
   const slot = packed ? MUON_BFLOAT16_MOMENTUM_SLOT : MUON_MOMENTUM_SLOT;
+  const packedInKernel = packed && (kernel.momentumDtypes?.includes('bfloat16') ?? false);
+  const unpackAround = packed && !packedInKernel;
   return {
     tapPoints: Object.values(MUON_TAPS),
     unavailable: () => kernel.unavailable(),
@@ -60,7 +65,7 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<S
         return {
           param,
           grad: entry(grads, name, 'gradient'),
-          momentum: packed ? unpackBfloat16(stored, param.shape) : stored,
+          momentum: unpackAround ? unpackBfloat16(stored, param.shape) : stored,
           shapeScale: shapeScale(matrixShape(param.shape), lrAdjust),
         };
       });
@@ -72,9 +77,10 @@ export function fusedMuonStep(options: ResolvedMuonOptions, learningRate: Live<S
         learningRate: lr,
         weightDecay: weightDecayAt(options, lr),
         cautious: cautiousWeightDecay,
+        momentumDtype: packedInKernel ? 'bfloat16' : 'float32',
       });
-      const results = packed ? computed.map(packMomentum) : computed;
-      if (packed) tf.dispose(variables.map((v) => v.momentum));
+      const results = unpackAround ? computed.map(packMomentum) : computed;
+      if (unpackAround) tf.dispose(variables.map((v) => v.momentum));
       return matrixStepOutcome('Muon', names, results, slot, values, newState);
     },
   };
