@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 // Each script as `npm run bench:*` starts it: --help prints its usage and exits at once, an unknown
-// flag exits with status 2 before anything is measured. The sixteen runs go in parallel (each is a tsx
+// flag exits with status 2 before anything is measured. The eighteen runs go in parallel (each is a tsx
 // start-up and the scripts' imports, a few seconds).
 const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
 const run = (script: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
@@ -16,6 +16,7 @@ const SCRIPTS = [
   ['./ns.ts', 'bench:ns'],
   ['./step.ts', 'bench:step'],
   ['./modelStep.ts', 'bench:model-step'],
+  ['./workerThreads.ts', 'bench:workers'],
   ['./dion2Selection.ts', 'bench:dion2'],
   ['./gramRestarts.ts', 'bench:gram-restarts'],
   ['./browser/run.ts', 'bench:browser'],

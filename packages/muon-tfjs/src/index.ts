@@ -119,7 +119,7 @@ export { webglOrthogonalizer, type WebglOrthogonalizerOptions } from './kernels/
 export { WEBGPU_CAPABILITIES, webgpuOrthogonalizer, type WebGpuOrthogonalizerOptions } from './kernels/webgpuOrthogonalizer.js';
 export { countWebGpuDispatches, type CountedDispatches } from './kernels/webgpuDispatches.js';
 export { OPENBLAS_CAPABILITIES, nativeCapabilities, nativeOrthogonalizer, type NativeLibrary, type NativeOrthogonalizerOptions } from './kernels/nativeOrthogonalizer.js';
-export { loadNativeAddon, nativeThreading, NATIVE_NORMALIZATION_CODES, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus, type NativeThreading } from './kernels/nativeAddon.js';
+export { loadNativeAddon, nativeThreading, NATIVE_ALGORITHM_CODES, NATIVE_NORMALIZATION_CODES, NATIVE_PRECISION_CODES, type NativeAddon, type NativeAddonInfo, type NativeAddonStatus, type NativeThreading } from './kernels/nativeAddon.js';
 export { nativeMuonStep, type NativeMuonStepOptions } from './kernels/nativeMuonStep.js';
 export { nativeDion2Step } from './kernels/nativeDion2Step.js';
 export { nativeAdamStep } from './kernels/nativeAdamStep.js';
