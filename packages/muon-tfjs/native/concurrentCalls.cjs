@@ -1,6 +1,7 @@
 // The calls of workerThreads.test.ts: every native entry (orthogonalize in float32 and bfloat16,
-// muonStep in both, gramEigenvalues) on matrices made from one seed, run once in the test's main
-// thread and in several worker threads at once, whose results must be the lone run's bits.
+// muonStep in both with float32 and with packed bfloat16 momentum, gramEigenvalues) on matrices made
+// from one seed, run once in the test's main thread and in several worker threads at once, whose
+// results must be the lone run's bits.
 // CommonJS and plain JavaScript, so that a worker thread loads it with no TypeScript loader: it
 // takes the addon's path, never the library's sources.
 const { isMainThread, parentPort, workerData } = require('node:worker_threads');
@@ -22,6 +23,8 @@ const RESTART_AFTER = Int32Array.of(2);
 const SHAPE_SCALES = Float64Array.of(1.4142, 0.5, 1);
 // Nesterov's look-ahead and the decay pass run.
 const HYPER = { beta: 0.95, nesterov: true, learningRate: 0.02, weightDecay: 0.01, cautious: false };
+// The momentum formats of muonStep (NATIVE_MOMENTUM_DTYPE_CODES): float32, and bfloat16 packed two per word.
+const MOMENTUM_DTYPES = [0, 1];
 // Enough steps for the workers' calls to overlap many times, few enough for a test of seconds.
 const STEPS = 10;
 
@@ -54,21 +57,25 @@ function runNativeEntries(addon, seed, precisions) {
     const planned = { shapes, plans: PLANS, flops: FLOPS, coefficients: COEFFICIENTS, normalizationScale: 1, eps: 1e-7, restartAfter: RESTART_AFTER, precision, normalization: 0 };
     results[`orthogonalize ${precision}`] = addon.orthogonalize({ inputs: matrices, ...planned });
     // Steps of one optimizer, each step's gradient a new random matrix, and the spectra of the new
-    // weights after each step, as a training run with a spectrum tracker.
-    let params = matrices.map((m) => m.slice());
-    let momenta = matrices.map((m) => new Float32Array(m.length));
-    const flags = [];
-    const spectra = [];
-    for (let step = 0; step < STEPS; ++step) {
-      const grads = SHAPES.map(([rows, cols], i) => randomArray(rows * cols, seed * 4096 + step * 16 + i, Float32Array));
-      const newParams = params.map((p) => new Float32Array(p.length));
-      const newMomenta = params.map((p) => new Float32Array(p.length));
-      flags.push(addon.muonStep({ params, grads, momenta, newParams, newMomenta, momentumDtype: 0, ...planned, shapeScales: SHAPE_SCALES, ...HYPER }));
-      params = newParams;
-      momenta = newMomenta;
-      spectra.push(params.map((p, i) => addon.gramEigenvalues(Float64Array.from(p), ...SHAPES[i])));
+    // weights after each step, as a training run with a spectrum tracker; with the momentum in
+    // float32 and packed in bfloat16 (momentumDtype 1: Int32Arrays of ceil(size / 2) words).
+    for (const momentumDtype of MOMENTUM_DTYPES) {
+      const momentumOf = (size) => (momentumDtype === 0 ? new Float32Array(size) : new Int32Array(Math.ceil(size / 2)));
+      let params = matrices.map((m) => m.slice());
+      let momenta = matrices.map((m) => momentumOf(m.length));
+      const flags = [];
+      const spectra = [];
+      for (let step = 0; step < STEPS; ++step) {
+        const grads = SHAPES.map(([rows, cols], i) => randomArray(rows * cols, seed * 4096 + step * 16 + i, Float32Array));
+        const newParams = params.map((p) => new Float32Array(p.length));
+        const newMomenta = params.map((p) => momentumOf(p.length));
+        flags.push(addon.muonStep({ params, grads, momenta, newParams, newMomenta, momentumDtype, ...planned, shapeScales: SHAPE_SCALES, ...HYPER }));
+        params = newParams;
+        momenta = newMomenta;
+        spectra.push(params.map((p, i) => addon.gramEigenvalues(Float64Array.from(p), ...SHAPES[i])));
+      }
+      results[`muonStep ${precision}, momentum ${momentumDtype === 0 ? 'float32' : 'bfloat16'}`] = { params, momenta, flags, spectra };
     }
-    results[`muonStep ${precision}`] = { params, momenta, flags, spectra };
   }
   return results;
 }

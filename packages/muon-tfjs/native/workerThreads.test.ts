@@ -81,8 +81,12 @@ describe('the native addon in worker threads', () => {
       for (const seed of new Set(WORKER_SEEDS)) lone.set(seed, runNativeEntries(status.addon, seed, precisions));
     });
 
-    it("each get a lone run's bits: orthogonalize and muonStep in every precision here, gramEigenvalues", async () => {
+    it("each get a lone run's bits: orthogonalize and muonStep in every precision here (muonStep with float32 and packed bfloat16 momentum), gramEigenvalues", async () => {
       if (!status.available) return;
+      // Every entry ran, the packed momentum as words: the comparison below covers them all.
+      const ran = lone.get(WORKER_SEEDS[0] ?? -1) as Record<string, { momenta?: ArrayBufferView[] }>;
+      expect(Object.keys(ran)).toEqual(precisions.flatMap((p) => [`orthogonalize ${p}`, `muonStep ${p}, momentum float32`, `muonStep ${p}, momentum bfloat16`]));
+      expect(ran['muonStep 0, momentum bfloat16']?.momenta?.map((m) => m.constructor.name)).toEqual(['Int32Array', 'Int32Array', 'Int32Array']);
       const concurrent = await runInWorkers(status.path, WORKER_SEEDS);
       const differences = concurrent.flatMap((results, i) => bitDifferences(results, lone.get(WORKER_SEEDS[i] ?? -1)).map((d) => `worker ${i}: ${d}`));
       expect(differences).toEqual([]);
