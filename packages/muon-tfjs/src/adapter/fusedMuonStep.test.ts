@@ -104,7 +104,7 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
     expect(values(a as tf.Variable)).not.toEqual(values(b as tf.Variable));
   });
 
-  it.runIf(native.available)('a step with a Muon tap heard runs composed and delivers the values; the others run fused', () => {
+  it.runIf(native.available)('a step with a Muon tap heard runs composed and delivers the values; the others run fused, and the state goes on as one path\'s', async () => {
     const [va, vb] = twinVariables([SHAPES.tall, SHAPES.conv]);
     const tapped = muon();
     const composed = muon({ execution: { fused: false } });
@@ -123,6 +123,7 @@ describe.each(TEST_BACKENDS)('the fused Muon step on %s', (backend) => {
       [4, [36, 8]],
     ]);
     va.forEach((v, i) => expect(values(v)).toEqual(values(vb[i] as tf.Variable)));
+    expect(await checkpointOf(tapped, va)).toEqual(await checkpointOf(composed, vb));
   });
 
   it.runIf(native.available)('all-or-nothing in the hybrid: a NaN in an AdamW gradient also stops the fused Muon half', () => {
