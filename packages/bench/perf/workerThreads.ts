@@ -40,6 +40,7 @@ if (!Number.isInteger(calls) || calls < 4) throw new Error(`--calls must be an i
 
 const status = loadNativeAddon();
 if (!status.available) throw new Error(`bench:workers needs the native addon: ${status.reason}`);
+const { addon, path: addonPath } = status;
 
 /** The matrices, [fanIn, fanOut] as a Dense kernel holds them. */
 const MATRICES = [
@@ -98,7 +99,7 @@ async function runWorkers(count: number): Promise<WorkerReport[]> {
   const flags = new Int32Array(start);
   const reports = Array.from({ length: count }, (_, seed) =>
     new Promise<WorkerReport>((resolve, reject) => {
-      const worker = new Worker(WORKER_CODE, { eval: true, workerData: { path: status.available ? status.path : '', planned, matrices: MATRICES, calls, seed, start } });
+      const worker = new Worker(WORKER_CODE, { eval: true, workerData: { path: addonPath, planned, matrices: MATRICES, calls, seed, start } });
       worker.once('message', (report: WorkerReport) => {
         resolve(report);
         void worker.terminate();
@@ -118,7 +119,7 @@ const tally = (items: readonly string[]): string =>
 const machine = machineInfo();
 printMachine(machine);
 const load = loadavg();
-console.log(`${status.addon.info().threads} threads per addon copy, following the load; matrices ${MATRICES.map(([r, c]) => `${r}×${c} (${plans[MATRICES.findIndex(([a, b]) => a === r && b === c)]?.algorithm})`).join(', ')}, ${schedule.steps} steps; ${calls} calls per worker, the first 3 untimed; load average ${load.map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`${addon.info().threads} threads per addon copy, following the load; matrices ${MATRICES.map(([r, c], i) => `${r}×${c} (${plans[i]?.algorithm})`).join(', ')}, ${schedule.steps} steps; ${calls} calls per worker, the first 3 untimed; load average ${load.map((x) => x.toFixed(2)).join(' ')}`);
 console.log('workers  median ms per call (each worker)        calls per second, all workers   threads of the calls');
 const results = [];
 for (const count of counts) {

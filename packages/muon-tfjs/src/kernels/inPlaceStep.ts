@@ -51,6 +51,8 @@ export function runInPlace<Flags>(
       throw error;
     }
   }
+  // Not wasm, so cpu: inPlaceStepUnavailable refuses every other backend before a step, so these
+  // synchronous reads never reach webgl or webgpu; on cpu they hand over the backend's own arrays.
   const arrays = outputShapes.map((shape) => new Float32Array(tf.util.sizeFromShape([...shape])));
   const wordArrays = wordOutputSizes.map((size) => new Int32Array(size));
   const flags = run((t) => t.dataSync<'float32'>(), arrays, { read: (t) => t.dataSync<'int32'>(), outputs: wordArrays });

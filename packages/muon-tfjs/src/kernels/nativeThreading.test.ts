@@ -49,6 +49,7 @@ describe.runIf(status.available)('nativeThreading', () => {
     const gs = [5, 6, 7].map((seed) => tf.randomNormal([24, 40], 0, 1, 'float32', seed) as tf.Tensor2D);
     const orthogonalizeAll = (): Float32Array[] => {
       const outs = nativeOrthogonalizer()(gs, resolveNewtonSchulz());
+      // A test on the cpu backend (beforeAll): the read compares the two thread counts' bits.
       const values = outs.map((o) => o.dataSync() as Float32Array);
       tf.dispose(outs);
       return values;
